@@ -1,0 +1,85 @@
+import { Command } from 'commander';
+import type { LocalBackend } from '../../src/backend/local-backend.js';
+import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
+import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
+import { parsePositiveInt } from '../../src/cli/options.js';
+import { formatAge, json, renderTable } from '../../src/cli/output.js';
+import type { FlowStepError } from '../../src/domain/api.js';
+import { InvalidInputError } from '../../src/domain/errors.js';
+
+interface ListOptions extends FilterOptions {
+  limit: number;
+  page?: string;
+  all?: boolean;
+  json?: boolean;
+}
+
+export const errorColumns = [
+  { header: 'ERROR ID', value: (e: FlowStepError) => e.errorId },
+  { header: 'AGE', value: (e: FlowStepError) => formatAge(e.occurredAt) },
+  { header: 'CODE', value: (e: FlowStepError) => e.code },
+  { header: 'SOURCE', value: (e: FlowStepError) => e.source },
+  { header: 'CLASS', value: (e: FlowStepError) => e.classification ?? '-' },
+  { header: 'MESSAGE', value: (e: FlowStepError) => e.message, flex: true },
+  { header: 'TAGS', value: (e: FlowStepError) => (e.tags && e.tags.length ? e.tags.join(',') : '-') },
+  { header: 'ASSIGNEE', value: (e: FlowStepError) => e.assignedTo ?? '-' },
+  { header: 'RETRY AT', value: (e: FlowStepError) => (e.retryAt ? formatAge(e.retryAt) : '-') },
+];
+
+/** `--page` takes a nextPageURL as printed by a previous --json call. */
+function pageParams(url: string): { before: string; query?: string; limit?: number } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url, 'http://flowdeck.local');
+  } catch {
+    throw new InvalidInputError(`--page must be a nextPageURL from a previous listing, got "${url}"`, 'page');
+  }
+  const before = parsed.searchParams.get('before');
+  if (!before) throw new InvalidInputError(`--page URL has no "before" cursor: "${url}"`, 'page');
+  const q = parsed.searchParams.get('q');
+  const size = parsed.searchParams.get('pageSize');
+  return { before, ...(q ? { query: q } : {}), ...(size ? { limit: Number(size) } : {}) };
+}
+
+async function streamAll(io: CommandIO, backend: LocalBackend, flow: string, step: string, query: string, asJson: boolean): Promise<void> {
+  // Walks every page without holding them all: one JSON document written as it goes.
+  let before: string | undefined;
+  let first = true;
+  if (asJson) io.stdout.write('{\n  "errors": [');
+  for (;;) {
+    const page = await backend.listErrors(flow, step, { query, limit: 1000, ...(before ? { before } : {}) });
+    for (const error of page.errors) {
+      if (asJson) io.stdout.write(`${first ? '\n' : ',\n'}    ${JSON.stringify(error)}`);
+      else io.stdout.write(`${JSON.stringify(error)}\n`);
+      first = false;
+    }
+    const last = page.errors[page.errors.length - 1];
+    if (!page.nextPageURL || !last) break;
+    before = last.errorId;
+  }
+  if (asJson) io.stdout.write(`${first ? '' : '\n  '}]\n}\n`);
+}
+
+export function errorsListCommand(io: CommandIO): Command {
+  const command = new Command('list')
+    .description("list a step's open errors, newest first")
+    .argument('<flow>', 'flow id or name')
+    .argument('<step>', 'step (export or import) id or name')
+    .option('--limit <n>', 'errors per page (1-1000)', parsePositiveInt('limit', 1000), 100)
+    .option('--page <nextPageURL>', 'continue from a nextPageURL printed by --json')
+    .option('--all', 'walk every page (JSON lines, or one JSON document with --json)')
+    .option('--json', 'print FlowStepErrorsResponse');
+  addFilterOptions(command);
+  return command.action(async (flow: string, step: string, opts: ListOptions) => {
+    const query = queryTextFromOptions(opts);
+    await withBackend(io.env, async (backend) => {
+      if (opts.all) return streamAll(io, backend, flow, step, query, opts.json === true);
+      const params = opts.page ? { ...pageParams(opts.page), limit: opts.limit } : { query, limit: opts.limit };
+      const response = await backend.listErrors(flow, step, params);
+      if (opts.json) return print(io, json(response));
+      if (response.errors.length === 0) return print(io, query ? `No open errors match "${query}".` : 'No open errors on this step.');
+      print(io, renderTable(response.errors, errorColumns, width(io)));
+      if (response.nextPageURL) io.stderr.write(`more: flowdeck errors list ${JSON.stringify(flow)} ${JSON.stringify(step)} --page '${response.nextPageURL}'\n`);
+    });
+  });
+}

@@ -1,0 +1,13 @@
+import { Command } from 'commander';
+import type { CommandIO } from '../../src/cli/context.js';
+import { flowsListCommand } from './list.js';
+import { flowsRunCommand } from './run.js';
+import { flowsShowCommand } from './show.js';
+
+export function flowsCommand(io: CommandIO): Command {
+  return new Command('flows')
+    .description('list, inspect and run flows')
+    .addCommand(flowsListCommand(io))
+    .addCommand(flowsShowCommand(io))
+    .addCommand(flowsRunCommand(io));
+}

@@ -1,0 +1,55 @@
+import { Command } from 'commander';
+import { processIO, type CommandIO } from '../src/cli/context.js';
+import { reportError } from '../src/cli/handle-error.js';
+import { demoCommand } from './demo.js';
+import { errorsCommand } from './errors/index.js';
+import { flowsCommand } from './flows/index.js';
+import { jobsCommand } from './jobs/index.js';
+
+// The program only assembles commands; each lives in its own file and stays thin.
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(io: CommandIO = processIO()): Command {
+  const program = new Command('flowdeck')
+    .description('Triage the errors of integration flows: list, assign, tag, fix, retry and export them.')
+    .version(VERSION)
+    .showSuggestionAfterError(true)
+    .addHelpText('after', '\nWorkspace: $FLOWDECK_HOME (default ~/.local/share/flowdeck). Try `flowdeck demo`.')
+    .addCommand(demoCommand(io))
+    .addCommand(flowsCommand(io))
+    .addCommand(errorsCommand(io))
+    .addCommand(jobsCommand(io));
+  // Every command (and sub-command) throws instead of exiting, so one handler decides the exit code.
+  const configure = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(`flowdeck: ${s.replace(/^error:\s*/i, '')}`),
+    });
+    cmd.commands.forEach(configure);
+  };
+  configure(program);
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const io = processIO();
+  const program = buildProgram(io);
+  if (argv.length <= 2) {
+    program.outputHelp();
+    return 0;
+  }
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    // Commander already printed its own usage errors; report only what it has not.
+    if ((error as { code?: string }).code?.startsWith('commander.')) {
+      const code = (error as { code: string }).code;
+      return code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help' ? 0 : 2;
+    }
+    return reportError(error, io.stderr);
+  }
+}

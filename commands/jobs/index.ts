@@ -1,0 +1,8 @@
+import { Command } from 'commander';
+import type { CommandIO } from '../../src/cli/context.js';
+import { jobsListCommand } from './list.js';
+import { jobsShowCommand } from './show.js';
+
+export function jobsCommand(io: CommandIO): Command {
+  return new Command('jobs').description('follow flow and retry jobs').addCommand(jobsListCommand(io)).addCommand(jobsShowCommand(io));
+}

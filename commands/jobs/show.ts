@@ -1,0 +1,56 @@
+import { Command } from 'commander';
+import type { JobDetail } from '../../src/backend/backend.js';
+import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
+import { formatAge, formatCount, json, renderTable } from '../../src/cli/output.js';
+import type { Job } from '../../src/domain/api.js';
+
+export function stripChildren(job: JobDetail): Job {
+  const { children: _children, note: _note, ...rest } = job;
+  return rest;
+}
+
+export function duration(job: Job): string {
+  if (!job.startedAt) return '-';
+  const end = job.endedAt ? Date.parse(job.endedAt) : Date.now();
+  const ms = end - Date.parse(job.startedAt);
+  return ms < 1000 ? `${ms}ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+export function describeJob(job: JobDetail): string {
+  const lines = [
+    `Job:       ${job._id} (${job.type})`,
+    `Status:    ${job.status}${job.note ? ` — ${job.note}` : ''}`,
+    `Flow:      ${job._flowId ?? '-'}`,
+    `Started:   ${job.startedAt ?? '-'} (${formatAge(job.startedAt)}), took ${duration(job)}`,
+    `Records:   ${formatCount(job.numExport ?? 0)} exported, ${formatCount(job.numSuccess ?? 0)} succeeded, ${formatCount(job.numError ?? 0)} failed`,
+    `Errors:    ${formatCount(job.numOpenError ?? 0)} open, ${formatCount(job.numResolved ?? 0)} resolved`,
+  ];
+  if (job.children.length > 0) {
+    lines.push(
+      '',
+      renderTable(job.children, [
+        { header: 'STEP', value: (c) => c._expOrImpId ?? '-' },
+        { header: 'TYPE', value: (c) => c.type },
+        { header: 'STATUS', value: (c) => c.status },
+        { header: 'EXPORTED', value: (c) => (c.numExport === undefined ? '' : formatCount(c.numExport)), align: 'right' },
+        { header: 'SUCCESS', value: (c) => formatCount(c.numSuccess ?? 0), align: 'right' },
+        { header: 'ERRORS', value: (c) => formatCount(c.numError ?? 0), align: 'right' },
+        { header: 'OPEN', value: (c) => formatCount(c.numOpenError ?? 0), align: 'right' },
+      ]),
+    );
+  }
+  return lines.join('\n');
+}
+
+export function jobsShowCommand(io: CommandIO): Command {
+  return new Command('show')
+    .description('show a job with its counters and child jobs')
+    .argument('<jobId>', 'job id')
+    .option('--json', 'print the Job as JSON')
+    .action(async (jobId: string, opts: { json?: boolean }) => {
+      await withBackend(io.env, async (backend) => {
+        const job = await backend.getJob(jobId);
+        print(io, opts.json ? json(stripChildren(job)) : describeJob(job));
+      });
+    });
+}

@@ -1,0 +1,81 @@
+import type {
+  ErrorsFilterMetadataResponse,
+  FlowErrorsResponse,
+  FlowStepErrorsResponse,
+  Job,
+  JobStatus,
+  JobType,
+} from '../domain/api.js';
+import type { StepKind } from '../flows/load.js';
+
+// The one service interface of flowdeck: the commands, the TUI and (later) an HTTP server and a
+// remote client all sit on it, so they cannot disagree. Request and response shapes are the API's.
+// References (`flowRef`, `stepRef`) accept an `_id` or a name, as a person would type them.
+
+export interface StepInfo {
+  _id: string;
+  name: string;
+  type: StepKind;
+  position: number;
+  numOpenError: number;
+  lastErrorAt?: string;
+}
+
+export interface FlowInfo {
+  _id: string;
+  name: string;
+  disabled: boolean;
+  file: string;
+  lastExecutedAt?: string;
+  numOpenError: number;
+  steps: StepInfo[];
+  lastJob?: Pick<Job, '_id' | 'status' | 'startedAt' | 'endedAt'>;
+}
+
+export interface JobDetail extends Job {
+  children: Job[];
+  note?: string;
+}
+
+export interface ErrorListParams {
+  /** Query-language text; flags are merged into it by the caller. */
+  query?: string;
+  limit?: number;
+  /** Continue after this errorId (newest-first keyset paging, what nextPageURL carries). */
+  before?: string;
+}
+
+export type FacetField = 'classification' | 'code' | 'source';
+export interface Facet {
+  value: string;
+  count: number;
+}
+
+export interface JobListParams {
+  flowRef?: string;
+  type?: JobType;
+  status?: JobStatus;
+  limit?: number;
+}
+
+export interface RunFlowOptions {
+  /** Called with the job as it progresses (after every committed page). */
+  onProgress?: (job: Job) => void;
+}
+
+export interface Backend {
+  listFlows(): Promise<FlowInfo[]>;
+  getFlow(flowRef: string): Promise<FlowInfo>;
+  runFlow(flowRef: string, options?: RunFlowOptions): Promise<JobDetail>;
+
+  listJobs(params?: JobListParams): Promise<Job[]>;
+  getJob(jobId: string): Promise<JobDetail>;
+
+  flowErrors(flowRef: string): Promise<FlowErrorsResponse>;
+  listErrors(flowRef: string, stepRef: string, params?: ErrorListParams): Promise<FlowStepErrorsResponse>;
+  filterMetadata(): Promise<ErrorsFilterMetadataResponse>;
+  /** Open errors of a step counted by classification, code or source, largest first. */
+  errorFacets(flowRef: string, stepRef: string, field: FacetField): Promise<Facet[]>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,227 @@
+import type { ErrorsFilterMetadataResponse, FlowErrorsResponse, FlowStepErrorsResponse, Job } from '../domain/api.js';
+import { InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { filterMetadata } from '../domain/filter-metadata.js';
+import { decodeId, idMatchesTime } from '../domain/ids.js';
+import { hasWildcard, parseQuery, wildcardToLike } from '../domain/query.js';
+import { Runtime } from '../runtime/runtime.js';
+import type { QueryContext } from '../store/error-query.js';
+import type { FlowRow, JobRow, StepRow } from '../store/rows.js';
+import type { Workspace } from '../workspace/workspace.js';
+import type { Backend, ErrorListParams, Facet, FacetField, FlowInfo, JobDetail, JobListParams, RunFlowOptions, StepInfo } from './backend.js';
+import { errorIdOf, iso, jobIdOf, toFlowStepError, toJob } from './shapes.js';
+
+// The backend over a local workspace: the SQLite store plus the embedded runtime in this process.
+
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+
+export class LocalBackend implements Backend {
+  private runtimeValue: Runtime | undefined;
+
+  constructor(readonly ws: Workspace) {}
+
+  get runtime(): Runtime {
+    this.runtimeValue ??= new Runtime(this.ws);
+    return this.runtimeValue;
+  }
+
+  private get store() {
+    return this.ws.store;
+  }
+
+  // ---- references -----------------------------------------------------------------------------
+
+  resolveFlow(ref: string): FlowRow {
+    const flows = this.store.listFlows();
+    const lower = ref.toLowerCase();
+    const found =
+      flows.find((f) => f.id === lower) ??
+      flows.find((f) => f.name.toLowerCase() === lower) ??
+      unique(flows.filter((f) => lower.length >= 6 && f.id.startsWith(lower)));
+    if (!found) throw new NotFoundError('flow', ref);
+    return found;
+  }
+
+  resolveStep(flow: FlowRow, ref: string): StepRow {
+    const steps = this.store.steps(flow.id);
+    const lower = ref.toLowerCase();
+    const found =
+      steps.find((s) => s.stepId === lower) ??
+      steps.find((s) => s.name.toLowerCase() === lower) ??
+      unique(steps.filter((s) => lower.length >= 6 && s.stepId.startsWith(lower)));
+    if (!found) throw new NotFoundError(`step of flow "${flow.name}"`, ref);
+    return found;
+  }
+
+  resolveJob(id: string): JobRow {
+    const decoded = decodeId('job', id);
+    const row = decoded ? this.store.getJob(decoded.rowId) : undefined;
+    if (!row || !decoded || !idMatchesTime(decoded, row.createdAt)) throw new NotFoundError('job', id);
+    return row;
+  }
+
+  queryContext(): QueryContext {
+    const catalog = this.store.tagCatalog();
+    return {
+      me: this.ws.operator(),
+      now: Date.now(),
+      tagCodes: (value) => {
+        if (hasWildcard(value)) {
+          const like = new RegExp(`^${wildcardToLike(value).replace(/\\([%_\\])/g, '$1').replace(/[.+^${}()|[\]]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.')}$`, 'i');
+          return catalog.filter((t) => like.test(t.name) || like.test(t.code)).map((t) => t.code);
+        }
+        const lower = value.toLowerCase();
+        return catalog.filter((t) => t.code.toLowerCase() === lower || t.name.toLowerCase() === lower).map((t) => t.code);
+      },
+    };
+  }
+
+  tagNamer(): (code: string) => string {
+    const names = new Map(this.store.tagCatalog().map((t) => [t.code, t.name]));
+    return (code) => names.get(code) ?? code;
+  }
+
+  // ---- flows ----------------------------------------------------------------------------------
+
+  private flowInfo(flow: FlowRow): FlowInfo {
+    const steps: StepInfo[] = this.store
+      .steps(flow.id)
+      .filter((s) => s.position < 1000)
+      .map((s) => {
+        const stats = this.store.stepErrorStats(s.key);
+        const info: StepInfo = { _id: s.stepId, name: s.name, type: s.kind, position: s.position, numOpenError: stats.open };
+        if (stats.lastErrorAt !== null) info.lastErrorAt = iso(stats.lastErrorAt);
+        return info;
+      });
+    const info: FlowInfo = {
+      _id: flow.id,
+      name: flow.name,
+      disabled: flow.disabled,
+      file: flow.file,
+      numOpenError: steps.reduce((n, s) => n + s.numOpenError, 0),
+      steps,
+    };
+    if (flow.lastExecutedAt !== null) info.lastExecutedAt = iso(flow.lastExecutedAt);
+    const last = this.store.listJobs({ flowId: flow.id, type: 'flow', limit: 1 })[0];
+    if (last) {
+      info.lastJob = { _id: jobIdOf(last), status: last.status };
+      if (last.startedAt !== null) info.lastJob.startedAt = iso(last.startedAt);
+      if (last.endedAt !== null) info.lastJob.endedAt = iso(last.endedAt);
+    }
+    return info;
+  }
+
+  async listFlows(): Promise<FlowInfo[]> {
+    return this.store
+      .listFlows()
+      .filter((f) => !f.removed)
+      .map((f) => this.flowInfo(f));
+  }
+
+  async getFlow(flowRef: string): Promise<FlowInfo> {
+    return this.flowInfo(this.resolveFlow(flowRef));
+  }
+
+  async runFlow(flowRef: string, options: RunFlowOptions = {}): Promise<JobDetail> {
+    const flow = this.resolveFlow(flowRef);
+    if (flow.removed) throw new NotFoundError('flow', flowRef);
+    const progress = options.onProgress;
+    const jobId = await this.runtime.runFlow(
+      flow.id,
+      this.ws.operator(),
+      progress ? (id) => progress(this.jobOf(this.store.getJob(id)!)) : undefined,
+    );
+    return this.jobDetail(this.store.getJob(jobId)!);
+  }
+
+  // ---- jobs -----------------------------------------------------------------------------------
+
+  jobOf(row: JobRow): Job {
+    const step = row.step !== null ? this.store.step(row.step) : undefined;
+    const parent = row.parentId !== null ? this.store.getJob(row.parentId) : undefined;
+    const counts = row.parentId !== null && row.step !== null ? this.store.jobErrorCounts(row.parentId, row.step) : this.store.jobErrorCounts(row.id);
+    return toJob(row, { counts, step, parent });
+  }
+
+  private jobDetail(row: JobRow): JobDetail {
+    const detail: JobDetail = { ...this.jobOf(row), children: this.store.childJobs(row.id).map((c) => this.jobOf(c)) };
+    if (row.note) detail.note = row.note;
+    return detail;
+  }
+
+  async listJobs(params: JobListParams = {}): Promise<Job[]> {
+    const flowId = params.flowRef ? this.resolveFlow(params.flowRef).id : undefined;
+    const limit = clampLimit(params.limit ?? 50);
+    return this.store.listJobs({ flowId, type: params.type, status: params.status, topLevel: true, limit }).map((r) => this.jobOf(r));
+  }
+
+  async getJob(jobId: string): Promise<JobDetail> {
+    return this.jobDetail(this.resolveJob(jobId));
+  }
+
+  // ---- errors ---------------------------------------------------------------------------------
+
+  async flowErrors(flowRef: string): Promise<FlowErrorsResponse> {
+    const flow = this.resolveFlow(flowRef);
+    return {
+      flowErrors: this.store
+        .steps(flow.id)
+        .filter((s) => s.position < 1000)
+        .map((s) => {
+          const stats = this.store.stepErrorStats(s.key);
+          const entry: FlowErrorsResponse['flowErrors'][number] = { _expOrImpId: s.stepId, numError: stats.open };
+          if (stats.open > 0 && stats.lastErrorAt !== null) entry.lastErrorAt = iso(stats.lastErrorAt);
+          return entry;
+        }),
+    };
+  }
+
+  async listErrors(flowRef: string, stepRef: string, params: ErrorListParams = {}): Promise<FlowStepErrorsResponse> {
+    const flow = this.resolveFlow(flowRef);
+    const step = this.resolveStep(flow, stepRef);
+    const limit = clampLimit(params.limit ?? DEFAULT_PAGE_SIZE);
+    const query = parseQuery(params.query ?? '');
+    let beforeId: number | undefined;
+    if (params.before) {
+      const decoded = decodeId('error', params.before);
+      if (!decoded) throw new InvalidInputError(`"${params.before}" is not an error id`, 'before');
+      beforeId = decoded.rowId;
+    }
+    // One row more than asked tells whether another page exists without a count.
+    const rows = this.store.listErrors({ step: step.key, resolved: false, terms: query.terms, limit: limit + 1, beforeId }, this.queryContext());
+    const namer = this.tagNamer();
+    const page = rows.slice(0, limit);
+    const response: FlowStepErrorsResponse = { errors: page.map((r) => toFlowStepError(r, namer)) };
+    if (rows.length > limit) {
+      const search = new URLSearchParams({ pageSize: String(limit), before: errorIdOf(page[page.length - 1]!) });
+      if (params.query) search.set('q', params.query);
+      response.nextPageURL = `/v1/flows/${flow.id}/${step.stepId}/errors?${search.toString()}`;
+    }
+    return response;
+  }
+
+  async errorFacets(flowRef: string, stepRef: string, field: FacetField): Promise<Facet[]> {
+    const flow = this.resolveFlow(flowRef);
+    return this.store.stepErrorFacets(this.resolveStep(flow, stepRef).key, field);
+  }
+
+  async filterMetadata(): Promise<ErrorsFilterMetadataResponse> {
+    return filterMetadata();
+  }
+
+  async close(): Promise<void> {
+    await this.runtimeValue?.close();
+    this.ws.close();
+  }
+}
+
+function unique<T>(items: T[]): T | undefined {
+  return items.length === 1 ? items[0] : undefined;
+}
+
+export function clampLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new InvalidInputError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, got ${limit}`, 'limit');
+  }
+  return limit;
+}

@@ -1,0 +1,32 @@
+import { CommanderError } from 'commander';
+import { isFlowdeckError } from '../domain/errors.js';
+
+// Every failure leaves through here: one line on stderr and the exit code of the contract
+// (0 ok, 1 failure, 2 usage). Nothing deeper calls process.exit.
+
+export interface ErrorReport {
+  message: string;
+  exitCode: number;
+}
+
+export function describeError(error: unknown): ErrorReport {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+      return { message: '', exitCode: 0 };
+    }
+    return { message: error.message.replace(/^error:\s*/i, ''), exitCode: 2 };
+  }
+  if (isFlowdeckError(error)) return { message: error.message, exitCode: error.exitCode };
+  const err = error as NodeJS.ErrnoException;
+  if (err?.code === 'SQLITE_BUSY') return { message: 'the workspace store is busy (another flowdeck is writing); try again', exitCode: 1 };
+  if (err?.code === 'EACCES' || err?.code === 'EROFS') return { message: `cannot write the workspace: ${err.message}`, exitCode: 1 };
+  const message = err instanceof Error ? err.message : String(error);
+  return { message: `unexpected error: ${message.split('\n')[0]}`, exitCode: 1 };
+}
+
+export function reportError(error: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
+  const report = describeError(error);
+  if (report.message) stderr.write(`flowdeck: ${report.message}\n`);
+  if (process.env.FLOWDECK_DEBUG && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
+  return report.exitCode;
+}

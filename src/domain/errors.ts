@@ -1,0 +1,89 @@
+import type { ApiErrorBody } from './api.js';
+
+// One class per kind of failure, each carrying the API's error code and HTTP status, so the
+// commands, the TUI and an HTTP face all map a failure the same way (exit code, message, status).
+
+export abstract class FlowdeckError extends Error {
+  abstract readonly code: string;
+  abstract readonly status: number;
+  /** 2 for bad usage or input, 1 for everything else (the command set's contract). */
+  readonly exitCode: 1 | 2 = 1;
+  readonly field?: string;
+
+  constructor(message: string, field?: string) {
+    super(message);
+    this.name = new.target.name;
+    if (field !== undefined) this.field = field;
+  }
+
+  toBody(): ApiErrorBody {
+    const entry: ApiErrorBody['errors'][number] = { code: this.code, message: this.message };
+    if (this.field !== undefined) entry.field = this.field;
+    return { errors: [entry] };
+  }
+}
+
+/** A flow, step, job, error, key or tag that does not exist (`invalid_ref`). */
+export class NotFoundError extends FlowdeckError {
+  readonly code: string;
+  readonly status = 404;
+  constructor(what: string, ref: string, code = 'invalid_ref') {
+    super(`${what} not found: ${ref}`);
+    this.code = code;
+  }
+}
+
+export class NoRetryDataError extends FlowdeckError {
+  readonly code = 'no_retrydata_found';
+  readonly status = 404;
+  constructor(retryDataKey: string) {
+    super(`No retry data found for the given retryDataKey: ${retryDataKey}`);
+  }
+}
+
+/** Input that does not parse or does not fit: bad flag values, malformed JSON, mismatched envelopes. */
+export class InvalidInputError extends FlowdeckError {
+  readonly code: string;
+  readonly status = 400;
+  override readonly exitCode = 2;
+  constructor(message: string, field?: string, code = 'invalid_input') {
+    super(message, field);
+    this.code = code;
+  }
+}
+
+export class InactiveFlowError extends FlowdeckError {
+  readonly code = 'inactive_flow';
+  readonly status = 422;
+  constructor(flowName: string) {
+    super(`Flow "${flowName}" is disabled; enable it before retrying (flowdeck flows enable)`);
+  }
+}
+
+/** A flow file that fails validation: the message names the file and the field. */
+export class FlowDefinitionError extends FlowdeckError {
+  readonly code = 'invalid_flow_definition';
+  readonly status = 422;
+  override readonly exitCode = 2;
+  constructor(
+    readonly file: string,
+    readonly fieldPath: string,
+    detail: string,
+  ) {
+    super(`${file}: ${fieldPath ? `${fieldPath}: ` : ''}${detail}`, fieldPath || undefined);
+  }
+}
+
+/** A state that forbids the operation (a job already finished, a flow already running…). */
+export class ConflictError extends FlowdeckError {
+  readonly code: string;
+  readonly status = 409;
+  constructor(message: string, code = 'conflict') {
+    super(message);
+    this.code = code;
+  }
+}
+
+export function isFlowdeckError(e: unknown): e is FlowdeckError {
+  return e instanceof FlowdeckError;
+}

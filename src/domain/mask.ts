@@ -1,0 +1,78 @@
+// Secrets are masked before anything is stored, logged or shown. Two layers: names that carry
+// secrets (headers, query parameters, JSON keys) and, for defence in depth, the known secret
+// values of the workspace's connections wherever they appear (echoed bodies, URLs, messages).
+
+export const MASK = '********';
+
+const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|apikey|x-auth-token|x-access-token|x-csrf-token)$|token|secret|password|api[-_]?key|signature|session/i;
+const SECRET_PARAM = /^(key|sig|signature|auth|authorization|sessionid|code|pwd|passwd)$|token|secret|password|api[-_]?key/i;
+// In JSON bodies `key`, `code` or `auth` are ordinary field names (an error's code!): only the
+// unmistakable names are masked there.
+const SECRET_JSON_KEY = /^(authorization|pwd|passwd)$|token|secret|password|api[-_]?key/i;
+
+export function isSecretHeader(name: string): boolean {
+  return SECRET_HEADER.test(name);
+}
+
+export function isSecretParam(name: string): boolean {
+  return SECRET_PARAM.test(name);
+}
+
+export class Redactor {
+  private readonly values: string[];
+
+  /** `secrets`: the clear values to hide wherever they occur (shorter than 4 chars are ignored). */
+  constructor(secrets: Iterable<string> = []) {
+    this.values = [...new Set([...secrets].filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
+  }
+
+  text(input: string): string {
+    let out = input;
+    for (const value of this.values) {
+      if (out.includes(value)) out = out.split(value).join(MASK);
+    }
+    return out;
+  }
+
+  headers(headers: Record<string, string>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) {
+      out[name] = isSecretHeader(name) ? MASK : this.text(value);
+    }
+    return out;
+  }
+
+  url(raw: string): string {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      return this.text(raw);
+    }
+    if (parsed.username) parsed.username = MASK;
+    if (parsed.password) parsed.password = MASK;
+    for (const name of [...parsed.searchParams.keys()]) {
+      if (isSecretParam(name)) parsed.searchParams.set(name, MASK);
+    }
+    // URLSearchParams encodes the mask's asterisks as-is; keep the URL readable.
+    return this.text(parsed.toString());
+  }
+
+  /** Masks secret-named keys anywhere in a JSON value, and known secret values in its strings. */
+  json<T>(value: T): T {
+    return this.walk(value) as T;
+  }
+
+  private walk(value: unknown): unknown {
+    if (typeof value === 'string') return this.text(value);
+    if (Array.isArray(value)) return value.map((v) => this.walk(v));
+    if (value && typeof value === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        out[k] = SECRET_JSON_KEY.test(k) && (typeof v === 'string' || typeof v === 'number') ? MASK : this.walk(v);
+      }
+      return out;
+    }
+    return value;
+  }
+}

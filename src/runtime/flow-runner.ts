@@ -1,0 +1,217 @@
+import { classifyFailure } from '../domain/classify.js';
+import { encodeId } from '../domain/ids.js';
+import type { CatalogFlow } from '../flows/load.js';
+import { getPath, renderTemplate } from '../flows/template.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import type { HttpClient } from './http.js';
+import { mapLimit, renderPath, runRecord, type RuntimeStep, type StepOutcome } from './pipeline.js';
+import { OutcomeRecorder } from './recorder.js';
+
+// Runs a flow as a job: a parent `flow` job with a child job per step. Records move in pages; each
+// page's outcomes and counters commit in one transaction, so a kill mid-run leaves whole pages.
+
+export interface FlowRunContext {
+  store: SqliteStore;
+  http: HttpClient;
+  redactor: import('../domain/mask.js').Redactor;
+  now: () => number;
+}
+
+export interface FlowRunOptions {
+  triggeredBy: string;
+  /** Called after each page commits (progress for the CLI and the TUI). */
+  onPage?: (jobId: number) => void;
+}
+
+interface ChildJobs {
+  byStep: Map<number, number>;
+}
+
+export class FlowRunner {
+  constructor(private readonly ctx: FlowRunContext) {}
+
+  /** Creates the queued job rows, so callers get an id before any HTTP happens. */
+  createJob(flow: CatalogFlow, steps: RuntimeStep[], triggeredBy: string): number {
+    const { store } = this.ctx;
+    const now = this.ctx.now();
+    const logging = flow.def.logging?.mode === 'full';
+    return store.transaction(() => {
+      const jobId = store.insertJob({ type: 'flow', status: 'queued', flowId: flow.id, createdAt: now, triggeredBy, logMode: logging ? 'full' : undefined });
+      for (const step of steps) {
+        store.insertJob({
+          type: step.def.kind === 'import' ? 'import' : 'export',
+          status: 'queued',
+          flowId: flow.id,
+          step: step.key,
+          parentId: jobId,
+          createdAt: now,
+          triggeredBy,
+        });
+      }
+      return jobId;
+    });
+  }
+
+  async run(jobId: number, flow: CatalogFlow, steps: RuntimeStep[], options: FlowRunOptions): Promise<void> {
+    const { store, now } = this.ctx;
+    const children: ChildJobs = { byStep: new Map(store.childJobs(jobId).map((j) => [j.step!, j.id])) };
+    const logging = flow.def.logging?.mode === 'full';
+    const recorder = new OutcomeRecorder(store, this.ctx.redactor, jobId, logging);
+    const started = now();
+    store.transaction(() => {
+      store.updateJob(jobId, { status: 'running', startedAt: started, ownerPid: process.pid, heartbeatAt: started }, started);
+      for (const child of children.byStep.values()) store.updateJob(child, { status: 'running', startedAt: started }, started);
+      store.touchFlow(flow.id, started);
+    });
+
+    const generators = steps.filter((s) => s.def.kind === 'export');
+    const processors = steps.filter((s) => s.def.kind !== 'export');
+    let failedExport = false;
+    let canceled = false;
+    try {
+      for (const generator of generators) {
+        const result = await this.runGenerator(jobId, generator, processors, recorder, children, options);
+        if (result === 'canceled') {
+          canceled = true;
+          break;
+        }
+        if (result === 'failed') failedExport = true;
+      }
+    } catch (e) {
+      this.finish(jobId, children, 'failed', `runtime error: ${(e as Error).message}`);
+      throw e;
+    }
+    this.finish(jobId, children, canceled ? 'canceled' : failedExport ? 'failed' : 'completed');
+  }
+
+  private finish(jobId: number, children: ChildJobs, status: 'completed' | 'failed' | 'canceled', note?: string): void {
+    const { store } = this.ctx;
+    const at = this.ctx.now();
+    store.transaction(() => {
+      for (const child of children.byStep.values()) {
+        const row = store.getJob(child);
+        if (row && (row.status === 'running' || row.status === 'queued' || row.status === 'canceling')) {
+          store.updateJob(child, { status: status === 'failed' && row.numError === 0 ? 'completed' : status, endedAt: at, doneExporting: true }, at);
+        }
+      }
+      store.updateJob(jobId, { status, endedAt: at, doneExporting: true, ownerPid: null, ...(note ? { note } : {}) }, at);
+    });
+  }
+
+  private isCancelRequested(jobId: number): boolean {
+    const status = this.ctx.store.getJob(jobId)?.status;
+    return status === 'canceling' || status === 'canceled';
+  }
+
+  private async runGenerator(
+    jobId: number,
+    generator: RuntimeStep,
+    processors: RuntimeStep[],
+    recorder: OutcomeRecorder,
+    children: ChildJobs,
+    options: FlowRunOptions,
+  ): Promise<'done' | 'failed' | 'canceled'> {
+    const { store, http, now } = this.ctx;
+    const def = generator.exportDef!;
+    const paging = def.http.paging;
+    const exportJob = children.byStep.get(generator.key)!;
+    const jobHex = encodeId('job', jobId, store.getJob(jobId)!.createdAt);
+    const pages = paging.method === 'page' ? paging.maxPages : 1;
+    for (let n = 0; n < pages; n++) {
+      if (this.isCancelRequested(jobId)) return 'canceled';
+      const pageNo = paging.method === 'page' ? paging.firstPage + n : 1;
+      let path = renderPath(def.http.relativeURI, {});
+      if (paging.method === 'page') {
+        const sep = path.includes('?') ? '&' : '?';
+        path += `${sep}${encodeURIComponent(paging.pageParam)}=${pageNo}&${encodeURIComponent(paging.sizeParam)}=${paging.pageSize}`;
+      }
+      const result = await http.send(generator.connection, {
+        method: def.http.method,
+        path,
+        headers: Object.fromEntries(def.http.headers.map((h) => [h.name.toLowerCase(), h.value])),
+      });
+      const groupId = `${jobHex}-p${pageNo}`;
+      let records: unknown[] | undefined;
+      let failure = result.failure;
+      if (!failure) {
+        try {
+          const body: unknown = result.body.trim() ? JSON.parse(result.body) : [];
+          const resource = def.http.response.resourcePath ? getPath(body, def.http.response.resourcePath) : body;
+          records = Array.isArray(resource) ? resource : resource === undefined || resource === null ? [] : [resource];
+        } catch (e) {
+          failure = { kind: 'parse', statusCode: result.statusCode ?? 0, body: result.body, detail: (e as Error).message };
+        }
+      }
+      if (failure || !records) {
+        // A page that cannot be fetched is an error on the export step; the run stops there.
+        const outcome: StepOutcome = {
+          ok: false,
+          step: generator,
+          input: { page: pageNo },
+          failure: failure!,
+          classified: classifyFailure(failure!),
+          http: result,
+          startedAt: result.startedAt,
+          timeTaken: result.timeTaken,
+          stages: [],
+        };
+        const at = now();
+        store.transaction(() => {
+          recorder.record(outcome, { groupId, recordId: `${groupId}`, pgExportId: generator.def.id }, at);
+          store.addJobCounters(exportJob, { numError: 1 }, at);
+          store.addJobCounters(jobId, { numError: 1 }, at);
+          store.updateJob(exportJob, { status: 'failed', endedAt: at }, at);
+          store.updateJob(jobId, { heartbeatAt: at }, at);
+        });
+        options.onPage?.(jobId);
+        return 'failed';
+      }
+      if (records.length === 0) break;
+
+      const runs = await mapLimit(records, Math.max(1, processors[0]?.connection.concurrency ?? 8), (record) => runRecord(processors, record, http));
+      const at = now();
+      store.transaction(() => {
+        let success = 0;
+        let errored = 0;
+        const perStep = new Map<number, { ok: number; err: number }>();
+        runs.forEach((run, index) => {
+          const traceKey = traceKeyOf(def.traceKeyTemplate, records![index]);
+          const recordId = `${groupId}-r${index}`;
+          const ctx = { oIndex: String(index), traceKey, groupId, pgExportId: generator.def.id };
+          recorder.record(
+            { ok: true, step: generator, input: records![index], output: records![index], startedAt: result.startedAt, timeTaken: 0, stages: [] },
+            { ...ctx, recordId },
+            at,
+          );
+          for (const outcome of run.outcomes) {
+            recorder.record(outcome, { ...ctx, recordId: `${recordId}-s${outcome.step.def.position}` }, at);
+            const counts = perStep.get(outcome.step.key) ?? { ok: 0, err: 0 };
+            if (outcome.ok) counts.ok++;
+            else counts.err++;
+            perStep.set(outcome.step.key, counts);
+          }
+          if (run.succeeded) success++;
+          else errored++;
+        });
+        for (const [stepKey, counts] of perStep) {
+          store.addJobCounters(children.byStep.get(stepKey)!, { numSuccess: counts.ok, numError: counts.err, numPagesProcessed: 1 }, at);
+        }
+        store.addJobCounters(exportJob, { numExport: records!.length, numPagesGenerated: 1 }, at);
+        store.addJobCounters(jobId, { numExport: records!.length, numSuccess: success, numError: errored, numPagesGenerated: 1, numPagesProcessed: 1 }, at);
+        store.updateJob(jobId, { heartbeatAt: at }, at);
+      });
+      options.onPage?.(jobId);
+      if (paging.method === 'page' && records.length < paging.pageSize) break;
+    }
+    return 'done';
+  }
+}
+
+export function traceKeyOf(template: string | undefined, record: unknown): string | undefined {
+  if (template) {
+    const key = renderTemplate(template, { record });
+    return key || undefined;
+  }
+  const id = (record as Record<string, unknown> | null)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+}

@@ -1,0 +1,125 @@
+import { Pool } from 'undici';
+import type { Failure } from '../domain/classify.js';
+import type { Redactor } from '../domain/mask.js';
+import type { ResolvedConnection } from './connections.js';
+
+// The HTTP adaptor: one keep-alive pool per origin, sized by the connection's concurrency, so a
+// retry of 100,000 records reuses a few sockets. It reports what happened on the wire; callers
+// classify it. Traces are masked here, before anything can store them.
+
+export interface HttpRequest {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface MaskedTrace {
+  request: { method: string; url: string; headers: Record<string, string>; body?: string };
+  response: { statusCode?: number; headers?: Record<string, string>; body?: string; receivedAt?: number };
+}
+
+export interface HttpResult {
+  ok: boolean;
+  statusCode?: number;
+  headers: Record<string, string>;
+  body: string;
+  /** Set when the call failed (socket, timeout, or a non-2xx status). */
+  failure?: Failure;
+  startedAt: number;
+  timeTaken: number;
+  trace: () => MaskedTrace;
+}
+
+function flatHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+
+export class HttpClient {
+  private readonly pools = new Map<string, Pool>();
+
+  constructor(private readonly redactor: Redactor) {}
+
+  private pool(connection: ResolvedConnection, origin: string): Pool {
+    const key = `${connection.id}|${origin}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: connection.concurrency,
+        pipelining: 1,
+        headersTimeout: connection.timeoutMs,
+        bodyTimeout: connection.timeoutMs,
+        connectTimeout: Math.min(connection.timeoutMs, 10_000),
+        keepAliveTimeout: 10_000,
+      });
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  async send(connection: ResolvedConnection, req: HttpRequest): Promise<HttpResult> {
+    const url = new URL(connection.baseURI + (req.path.startsWith('/') ? req.path : `/${req.path}`));
+    const headers: Record<string, string> = { accept: 'application/json', ...connection.headers, ...req.headers };
+    if (req.body !== undefined) headers['content-type'] ??= 'application/json';
+    const startedAt = Date.now();
+    const trace = (response: MaskedTrace['response']) => (): MaskedTrace => ({
+      request: {
+        method: req.method,
+        url: this.redactor.url(url.toString()),
+        headers: this.redactor.headers(headers),
+        ...(req.body !== undefined ? { body: this.redactor.text(req.body) } : {}),
+      },
+      response: {
+        ...response,
+        ...(response.headers ? { headers: this.redactor.headers(response.headers) } : {}),
+        ...(response.body !== undefined ? { body: this.redactor.text(response.body) } : {}),
+      },
+    });
+    try {
+      const res = await this.pool(connection, url.origin).request({
+        method: req.method as 'GET',
+        path: url.pathname + url.search,
+        headers,
+        ...(req.body !== undefined ? { body: req.body } : {}),
+      });
+      const body = await res.body.text();
+      const receivedAt = Date.now();
+      const resHeaders = flatHeaders(res.headers);
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
+      const result: HttpResult = {
+        ok,
+        statusCode: res.statusCode,
+        headers: resHeaders,
+        body,
+        startedAt,
+        timeTaken: receivedAt - startedAt,
+        trace: trace({ statusCode: res.statusCode, headers: resHeaders, body, receivedAt }),
+      };
+      if (!ok) {
+        const retryAfter = resHeaders['retry-after'];
+        result.failure = { kind: 'status', statusCode: res.statusCode, body, ...(retryAfter ? { retryAfter } : {}) };
+      }
+      return result;
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+      const code = err.code ?? err.cause?.code ?? 'EUNKNOWN';
+      const failure: Failure = TIMEOUT_CODES.has(code)
+        ? { kind: 'timeout', timeoutMs: connection.timeoutMs }
+        : { kind: 'socket', errno: code, message: this.redactor.text(`${code}: ${err.cause?.message ?? err.message} (${url.origin})`) };
+      const now = Date.now();
+      return { ok: false, headers: {}, body: '', failure, startedAt, timeTaken: now - startedAt, trace: trace({ receivedAt: now }) };
+    }
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((p) => p.destroy()));
+  }
+}

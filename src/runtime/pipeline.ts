@@ -1,0 +1,144 @@
+import { classifyFailure, type Classified, type Failure } from '../domain/classify.js';
+import type { FlowStepDef } from '../flows/load.js';
+import type { ExportDef, ImportDef } from '../flows/schema.js';
+import { applyMapping, getPath, renderTemplate, setPath } from '../flows/template.js';
+import type { ResolvedConnection } from './connections.js';
+import type { HttpClient, HttpResult } from './http.js';
+
+// One record through the page processors: lookups enrich it, imports send it. Each step yields an
+// outcome; nothing here writes to the store, so a flow run and a retry share this exact path and
+// the recorder decides what to persist.
+
+export interface RuntimeStep {
+  key: number;
+  def: FlowStepDef;
+  connection: ResolvedConnection;
+  exportDef?: ExportDef;
+  importDef?: ImportDef;
+}
+
+export interface StageLog {
+  stage: string;
+  data: unknown;
+}
+
+export type StepOutcome =
+  | { ok: true; step: RuntimeStep; input: unknown; output: unknown; startedAt: number; timeTaken: number; stages: StageLog[] }
+  | {
+      ok: false;
+      step: RuntimeStep;
+      input: unknown;
+      failure: Failure;
+      classified: Classified;
+      http?: HttpResult;
+      startedAt: number;
+      timeTaken: number;
+      stages: StageLog[];
+    };
+
+export interface RecordRun {
+  outcomes: StepOutcome[];
+  /** True when every step the record reached succeeded. */
+  succeeded: boolean;
+}
+
+const encodePathValue = (s: string) => encodeURIComponent(s);
+
+export function renderPath(template: string, record: unknown): string {
+  return renderTemplate(template, { record }, encodePathValue);
+}
+
+function parseJson(body: string): { ok: true; value: unknown } | { ok: false; detail: string } {
+  if (body.trim() === '') return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(body) };
+  } catch (e) {
+    return { ok: false, detail: (e as Error).message };
+  }
+}
+
+function failed(step: RuntimeStep, input: unknown, failure: Failure, startedAt: number, stages: StageLog[], http?: HttpResult): StepOutcome {
+  return {
+    ok: false,
+    step,
+    input,
+    failure,
+    classified: classifyFailure(failure),
+    ...(http ? { http } : {}),
+    startedAt,
+    timeTaken: Date.now() - startedAt,
+    stages,
+  };
+}
+
+function apiCallLog(http: HttpResult): StageLog {
+  const t = http.trace();
+  return { stage: 'apiCall', data: { request: t.request, response: t.response } };
+}
+
+export async function runStep(step: RuntimeStep, record: unknown, http: HttpClient): Promise<StepOutcome> {
+  const startedAt = Date.now();
+  if (step.importDef) {
+    const def = step.importDef;
+    const mapped = applyMapping(def.mapping, record);
+    const stages: StageLog[] = [{ stage: 'mapping', data: { input: record, output: mapped.ok ? mapped.value : null } }];
+    if (!mapped.ok) return failed(step, record, { kind: 'mapping', field: mapped.field, detail: mapped.detail }, startedAt, stages);
+    const result = await http.send(step.connection, {
+      method: def.http.method,
+      path: renderPath(def.http.relativeURI, record),
+      headers: Object.fromEntries(def.http.headers.map((h) => [h.name.toLowerCase(), h.value])),
+      body: JSON.stringify(mapped.value),
+    });
+    stages.push(apiCallLog(result));
+    if (result.failure) return failed(step, record, result.failure, startedAt, stages, result);
+    const parsed = parseJson(result.body);
+    if (!parsed.ok) return failed(step, record, { kind: 'parse', statusCode: result.statusCode ?? 0, body: result.body, detail: parsed.detail }, startedAt, stages, result);
+    return { ok: true, step, input: record, output: record, startedAt, timeTaken: Date.now() - startedAt, stages };
+  }
+  const def = step.exportDef!;
+  const result = await http.send(step.connection, {
+    method: def.http.method,
+    path: renderPath(def.http.relativeURI, record),
+    headers: Object.fromEntries(def.http.headers.map((h) => [h.name.toLowerCase(), h.value])),
+  });
+  const stages: StageLog[] = [apiCallLog(result)];
+  if (result.failure) return failed(step, record, result.failure, startedAt, stages, result);
+  const parsed = parseJson(result.body);
+  if (!parsed.ok) return failed(step, record, { kind: 'parse', statusCode: result.statusCode ?? 0, body: result.body, detail: parsed.detail }, startedAt, stages, result);
+  const resource = def.http.response.resourcePath ? getPath(parsed.value, def.http.response.resourcePath) : parsed.value;
+  const enriched = structuredClone(record) as Record<string, unknown>;
+  for (const f of def.responseMapping?.fields ?? []) setPath(enriched, f.generate, getPath(resource, f.extract));
+  return { ok: true, step, input: record, output: enriched, startedAt, timeTaken: Date.now() - startedAt, stages };
+}
+
+/** Runs a record through `steps` in order; a failure stops it unless the step proceeds on failure. */
+export async function runRecord(steps: readonly RuntimeStep[], record: unknown, http: HttpClient): Promise<RecordRun> {
+  const outcomes: StepOutcome[] = [];
+  let current = record;
+  let succeeded = true;
+  for (const step of steps) {
+    const outcome = await runStep(step, current, http);
+    outcomes.push(outcome);
+    if (outcome.ok) {
+      current = outcome.output;
+    } else {
+      succeeded = false;
+      if (!step.def.proceedOnFailure) break;
+    }
+  }
+  return { outcomes, succeeded };
+}
+
+/** Runs `fn` over items with at most `limit` in flight, keeping results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}

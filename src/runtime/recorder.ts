@@ -1,0 +1,134 @@
+import { DEFAULT_BACKOFF, nextAttemptDelay } from '../domain/backoff.js';
+import type { Redactor } from '../domain/mask.js';
+import type { StepKind } from '../flows/load.js';
+import type { RetryPolicy } from '../flows/schema.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import type { StageLog, StepOutcome } from './pipeline.js';
+
+// Turns step outcomes into stored facts: an open error with its snapshot, masked trace and
+// execution-log entry. Callers wrap a page of calls in one transaction.
+
+export const PURGE_AFTER_MS = 30 * 24 * 3600 * 1000;
+export const CLASSIFIED_BY = 'rule';
+
+export const RETRY_STAGE: Record<StepKind, string> = {
+  export: 'page_generator',
+  lookup: 'page_processor_lookup',
+  import: 'page_processor_import',
+};
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { count: 3, intervalSeconds: 1, backoffRate: 2, maxIntervalSeconds: 300 };
+
+export interface RecordContext {
+  oIndex?: string | undefined;
+  traceKey?: string | undefined;
+  groupId: string;
+  recordId: string;
+  parentRecordId?: string | undefined;
+  pgExportId?: string | undefined;
+}
+
+/** What a failed retry carries over from the error it replaces. */
+export interface CarryOver {
+  retryData: number;
+  attempts: number;
+  tags?: string[] | undefined;
+  assignee?: string | null | undefined;
+  assignedBy?: string | null | undefined;
+  assigneeUser?: number | null | undefined;
+}
+
+export class OutcomeRecorder {
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly redactor: Redactor,
+    private readonly job: number,
+    private readonly logging: boolean,
+  ) {}
+
+  private maskLogs(stages: StageLog[]): StageLog[] {
+    return stages.map((s) => ({ stage: s.stage, data: this.redactor.json(s.data) }));
+  }
+
+  /** Writes one step outcome; returns the new error's row id when it failed. */
+  record(outcome: StepOutcome, ctx: RecordContext, now: number, carry?: CarryOver): number | undefined {
+    const step = outcome.step;
+    if (this.logging) {
+      this.store.insertLogEntry({
+        job: this.job,
+        step: step.key,
+        recordId: ctx.recordId,
+        groupId: ctx.groupId,
+        parentRecordId: ctx.parentRecordId ?? null,
+        traceKey: ctx.traceKey ?? null,
+        status: outcome.ok ? 'success' : 'error',
+        stage: RETRY_STAGE[step.def.kind],
+        startedAt: outcome.startedAt,
+        completedAt: outcome.startedAt + outcome.timeTaken,
+        timeTaken: outcome.timeTaken,
+        data: this.maskLogs(outcome.stages),
+      });
+    }
+    if (outcome.ok) return undefined;
+
+    const { classified } = outcome;
+    let trace: number | undefined;
+    if (outcome.http) {
+      const t = outcome.http.trace();
+      trace = this.store.insertTrace({
+        step: step.key,
+        time: outcome.startedAt,
+        stage: step.def.kind,
+        method: t.request.method,
+        statusCode: outcome.http.statusCode,
+        request: t.request,
+        response: t.response,
+      });
+    }
+    let retryData = carry?.retryData;
+    const attempts = carry?.attempts ?? 0;
+    if (retryData === undefined && classified.retriable) {
+      retryData = this.store.insertRetryData({
+        step: step.key,
+        createdAt: now,
+        stage: RETRY_STAGE[step.def.kind],
+        pgExportId: ctx.pgExportId,
+        traceKey: ctx.traceKey,
+        data: JSON.parse(this.redactor.text(JSON.stringify(outcome.input ?? null))),
+        ...(outcome.http?.statusCode !== undefined ? { adaptorResponse: { statusCode: outcome.http.statusCode } } : {}),
+      });
+    }
+    let retryAt: number | undefined;
+    const policy = step.def.retryPolicy ?? DEFAULT_RETRY_POLICY;
+    if (classified.autoRetry && retryData !== undefined && attempts < policy.count) {
+      const retryAfter = outcome.failure.kind === 'status' ? outcome.failure.retryAfter : undefined;
+      const backoff = {
+        ...DEFAULT_BACKOFF,
+        baseDelayMs: policy.intervalSeconds * 1000,
+        factor: policy.backoffRate,
+        maxDelayMs: policy.maxIntervalSeconds * 1000,
+      };
+      retryAt = now + nextAttemptDelay(backoff, attempts + 1, retryAfter, now);
+    }
+    return this.store.insertError({
+      step: step.key,
+      occurredAt: now,
+      source: classified.source,
+      code: classified.code,
+      message: this.redactor.text(classified.message),
+      oIndex: ctx.oIndex,
+      job: this.job,
+      traceKey: ctx.traceKey,
+      classification: classified.classification,
+      classifiedBy: CLASSIFIED_BY,
+      trace,
+      retryData,
+      purgeAt: now + PURGE_AFTER_MS,
+      retryAt,
+      tags: carry?.tags,
+      assignee: carry?.assignee ?? undefined,
+      assignedBy: carry?.assignedBy ?? undefined,
+      assigneeUser: carry?.assigneeUser ?? undefined,
+    });
+  }
+}

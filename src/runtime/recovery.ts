@@ -1,0 +1,39 @@
+import type { SqliteStore } from '../store/sqlite-store.js';
+
+// A job whose process was killed stays "running" in the store. Whoever opens the workspace next
+// settles it: the owner is gone when its pid is dead, or when its heartbeat is long stale (the
+// pid may have been reused).
+
+const STALE_HEARTBEAT_MS = 5 * 60_000;
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function recoverStaleJobs(store: SqliteStore, now: number): number {
+  const stale = store.activeJobs().filter((job) => {
+    if (job.parentId !== null || job.status === 'queued') return false;
+    if (job.ownerPid === process.pid) return false;
+    if (job.ownerPid === null) return job.status !== 'canceling' || now - job.lastModified > STALE_HEARTBEAT_MS;
+    return !processAlive(job.ownerPid) || now - (job.heartbeatAt ?? job.lastModified) > STALE_HEARTBEAT_MS;
+  });
+  if (stale.length === 0) return 0;
+  store.transaction(() => {
+    for (const job of stale) {
+      const status = job.status === 'canceling' ? 'canceled' : 'failed';
+      const note = `the process running this job (pid ${job.ownerPid ?? '?'}) ended before it finished`;
+      store.updateJob(job.id, { status, endedAt: now, ownerPid: null, note }, now);
+      for (const child of store.childJobs(job.id)) {
+        if (child.status === 'running' || child.status === 'queued' || child.status === 'canceling') {
+          store.updateJob(child.id, { status, endedAt: now, note }, now);
+        }
+      }
+    }
+  });
+  return stale.length;
+}

@@ -1,0 +1,101 @@
+import { NotFoundError, InactiveFlowError } from '../domain/errors.js';
+import type { Redactor } from '../domain/mask.js';
+import type { CatalogFlow } from '../flows/load.js';
+import { startMockSystems, type MockSystems } from '../mocks/systems.js';
+import type { Workspace } from '../workspace/workspace.js';
+import { redactorFor, resolveConnection, type ResolvedConnection } from './connections.js';
+import { FlowRunner } from './flow-runner.js';
+import { HttpClient } from './http.js';
+import type { RuntimeStep } from './pipeline.js';
+
+// The embedded runtime of one workspace in one process. It resolves connections lazily (a demo
+// workspace starts its mock systems here, so every process that runs records has live targets)
+// and owns the HTTP pools; close() releases both.
+
+export const DEMO_MOCK_OPTIONS = { orders: 200, erpRateLimit: 90 } as const;
+
+export class Runtime {
+  private mocks: MockSystems | undefined;
+  private connections: Map<string, ResolvedConnection> | undefined;
+  private client: HttpClient | undefined;
+  private redactorValue: Redactor | undefined;
+
+  constructor(private readonly ws: Workspace) {}
+
+  /** Resolves every connection; starts the demo's mock systems first when this is a demo workspace. */
+  async start(): Promise<void> {
+    if (this.connections) return;
+    const mockUrls: Record<string, string> = {};
+    if (this.ws.isDemo) {
+      this.mocks = await startMockSystems(DEMO_MOCK_OPTIONS);
+      Object.assign(mockUrls, this.mocks.urls);
+    }
+    const scope = { env: this.ws.env, config: this.ws.config.store as Record<string, unknown>, mocks: mockUrls };
+    const connections = new Map<string, ResolvedConnection>();
+    for (const c of this.ws.catalog().connections.values()) connections.set(c.id, resolveConnection(c.id, c.def, scope));
+    this.connections = connections;
+    this.redactorValue = redactorFor(connections.values());
+    this.client = new HttpClient(this.redactorValue);
+  }
+
+  get redactor(): Redactor {
+    if (!this.redactorValue) throw new Error('runtime not started');
+    return this.redactorValue;
+  }
+
+  get http(): HttpClient {
+    if (!this.client) throw new Error('runtime not started');
+    return this.client;
+  }
+
+  get mockSystems(): MockSystems | undefined {
+    return this.mocks;
+  }
+
+  flow(flowId: string): CatalogFlow {
+    const flow = this.ws.catalog().flows.get(flowId);
+    if (!flow) throw new NotFoundError('flow', flowId);
+    return flow;
+  }
+
+  /** The flow's steps bound to their store keys, definitions and resolved connections. */
+  steps(flow: CatalogFlow): RuntimeStep[] {
+    const catalog = this.ws.catalog();
+    const keys = new Map(this.ws.store.steps(flow.id).map((s) => [s.stepId, s.key]));
+    return flow.steps.map((def) => {
+      const exportEntry = def.kind === 'import' ? undefined : catalog.exports.get(def.id);
+      const importEntry = def.kind === 'import' ? catalog.imports.get(def.id) : undefined;
+      const connectionId = (exportEntry ?? importEntry)!.connectionId;
+      const step: RuntimeStep = { key: keys.get(def.id)!, def, connection: this.connections!.get(connectionId)! };
+      if (exportEntry) step.exportDef = exportEntry.def;
+      if (importEntry) step.importDef = importEntry.def;
+      return step;
+    });
+  }
+
+  private runner(): FlowRunner {
+    return new FlowRunner({ store: this.ws.store, http: this.http, redactor: this.redactor, now: Date.now });
+  }
+
+  /** Queues a run and executes it in this process; resolves with the flow job's row id when done. */
+  async runFlow(flowId: string, triggeredBy: string, onPage?: (jobId: number) => void, onQueued?: (jobId: number) => void): Promise<number> {
+    const flow = this.flow(flowId);
+    const row = this.ws.store.getFlow(flowId);
+    if (row?.disabled) throw new InactiveFlowError(flow.name);
+    await this.start();
+    const steps = this.steps(flow);
+    const runner = this.runner();
+    const jobId = runner.createJob(flow, steps, triggeredBy);
+    onQueued?.(jobId);
+    await runner.run(jobId, flow, steps, { triggeredBy, ...(onPage ? { onPage } : {}) });
+    return jobId;
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+    await this.mocks?.close();
+    this.client = undefined;
+    this.mocks = undefined;
+    this.connections = undefined;
+  }
+}

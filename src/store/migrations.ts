@@ -1,0 +1,208 @@
+// Versioned schema migrations, applied in order inside one transaction each; PRAGMA user_version
+// records the last one applied. Never edit a shipped migration: add the next.
+//
+// Indexing for a million open errors: every listing is "one step's open (or resolved) errors,
+// newest first", so each filterable column gets an index whose prefix is (step, resolved, column)
+// and whose implicit rowid tail gives the newest-first order for free. Tags and message text get
+// their own structures (error_tags, errors_fts) that can drive the query the same way.
+
+export const MIGRATIONS: readonly string[] = [
+  /* 1: the foundation */ `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+  CREATE TABLE connections (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    base_uri TEXT NOT NULL,
+    definition TEXT NOT NULL          -- JSON with secrets as their templates, never resolved values
+  );
+  CREATE TABLE exports (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    connection_id TEXT NOT NULL REFERENCES connections(id),
+    definition TEXT NOT NULL
+  );
+  CREATE TABLE imports (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    connection_id TEXT NOT NULL REFERENCES connections(id),
+    definition TEXT NOT NULL
+  );
+  CREATE TABLE flows (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    file TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    disabled_in_file INTEGER NOT NULL DEFAULT 0,
+    disabled_override INTEGER,        -- set by flows enable/disable; wins over the file
+    removed INTEGER NOT NULL DEFAULT 0, -- gone from the files; kept while errors reference it
+    last_executed_at INTEGER
+  );
+  CREATE TABLE steps (
+    id INTEGER PRIMARY KEY,
+    flow_id TEXT NOT NULL REFERENCES flows(id),
+    step_id TEXT NOT NULL,            -- the _exportId / _importId
+    kind TEXT NOT NULL CHECK (kind IN ('export', 'lookup', 'import')),
+    name TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    UNIQUE (flow_id, step_id)
+  );
+
+  CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT,
+    synthetic INTEGER NOT NULL DEFAULT 0,  -- an assignee email that is no known user
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE tags (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    flow_id TEXT REFERENCES flows(id),
+    step INTEGER REFERENCES steps(id),
+    parent_id INTEGER REFERENCES jobs(id),
+    retry_of INTEGER REFERENCES jobs(id),
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    ended_at INTEGER,
+    last_modified INTEGER NOT NULL,
+    triggered_by TEXT,
+    canceled_by TEXT,
+    num_error INTEGER NOT NULL DEFAULT 0,
+    num_success INTEGER NOT NULL DEFAULT 0,
+    num_ignore INTEGER NOT NULL DEFAULT 0,
+    num_export INTEGER NOT NULL DEFAULT 0,
+    num_pages_generated INTEGER NOT NULL DEFAULT 0,
+    num_pages_processed INTEGER NOT NULL DEFAULT 0,
+    done_exporting INTEGER NOT NULL DEFAULT 0,
+    log_mode TEXT,
+    owner_pid INTEGER,                -- the process running it; a dead owner means it was killed
+    heartbeat_at INTEGER,
+    options TEXT,                     -- JSON: retry options, back-off policy, rate…
+    note TEXT                         -- why it failed or was canceled
+  );
+  CREATE INDEX ix_jobs_flow ON jobs (flow_id, created_at);
+  CREATE INDEX ix_jobs_parent ON jobs (parent_id);
+  CREATE INDEX ix_jobs_status ON jobs (status) WHERE status IN ('queued', 'running', 'retrying', 'canceling');
+
+  CREATE TABLE retry_data (
+    id INTEGER PRIMARY KEY,
+    step INTEGER NOT NULL REFERENCES steps(id),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    pg_export_id TEXT,
+    one_to_many INTEGER NOT NULL DEFAULT 0,
+    path_to_many TEXT,
+    child_index INTEGER,
+    trace_key TEXT,
+    data TEXT NOT NULL,               -- JSON, masked
+    adaptor_response TEXT,            -- JSON, masked
+    attempts INTEGER NOT NULL DEFAULT 0  -- automatic retries spent on this record
+  );
+
+  CREATE TABLE traces (
+    id INTEGER PRIMARY KEY,
+    step INTEGER NOT NULL REFERENCES steps(id),
+    time INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    method TEXT NOT NULL,
+    status_code INTEGER,
+    request TEXT NOT NULL,            -- JSON {method,url,headers,body}, masked
+    response TEXT NOT NULL            -- JSON {statusCode,headers,body,receivedAt}, masked
+  );
+  CREATE INDEX ix_traces_step_time ON traces (step, time);
+
+  CREATE TABLE errors (
+    id INTEGER PRIMARY KEY,           -- errorId = encodeId('error', id, occurred_at)
+    step INTEGER NOT NULL REFERENCES steps(id),
+    resolved INTEGER NOT NULL DEFAULT 0,
+    occurred_at INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    o_index TEXT,
+    job INTEGER REFERENCES jobs(id),
+    trace_key TEXT,
+    classification TEXT,
+    classified_by TEXT,
+    trace INTEGER REFERENCES traces(id) ON DELETE SET NULL,
+    retry_data INTEGER REFERENCES retry_data(id),
+    purge_at INTEGER,
+    retry_at INTEGER,
+    tags TEXT,                        -- JSON array of tag codes, mirrored in error_tags
+    assignee TEXT COLLATE NOCASE,
+    assigned_by TEXT,
+    assignee_user INTEGER REFERENCES users(id),
+    resolved_at INTEGER,
+    resolved_by TEXT
+  );
+  CREATE INDEX ix_errors_step ON errors (step, resolved);
+  CREATE INDEX ix_errors_source ON errors (step, resolved, source);
+  CREATE INDEX ix_errors_class ON errors (step, resolved, classification);
+  CREATE INDEX ix_errors_code ON errors (step, resolved, code);
+  CREATE INDEX ix_errors_assignee ON errors (step, resolved, assignee);
+  CREATE INDEX ix_errors_job ON errors (job, step, resolved);
+  CREATE INDEX ix_errors_retry_data ON errors (retry_data);
+  CREATE INDEX ix_errors_trace_key ON errors (trace_key) WHERE trace_key IS NOT NULL;
+  CREATE INDEX ix_errors_retry_at ON errors (retry_at) WHERE retry_at IS NOT NULL AND resolved = 0;
+
+  CREATE TABLE error_tags (
+    tag TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    resolved INTEGER NOT NULL,
+    error INTEGER NOT NULL REFERENCES errors(id) ON DELETE CASCADE,
+    PRIMARY KEY (tag, step, resolved, error)
+  ) WITHOUT ROWID;
+  CREATE INDEX ix_error_tags_error ON error_tags (error);
+
+  -- Word-prefix search over messages, newest first (rowid = errors.id).
+  CREATE VIRTUAL TABLE errors_fts USING fts5 (message, content = '', contentless_delete = 1);
+
+  CREATE TABLE log_entries (
+    id INTEGER PRIMARY KEY,
+    job INTEGER NOT NULL REFERENCES jobs(id),
+    step INTEGER NOT NULL REFERENCES steps(id),
+    record_id TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    parent_record_id TEXT,
+    trace_key TEXT,
+    status TEXT NOT NULL,
+    stage TEXT,
+    started_at INTEGER NOT NULL,
+    completed_at INTEGER,
+    time_taken INTEGER
+  );
+  CREATE INDEX ix_log_entries_job ON log_entries (job, started_at);
+  CREATE INDEX ix_log_entries_trace ON log_entries (job, trace_key);
+  CREATE INDEX ix_log_entries_record ON log_entries (job, step, record_id);
+  CREATE INDEX ix_log_entries_trace_key ON log_entries (trace_key) WHERE trace_key IS NOT NULL;
+
+  CREATE TABLE log_data (
+    entry INTEGER NOT NULL REFERENCES log_entries(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    data TEXT NOT NULL,               -- JSON, masked
+    PRIMARY KEY (entry, stage, seq)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    flow_id TEXT,
+    step_id TEXT,
+    count INTEGER NOT NULL DEFAULT 0,
+    detail TEXT                       -- JSON
+  );
+  CREATE INDEX ix_audit_at ON audit (at);
+  `,
+];

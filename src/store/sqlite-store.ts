@@ -1,0 +1,616 @@
+import type { Statement } from 'better-sqlite3';
+import type { JobStatus, JobType } from '../domain/api.js';
+import { NotFoundError } from '../domain/errors.js';
+import type { QueryTerm } from '../domain/query.js';
+import type { Catalog } from '../flows/load.js';
+import { openDatabase, type Db } from './db.js';
+import { compileErrorQuery, type QueryContext } from './error-query.js';
+import type {
+  ErrorRow,
+  FlowRow,
+  JobCounters,
+  JobRow,
+  LogEntryRow,
+  NewError,
+  NewLogEntry,
+  NewRetryData,
+  NewTrace,
+  RetryDataRow,
+  StepErrorStats,
+  StepRow,
+  TraceRow,
+} from './rows.js';
+
+// The SQLite implementation of the store. It owns its connection and every statement; callers
+// group writes with `transaction()` so a page of outcomes or a bulk action commits atomically.
+
+export interface ErrorListQuery {
+  step: number;
+  resolved: boolean;
+  terms: readonly QueryTerm[];
+  limit: number;
+  /** Keyset cursor: only rows older than this error row id (newest-first paging). */
+  beforeId?: number | undefined;
+  /** Ascending order from this row id on (CSV startAtErrorId); overrides newest-first. */
+  fromId?: number | undefined;
+}
+
+type Raw = Record<string, unknown>;
+
+const ERROR_COLUMNS = `e.id, e.step, e.resolved, e.occurred_at, e.source, e.code, e.message, e.o_index, e.job,
+  e.trace_key, e.classification, e.classified_by, e.trace, e.retry_data, e.purge_at, e.retry_at, e.tags,
+  e.assignee, e.assigned_by, e.assignee_user, e.resolved_at, e.resolved_by,
+  (SELECT created_at FROM jobs WHERE id = e.job) AS job_created_at,
+  (SELECT time FROM traces WHERE id = e.trace) AS trace_time,
+  (SELECT created_at FROM retry_data WHERE id = e.retry_data) AS retry_data_created_at,
+  (SELECT created_at FROM users WHERE id = e.assignee_user) AS assignee_user_created_at`;
+
+function toErrorRow(r: Raw): ErrorRow {
+  return {
+    id: r.id as number,
+    step: r.step as number,
+    resolved: r.resolved === 1,
+    occurredAt: r.occurred_at as number,
+    source: r.source as string,
+    code: r.code as string,
+    message: r.message as string,
+    oIndex: (r.o_index as string | null) ?? null,
+    job: (r.job as number | null) ?? null,
+    jobCreatedAt: (r.job_created_at as number | null) ?? null,
+    traceKey: (r.trace_key as string | null) ?? null,
+    classification: (r.classification as string | null) ?? null,
+    classifiedBy: (r.classified_by as string | null) ?? null,
+    trace: (r.trace as number | null) ?? null,
+    traceTime: (r.trace_time as number | null) ?? null,
+    retryData: (r.retry_data as number | null) ?? null,
+    retryDataCreatedAt: (r.retry_data_created_at as number | null) ?? null,
+    purgeAt: (r.purge_at as number | null) ?? null,
+    retryAt: (r.retry_at as number | null) ?? null,
+    tags: r.tags ? (JSON.parse(r.tags as string) as string[]) : [],
+    assignee: (r.assignee as string | null) ?? null,
+    assignedBy: (r.assigned_by as string | null) ?? null,
+    assigneeUser: (r.assignee_user as number | null) ?? null,
+    assigneeUserCreatedAt: (r.assignee_user_created_at as number | null) ?? null,
+    resolvedAt: (r.resolved_at as number | null) ?? null,
+    resolvedBy: (r.resolved_by as string | null) ?? null,
+  };
+}
+
+function toJobRow(r: Raw): JobRow {
+  return {
+    id: r.id as number,
+    type: r.type as JobType,
+    status: r.status as JobStatus,
+    flowId: (r.flow_id as string | null) ?? null,
+    step: (r.step as number | null) ?? null,
+    parentId: (r.parent_id as number | null) ?? null,
+    retryOf: (r.retry_of as number | null) ?? null,
+    createdAt: r.created_at as number,
+    startedAt: (r.started_at as number | null) ?? null,
+    endedAt: (r.ended_at as number | null) ?? null,
+    lastModified: r.last_modified as number,
+    triggeredBy: (r.triggered_by as string | null) ?? null,
+    canceledBy: (r.canceled_by as string | null) ?? null,
+    numError: r.num_error as number,
+    numSuccess: r.num_success as number,
+    numIgnore: r.num_ignore as number,
+    numExport: r.num_export as number,
+    numPagesGenerated: r.num_pages_generated as number,
+    numPagesProcessed: r.num_pages_processed as number,
+    doneExporting: r.done_exporting === 1,
+    logMode: (r.log_mode as string | null) ?? null,
+    ownerPid: (r.owner_pid as number | null) ?? null,
+    heartbeatAt: (r.heartbeat_at as number | null) ?? null,
+    options: (r.options as string | null) ?? null,
+    note: (r.note as string | null) ?? null,
+  };
+}
+
+function toStepRow(r: Raw): StepRow {
+  return {
+    key: r.id as number,
+    flowId: r.flow_id as string,
+    stepId: r.step_id as string,
+    kind: r.kind as StepRow['kind'],
+    name: r.name as string,
+    position: r.position as number,
+  };
+}
+
+function toFlowRow(r: Raw): FlowRow {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    file: r.file as string,
+    definition: r.definition as string,
+    disabled: (r.disabled_override ?? r.disabled_in_file) === 1,
+    removed: r.removed === 1,
+    lastExecutedAt: (r.last_executed_at as number | null) ?? null,
+  };
+}
+
+const JOB_FIELDS: Record<string, string> = {
+  status: 'status',
+  startedAt: 'started_at',
+  endedAt: 'ended_at',
+  canceledBy: 'canceled_by',
+  doneExporting: 'done_exporting',
+  ownerPid: 'owner_pid',
+  heartbeatAt: 'heartbeat_at',
+  note: 'note',
+  logMode: 'log_mode',
+  options: 'options',
+};
+
+const COUNTER_FIELDS: Record<keyof JobCounters, string> = {
+  numError: 'num_error',
+  numSuccess: 'num_success',
+  numIgnore: 'num_ignore',
+  numExport: 'num_export',
+  numPagesGenerated: 'num_pages_generated',
+  numPagesProcessed: 'num_pages_processed',
+};
+
+export function buildErrorListing(q: ErrorListQuery, ctx: QueryContext): { sql: string; params: unknown[] } {
+  const compiled = compileErrorQuery(q.terms, ctx);
+  const resolved = q.resolved ? 1 : 0;
+  const where: string[] = [];
+  const params: unknown[] = [];
+  // The driver is the structure walked in id order; every other term filters its rows.
+  let from = 'errors e';
+  let key = 'e.id';
+  if (compiled.driver?.kind === 'tag') {
+    from = 'error_tags d JOIN errors e ON e.id = d.error';
+    key = 'd.error';
+    where.push('d.tag = ?', 'd.step = ?', 'd.resolved = ?');
+    params.push(compiled.driver.code, q.step, resolved);
+  } else if (compiled.driver?.kind === 'text') {
+    from = 'errors_fts JOIN errors e ON e.id = errors_fts.rowid';
+    key = 'errors_fts.rowid';
+    where.push('errors_fts MATCH ?');
+    params.push(compiled.driver.match);
+  }
+  if (compiled.needsRetryData) from += ' LEFT JOIN retry_data r ON r.id = e.retry_data';
+  where.push('e.step = ?', 'e.resolved = ?', ...compiled.where);
+  params.push(q.step, resolved, ...compiled.params);
+  if (q.fromId !== undefined) {
+    where.push(`${key} >= ?`);
+    params.push(q.fromId);
+  } else if (q.beforeId !== undefined) {
+    where.push(`${key} < ?`);
+    params.push(q.beforeId);
+  }
+  const order = q.fromId !== undefined ? 'ASC' : 'DESC';
+  params.push(q.limit);
+  return { sql: `SELECT ${ERROR_COLUMNS} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${key} ${order} LIMIT ?`, params };
+}
+
+export class SqliteStore {
+  readonly db: Db;
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(file: string) {
+    this.db = openDatabase(file);
+  }
+
+  close(): void {
+    try {
+      this.db.pragma('optimize');
+    } catch {
+      // optimize is advice; a busy or read-only database may decline it
+    }
+    this.db.close();
+  }
+
+  /** Prepared once per connection, then reused: statement compilation dominates small queries. */
+  private stmt(sql: string): Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  // ---- meta ---------------------------------------------------------------------------------
+
+  getMeta(key: string): string | undefined {
+    return (this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  // ---- definitions --------------------------------------------------------------------------
+
+  /** Mirrors the flow files into the store; flows gone from the files are kept, marked removed. */
+  syncCatalog(catalog: Catalog, maskDefinition: (def: unknown) => unknown): void {
+    if (this.getMeta('catalog_digest') === catalog.digest) return;
+    this.transaction(() => {
+      const upConnection = this.stmt(`INSERT INTO connections (id, name, base_uri, definition) VALUES (?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET name = excluded.name, base_uri = excluded.base_uri, definition = excluded.definition`);
+      for (const c of catalog.connections.values()) {
+        upConnection.run(c.id, c.name, c.def.http.baseURI, JSON.stringify(maskDefinition(c.def)));
+      }
+      for (const [table, entries] of [
+        ['exports', catalog.exports],
+        ['imports', catalog.imports],
+      ] as const) {
+        const up = this.stmt(`INSERT INTO ${table} (id, name, connection_id, definition) VALUES (?, ?, ?, ?)
+          ON CONFLICT (id) DO UPDATE SET name = excluded.name, connection_id = excluded.connection_id, definition = excluded.definition`);
+        for (const e of entries.values()) up.run(e.id, e.name, e.connectionId, JSON.stringify(maskDefinition(e.def)));
+      }
+      const upFlow = this.stmt(`INSERT INTO flows (id, name, file, definition, disabled_in_file, removed) VALUES (?, ?, ?, ?, ?, 0)
+        ON CONFLICT (id) DO UPDATE SET name = excluded.name, file = excluded.file, definition = excluded.definition,
+          disabled_in_file = excluded.disabled_in_file, removed = 0`);
+      const upStep = this.stmt(`INSERT INTO steps (flow_id, step_id, kind, name, position) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (flow_id, step_id) DO UPDATE SET kind = excluded.kind, name = excluded.name, position = excluded.position`);
+      this.stmt('UPDATE flows SET removed = 1').run();
+      for (const f of catalog.flows.values()) {
+        upFlow.run(f.id, f.name, f.file, JSON.stringify(maskDefinition(f.def)), f.def.disabled ? 1 : 0);
+        // Steps that left the flow keep their rows (their errors stay listable) at the end.
+        this.stmt('UPDATE steps SET position = 1000 + position WHERE flow_id = ? AND position < 1000').run(f.id);
+        for (const s of f.steps) upStep.run(f.id, s.id, s.kind, s.name, s.position);
+      }
+      this.setMeta('catalog_digest', catalog.digest);
+    });
+  }
+
+  listFlows(): FlowRow[] {
+    return (this.stmt('SELECT * FROM flows ORDER BY removed, name').all() as Raw[]).map(toFlowRow);
+  }
+
+  getFlow(id: string): FlowRow | undefined {
+    const r = this.stmt('SELECT * FROM flows WHERE id = ?').get(id) as Raw | undefined;
+    return r ? toFlowRow(r) : undefined;
+  }
+
+  setFlowDisabled(id: string, disabled: boolean): void {
+    this.stmt('UPDATE flows SET disabled_override = ? WHERE id = ?').run(disabled ? 1 : 0, id);
+  }
+
+  touchFlow(id: string, at: number): void {
+    this.stmt('UPDATE flows SET last_executed_at = ? WHERE id = ?').run(at, id);
+  }
+
+  steps(flowId: string): StepRow[] {
+    return (this.stmt('SELECT * FROM steps WHERE flow_id = ? ORDER BY position').all(flowId) as Raw[]).map(toStepRow);
+  }
+
+  step(key: number): StepRow | undefined {
+    const r = this.stmt('SELECT * FROM steps WHERE id = ?').get(key) as Raw | undefined;
+    return r ? toStepRow(r) : undefined;
+  }
+
+  // ---- jobs ---------------------------------------------------------------------------------
+
+  insertJob(job: {
+    type: JobType;
+    status: JobStatus;
+    flowId?: string | undefined;
+    step?: number | undefined;
+    parentId?: number | undefined;
+    retryOf?: number | undefined;
+    createdAt: number;
+    triggeredBy?: string | undefined;
+    logMode?: string | undefined;
+    options?: unknown;
+  }): number {
+    const result = this.stmt(`INSERT INTO jobs (type, status, flow_id, step, parent_id, retry_of, created_at, last_modified, triggered_by, log_mode, options)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      job.type,
+      job.status,
+      job.flowId ?? null,
+      job.step ?? null,
+      job.parentId ?? null,
+      job.retryOf ?? null,
+      job.createdAt,
+      job.createdAt,
+      job.triggeredBy ?? null,
+      job.logMode ?? null,
+      job.options === undefined ? null : JSON.stringify(job.options),
+    );
+    return Number(result.lastInsertRowid);
+  }
+
+  updateJob(id: number, patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'endedAt' | 'canceledBy' | 'doneExporting' | 'ownerPid' | 'heartbeatAt' | 'note' | 'logMode' | 'options'>>, at: number): void {
+    const sets: string[] = ['last_modified = ?'];
+    const params: unknown[] = [at];
+    for (const [key, value] of Object.entries(patch)) {
+      const column = JOB_FIELDS[key];
+      if (!column) continue;
+      sets.push(`${column} = ?`);
+      params.push(typeof value === 'boolean' ? (value ? 1 : 0) : (value ?? null));
+    }
+    params.push(id);
+    this.stmt(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`).run(...params);
+  }
+
+  addJobCounters(id: number, counters: JobCounters, at: number): void {
+    const sets: string[] = ['last_modified = ?'];
+    const params: unknown[] = [at];
+    for (const [key, value] of Object.entries(counters)) {
+      if (!value) continue;
+      const column = COUNTER_FIELDS[key as keyof JobCounters];
+      sets.push(`${column} = ${column} + ?`);
+      params.push(value);
+    }
+    params.push(id);
+    this.stmt(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`).run(...params);
+  }
+
+  getJob(id: number): JobRow | undefined {
+    const r = this.stmt('SELECT * FROM jobs WHERE id = ?').get(id) as Raw | undefined;
+    return r ? toJobRow(r) : undefined;
+  }
+
+  listJobs(filter: { flowId?: string | undefined; type?: JobType | undefined; status?: JobStatus | undefined; topLevel?: boolean; limit: number }): JobRow[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.flowId) {
+      where.push('flow_id = ?');
+      params.push(filter.flowId);
+    }
+    if (filter.type) {
+      where.push('type = ?');
+      params.push(filter.type);
+    }
+    if (filter.status) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.topLevel) where.push('parent_id IS NULL');
+    params.push(filter.limit);
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.stmt(sql).all(...params) as Raw[]).map(toJobRow);
+  }
+
+  childJobs(parentId: number): JobRow[] {
+    return (this.stmt('SELECT * FROM jobs WHERE parent_id = ? ORDER BY id').all(parentId) as Raw[]).map(toJobRow);
+  }
+
+  activeJobs(): JobRow[] {
+    return (this.stmt(`SELECT * FROM jobs WHERE status IN ('queued', 'running', 'retrying', 'canceling') ORDER BY id`).all() as Raw[]).map(toJobRow);
+  }
+
+  /** Open and resolved error counts of a job (optionally one step of it), derived, never stored. */
+  jobErrorCounts(job: number, step?: number): { open: number; resolved: number } {
+    const rows = (
+      step === undefined
+        ? this.stmt('SELECT resolved, count(*) AS n FROM errors WHERE job = ? GROUP BY resolved').all(job)
+        : this.stmt('SELECT resolved, count(*) AS n FROM errors WHERE job = ? AND step = ? GROUP BY resolved').all(job, step)
+    ) as Array<{ resolved: number; n: number }>;
+    return {
+      open: rows.find((r) => r.resolved === 0)?.n ?? 0,
+      resolved: rows.find((r) => r.resolved === 1)?.n ?? 0,
+    };
+  }
+
+  // ---- failures: retry data, traces, errors, logs ---------------------------------------------
+
+  insertRetryData(r: NewRetryData): number {
+    const result = this.stmt(`INSERT INTO retry_data (step, created_at, updated_at, stage, pg_export_id, one_to_many, trace_key, data, adaptor_response, attempts)
+      VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`).run(
+      r.step,
+      r.createdAt,
+      r.createdAt,
+      r.stage,
+      r.pgExportId ?? null,
+      r.traceKey ?? null,
+      JSON.stringify(r.data ?? null),
+      r.adaptorResponse === undefined ? null : JSON.stringify(r.adaptorResponse),
+      r.attempts ?? 0,
+    );
+    return Number(result.lastInsertRowid);
+  }
+
+  getRetryData(id: number): RetryDataRow | undefined {
+    const r = this.stmt('SELECT * FROM retry_data WHERE id = ?').get(id) as Raw | undefined;
+    if (!r) return undefined;
+    return {
+      id: r.id as number,
+      step: r.step as number,
+      createdAt: r.created_at as number,
+      updatedAt: r.updated_at as number,
+      stage: r.stage as string,
+      pgExportId: (r.pg_export_id as string | null) ?? null,
+      oneToMany: r.one_to_many === 1,
+      pathToMany: (r.path_to_many as string | null) ?? null,
+      childIndex: (r.child_index as number | null) ?? null,
+      traceKey: (r.trace_key as string | null) ?? null,
+      data: r.data as string,
+      adaptorResponse: (r.adaptor_response as string | null) ?? null,
+      attempts: r.attempts as number,
+    };
+  }
+
+  insertTrace(t: NewTrace): number {
+    const result = this.stmt(`INSERT INTO traces (step, time, stage, method, status_code, request, response) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
+      t.step,
+      t.time,
+      t.stage,
+      t.method,
+      t.statusCode ?? null,
+      JSON.stringify(t.request),
+      JSON.stringify(t.response),
+    );
+    return Number(result.lastInsertRowid);
+  }
+
+  getTrace(id: number): TraceRow | undefined {
+    const r = this.stmt('SELECT * FROM traces WHERE id = ?').get(id) as Raw | undefined;
+    if (!r) return undefined;
+    return {
+      id: r.id as number,
+      step: r.step as number,
+      time: r.time as number,
+      stage: r.stage as string,
+      method: r.method as string,
+      statusCode: (r.status_code as number | null) ?? null,
+      request: r.request as string,
+      response: r.response as string,
+    };
+  }
+
+  insertError(e: NewError): number {
+    const tags = e.tags && e.tags.length > 0 ? e.tags : undefined;
+    const result = this.stmt(`INSERT INTO errors (step, resolved, occurred_at, source, code, message, o_index, job, trace_key, classification,
+        classified_by, trace, retry_data, purge_at, retry_at, tags, assignee, assigned_by, assignee_user)
+      VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      e.step,
+      e.occurredAt,
+      e.source,
+      e.code,
+      e.message,
+      e.oIndex ?? null,
+      e.job ?? null,
+      e.traceKey ?? null,
+      e.classification,
+      e.classifiedBy,
+      e.trace ?? null,
+      e.retryData ?? null,
+      e.purgeAt ?? null,
+      e.retryAt ?? null,
+      tags ? JSON.stringify(tags) : null,
+      e.assignee ?? null,
+      e.assignedBy ?? null,
+      e.assigneeUser ?? null,
+    );
+    const id = Number(result.lastInsertRowid);
+    this.stmt('INSERT INTO errors_fts (rowid, message) VALUES (?, ?)').run(id, e.message);
+    if (tags) {
+      const tag = this.stmt('INSERT INTO error_tags (tag, step, resolved, error) VALUES (?, ?, 0, ?)');
+      for (const code of tags) tag.run(code, e.step, id);
+    }
+    return id;
+  }
+
+  getError(id: number): ErrorRow | undefined {
+    const r = this.stmt(`SELECT ${ERROR_COLUMNS} FROM errors e WHERE e.id = ?`).get(id) as Raw | undefined;
+    return r ? toErrorRow(r) : undefined;
+  }
+
+  insertLogEntry(entry: NewLogEntry): number {
+    const result = this.stmt(`INSERT INTO log_entries (job, step, record_id, group_id, parent_record_id, trace_key, status, stage, started_at, completed_at, time_taken)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      entry.job,
+      entry.step,
+      entry.recordId,
+      entry.groupId,
+      entry.parentRecordId,
+      entry.traceKey,
+      entry.status,
+      entry.stage,
+      entry.startedAt,
+      entry.completedAt,
+      entry.timeTaken,
+    );
+    const id = Number(result.lastInsertRowid);
+    if (entry.data) {
+      const insert = this.stmt('INSERT INTO log_data (entry, stage, seq, data) VALUES (?, ?, ?, ?)');
+      entry.data.forEach((d, seq) => insert.run(id, d.stage, seq, JSON.stringify(d.data)));
+    }
+    return id;
+  }
+
+  logEntries(job: number, limit: number): LogEntryRow[] {
+    return (this.stmt('SELECT * FROM log_entries WHERE job = ? ORDER BY started_at DESC, id DESC LIMIT ?').all(job, limit) as Raw[]).map((r) => ({
+      id: r.id as number,
+      job: r.job as number,
+      step: r.step as number,
+      recordId: r.record_id as string,
+      groupId: r.group_id as string,
+      parentRecordId: (r.parent_record_id as string | null) ?? null,
+      traceKey: (r.trace_key as string | null) ?? null,
+      status: r.status as LogEntryRow['status'],
+      stage: (r.stage as string | null) ?? null,
+      startedAt: r.started_at as number,
+      completedAt: (r.completed_at as number | null) ?? null,
+      timeTaken: (r.time_taken as number | null) ?? null,
+    }));
+  }
+
+  // ---- error listings -----------------------------------------------------------------------
+
+  listErrors(q: ErrorListQuery, ctx: QueryContext): ErrorRow[] {
+    const { sql, params } = buildErrorListing(q, ctx);
+    return (this.stmt(sql).all(...params) as Raw[]).map(toErrorRow);
+  }
+
+  /** The query plan of a listing, for tests that prove no listing scans the errors table. */
+  explainListErrors(q: ErrorListQuery, ctx: QueryContext): string[] {
+    const { sql, params } = buildErrorListing(q, ctx);
+    return (this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
+  }
+
+  /** Per-step open-error count and newest open error, for the flow summary. */
+  stepErrorStats(step: number): StepErrorStats {
+    const count = this.stmt('SELECT count(*) AS n FROM errors WHERE step = ? AND resolved = 0').get(step) as { n: number };
+    const last = this.stmt('SELECT id, occurred_at FROM errors WHERE step = ? AND resolved = 0 ORDER BY id DESC LIMIT 1').get(step) as
+      | { id: number; occurred_at: number }
+      | undefined;
+    return { step, open: count.n, lastErrorId: last?.id ?? null, lastErrorAt: last?.occurred_at ?? null };
+  }
+
+  /** Open errors of a step counted by one column (each has its own index, so this reads only it). */
+  stepErrorFacets(step: number, field: 'classification' | 'code' | 'source'): Array<{ value: string; count: number }> {
+    const column = { classification: 'classification', code: 'code', source: 'source' }[field];
+    return this.stmt(
+      `SELECT coalesce(${column}, 'none') AS value, count(*) AS count FROM errors WHERE step = ? AND resolved = 0 GROUP BY ${column} ORDER BY count DESC`,
+    ).all(step) as Array<{ value: string; count: number }>;
+  }
+
+  // ---- users and tags -----------------------------------------------------------------------
+
+  tagCatalog(): Array<{ code: string; name: string }> {
+    return this.stmt('SELECT code, name FROM tags ORDER BY name').all() as Array<{ code: string; name: string }>;
+  }
+
+  insertTag(code: string, name: string, at: number): void {
+    this.stmt('INSERT INTO tags (code, name, created_at) VALUES (?, ?, ?)').run(code, name, at);
+  }
+
+  users(): Array<{ id: number; email: string; name: string | null; synthetic: boolean; createdAt: number }> {
+    return (this.stmt('SELECT * FROM users ORDER BY email').all() as Raw[]).map((r) => ({
+      id: r.id as number,
+      email: r.email as string,
+      name: (r.name as string | null) ?? null,
+      synthetic: r.synthetic === 1,
+      createdAt: r.created_at as number,
+    }));
+  }
+
+  upsertUser(email: string, name: string | null, synthetic: boolean, at: number): number {
+    const existing = this.stmt('SELECT id FROM users WHERE email = ?').get(email) as { id: number } | undefined;
+    if (existing) {
+      if (!synthetic) this.stmt('UPDATE users SET name = coalesce(?, name), synthetic = 0 WHERE id = ?').run(name, existing.id);
+      return existing.id;
+    }
+    return Number(this.stmt('INSERT INTO users (email, name, synthetic, created_at) VALUES (?, ?, ?, ?)').run(email, name, synthetic ? 1 : 0, at).lastInsertRowid);
+  }
+
+  // ---- audit --------------------------------------------------------------------------------
+
+  audit(entry: { at: number; actor: string; action: string; flowId?: string; stepId?: string; count: number; detail?: unknown }): void {
+    this.stmt('INSERT INTO audit (at, actor, action, flow_id, step_id, count, detail) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+      entry.at,
+      entry.actor,
+      entry.action,
+      entry.flowId ?? null,
+      entry.stepId ?? null,
+      entry.count,
+      entry.detail === undefined ? null : JSON.stringify(entry.detail),
+    );
+  }
+
+  requireStep(key: number): StepRow {
+    const s = this.step(key);
+    if (!s) throw new NotFoundError('step', String(key));
+    return s;
+  }
+}

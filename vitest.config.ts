@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Tests open real SQLite files and real HTTP servers; forks keep native handles isolated.
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
