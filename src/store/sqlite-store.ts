@@ -151,7 +151,7 @@ const COUNTER_FIELDS: Record<keyof JobCounters, string> = {
   numPagesProcessed: 'num_pages_processed',
 };
 
-export function buildErrorListing(q: ErrorListQuery, ctx: QueryContext): { sql: string; params: unknown[] } {
+export function buildErrorListing(q: ErrorListQuery, ctx: QueryContext, idsOnly = false): { sql: string; params: unknown[] } {
   const compiled = compileErrorQuery(q.terms, ctx);
   const resolved = q.resolved ? 1 : 0;
   const where: string[] = [];
@@ -182,7 +182,8 @@ export function buildErrorListing(q: ErrorListQuery, ctx: QueryContext): { sql: 
   }
   const order = q.fromId !== undefined ? 'ASC' : 'DESC';
   params.push(q.limit);
-  return { sql: `SELECT ${ERROR_COLUMNS} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${key} ${order} LIMIT ?`, params };
+  const columns = idsOnly ? 'e.id' : ERROR_COLUMNS;
+  return { sql: `SELECT ${columns} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${key} ${order} LIMIT ?`, params };
 }
 
 export class SqliteStore {
@@ -203,7 +204,7 @@ export class SqliteStore {
   }
 
   /** Prepared once per connection, then reused: statement compilation dominates small queries. */
-  private stmt(sql: string): Statement {
+  stmt(sql: string): Statement {
     let s = this.statements.get(sql);
     if (!s) {
       s = this.db.prepare(sql);
@@ -540,6 +541,12 @@ export class SqliteStore {
   listErrors(q: ErrorListQuery, ctx: QueryContext): ErrorRow[] {
     const { sql, params } = buildErrorListing(q, ctx);
     return (this.stmt(sql).all(...params) as Raw[]).map(toErrorRow);
+  }
+
+  /** Row ids of every error matching the query, newest first (bulk actions select with this). */
+  selectErrorIds(q: Omit<ErrorListQuery, 'limit'> & { limit?: number }, ctx: QueryContext): number[] {
+    const { sql, params } = buildErrorListing({ ...q, limit: q.limit ?? -1 }, ctx, true);
+    return this.stmt(sql).pluck().all(...params) as number[];
   }
 
   /** The query plan of a listing, for tests that prove no listing scans the errors table. */
