@@ -5,6 +5,7 @@ import { demoCommand } from './demo.js';
 import { errorsCommand } from './errors/index.js';
 import { flowsCommand } from './flows/index.js';
 import { jobsCommand } from './jobs/index.js';
+import { workerCommand } from './worker.js';
 
 // The program only assembles commands; each lives in its own file and stays thin.
 
@@ -19,7 +20,8 @@ export function buildProgram(io: CommandIO = processIO()): Command {
     .addCommand(demoCommand(io))
     .addCommand(flowsCommand(io))
     .addCommand(errorsCommand(io))
-    .addCommand(jobsCommand(io));
+    .addCommand(jobsCommand(io))
+    .addCommand(workerCommand(io), { hidden: true });
   // Every command (and sub-command) throws instead of exiting, so one handler decides the exit code.
   const configure = (cmd: Command) => {
     cmd.exitOverride();

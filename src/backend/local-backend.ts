@@ -4,6 +4,8 @@ import { filterMetadata } from '../domain/filter-metadata.js';
 import { decodeId, idMatchesTime } from '../domain/ids.js';
 import { hasWildcard, parseQuery, wildcardToLike } from '../domain/query.js';
 import { Runtime } from '../runtime/runtime.js';
+import { RetryRepo } from '../store/retry-repo.js';
+import { RetryService } from './retry.js';
 import type { QueryContext } from '../store/error-query.js';
 import type { FlowRow, JobRow, StepRow } from '../store/rows.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -23,6 +25,12 @@ export class LocalBackend implements Backend {
   get runtime(): Runtime {
     this.runtimeValue ??= new Runtime(this.ws);
     return this.runtimeValue;
+  }
+
+  private retryService: RetryService | undefined;
+  get retries(): RetryService {
+    this.retryService ??= new RetryService(this);
+    return this.retryService;
   }
 
   private get store() {
@@ -139,7 +147,9 @@ export class LocalBackend implements Backend {
   jobOf(row: JobRow): Job {
     const step = row.step !== null ? this.store.step(row.step) : undefined;
     const parent = row.parentId !== null ? this.store.getJob(row.parentId) : undefined;
-    const counts = row.parentId !== null && row.step !== null ? this.store.jobErrorCounts(row.parentId, row.step) : this.store.jobErrorCounts(row.id);
+    let counts = row.parentId !== null && row.step !== null ? this.store.jobErrorCounts(row.parentId, row.step) : this.store.jobErrorCounts(row.id);
+    // A retry job resolves errors of earlier jobs: its numResolved counts the records it cleared.
+    if (row.type === 'retry') counts = { open: counts.open, resolved: new RetryRepo(this.store).counts(row.id).resolved };
     return toJob(row, { counts, step, parent });
   }
 

@@ -20,3 +20,34 @@ export function parseChoice<T extends string>(name: string, choices: readonly T[
     return value as T;
   };
 }
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+
+/** "500ms", "2s", "5m", "1h" or bare seconds → milliseconds. */
+export function parseDurationMs(name: string) {
+  return (value: string): number => {
+    const m = DURATION.exec(value.trim());
+    if (!m) throw new InvalidInputError(`--${name} must be a duration like 500ms, 2s, 5m or 1h, got "${value}"`, name);
+    const n = parseFloat(m[1]!);
+    const unit = m[2] ?? 's';
+    return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+  };
+}
+
+export function parseNumberIn(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidInputError(`--${name} must be a number from ${min} to ${max}, got "${value}"`, name);
+    }
+    return n;
+  };
+}
+
+/** "50/s", "50" or "3000/m" → records per second. */
+export function parseRate(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(?:\/(s|m))?$/.exec(value.trim());
+  const n = m ? parseFloat(m[1]!) / (m[2] === 'm' ? 60 : 1) : NaN;
+  if (!m || !(n > 0)) throw new InvalidInputError(`--rate must look like 50/s or 600/m, got "${value}"`, 'rate');
+  return n;
+}

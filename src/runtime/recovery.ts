@@ -15,16 +15,24 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-export function recoverStaleJobs(store: SqliteStore, now: number): number {
+/** Settles jobs whose process died: flow runs fail, retry jobs go back to the queue to resume. */
+export function recoverStaleJobs(store: SqliteStore, now: number): { failed: number; requeued: number } {
   const stale = store.activeJobs().filter((job) => {
     if (job.parentId !== null || job.status === 'queued') return false;
     if (job.ownerPid === process.pid) return false;
     if (job.ownerPid === null) return job.status !== 'canceling' || now - job.lastModified > STALE_HEARTBEAT_MS;
     return !processAlive(job.ownerPid) || now - (job.heartbeatAt ?? job.lastModified) > STALE_HEARTBEAT_MS;
   });
-  if (stale.length === 0) return 0;
+  let requeued = 0;
+  if (stale.length === 0) return { failed: 0, requeued };
   store.transaction(() => {
     for (const job of stale) {
+      if (job.type === 'retry' && job.status !== 'canceling') {
+        // Its settled items stay settled; the pending ones run again when a runtime picks it up.
+        store.updateJob(job.id, { status: 'queued', ownerPid: null, note: `resumed after the process running it (pid ${job.ownerPid ?? '?'}) ended` }, now);
+        requeued++;
+        continue;
+      }
       const status = job.status === 'canceling' ? 'canceled' : 'failed';
       const note = `the process running this job (pid ${job.ownerPid ?? '?'}) ended before it finished`;
       store.updateJob(job.id, { status, endedAt: now, ownerPid: null, note }, now);
@@ -35,5 +43,5 @@ export function recoverStaleJobs(store: SqliteStore, now: number): number {
       }
     }
   });
-  return stale.length;
+  return { failed: stale.length - requeued, requeued };
 }

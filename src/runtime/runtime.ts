@@ -6,6 +6,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { redactorFor, resolveConnection, type ResolvedConnection } from './connections.js';
 import { FlowRunner } from './flow-runner.js';
 import { HttpClient } from './http.js';
+import { RetryRunner } from './retry-runner.js';
 import type { RuntimeStep } from './pipeline.js';
 
 // The embedded runtime of one workspace in one process. It resolves connections lazily (a demo
@@ -89,6 +90,23 @@ export class Runtime {
     onQueued?.(jobId);
     await runner.run(jobId, flow, steps, { triggeredBy, ...(onPage ? { onPage } : {}) });
     return jobId;
+  }
+
+  /** The retry runner; queueing needs no HTTP, so it works before start(). */
+  retries(): RetryRunner {
+    return new RetryRunner({ store: this.ws.store, http: this.client!, redactor: this.redactorValue!, now: Date.now });
+  }
+
+  /** Claims a queued retry job and runs it here; false when another process already has it. */
+  async runRetryJob(jobId: number, onProgress?: () => void): Promise<boolean> {
+    const row = this.ws.store.getJob(jobId);
+    if (!row || row.flowId === null) return false;
+    await this.start();
+    const runner = this.retries();
+    if (!runner.claim(jobId)) return false;
+    const flow = this.flow(row.flowId);
+    await runner.run(jobId, flow, this.steps(flow), onProgress);
+    return true;
   }
 
   async close(): Promise<void> {

@@ -205,4 +205,19 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX ix_audit_at ON audit (at);
   `,
+  /* 2: durable retry jobs — one row per record to re-feed, settled in the same transaction as its errors */ `
+  CREATE TABLE retry_items (
+    job INTEGER NOT NULL REFERENCES jobs(id),
+    seq INTEGER NOT NULL,
+    retry_data INTEGER NOT NULL REFERENCES retry_data(id),
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'resolved', 'failed', 'skipped')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL DEFAULT 0,
+    result_error INTEGER,             -- the new error when the record failed again
+    detail TEXT,                      -- the last failure's code and message
+    PRIMARY KEY (job, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX ix_retry_items_pending ON retry_items (job, next_at) WHERE state = 'pending';
+  CREATE INDEX ix_retry_items_data ON retry_items (retry_data) WHERE state = 'pending';
+  `,
 ];

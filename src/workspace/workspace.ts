@@ -29,6 +29,8 @@ export class Workspace {
   readonly config: Conf<WorkspaceConfigShape>;
   readonly store: SqliteStore;
   private cachedCatalog: Catalog | undefined;
+  /** What opening found: jobs of dead processes, failed or re-queued. */
+  recovered = { failed: 0, requeued: 0 };
 
   private constructor(
     readonly home: string,
@@ -46,7 +48,7 @@ export class Workspace {
     const ws = new Workspace(home, env);
     try {
       ws.catalog();
-      recoverStaleJobs(ws.store, Date.now());
+      ws.recovered = recoverStaleJobs(ws.store, Date.now());
     } catch (e) {
       ws.close();
       throw e;

@@ -1,0 +1,89 @@
+import { writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import type { JobDetail } from '../../src/backend/backend.js';
+import { selectErrors } from '../../src/backend/selection.js';
+import { confirm } from '../../src/cli/confirm.js';
+import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
+import { parseDurationMs, parseNumberIn, parsePositiveInt, parseRate } from '../../src/cli/options.js';
+import { formatCount, json } from '../../src/cli/output.js';
+import { makeProgress } from '../../src/cli/progress.js';
+import { addSelectionOptions, selectionFromOptions, type SelectionOptions } from '../../src/cli/selection.js';
+import { DEFAULT_BACKOFF } from '../../src/domain/backoff.js';
+import { decodeId } from '../../src/domain/ids.js';
+import { stripChildren } from '../jobs/show.js';
+
+interface RetryOptions extends SelectionOptions {
+  backoff?: 'exponential';
+  maxAttempts: number;
+  baseDelay: number;
+  factor: number;
+  maxDelay: number;
+  jitter: number;
+  rate?: number;
+  wait?: boolean;
+  report?: string;
+}
+
+export function retrySummary(job: JobDetail, counts: { resolved: number; failed: number; skipped: number; pending: number }): string {
+  return `Retry job ${job._id} ${job.status}: ${formatCount(counts.resolved)} resolved, ${formatCount(counts.failed)} still failing, ${formatCount(counts.skipped)} skipped${counts.pending ? `, ${formatCount(counts.pending)} pending` : ''}.`;
+}
+
+export function errorsRetryCommand(io: CommandIO): Command {
+  const command = new Command('retry')
+    .description('re-feed stored snapshots into the flow as a durable retry job')
+    .argument('<flow>', 'flow id or name')
+    .argument('<step>', 'step (import or lookup) id or name')
+    .argument('[keys...]', 'retryDataKeys (or errorIds) to retry')
+    .addOption(new Option('--backoff <strategy>', 'space attempts of transiently failing records').choices(['exponential']))
+    .option('--max-attempts <n>', 'attempts per record with --backoff', parsePositiveInt('max-attempts', 100), 5)
+    .option('--base-delay <duration>', 'first back-off delay', parseDurationMs('base-delay'), DEFAULT_BACKOFF.baseDelayMs)
+    .option('--factor <x>', 'back-off growth factor', parseNumberIn('factor', 1, 10), DEFAULT_BACKOFF.factor)
+    .option('--max-delay <duration>', 'cap of a back-off delay', parseDurationMs('max-delay'), DEFAULT_BACKOFF.maxDelayMs)
+    .option('--jitter <0..1>', 'share of each delay randomised', parseNumberIn('jitter', 0, 1), DEFAULT_BACKOFF.jitter)
+    .option('--rate <n/s>', 'at most this many records per second', parseRate)
+    .option('--wait', 'run the job here with a progress bar and end with a summary')
+    .option('--report <file>', 'with --wait: write the outcome of every key as JSON');
+  addSelectionOptions(command);
+  return command.action(async (flow: string, step: string, keys: string[], opts: RetryOptions) => {
+    const asErrorIds = keys.length > 0 && keys.every((k) => decodeId('error', k) !== undefined);
+    const selection = selectionFromOptions(keys, opts, asErrorIds ? 'errorIds' : 'retryDataKeys');
+    await withBackend(io.env, async (backend) => {
+      if (keys.length === 0) {
+        const { rowIds } = selectErrors(backend, flow, step, selection);
+        if (opts.dryRun) return print(io, `Would retry the records of ${formatCount(rowIds.length)} open errors.`);
+        if (rowIds.length > 1 && !(await confirm(io, `Retry the records of ${formatCount(rowIds.length)} errors?`, { yes: opts.yes }))) {
+          return io.stderr.write('Nothing retried.\n');
+        }
+      } else if (opts.dryRun) {
+        return print(io, `Would retry ${formatCount(keys.length)} records.`);
+      }
+      const backoff = opts.backoff
+        ? { maxAttempts: opts.maxAttempts, baseDelayMs: opts.baseDelay, factor: opts.factor, maxDelayMs: opts.maxDelay, jitter: opts.jitter }
+        : undefined;
+      const total = { n: 0 };
+      const progress = makeProgress(io.stderr, 0);
+      const job = await backend.retries.retry(flow, step, selection, {
+        ...(backoff ? { backoff } : {}),
+        ...(opts.rate ? { ratePerSecond: opts.rate } : {}),
+        wait: opts.wait === true,
+        onProgress: (j) => {
+          total.n ||= (j.numSuccess ?? 0) + (j.numError ?? 0);
+          progress.update(j);
+        },
+      });
+      progress.done();
+      if (!job) {
+        io.stderr.write('No open error with retry data matched: nothing was queued.\n');
+        return;
+      }
+      if (!opts.wait) {
+        if (opts.json) return print(io, json(stripChildren(job)));
+        return print(io, `Queued retry job ${job._id}. Follow it with: flowdeck jobs wait ${job._id}`);
+      }
+      const report = await backend.retries.retryReport(job._id);
+      if (opts.report) writeFileSync(opts.report, `${json(report)}\n`);
+      if (opts.json) print(io, json(stripChildren(job)));
+      else print(io, retrySummary(job, report.summary));
+    });
+  });
+}

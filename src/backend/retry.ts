@@ -1,0 +1,127 @@
+import { TERMINAL_JOB_STATUSES, type Job } from '../domain/api.js';
+import type { BackoffPolicy } from '../domain/backoff.js';
+import { ConflictError, InactiveFlowError, InvalidInputError } from '../domain/errors.js';
+import { encodeId } from '../domain/ids.js';
+import { sleep } from '../runtime/retry-runner.js';
+import { ensureWorker } from '../runtime/worker.js';
+import { RetryRepo } from '../store/retry-repo.js';
+import type { JobDetail } from './backend.js';
+import type { LocalBackend } from './local-backend.js';
+import { selectErrors, type ErrorSelection } from './selection.js';
+import { errorIdOf } from './shapes.js';
+
+// Retry as the API defines it: re-feed snapshots as a durable `retry` job (plain, or with
+// exponential back-off), no job at all when no key matches (204), refused on a disabled flow.
+
+export interface RetryRequest {
+  backoff?: BackoffPolicy & { maxAttempts: number };
+  ratePerSecond?: number;
+  /** Run the job in this process (and report progress) instead of handing it to the worker. */
+  wait?: boolean;
+  onProgress?: (job: Job) => void;
+}
+
+export interface RetryReportItem {
+  retryDataKey: string;
+  outcome: 'resolved' | 'failed' | 'skipped' | 'pending';
+  attempts: number;
+  newErrorId?: string;
+  detail?: string;
+}
+
+export interface RetryReport {
+  job: Job;
+  summary: { resolved: number; failed: number; skipped: number; pending: number };
+  items: RetryReportItem[];
+}
+
+export interface RetryApi {
+  /** Queues (and with `wait`, runs) a retry job; undefined when no snapshot matched. */
+  retry(flowRef: string, stepRef: string, selection: ErrorSelection, request?: RetryRequest): Promise<JobDetail | undefined>;
+  waitForJob(jobId: string, onProgress?: (job: Job) => void, timeoutMs?: number): Promise<JobDetail>;
+  cancelJob(jobId: string): Promise<JobDetail>;
+  retryReport(jobId: string): Promise<RetryReport>;
+}
+
+export class RetryService implements RetryApi {
+  constructor(private readonly local: LocalBackend) {}
+
+  async retry(flowRef: string, stepRef: string, selection: ErrorSelection, request: RetryRequest = {}): Promise<JobDetail | undefined> {
+    const { ws } = this.local;
+    const flow = this.local.resolveFlow(flowRef);
+    if (flow.disabled) throw new InactiveFlowError(flow.name);
+    if (request.ratePerSecond !== undefined && !(request.ratePerSecond > 0)) throw new InvalidInputError('--rate must be more than 0 per second', 'rate');
+    const { step, rowIds } = selectErrors(this.local, flow.id, stepRef, selection);
+    if (step.kind === 'export') throw new InvalidInputError(`step "${step.name}" is an export: its errors are page failures; run the flow again to recover them`);
+    const repo = new RetryRepo(ws.store);
+    const retryData = repo.retryDataOf(rowIds);
+    if (retryData.length === 0) return undefined;
+    const runtime = this.local.runtime;
+    const options = { ...(request.backoff ? { backoff: request.backoff } : {}), ...(request.ratePerSecond ? { ratePerSecond: request.ratePerSecond } : {}) };
+    const jobId = runtime.retries().queue(flow.id, step.key, retryData, ws.operator(), options);
+    if (jobId === undefined) throw new ConflictError('every selected record is already being retried by another job (see flowdeck jobs list --type retry)', 'retry_in_progress');
+    if (request.wait) {
+      const progress = request.onProgress;
+      await runtime.runRetryJob(jobId, progress ? () => progress(this.local.jobOf(ws.store.getJob(jobId)!)) : undefined);
+    } else {
+      ensureWorker(ws);
+    }
+    return this.local.getJob(encodeId('job', jobId, ws.store.getJob(jobId)!.createdAt));
+  }
+
+  async waitForJob(jobId: string, onProgress?: (job: Job) => void, timeoutMs = 0): Promise<JobDetail> {
+    const started = Date.now();
+    for (;;) {
+      const row = this.local.resolveJob(jobId);
+      const job = this.local.jobOf(row);
+      onProgress?.(job);
+      if (TERMINAL_JOB_STATUSES.includes(row.status)) return this.local.getJob(jobId);
+      if (timeoutMs > 0 && Date.now() - started > timeoutMs) throw new ConflictError(`job ${jobId} is still ${row.status} after ${Math.round(timeoutMs / 1000)}s`, 'timeout');
+      // A queued job nobody is running (its worker died): make sure one runs it.
+      if (row.status === 'queued' && row.type === 'retry') ensureWorker(this.local.ws);
+      await sleep(200);
+    }
+  }
+
+  async cancelJob(jobId: string): Promise<JobDetail> {
+    const { store } = this.local.ws;
+    const row = this.local.resolveJob(jobId);
+    if (TERMINAL_JOB_STATUSES.includes(row.status)) throw new ConflictError(`job ${jobId} already ${row.status}`, 'job_finished');
+    const now = Date.now();
+    const by = this.local.ws.operator();
+    store.transaction(() => {
+      if (row.status === 'queued') {
+        // Nobody runs it yet: settle it here, leaving its errors open and untouched.
+        if (row.type === 'retry') new RetryRepo(store).skipPending(row.id, 'canceled before it was retried');
+        store.updateJob(row.id, { status: 'canceled', canceledBy: by, endedAt: now }, now);
+      } else {
+        store.updateJob(row.id, { status: 'canceling', canceledBy: by }, now);
+      }
+      store.audit({ at: now, actor: by, action: 'cancel_job', ...(row.flowId ? { flowId: row.flowId } : {}), count: 1, detail: { job: jobId } });
+    });
+    return this.local.getJob(jobId);
+  }
+
+  async retryReport(jobId: string): Promise<RetryReport> {
+    const { store } = this.local.ws;
+    const row = this.local.resolveJob(jobId);
+    if (row.type !== 'retry') throw new InvalidInputError(`job ${jobId} is a ${row.type} job, not a retry job`);
+    const repo = new RetryRepo(store);
+    const items = repo.items(row.id).map((item): RetryReportItem => {
+      const rd = store.getRetryData(item.retryData);
+      const out: RetryReportItem = {
+        retryDataKey: rd ? encodeId('retryData', rd.id, rd.createdAt) : String(item.retryData),
+        outcome: item.state as RetryReportItem['outcome'],
+        attempts: item.attempts,
+      };
+      if (item.resultError !== null) {
+        const error = store.getError(item.resultError);
+        if (error) out.newErrorId = errorIdOf(error);
+      }
+      if (item.detail) out.detail = item.detail;
+      return out;
+    });
+    const counts = repo.counts(row.id);
+    return { job: this.local.jobOf(row), summary: counts, items };
+  }
+}

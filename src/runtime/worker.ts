@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Workspace } from '../workspace/workspace.js';
+import { processAlive, recoverStaleJobs } from './recovery.js';
+import { RetryRepo } from '../store/retry-repo.js';
+import { sleep } from './retry-runner.js';
+import type { Runtime } from './runtime.js';
+
+// The runtime as a background process: it runs queued retry jobs (including ones resumed after a
+// crash) and queues automatic retries whose retryAt is due. One per workspace, held by a lease
+// in the store; a command that queues work without waiting starts one if none is alive.
+
+const LEASE_KEY = 'worker_lease';
+const LEASE_STALE_MS = 15_000;
+const TICK_MS = 250;
+
+interface Lease {
+  pid: number;
+  heartbeat: number;
+}
+
+function readLease(ws: Workspace): Lease | undefined {
+  const raw = ws.store.getMeta(LEASE_KEY);
+  return raw ? (JSON.parse(raw) as Lease) : undefined;
+}
+
+export function workerAlive(ws: Workspace, now = Date.now()): boolean {
+  const lease = readLease(ws);
+  return !!lease && processAlive(lease.pid) && now - lease.heartbeat < LEASE_STALE_MS;
+}
+
+function acquireLease(ws: Workspace): boolean {
+  return ws.store.transaction(() => {
+    const now = Date.now();
+    const lease = readLease(ws);
+    if (lease && lease.pid !== process.pid && processAlive(lease.pid) && now - lease.heartbeat < LEASE_STALE_MS) return false;
+    ws.store.setMeta(LEASE_KEY, JSON.stringify({ pid: process.pid, heartbeat: now }));
+    return true;
+  });
+}
+
+function releaseLease(ws: Workspace): void {
+  ws.store.transaction(() => {
+    if (readLease(ws)?.pid === process.pid) ws.store.db.prepare('DELETE FROM meta WHERE key = ?').run(LEASE_KEY);
+  });
+}
+
+/** Starts a detached worker for the workspace unless one is alive. */
+export function ensureWorker(ws: Workspace): void {
+  if (workerAlive(ws)) return;
+  const bin = fileURLToPath(new URL('../../../bin/flowdeck.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'worker', '--exit-when-idle'], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...ws.env, FLOWDECK_HOME: ws.home },
+  });
+  child.unref();
+}
+
+/** Queues one automatic retry job per step for the errors whose retryAt is due. */
+export function queueDueRetries(ws: Workspace, runtime: Runtime, now: number): number {
+  const repo = new RetryRepo(ws.store);
+  const due = repo.dueAutomaticRetries(now, 10_000);
+  if (due.length === 0) return 0;
+  const byStep = new Map<number, typeof due>();
+  for (const d of due) byStep.set(d.step, [...(byStep.get(d.step) ?? []), d]);
+  let queued = 0;
+  for (const [stepKey, rows] of byStep) {
+    const step = ws.store.step(stepKey);
+    const flow = step ? ws.store.getFlow(step.flowId) : undefined;
+    ws.store.transaction(() => {
+      repo.clearRetryAt(rows.map((r) => r.errorId));
+      if (!flow || flow.disabled || flow.removed) return;
+      const job = runtime.retries().queue(flow.id, stepKey, [...new Set(rows.map((r) => r.retryData))], 'auto', {});
+      if (job !== undefined) queued++;
+    });
+  }
+  return queued;
+}
+
+export interface WorkerOptions {
+  exitWhenIdle: boolean;
+  idleMs?: number;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export async function runWorker(ws: Workspace, runtime: Runtime, options: WorkerOptions): Promise<'done' | 'another-worker'> {
+  if (!acquireLease(ws)) return 'another-worker';
+  const running = new Map<number, Promise<unknown>>();
+  const idleMs = options.idleMs ?? 3000;
+  let idleSince = Date.now();
+  try {
+    while (!options.signal?.aborted) {
+      const now = Date.now();
+      ws.store.setMeta(LEASE_KEY, JSON.stringify({ pid: process.pid, heartbeat: now }));
+      recoverStaleJobs(ws.store, now);
+      if (queueDueRetries(ws, runtime, now) > 0) options.log?.('queued automatic retries');
+      for (const job of ws.store.activeJobs()) {
+        if (job.type !== 'retry' || job.status !== 'queued' || running.has(job.id)) continue;
+        options.log?.(`running retry job ${job.id}`);
+        const task = runtime
+          .runRetryJob(job.id)
+          .catch((e: Error) => options.log?.(`retry job ${job.id} failed: ${e.message}`))
+          .finally(() => running.delete(job.id));
+        running.set(job.id, task);
+      }
+      if (running.size > 0) idleSince = Date.now();
+      else if (options.exitWhenIdle && Date.now() - idleSince > idleMs) {
+        const next = new RetryRepo(ws.store).dueAutomaticRetries(Date.now() + idleMs * 10, 1);
+        if (next.length === 0) break;
+      }
+      await sleep(TICK_MS);
+    }
+    await Promise.allSettled(running.values());
+    return 'done';
+  } finally {
+    releaseLease(ws);
+  }
+}

@@ -1,0 +1,136 @@
+import type { SqliteStore } from './sqlite-store.js';
+
+// SQL of durable retry jobs. A retry job's records are rows of retry_items; each record's outcome
+// (its errors resolved or superseded, the item settled, the job's counters) commits in one
+// transaction, so a kill at any point leaves every record either done once or still pending.
+
+export interface RetryItem {
+  seq: number;
+  retryData: number;
+  attempts: number;
+  nextAt: number;
+}
+
+export interface RetryItemCounts {
+  pending: number;
+  resolved: number;
+  failed: number;
+  skipped: number;
+}
+
+export class RetryRepo {
+  constructor(private readonly store: SqliteStore) {}
+
+  /** Distinct snapshots behind the given open errors, oldest record first. */
+  retryDataOf(errorRowIds: readonly number[]): number[] {
+    const out = new Set<number>();
+    const stmt = this.store.stmt(
+      `SELECT DISTINCT retry_data FROM errors WHERE id IN (SELECT value FROM json_each(?)) AND resolved = 0 AND retry_data IS NOT NULL ORDER BY retry_data`,
+    );
+    for (let i = 0; i < errorRowIds.length; i += 1000) {
+      for (const id of stmt.pluck().all(JSON.stringify(errorRowIds.slice(i, i + 1000))) as number[]) out.add(id);
+    }
+    return [...out].sort((a, b) => a - b);
+  }
+
+  /** Snapshots already queued in an unfinished retry job: retrying them twice at once is refused. */
+  pendingElsewhere(retryData: readonly number[]): Set<number> {
+    const stmt = this.store.stmt(`SELECT retry_data FROM retry_items WHERE state = 'pending' AND retry_data IN (SELECT value FROM json_each(?))`);
+    const out = new Set<number>();
+    for (let i = 0; i < retryData.length; i += 1000) {
+      for (const id of stmt.pluck().all(JSON.stringify(retryData.slice(i, i + 1000))) as number[]) out.add(id);
+    }
+    return out;
+  }
+
+  insertItems(job: number, retryData: readonly number[]): void {
+    const insert = this.store.stmt('INSERT INTO retry_items (job, seq, retry_data) VALUES (?, ?, ?)');
+    retryData.forEach((rd, seq) => insert.run(job, seq, rd));
+  }
+
+  /** Pending items due by `now`, in order. */
+  dueItems(job: number, now: number, limit: number): RetryItem[] {
+    return this.store
+      .stmt(`SELECT seq, retry_data AS retryData, attempts, next_at AS nextAt FROM retry_items
+        WHERE job = ? AND state = 'pending' AND next_at <= ? ORDER BY next_at, seq LIMIT ?`)
+      .all(job, now, limit) as RetryItem[];
+  }
+
+  nextDueAt(job: number): number | undefined {
+    const row = this.store.stmt(`SELECT min(next_at) AS at FROM retry_items WHERE job = ? AND state = 'pending'`).get(job) as { at: number | null };
+    return row.at ?? undefined;
+  }
+
+  counts(job: number): RetryItemCounts {
+    const rows = this.store.stmt('SELECT state, count(*) AS n FROM retry_items WHERE job = ? GROUP BY state').all(job) as Array<{ state: string; n: number }>;
+    const counts: RetryItemCounts = { pending: 0, resolved: 0, failed: 0, skipped: 0 };
+    for (const r of rows) counts[r.state as keyof RetryItemCounts] = r.n;
+    return counts;
+  }
+
+  items(job: number): Array<{ seq: number; retryData: number; state: string; attempts: number; resultError: number | null; detail: string | null }> {
+    return this.store
+      .stmt('SELECT seq, retry_data AS retryData, state, attempts, result_error AS resultError, detail FROM retry_items WHERE job = ? ORDER BY seq')
+      .all(job) as Array<{ seq: number; retryData: number; state: string; attempts: number; resultError: number | null; detail: string | null }>;
+  }
+
+  /** Postpones an item after a transient failure (back-off). */
+  postpone(job: number, seq: number, attempts: number, nextAt: number, detail: string): void {
+    this.store.stmt('UPDATE retry_items SET attempts = ?, next_at = ?, detail = ? WHERE job = ? AND seq = ?').run(attempts, nextAt, detail, job, seq);
+  }
+
+  settle(job: number, seq: number, state: 'resolved' | 'failed' | 'skipped', attempts: number, resultError: number | null, detail: string | null): void {
+    this.store
+      .stmt('UPDATE retry_items SET state = ?, attempts = ?, result_error = ?, detail = ? WHERE job = ? AND seq = ? AND state = \'pending\'')
+      .run(state, attempts, resultError, detail, job, seq);
+  }
+
+  skipPending(job: number, detail: string): number {
+    return this.store.stmt(`UPDATE retry_items SET state = 'skipped', detail = ? WHERE job = ? AND state = 'pending'`).run(detail, job).changes;
+  }
+
+  /** The newest open error of a snapshot: what a failed retry carries its tags and assignee from. */
+  latestOpenError(retryData: number): { id: number; tags: string | null; assignee: string | null; assignedBy: string | null; assigneeUser: number | null; traceKey: string | null; oIndex: string | null } | undefined {
+    return this.store
+      .stmt(`SELECT id, tags, assignee, assigned_by AS assignedBy, assignee_user AS assigneeUser, trace_key AS traceKey, o_index AS oIndex
+        FROM errors WHERE retry_data = ? AND resolved = 0 ORDER BY id DESC LIMIT 1`)
+      .get(retryData) as ReturnType<RetryRepo['latestOpenError']>;
+  }
+
+  /** Moves every open error of a snapshot to resolved; returns how many moved. */
+  resolveByRetryData(retryData: number, by: string, at: number): number {
+    this.store.stmt(`UPDATE error_tags SET resolved = 1 WHERE error IN (SELECT id FROM errors WHERE retry_data = ? AND resolved = 0)`).run(retryData);
+    return this.store
+      .stmt('UPDATE errors SET resolved = 1, resolved_at = ?, resolved_by = ?, retry_at = NULL WHERE retry_data = ? AND resolved = 0')
+      .run(at, by, retryData).changes;
+  }
+
+  /** autoResolveMatchingTraceKeys: older open errors of the flow with this traceKey are resolved by `auto`. */
+  resolveMatchingTraceKey(flowId: string, traceKey: string, olderThanId: number, at: number): number {
+    const ids = this.store
+      .stmt(`SELECT e.id FROM errors e JOIN steps s ON s.id = e.step WHERE e.trace_key = ? AND e.resolved = 0 AND e.id < ? AND s.flow_id = ?`)
+      .pluck()
+      .all(traceKey, olderThanId, flowId) as number[];
+    if (ids.length === 0) return 0;
+    const list = JSON.stringify(ids);
+    this.store.stmt(`UPDATE error_tags SET resolved = 1 WHERE error IN (SELECT value FROM json_each(?))`).run(list);
+    return this.store
+      .stmt(`UPDATE errors SET resolved = 1, resolved_at = ?, resolved_by = 'auto', retry_at = NULL WHERE id IN (SELECT value FROM json_each(?))`)
+      .run(at, list).changes;
+  }
+
+  setAttempts(retryData: number, attempts: number): void {
+    this.store.stmt('UPDATE retry_data SET attempts = ? WHERE id = ?').run(attempts, retryData);
+  }
+
+  /** Open errors whose automatic retry is due, grouped by step (the scheduler queues one job per step). */
+  dueAutomaticRetries(now: number, limit: number): Array<{ step: number; errorId: number; retryData: number }> {
+    return this.store
+      .stmt(`SELECT step, id AS errorId, retry_data AS retryData FROM errors WHERE retry_at IS NOT NULL AND resolved = 0 AND retry_at <= ? ORDER BY retry_at LIMIT ?`)
+      .all(now, limit) as Array<{ step: number; errorId: number; retryData: number }>;
+  }
+
+  clearRetryAt(errorIds: readonly number[]): void {
+    this.store.stmt('UPDATE errors SET retry_at = NULL WHERE id IN (SELECT value FROM json_each(?))').run(JSON.stringify(errorIds));
+  }
+}
