@@ -2,6 +2,7 @@ import { classifyFailure } from '../domain/classify.js';
 import { encodeId } from '../domain/ids.js';
 import type { CatalogFlow } from '../flows/load.js';
 import { getPath, renderTemplate } from '../flows/template.js';
+import { RetryRepo } from '../store/retry-repo.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { HttpClient } from './http.js';
 import { mapLimit, renderPath, runRecord, type RuntimeStep, type StepOutcome } from './pipeline.js';
@@ -70,7 +71,7 @@ export class FlowRunner {
     let canceled = false;
     try {
       for (const generator of generators) {
-        const result = await this.runGenerator(jobId, generator, processors, recorder, children, options);
+        const result = await this.runGenerator(jobId, flow, generator, processors, recorder, children, options);
         if (result === 'canceled') {
           canceled = true;
           break;
@@ -105,6 +106,7 @@ export class FlowRunner {
 
   private async runGenerator(
     jobId: number,
+    flow: CatalogFlow,
     generator: RuntimeStep,
     processors: RuntimeStep[],
     recorder: OutcomeRecorder,
@@ -117,6 +119,7 @@ export class FlowRunner {
     const exportJob = children.byStep.get(generator.key)!;
     const jobHex = encodeId('job', jobId, store.getJob(jobId)!.createdAt);
     const pages = paging.method === 'page' ? paging.maxPages : 1;
+    const autoResolve = flow.def.autoResolveMatchingTraceKeys ? new RetryRepo(store) : undefined;
     for (let n = 0; n < pages; n++) {
       if (this.isCancelRequested(jobId)) return 'canceled';
       const pageNo = paging.method === 'page' ? paging.firstPage + n : 1;
@@ -190,8 +193,11 @@ export class FlowRunner {
             else counts.err++;
             perStep.set(outcome.step.key, counts);
           }
-          if (run.succeeded) success++;
-          else errored++;
+          if (run.succeeded) {
+            success++;
+            // A newer record with the same traceKey got through: its older open errors are moot.
+            if (autoResolve && traceKey) autoResolve.resolveMatchingTraceKey(flow.id, traceKey, Number.MAX_SAFE_INTEGER, at);
+          } else errored++;
         });
         for (const [stepKey, counts] of perStep) {
           store.addJobCounters(children.byStep.get(stepKey)!, { numSuccess: counts.ok, numError: counts.err, numPagesProcessed: 1 }, at);

@@ -120,19 +120,19 @@ export class RetryRunner {
         await limiter?.take();
         const snapshot = store.getRetryData(item.retryData);
         if (!snapshot) return undefined;
-        return runRecord(steps, JSON.parse(snapshot.data), this.ctx.http);
+        return { run: await runRecord(steps, JSON.parse(snapshot.data), this.ctx.http), spent: snapshot.attempts };
       });
       const at = now();
       store.transaction(() => {
         let success = 0;
         let failed = 0;
-        runs.forEach((run, i) => {
+        runs.forEach((result, i) => {
           const item = items[i]!;
-          if (!run) {
+          if (!result) {
             this.repo.settle(job, item.seq, 'skipped', item.attempts, null, 'the snapshot no longer exists');
             return;
           }
-          const outcome = this.settle(job, item, run, recorder, options, resolvedBy, flow, jobHex, at);
+          const outcome = this.settle(job, item, result.run, result.spent, recorder, options, resolvedBy, flow, jobHex, at);
           if (outcome === 'resolved') success++;
           else if (outcome === 'failed') failed++;
         });
@@ -150,6 +150,7 @@ export class RetryRunner {
     job: number,
     item: RetryItem,
     run: RecordRun,
+    spentAutomatic: number,
     recorder: OutcomeRecorder,
     options: RetryJobOptions,
     resolvedBy: string,
@@ -184,9 +185,13 @@ export class RetryRunner {
       return 'postponed';
     }
     // Final failure: the record's open errors are superseded by one new error that carries them on.
+    // Automatic retries spend the step's policy (so a record that keeps failing stops being retried);
+    // an operator's retry starts the automatic schedule over.
+    const automaticAttempts = resolvedBy === 'auto' ? spentAutomatic + 1 : 0;
+    this.repo.setAttempts(item.retryData, automaticAttempts);
     const carry = {
       retryData: item.retryData,
-      attempts: 0,
+      attempts: automaticAttempts,
       tags: latest?.tags ? (JSON.parse(latest.tags) as string[]) : undefined,
       assignee: latest?.assignee,
       assignedBy: latest?.assignedBy,

@@ -1,0 +1,204 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LocalBackend } from '../../src/backend/local-backend.js';
+import { decodeId } from '../../src/domain/ids.js';
+import { recoverStaleJobs } from '../../src/runtime/recovery.js';
+import { RetryRepo } from '../../src/store/retry-repo.js';
+import { LocalBackend as Local } from '../../src/backend/local-backend.js';
+import { seedDemoWorkspace, tagCode } from '../../src/workspace/demo.js';
+import { Workspace } from '../../src/workspace/workspace.js';
+import { tempHome, type TempHome } from '../helpers/workspace.js';
+import { validateAgainst } from '../helpers/spec.js';
+
+const OPERATOR = 'ops.lead@acme.example';
+const CRM_FLOW = 'Shop customers to CRM';
+const CRM_STEP = 'CRM contacts';
+const ERP_FLOW = 'Shop orders to ERP';
+const ERP_STEP = 'ERP sales orders';
+const fastBackoff = { maxAttempts: 10, baseDelayMs: 20, factor: 1.5, maxDelayMs: 200, jitter: 0 };
+
+let tmp: TempHome;
+let backend: LocalBackend;
+
+async function seeded(): Promise<LocalBackend> {
+  const env = { ...process.env, FLOWDECK_USER: OPERATOR };
+  const b = new Local(seedDemoWorkspace(tmp.home, env));
+  for (const flow of await b.listFlows()) if (flow.name !== 'Orders to warehouse') await b.runFlow(flow._id);
+  // The runs just saturated the ERP's rate-limit window; these tests are about other failures.
+  b.runtime.mockSystems!.erp.setRateLimit(100_000);
+  return b;
+}
+
+function rowOf(errorId: string) {
+  return backend.ws.store.getError(decodeId('error', errorId)!.rowId)!;
+}
+
+beforeEach(async () => {
+  tmp = tempHome();
+  backend = await seeded();
+});
+
+afterEach(async () => {
+  await backend.close();
+  tmp.cleanup();
+});
+
+describe('retry', () => {
+  it('a back-off retry against the flaky CRM ends resolved, resolvedBy the operator', async () => {
+    const before = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent', limit: 1000 });
+    expect(before.errors.length).toBeGreaterThan(10);
+    const job = await backend.retries.retry(CRM_FLOW, CRM_STEP, { query: 'class:intermittent' }, { backoff: fastBackoff, wait: true });
+    expect(job).toBeDefined();
+    expect(validateAgainst('Job', job)).toEqual([]);
+    expect(job!.type).toBe('retry');
+    expect(job!.status).toBe('completed');
+    const report = await backend.retries.retryReport(job!._id);
+    expect(report.summary).toMatchObject({ resolved: before.errors.length, failed: 0, pending: 0 });
+    const after = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent' });
+    expect(after.errors).toEqual([]);
+    for (const e of before.errors) {
+      const row = rowOf(e.errorId);
+      expect(row.resolved).toBe(true);
+      expect(row.resolvedBy).toBe(OPERATOR);
+    }
+    // Some records needed more than one attempt: the flaky target failed them at least once more.
+    expect(report.items.some((i) => i.attempts > 1)).toBe(true);
+  });
+
+  it('an unfixed 422 fails again: a new errorId with the same retryDataKey, tags and assignee carried over', async () => {
+    const [original] = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'code:422 class:value', limit: 1 })).errors;
+    expect(original?.retryDataKey).toBeDefined();
+    const row = rowOf(original!.errorId);
+    const code = tagCode('Investigating');
+    const { store } = backend.ws;
+    store.transaction(() => {
+      store.db.prepare('UPDATE errors SET assignee = ?, assigned_by = ?, tags = ? WHERE id = ?').run('ana.lima@acme.example', OPERATOR, JSON.stringify([code]), row.id);
+      store.db.prepare('INSERT INTO error_tags (tag, step, resolved, error) VALUES (?, ?, 0, ?)').run(code, row.step, row.id);
+    });
+
+    const job = await backend.retries.retry(ERP_FLOW, ERP_STEP, { retryDataKeys: [original!.retryDataKey!] }, { wait: true });
+    const report = await backend.retries.retryReport(job!._id);
+    expect(report.summary).toMatchObject({ resolved: 0, failed: 1 });
+    const newErrorId = report.items[0]!.newErrorId!;
+    expect(newErrorId).not.toBe(original!.errorId);
+
+    const page = await backend.listErrors(ERP_FLOW, ERP_STEP, { query: `rdk:${original!.retryDataKey}` });
+    expect(page.errors.map((e) => e.errorId)).toEqual([newErrorId]);
+    const fresh = page.errors[0]!;
+    expect(fresh.retryDataKey).toBe(original!.retryDataKey);
+    expect(fresh.tags).toEqual(['Investigating']);
+    expect(fresh.assignedTo).toBe('ana.lima@acme.example');
+    expect(fresh.code).toBe('422');
+    expect(fresh._flowJobId).toBe(job!._id);
+    expect(validateAgainst('FlowStepError', fresh)).toEqual([]);
+    // The old error left the open list, marked as superseded rather than fixed.
+    const old = rowOf(original!.errorId);
+    expect(old.resolved).toBe(true);
+    expect(old.resolvedBy).toBe('superseded');
+    // Its tag index moved with it, so tag filters never show the superseded error as open.
+    const tagged = await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'tag:Investigating' });
+    expect(tagged.errors.map((e) => e.errorId)).toEqual([newErrorId]);
+  });
+
+  it('a fixed snapshot retried succeeds and resolves the error', async () => {
+    const [original] = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'code:422 "valid email"', limit: 1 })).errors;
+    expect(original).toBeDefined();
+    const rd = decodeId('retryData', original!.retryDataKey!)!.rowId;
+    const snapshot = JSON.parse(backend.ws.store.getRetryData(rd)!.data);
+    snapshot.customer.email = 'fixed.customer@example.com';
+    backend.ws.store.db.prepare('UPDATE retry_data SET data = ? WHERE id = ?').run(JSON.stringify(snapshot), rd);
+
+    const job = await backend.retries.retry(ERP_FLOW, ERP_STEP, { retryDataKeys: [original!.retryDataKey!] }, { wait: true });
+    expect((await backend.retries.retryReport(job!._id)).summary.resolved).toBe(1);
+    const row = rowOf(original!.errorId);
+    expect(row.resolved).toBe(true);
+    expect(row.resolvedBy).toBe(OPERATOR);
+  });
+
+  it('keys that match nothing queue nothing (the API 204)', async () => {
+    const job = await backend.retries.retry(ERP_FLOW, ERP_STEP, { retryDataKeys: ['0123456789abcdef01234567'] });
+    expect(job).toBeUndefined();
+    expect(await backend.listJobs({ type: 'retry' })).toEqual([]);
+  });
+
+  it('a disabled flow refuses retries with inactive_flow and queues nothing', async () => {
+    const flow = await backend.getFlow(ERP_FLOW);
+    backend.ws.store.setFlowDisabled(flow._id, true);
+    await expect(backend.retries.retry(ERP_FLOW, ERP_STEP, { all: true }, { backoff: fastBackoff })).rejects.toMatchObject({ code: 'inactive_flow' });
+    expect(await backend.listJobs({ type: 'retry' })).toEqual([]);
+  });
+
+  it('canceling a queued retry leaves every error open and untouched', async () => {
+    const before = await backend.listErrors(CRM_FLOW, CRM_STEP, { limit: 1000 });
+    const flow = await backend.getFlow(CRM_FLOW);
+    const step = backend.resolveStep(backend.resolveFlow(CRM_FLOW), CRM_STEP);
+    const rowIds = before.errors.map((e) => decodeId('error', e.errorId)!.rowId);
+    const repo = new RetryRepo(backend.ws.store);
+    const jobId = backend.runtime.retries().queue(flow._id, step.key, repo.retryDataOf(rowIds), OPERATOR, {})!;
+    const job = backend.jobOf(backend.ws.store.getJob(jobId)!);
+    const canceled = await backend.retries.cancelJob(job._id);
+    expect(canceled.status).toBe('canceled');
+    expect(canceled.canceledBy).toBe(OPERATOR);
+    const after = await backend.listErrors(CRM_FLOW, CRM_STEP, { limit: 1000 });
+    expect(after).toEqual(before);
+    expect(repo.counts(jobId)).toMatchObject({ pending: 0, skipped: repo.retryDataOf(rowIds).length });
+  });
+
+  it('a retry job whose process died is resumed: settled records stay settled, none resolved twice', async () => {
+    const flow = await backend.getFlow(CRM_FLOW);
+    const step = backend.resolveStep(backend.resolveFlow(CRM_FLOW), CRM_STEP);
+    const open = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent', limit: 1000 });
+    const repo = new RetryRepo(backend.ws.store);
+    const retryData = repo.retryDataOf(open.errors.map((e) => decodeId('error', e.errorId)!.rowId));
+    const jobId = backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, { backoff: fastBackoff })!;
+    const { store } = backend.ws;
+    // A process (now dead) had claimed the job and settled the first record before it was killed.
+    const deadPid = 2 ** 22 + 12345;
+    const first = retryData[0]!;
+    store.transaction(() => {
+      store.updateJob(jobId, { status: 'running', ownerPid: deadPid, heartbeatAt: Date.now() }, Date.now());
+      repo.resolveByRetryData(first, OPERATOR, Date.now());
+      repo.settle(jobId, 0, 'resolved', 1, null, null);
+      store.addJobCounters(jobId, { numSuccess: 1 }, Date.now());
+    });
+    const resolvedAtBefore = store.db.prepare('SELECT resolved_at FROM errors WHERE retry_data = ?').pluck().get(first);
+
+    expect(recoverStaleJobs(store, Date.now())).toEqual({ failed: 0, requeued: 1 });
+    expect(store.getJob(jobId)!.status).toBe('queued');
+    expect(await backend.runtime.runRetryJob(jobId)).toBe(true);
+
+    expect(store.getJob(jobId)!.status).toBe('completed');
+    expect(repo.counts(jobId)).toMatchObject({ resolved: retryData.length, pending: 0, failed: 0 });
+    // The record settled before the crash was not retried or resolved again.
+    expect(store.db.prepare('SELECT resolved_at FROM errors WHERE retry_data = ?').pluck().get(first)).toBe(resolvedAtBefore);
+    expect(store.getJob(jobId)!.numSuccess).toBe(retryData.length);
+    // Every record's errors are resolved exactly once, and no open error remains for them.
+    const openLeft = store.db.prepare(`SELECT count(*) FROM errors WHERE resolved = 0 AND retry_data IN (SELECT value FROM json_each(?))`).pluck().get(JSON.stringify(retryData));
+    expect(openLeft).toBe(0);
+  });
+
+  it('automatic retries stop after the step policy is spent', async () => {
+    const ws = backend.ws;
+    const [err] = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'code:422', limit: 1 })).errors;
+    const rd = decodeId('retryData', err!.retryDataKey!)!.rowId;
+    const flow = await backend.getFlow(ERP_FLOW);
+    const step = backend.resolveStep(backend.resolveFlow(ERP_FLOW), ERP_STEP);
+    // A validation error never gets a retryAt: only transient classes are retried automatically.
+    expect(err!.retryAt).toBeUndefined();
+    for (let i = 0; i < 2; i++) {
+      const job = backend.runtime.retries().queue(flow._id, step.key, [rd], 'auto', {})!;
+      await backend.runtime.runRetryJob(job);
+    }
+    expect(ws.store.getRetryData(rd)!.attempts).toBe(2);
+  });
+});
+
+describe('workspace reopen', () => {
+  it('keeps retry jobs and their outcomes across processes', async () => {
+    const job = await backend.retries.retry(CRM_FLOW, CRM_STEP, { query: 'class:intermittent' }, { backoff: fastBackoff, wait: true });
+    await backend.close();
+    backend = new Local(Workspace.open(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR }));
+    const again = await backend.getJob(job!._id);
+    expect(again.status).toBe('completed');
+    expect(again.numResolved).toBeGreaterThan(0);
+  });
+});
