@@ -82,7 +82,7 @@ export function parseFlowFile(file: string, text: string): FlowFile {
     throw new FlowDefinitionError(file, where, `not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${detail}`);
   }
   if (raw === null || raw === undefined) raw = {};
-  const result = flowFileSchema.safeParse(raw);
+  const result = flowFileSchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     const issue = result.error.issues[0] as z.core.$ZodIssue;
     throw new FlowDefinitionError(file, zodPath(issue.path), describeIssue(issue));
