@@ -33,11 +33,12 @@ connections:
     http:
       baseURI: "{{mocks.down}}"
       timeoutMs: 2000
+      concurrency: 25
   - name: Legacy archive
     http:
       baseURI: "{{mocks.slow}}"
-      timeoutMs: 1500
-      concurrency: 16
+      timeoutMs: 1000
+      concurrency: 25
 
 exports:
   - name: Shop orders
