@@ -7,6 +7,7 @@ import type {
   JobType,
 } from '../domain/api.js';
 import type { StepKind } from '../flows/load.js';
+import type { RetryApi } from './retry.js';
 
 // The one service interface of flowdeck: the commands, the TUI and (later) an HTTP server and a
 // remote client all sit on it, so they cannot disagree. Request and response shapes are the API's.
@@ -64,6 +65,9 @@ export interface RunFlowOptions {
 }
 
 export interface Backend {
+  /** Retry jobs: queue, wait, cancel, report. */
+  readonly retries: RetryApi;
+
   listFlows(): Promise<FlowInfo[]>;
   getFlow(flowRef: string): Promise<FlowInfo>;
   runFlow(flowRef: string, options?: RunFlowOptions): Promise<JobDetail>;

@@ -46,6 +46,10 @@ export interface FlowStepAffectedErrorsResponse {
   errorsToReturn: string[];
 }
 
+export interface FlowStepErrorsUnassignResponse {
+  errorsToReturn: string[];
+}
+
 export interface FlowStepTagsResponse {
   errorsToReturn: { errors: string[]; resolved: string[] };
 }
