@@ -1,0 +1,214 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LocalBackend } from '../../src/backend/local-backend.js';
+import { decodeId } from '../../src/domain/ids.js';
+import { MASK } from '../../src/domain/mask.js';
+import { openBackend, tempHome, writeFlowFile } from '../helpers/workspace.js';
+
+// Secrets are resolved in memory only. After flows that fail (so traces, messages, retry data and
+// execution logs are all written), no byte of the store may hold a secret: not the env-provided
+// ones, not a hard-coded one in the flow file, not even when a target echoes them back.
+
+const HARDCODED = 'hardcoded-secret-1234567';
+const secret = (prefix: string) => `${prefix}${randomBytes(24).toString('hex')}`;
+
+let backend: LocalBackend | undefined;
+let echo: Server | undefined;
+const cleanups: Array<() => void> = [];
+
+afterEach(async () => {
+  await backend?.close();
+  backend = undefined;
+  if (echo) {
+    const server = echo;
+    echo = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+  while (cleanups.length) cleanups.pop()!();
+});
+
+/** A target that rejects every record with 400 and echoes the request's headers and URL. */
+async function startEcho(seen: IncomingHttpHeaders[]): Promise<string> {
+  echo = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      seen.push(req.headers);
+      const body = JSON.stringify({ errors: [{ code: 'rejected', message: 'record rejected' }], echo: { url: req.url, headers: req.headers } });
+      res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => echo!.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
+}
+
+function flowsYaml(echoUrl: string): string {
+  return `connections:
+  - name: Shop
+    http:
+      baseURI: "{{mocks.shop}}"
+      headers:
+        - name: x-api-key
+          value: "{{env.FLOWDECK_TEST_SHOP_KEY}}"
+  - name: ERP
+    http:
+      baseURI: "{{mocks.erp}}"
+      headers:
+        - name: x-api-key
+          value: "{{env.FLOWDECK_TEST_KEY}}"
+        - name: x-client
+          value: "client-{{env.FLOWDECK_TEST_CLIENT}}"
+      auth: { type: bearer, token: "{{env.FLOWDECK_TEST_TOKEN}}" }
+  - name: Echo
+    http:
+      baseURI: "${echoUrl}"
+      headers:
+        - name: X-Auth-Token
+          value: ${HARDCODED}
+        - name: x-api-key
+          value: "{{env.FLOWDECK_TEST_KEY}}"
+      auth: { type: basic, username: svc-flowdeck, password: "{{env.FLOWDECK_TEST_PASSWORD}}" }
+
+exports:
+  - name: Orders
+    _connectionId: Shop
+    http:
+      relativeURI: /orders
+      paging: { method: page, pageSize: 40, maxPages: 2 }
+      response: { resourcePath: orders }
+
+imports:
+  - name: ERP sales orders
+    _connectionId: ERP
+    http: { method: POST, relativeURI: /salesOrders }
+    mapping:
+      fields:
+        - { extract: id, generate: orderNumber, required: true }
+        - { extract: customer.email, generate: email }
+        - { extract: currency, generate: currency }
+      lists:
+        - generate: lines
+          extract: items
+          fields:
+            - { extract: sku, generate: sku }
+            - { extract: quantity, generate: quantity }
+  - name: Echo orders
+    _connectionId: Echo
+    http: { method: POST, relativeURI: "/echo/{{record.id}}" }
+
+flows:
+  - name: Orders with secrets
+    logging: { mode: full }
+    pageGenerators:
+      - _exportId: Orders
+    pageProcessors:
+      - { type: import, _importId: ERP sales orders, proceedOnFailure: true }
+      - { type: import, _importId: Echo orders }
+`;
+}
+
+/** Every file of the store (the database, its WAL and shared memory), as bytes. */
+function storeFiles(home: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const name of readdirSync(home)) {
+    if (name.startsWith('flowdeck.db')) files.set(name, readFileSync(join(home, name)));
+  }
+  expect(files.has('flowdeck.db')).toBe(true);
+  return files;
+}
+
+function leaks(files: Map<string, Buffer>, secrets: string[]): string[] {
+  const found: string[] = [];
+  for (const [name, bytes] of files) {
+    for (const s of secrets) {
+      for (const encoding of ['utf8', 'latin1', 'utf16le'] as const) {
+        if (bytes.includes(Buffer.from(s, encoding))) found.push(`${name} holds ${s} (${encoding})`);
+      }
+    }
+  }
+  return found;
+}
+
+describe('secrets never reach the store', () => {
+  it('env secrets, a hard-coded header and echoed values are masked everywhere', async () => {
+    const env = {
+      FLOWDECK_TEST_SHOP_KEY: secret('shopkey'),
+      FLOWDECK_TEST_KEY: secret('apikey'),
+      FLOWDECK_TEST_TOKEN: secret('bearer'),
+      FLOWDECK_TEST_CLIENT: secret('client'),
+      FLOWDECK_TEST_PASSWORD: secret('pw'),
+    };
+    const basic = Buffer.from(`svc-flowdeck:${env.FLOWDECK_TEST_PASSWORD}`).toString('base64');
+    const secrets = [...Object.values(env), `client-${env.FLOWDECK_TEST_CLIENT}`, basic, HARDCODED];
+
+    const seen: IncomingHttpHeaders[] = [];
+    const echoUrl = await startEcho(seen);
+    const t = tempHome();
+    cleanups.push(t.cleanup);
+    const flowFile = writeFlowFile(t.home, 'secrets.yaml', flowsYaml(echoUrl));
+    backend = openBackend(t.home, { ...process.env, ...env });
+    backend.ws.config.set('demo', true);
+
+    const job = await backend.runFlow('Orders with secrets');
+    expect(job.status).toBe('completed');
+    expect(job.numExport).toBe(80);
+
+    // The secrets really were on the wire (so their absence below means something).
+    expect(seen).toHaveLength(80);
+    expect(seen[0]!['x-auth-token']).toBe(HARDCODED);
+    expect(seen[0]!['x-api-key']).toBe(env.FLOWDECK_TEST_KEY);
+    expect(seen[0]!.authorization).toBe(`Basic ${basic}`);
+    expect(readFileSync(flowFile, 'utf8')).toContain(HARDCODED);
+
+    // Everything that may leak was written.
+    const db = backend.ws.store.db;
+    const count = (table: string) => db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+    expect(count('traces')).toBeGreaterThan(80);
+    expect(count('retry_data')).toBeGreaterThan(80);
+    expect(count('log_data')).toBeGreaterThan(80);
+
+    // ERP failures: the trace shows masks where the credentials were.
+    const erp = await backend.listErrors('Orders with secrets', 'ERP sales orders', { limit: 1000 });
+    expect(erp.errors.length).toBeGreaterThan(0);
+    const erpTrace = backend.ws.store.getTrace(decodeId('trace', erp.errors[0]!.reqAndResKey!)!.rowId)!;
+    const erpHeaders = JSON.parse(erpTrace.request).headers as Record<string, string>;
+    expect(erpHeaders.authorization).toBe(MASK);
+    expect(erpHeaders['x-api-key']).toBe(MASK);
+    expect(erpHeaders['x-client']).toBe(MASK);
+    expect(erpHeaders['content-type']).toBe('application/json');
+
+    // Echo failures: the target's body repeats every credential; message and trace are masked by value.
+    const echoed = await backend.listErrors('Orders with secrets', 'Echo orders', { limit: 1000 });
+    expect(echoed.errors).toHaveLength(80);
+    const e = echoed.errors[0]!;
+    const message = JSON.parse(e.message);
+    expect(message.echo.headers).toMatchObject({ authorization: `Basic ${MASK}`, 'x-auth-token': MASK, 'x-api-key': MASK });
+    const echoTrace = backend.ws.store.getTrace(decodeId('trace', e.reqAndResKey!)!.rowId)!;
+    const request = JSON.parse(echoTrace.request);
+    expect(request.headers).toMatchObject({ authorization: MASK, 'x-auth-token': MASK, 'x-api-key': MASK });
+    expect(JSON.parse(JSON.parse(echoTrace.response).body).echo.headers.authorization).toBe(`Basic ${MASK}`);
+
+    // The stored definition keeps references, never values.
+    const definition = db.prepare(`SELECT definition FROM connections WHERE name = 'Echo'`).pluck().get() as string;
+    expect(JSON.parse(definition).http.headers).toContainEqual({ name: 'X-Auth-Token', value: MASK });
+    expect(JSON.parse(definition).http.auth.password).toBe('{{env.FLOWDECK_TEST_PASSWORD}}');
+
+    // Not a byte of any secret in the store's files, while open (WAL) and after closing.
+    expect(leaks(storeFiles(t.home), secrets)).toEqual([]);
+    await backend.close();
+    backend = undefined;
+    expect(leaks(storeFiles(t.home), secrets)).toEqual([]);
+    if (existsSync(join(t.home, 'config.json'))) {
+      expect(leaks(new Map([['config.json', readFileSync(join(t.home, 'config.json'))]]), secrets)).toEqual([]);
+    }
+    // positive control: the scan does find a secret where one is
+    expect(leaks(new Map([['flow file', readFileSync(flowFile)]]), secrets)).toEqual([`flow file holds ${HARDCODED} (utf8)`, `flow file holds ${HARDCODED} (latin1)`]);
+  });
+});
