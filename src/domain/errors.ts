@@ -55,8 +55,8 @@ export class InvalidInputError extends FlowdeckError {
 export class InactiveFlowError extends FlowdeckError {
   readonly code = 'inactive_flow';
   readonly status = 422;
-  constructor(flowName: string) {
-    super(`Flow "${flowName}" is disabled; enable it before retrying (flowdeck flows enable)`);
+  constructor(flowName: string, action: 'retrying' | 'running' = 'retrying') {
+    super(`flow "${flowName}" is disabled; enable it before ${action} (flowdeck flows enable)`);
   }
 }
 

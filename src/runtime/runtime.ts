@@ -82,7 +82,7 @@ export class Runtime {
   async runFlow(flowId: string, triggeredBy: string, onPage?: (jobId: number) => void, onQueued?: (jobId: number) => void): Promise<number> {
     const flow = this.flow(flowId);
     const row = this.ws.store.getFlow(flowId);
-    if (row?.disabled) throw new InactiveFlowError(flow.name);
+    if (row?.disabled) throw new InactiveFlowError(flow.name, 'running');
     await this.start();
     const steps = this.steps(flow);
     const runner = this.runner();
