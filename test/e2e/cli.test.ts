@@ -67,7 +67,7 @@ describe('flowdeck demo', () => {
 
 describe('read commands', () => {
   it('flows list prints an aligned table; --json the flows with open-error counts', async () => {
-    const human = await runCli(['flows', 'list'], env);
+    const [human, json] = await Promise.all([runCli(['flows', 'list'], env), runCli(['flows', 'list', '--json'], env)]);
     expect(human.code).toBe(0);
     const lines = human.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^NAME\s+ID\s+STATE\s+OPEN ERRORS\s+STEPS\s+LAST RUN$/);
@@ -75,7 +75,7 @@ describe('read commands', () => {
     const idAt = lines[0]!.indexOf('ID');
     for (const line of lines.slice(1)) expect(line.slice(idAt, idAt + 24)).toMatch(/^[0-9a-f]{24}$/);
 
-    const flows = parse<FlowInfo[]>(await runCli(['flows', 'list', '--json'], env));
+    const flows = parse<FlowInfo[]>(json);
     expect(flows.map((f) => f.name).sort()).toEqual(['Orders to warehouse', 'Shop customers to CRM', 'Shop orders to ERP']);
     for (const f of flows) {
       expect(f.numOpenError).toBe(f.steps.reduce((n, s) => n + s.numOpenError, 0));
@@ -84,10 +84,11 @@ describe('read commands', () => {
   });
 
   it('errors summary --json is a FlowErrorsResponse matching the flow', async () => {
-    const summary = parse<FlowErrorsResponse>(await runCli(['errors', 'summary', ERP_FLOW, '--json'], env));
+    const [summaryRun, flowsRun] = await Promise.all([runCli(['errors', 'summary', ERP_FLOW, '--json'], env), runCli(['flows', 'list', '--json'], env)]);
+    const summary = parse<FlowErrorsResponse>(summaryRun);
     expect(validateAgainst('FlowErrorsResponse', summary)).toEqual([]);
     expect(undeclaredKeys('FlowErrorsResponse', summary)).toEqual([]);
-    const flows = parse<FlowInfo[]>(await runCli(['flows', 'list', '--json'], env));
+    const flows = parse<FlowInfo[]>(flowsRun);
     const flow = flows.find((f) => f.name === ERP_FLOW)!;
     expect(summary.flowErrors.map((s) => s._expOrImpId)).toEqual(flow.steps.map((s) => s._id));
     expect(summary.flowErrors.map((s) => s.numError)).toEqual(flow.steps.map((s) => s.numOpenError));
@@ -95,7 +96,11 @@ describe('read commands', () => {
   });
 
   it('errors list --json is a FlowStepErrorsResponse, every error a FlowStepError', async () => {
-    const response = parse<FlowStepErrorsResponse>(await runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--limit', '1000'], env));
+    const [listRun, summaryRun] = await Promise.all([
+      runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--limit', '1000'], env),
+      runCli(['errors', 'summary', ERP_FLOW, '--json'], env),
+    ]);
+    const response = parse<FlowStepErrorsResponse>(listRun);
     expect(validateAgainst('FlowStepErrorsResponse', response)).toEqual([]);
     expect(response.errors.length).toBeGreaterThan(0);
     expect(response.nextPageURL).toBeUndefined();
@@ -103,13 +108,18 @@ describe('read commands', () => {
       expect(validateAgainst('FlowStepError', e)).toEqual([]);
       expect(undeclaredKeys('FlowStepError', e)).toEqual([]);
     }
-    const summary = parse<FlowErrorsResponse>(await runCli(['errors', 'summary', ERP_FLOW, '--json'], env));
+    const summary = parse<FlowErrorsResponse>(summaryRun);
     expect(response.errors.length).toBe(summary.flowErrors.at(-1)!.numError);
     expect(new Set(response.errors.map((e) => e.classification)).size).toBeGreaterThan(1);
   });
 
   it('errors list pages with --limit and --page, and filters', async () => {
-    const first = parse<FlowStepErrorsResponse>(await runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--limit', '5'], env));
+    const [firstRun, valueRun, refusedRun] = await Promise.all([
+      runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--limit', '5'], env),
+      runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--classification', 'value'], env),
+      runCli(['errors', 'list', 'Orders to warehouse', 'Warehouse shipments', '--json', '--code', 'ECONNREFUSED', '--search', 'ECONNREFUSED'], env),
+    ]);
+    const first = parse<FlowStepErrorsResponse>(firstRun);
     expect(first.errors).toHaveLength(5);
     expect(first.nextPageURL).toBeDefined();
     const second = parse<FlowStepErrorsResponse>(await runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--limit', '5', '--page', first.nextPageURL!], env));
@@ -118,10 +128,10 @@ describe('read commands', () => {
     expect(new Set(ids).size).toBe(10);
     expect(ids).toEqual([...ids].sort().reverse());
 
-    const value = parse<FlowStepErrorsResponse>(await runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--classification', 'value'], env));
+    const value = parse<FlowStepErrorsResponse>(valueRun);
     expect(value.errors.length).toBeGreaterThan(0);
     expect(value.errors.every((e) => e.classification === 'value' && e.code === '422')).toBe(true);
-    const refused = parse<FlowStepErrorsResponse>(await runCli(['errors', 'list', 'Orders to warehouse', 'Warehouse shipments', '--json', '--code', 'ECONNREFUSED', '--search', 'ECONNREFUSED'], env));
+    const refused = parse<FlowStepErrorsResponse>(refusedRun);
     expect(refused.errors.length).toBeGreaterThan(0);
     expect(refused.errors.every((e) => e.source === 'connection' && e.retryDataKey === undefined)).toBe(true);
   });
@@ -175,17 +185,21 @@ describe('failures and usage errors', () => {
       expect(line).toContain('--limit');
       expect(line).toContain(values[i]);
     });
-    expect(expectOneLineFailure(await runCli(['jobs', 'list', '--status', 'done'], env), 2)).toContain('--status');
-    expect(expectOneLineFailure(await runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--tag', 'no such tag'], env), 2)).toContain('unknown tag');
-    expect(expectOneLineFailure(await runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--page', 'not a url'], env), 2)).toContain('--page');
+    const [status, tag, page] = await Promise.all([
+      runCli(['jobs', 'list', '--status', 'done'], env),
+      runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--tag', 'no such tag'], env),
+      runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--page', 'not a url'], env),
+    ]);
+    expect(expectOneLineFailure(status, 2)).toContain('--status');
+    expect(expectOneLineFailure(tag, 2)).toContain('unknown tag');
+    expect(expectOneLineFailure(page, 2)).toContain('--page');
   });
 
   it('an unknown option or command exits 2', async () => {
-    const unknown = await runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--bogus'], env);
+    const [unknown, command] = await Promise.all([runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--bogus'], env), runCli(['frobnicate'], env)]);
     expect(unknown.code).toBe(2);
     expect(unknown.stdout).toBe('');
     expect(unknown.stderr).toMatch(/^flowdeck: unknown option '--bogus'/);
-    const command = await runCli(['frobnicate'], env);
     expect(command.code).toBe(2);
     expect(command.stderr).toMatch(/^flowdeck: unknown command 'frobnicate'/);
   });
@@ -210,8 +224,9 @@ flows:
       - { type: import, _importId: nope }
 `,
       );
-      for (const args of [['flows', 'list'], ['jobs', 'list', '--json']]) {
-        const line = expectOneLineFailure(await runCli(args, { FLOWDECK_HOME: broken.home }), 2);
+      const results = await Promise.all([['flows', 'list'], ['jobs', 'list', '--json']].map((args) => runCli(args, { FLOWDECK_HOME: broken.home })));
+      for (const result of results) {
+        const line = expectOneLineFailure(result, 2);
         expect(line).toBe(`flowdeck: ${file}: flows[0].pageProcessors[0]._importId: unknown import "nope"`);
       }
     } finally {

@@ -156,7 +156,8 @@ describe('runtime: failures of the mock systems become classified open errors', 
       expect(e.reqAndResKey).toBeDefined();
       expect(e.retryAt).toBeUndefined();
       expect(e.tags).toEqual([]);
-      expect(orders[Number(e.oIndex) % 50 + 50 * Math.floor(orders.findIndex((o) => o.id === e.traceKey) / 50)]!.id).toBe(e.traceKey);
+      // oIndex: the record's index in its page of 50
+      expect(Number(e.oIndex)).toBe(orders.findIndex((o) => o.id === e.traceKey) % 50);
       expect(Date.parse(e.purgeAt!) - Date.parse(e.occurredAt)).toBe(30 * 24 * 3600 * 1000);
     }
     expect(byClass.value).toBeGreaterThan(0);
@@ -212,7 +213,8 @@ describe('runtime: failures of the mock systems become classified open errors', 
     const erp = await allErrors(b, ERP_FLOW, 'ERP sales orders');
     const limited = erp.filter((e) => e.code === '429');
     expect(limited.length).toBeGreaterThan(0);
-    expect(new Set(erp.map((e) => e.code))).toEqual(new Set(['429', '422']));
+    // whatever got past the rate limit may still be invalid (422); nothing else fails at the ERP
+    expect(erp.every((e) => e.code === '429' || e.code === '422')).toBe(true);
     for (const e of limited) {
       expect(e).toMatchObject({ classification: 'rate_limit', source: 'application' });
       expect(JSON.parse(e.message)).toEqual({ errors: [{ code: 'rate_limited', message: 'Too many requests, retry after 1 second' }] });
