@@ -74,7 +74,9 @@ export function errorsListCommand(io: CommandIO): Command {
     const query = queryTextFromOptions(opts);
     await withBackend(io.env, async (backend) => {
       if (opts.all) return streamAll(io, backend, flow, step, query, opts.json === true);
-      const params = opts.page ? { ...pageParams(opts.page), limit: opts.limit } : { query, limit: opts.limit };
+      // A nextPageURL carries its page size; an explicit --limit overrides it.
+      const limitGiven = command.getOptionValueSource('limit') === 'cli';
+      const params = opts.page ? { ...pageParams(opts.page), ...(limitGiven ? { limit: opts.limit } : {}) } : { query, limit: opts.limit };
       const response = await backend.listErrors(flow, step, params);
       if (opts.json) return print(io, json(response));
       if (response.errors.length === 0) return print(io, query ? `No open errors match "${query}".` : 'No open errors on this step.');
