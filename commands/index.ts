@@ -6,6 +6,10 @@ import { errorsCommand } from './errors/index.js';
 import { flowsCommand } from './flows/index.js';
 import { jobsCommand } from './jobs/index.js';
 import { workerCommand } from './worker.js';
+import { configCommand } from './config/index.js';
+import { resolvedCommand } from './resolved/index.js';
+import { tagsCommand } from './tags/index.js';
+import { usersCommand } from './users/index.js';
 
 // The program only assembles commands; each lives in its own file and stays thin.
 
@@ -21,6 +25,10 @@ export function buildProgram(io: CommandIO = processIO()): Command {
     .addCommand(flowsCommand(io))
     .addCommand(errorsCommand(io))
     .addCommand(jobsCommand(io))
+    .addCommand(resolvedCommand(io))
+    .addCommand(tagsCommand(io))
+    .addCommand(usersCommand(io))
+    .addCommand(configCommand(io))
     .addCommand(workerCommand(io), { hidden: true });
   // Every command (and sub-command) throws instead of exiting, so one handler decides the exit code.
   const configure = (cmd: Command) => {

@@ -11,6 +11,7 @@ import type { FlowRow, JobRow, StepRow } from '../store/rows.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { Backend, ErrorListParams, Facet, FacetField, FlowInfo, JobDetail, JobListParams, RunFlowOptions, StepInfo } from './backend.js';
 import { errorIdOf, iso, jobIdOf, toFlowStepError, toJob } from './shapes.js';
+import { TriageService } from './triage.js';
 
 // The backend over a local workspace: the SQLite store plus the embedded runtime in this process.
 
@@ -25,6 +26,14 @@ export class LocalBackend implements Backend {
   get runtime(): Runtime {
     this.runtimeValue ??= new Runtime(this.ws);
     return this.runtimeValue;
+  }
+
+  private triageValue: TriageService | undefined;
+
+  /** Assign, tag, resolve, reopen, delete resolved; the tag catalog, users and config. */
+  get triage(): TriageService {
+    this.triageValue ??= new TriageService(this);
+    return this.triageValue;
   }
 
   private retryService: RetryService | undefined;

@@ -1,0 +1,16 @@
+import { Command } from 'commander';
+import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
+import { json } from '../../src/cli/output.js';
+
+export function configGetCommand(io: CommandIO): Command {
+  return new Command('get')
+    .description('print a config value (dotted key, e.g. user.email; none: all of it); secrets are masked')
+    .argument('[key]', 'dotted key')
+    .option('--json', 'print the value as JSON')
+    .action(async (key: string | undefined, opts: { json?: boolean }) => {
+      await withBackend(io.env, async (backend) => {
+        const value = await backend.triage.getConfig(key);
+        print(io, opts.json || (value !== null && typeof value === 'object') ? json(value) : String(value));
+      });
+    });
+}

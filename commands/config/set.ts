@@ -1,0 +1,43 @@
+import { Command } from 'commander';
+import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
+import { parseChoice } from '../../src/cli/options.js';
+import { InvalidInputError } from '../../src/domain/errors.js';
+
+const TYPES = ['string', 'number', 'boolean', 'json'] as const;
+type ValueType = (typeof TYPES)[number];
+
+export function parseConfigValue(text: string, type: ValueType): unknown {
+  switch (type) {
+    case 'string':
+      return text;
+    case 'number': {
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isFinite(n)) throw new InvalidInputError(`"${text}" is not a number`, 'value');
+      return n;
+    }
+    case 'boolean':
+      if (!/^(true|false)$/.test(text)) throw new InvalidInputError(`"${text}" is not true or false`, 'value');
+      return text === 'true';
+    case 'json':
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (e) {
+        throw new InvalidInputError(`the value is not JSON: ${(e as Error).message}`, 'value');
+      }
+  }
+}
+
+export function configSetCommand(io: CommandIO): Command {
+  return new Command('set')
+    .description('set a config value, e.g. `flowdeck config set user.email ana.lima@acme.example`')
+    .argument('<key>', 'dotted key')
+    .argument('<value>', 'the value (a string unless --type says otherwise)')
+    .option('--type <type>', `how to read the value: ${TYPES.join(', ')}`, parseChoice('type', TYPES), 'string')
+    .action(async (key: string, text: string, opts: { type: ValueType }) => {
+      await withBackend(io.env, async (backend) => {
+        await backend.triage.setConfig(key, parseConfigValue(text, opts.type));
+        const secret = key === 'secrets' || key.startsWith('secrets.');
+        print(io, `Set ${key}${secret ? '' : ` = ${JSON.stringify(await backend.triage.getConfig(key))}`}.`);
+      });
+    });
+}

@@ -1,0 +1,62 @@
+import { Command } from 'commander';
+import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
+import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
+import { parsePositiveInt } from '../../src/cli/options.js';
+import { formatAge, json, renderTable, type Column } from '../../src/cli/output.js';
+import type { ResolvedFlowStepError } from '../../src/domain/api.js';
+import { InvalidInputError } from '../../src/domain/errors.js';
+
+interface ListOptions extends FilterOptions {
+  limit: number;
+  page?: string;
+  json?: boolean;
+}
+
+export const resolvedColumns: Column<ResolvedFlowStepError>[] = [
+  { header: 'RESOLVED AT', value: (e) => formatAge(e.resolvedAt) },
+  { header: 'RESOLVED BY', value: (e) => e.resolvedBy ?? '-' },
+  { header: 'ERROR ID', value: (e) => e.errorId },
+  { header: 'AGE', value: (e) => formatAge(e.occurredAt) },
+  { header: 'CODE', value: (e) => e.code },
+  { header: 'SOURCE', value: (e) => e.source },
+  { header: 'CLASS', value: (e) => e.classification ?? '-' },
+  { header: 'MESSAGE', value: (e) => e.message, flex: true },
+  { header: 'TAGS', value: (e) => (e.tags && e.tags.length ? e.tags.join(',') : '-') },
+  { header: 'ASSIGNEE', value: (e) => e.assignedTo ?? '-' },
+];
+
+/** `--page` takes a nextPageURL printed by a previous --json call. */
+function pageParams(url: string): { before: string; query?: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url, 'http://flowdeck.local');
+  } catch {
+    throw new InvalidInputError(`--page must be a nextPageURL from a previous listing, got "${url}"`, 'page');
+  }
+  const before = parsed.searchParams.get('before');
+  if (!before) throw new InvalidInputError(`--page URL has no "before" cursor: "${url}"`, 'page');
+  const q = parsed.searchParams.get('q');
+  return { before, ...(q ? { query: q } : {}) };
+}
+
+export function resolvedListCommand(io: CommandIO): Command {
+  const command = new Command('list')
+    .description("list a step's resolved errors, newest first")
+    .argument('<flow>', 'flow id or name')
+    .argument('<step>', 'step (export or import) id or name')
+    .option('--limit <n>', 'errors per page (1-1000)', parsePositiveInt('limit', 1000), 100)
+    .option('--page <nextPageURL>', 'continue from a nextPageURL printed by --json')
+    .option('--json', 'print FlowStepResolvedResponse');
+  addFilterOptions(command);
+  return command.action(async (flow: string, step: string, opts: ListOptions) => {
+    const query = queryTextFromOptions(opts);
+    await withBackend(io.env, async (backend) => {
+      const params = opts.page ? { ...pageParams(opts.page), limit: opts.limit } : { query, limit: opts.limit };
+      const response = await backend.triage.listResolved(flow, step, params);
+      if (opts.json) return print(io, json(response));
+      if (response.resolved.length === 0) return print(io, query ? `No resolved errors match "${query}".` : 'No resolved errors on this step.');
+      print(io, renderTable(response.resolved, resolvedColumns, width(io)));
+      if (response.nextPageURL) io.stderr.write(`more: flowdeck resolved list ${JSON.stringify(flow)} ${JSON.stringify(step)} --page '${response.nextPageURL}'\n`);
+    });
+  });
+}

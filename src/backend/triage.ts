@@ -1,0 +1,440 @@
+import type {
+  FlowStepAffectedErrorsResponse,
+  FlowStepErrorsUnassignResponse,
+  FlowStepResolvedResponse,
+  FlowStepTagsResponse,
+  ResolvedFlowStepError,
+} from '../domain/api.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { decodeId, encodeId, idMatchesTime } from '../domain/ids.js';
+import { MASK } from '../domain/mask.js';
+import { parseQuery } from '../domain/query.js';
+import type { StepRow } from '../store/rows.js';
+import { TriageRepo, type TagChange, type TouchedError } from '../store/triage-repo.js';
+import { tagCode } from '../workspace/demo.js';
+import type { ErrorListParams } from './backend.js';
+import { clampLimit, DEFAULT_PAGE_SIZE, type LocalBackend } from './local-backend.js';
+import { describeSelection, selectErrors, type ErrorSelection } from './selection.js';
+import { errorIdOf, iso, toFlowStepError, toResolvedError } from './shapes.js';
+
+// The triage mutations over a local workspace: assign, unassign, tag, resolve, reopen, delete
+// resolved errors, and the tag catalog, users and config. Each mutation selects and changes its
+// errors inside ONE store transaction and writes ONE audit row there: what a command reports is
+// exactly what changed, and a failure (a bad id, a bad tag) changes nothing.
+
+export interface MutationOptions {
+  /** Compute exactly what would change (the same response), then roll back. */
+  dryRun?: boolean;
+}
+
+export interface ErrorDetail {
+  flowId: string;
+  flowName: string;
+  stepId: string;
+  stepName: string;
+  error: ResolvedFlowStepError;
+  resolved: boolean;
+}
+
+/** The tag catalog entry: `tagId` is the short code written to errors, `tag` the name they show. */
+export interface TagInfo {
+  tagId: string;
+  tag: string;
+  createdAt: string;
+  /** Errors carrying it now, open and resolved. */
+  numOpenError: number;
+  numResolved: number;
+}
+
+export interface DeletedTag extends TagInfo {
+  /** Errors the tag was removed from. */
+  numErrorsUntagged: number;
+}
+
+export interface UserInfo {
+  _id: string;
+  email: string;
+  name?: string;
+  /** An assignee email that is no known user (assigned verbatim). */
+  synthetic: boolean;
+  createdAt: string;
+}
+
+/** Tag codes or names; `set` is a full replace (exclusive with add/remove). */
+export interface TagUpdate {
+  set?: string[];
+  add?: string[];
+  remove?: string[];
+}
+
+/** A tag selection also reaches resolved errors: ids are taken in either state; --all/filters choose one. */
+export type TagSelection = ErrorSelection & { resolved?: boolean };
+
+export interface TriageApi {
+  getError(errorId: string): Promise<ErrorDetail>;
+
+  assign(flowRef: string, stepRef: string, selection: ErrorSelection, email: string, options?: MutationOptions): Promise<FlowStepAffectedErrorsResponse>;
+  unassign(flowRef: string, stepRef: string, selection: ErrorSelection, options?: MutationOptions): Promise<FlowStepErrorsUnassignResponse>;
+
+  listTags(): Promise<TagInfo[]>;
+  createTag(name: string, code?: string): Promise<TagInfo>;
+  deleteTag(codeOrName: string, options?: MutationOptions): Promise<DeletedTag>;
+  setTags(flowRef: string, stepRef: string, selection: TagSelection, update: TagUpdate, options?: MutationOptions): Promise<FlowStepTagsResponse>;
+
+  /** PUT .../resolved (204 in the API): the ids that moved to resolved. */
+  resolve(flowRef: string, stepRef: string, selection: ErrorSelection, options?: MutationOptions): Promise<FlowStepAffectedErrorsResponse>;
+  /** Resolved errors back to open (the selection is over resolved errors). */
+  reopen(flowRef: string, stepRef: string, selection: ErrorSelection, options?: MutationOptions): Promise<FlowStepAffectedErrorsResponse>;
+  listResolved(flowRef: string, stepRef: string, params?: ErrorListParams): Promise<FlowStepResolvedResponse>;
+  /** DELETE .../resolved (204 in the API): the ids permanently deleted. */
+  deleteResolved(flowRef: string, stepRef: string, selection: ErrorSelection, options?: MutationOptions): Promise<FlowStepAffectedErrorsResponse>;
+
+  listUsers(): Promise<UserInfo[]>;
+
+  /** A config value (dotted key; none: the whole config), secrets masked. */
+  getConfig(key?: string): Promise<unknown>;
+  setConfig(key: string, value: unknown): Promise<void>;
+}
+
+const EMAIL = /^[^\s@"(),:;<>[\]\\]+@(?:localhost|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)$/i;
+const TAG_CODE = /^[A-Z2-9]{5}$/;
+const CONFIG_KEY = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+export function isEmail(text: string): boolean {
+  return EMAIL.test(text);
+}
+
+/** Thrown inside a dry run's transaction to roll it back, carrying the would-be result. */
+class DryRunRollback<T> {
+  constructor(readonly result: T) {}
+}
+
+export class TriageService implements TriageApi {
+  private readonly repo: TriageRepo;
+
+  constructor(private readonly local: LocalBackend) {
+    this.repo = new TriageRepo(local.ws.store);
+  }
+
+  private get store() {
+    return this.local.ws.store;
+  }
+
+  // ---- errors ---------------------------------------------------------------------------------
+
+  async getError(errorId: string): Promise<ErrorDetail> {
+    const decoded = decodeId('error', errorId);
+    const row = decoded ? this.store.getError(decoded.rowId) : undefined;
+    if (!row || !decoded || !idMatchesTime(decoded, row.occurredAt)) throw new NotFoundError('error', errorId);
+    const step = this.store.requireStep(row.step);
+    const flow = this.store.getFlow(step.flowId);
+    const namer = this.local.tagNamer();
+    return {
+      flowId: step.flowId,
+      flowName: flow?.name ?? step.flowId,
+      stepId: step.stepId,
+      stepName: step.name,
+      error: row.resolved ? toResolvedError(row, namer) : toFlowStepError(row, namer),
+      resolved: row.resolved,
+    };
+  }
+
+  async assign(flowRef: string, stepRef: string, selection: ErrorSelection, email: string, options: MutationOptions = {}): Promise<FlowStepAffectedErrorsResponse> {
+    const address = email.trim();
+    if (!isEmail(address)) throw new InvalidInputError(`"${email}" is not an email address`, 'email');
+    return this.mutate(options, () => {
+      const { step, rowIds } = this.select(flowRef, stepRef, selection, 'open');
+      const now = Date.now();
+      // A known user is assigned under their stored email; any other address verbatim, with a
+      // synthetic user behind it so the error still gets an _assignedToUserId.
+      const known = this.repo.userByEmail(address);
+      const userId = known?.id ?? this.store.upsertUser(address, null, true, now);
+      const assignee = known?.email ?? address;
+      const changed = this.repo.assign(rowIds, { email: assignee, userId }, this.operator());
+      this.audit('assign', step, changed, now, { email: assignee });
+      return { errorsToReturn: ids(changed) };
+    });
+  }
+
+  async unassign(flowRef: string, stepRef: string, selection: ErrorSelection, options: MutationOptions = {}): Promise<FlowStepErrorsUnassignResponse> {
+    return this.mutate(options, () => {
+      const { step, rowIds } = this.select(flowRef, stepRef, selection, 'open');
+      const now = Date.now();
+      const changed = this.repo.unassign(rowIds);
+      this.audit('unassign', step, changed, now);
+      return { errorsToReturn: ids(changed) };
+    });
+  }
+
+  async resolve(flowRef: string, stepRef: string, selection: ErrorSelection, options: MutationOptions = {}): Promise<FlowStepAffectedErrorsResponse> {
+    return this.mutate(options, () => {
+      const { step, rowIds } = this.select(flowRef, stepRef, selection, 'open');
+      const now = Date.now();
+      const changed = this.repo.resolve(rowIds, now, this.operator());
+      this.audit('resolve', step, changed, now);
+      return { errorsToReturn: ids(changed) };
+    });
+  }
+
+  async reopen(flowRef: string, stepRef: string, selection: ErrorSelection, options: MutationOptions = {}): Promise<FlowStepAffectedErrorsResponse> {
+    return this.mutate(options, () => {
+      const { step, rowIds } = this.select(flowRef, stepRef, selection, 'resolved');
+      const now = Date.now();
+      const changed = this.repo.reopen(rowIds);
+      this.audit('reopen', step, changed, now);
+      return { errorsToReturn: ids(changed) };
+    });
+  }
+
+  async deleteResolved(flowRef: string, stepRef: string, selection: ErrorSelection, options: MutationOptions = {}): Promise<FlowStepAffectedErrorsResponse> {
+    return this.mutate(options, () => {
+      const { step, rowIds } = this.select(flowRef, stepRef, selection, 'resolved');
+      const now = Date.now();
+      const changed = this.repo.deleteResolved(rowIds);
+      this.audit('delete_resolved', step, changed, now);
+      return { errorsToReturn: ids(changed) };
+    });
+  }
+
+  async listResolved(flowRef: string, stepRef: string, params: ErrorListParams = {}): Promise<FlowStepResolvedResponse> {
+    const flow = this.local.resolveFlow(flowRef);
+    const step = this.local.resolveStep(flow, stepRef);
+    const limit = clampLimit(params.limit ?? DEFAULT_PAGE_SIZE);
+    const query = parseQuery(params.query ?? '');
+    let beforeId: number | undefined;
+    if (params.before) {
+      const decoded = decodeId('error', params.before);
+      if (!decoded) throw new InvalidInputError(`"${params.before}" is not an error id`, 'before');
+      beforeId = decoded.rowId;
+    }
+    const rows = this.store.listErrors({ step: step.key, resolved: true, terms: query.terms, limit: limit + 1, beforeId }, this.local.queryContext());
+    const namer = this.local.tagNamer();
+    const page = rows.slice(0, limit);
+    const response: FlowStepResolvedResponse = { resolved: page.map((r) => toResolvedError(r, namer)) };
+    if (rows.length > limit) {
+      const search = new URLSearchParams({ pageSize: String(limit), before: errorIdOf(page[page.length - 1]!) });
+      if (params.query) search.set('q', params.query);
+      response.nextPageURL = `/v1/flows/${flow.id}/${step.stepId}/resolved?${search.toString()}`;
+    }
+    return response;
+  }
+
+  // ---- tags -----------------------------------------------------------------------------------
+
+  async listTags(): Promise<TagInfo[]> {
+    return this.repo.tags().map((t) => ({ tagId: t.code, tag: t.name, createdAt: iso(t.createdAt), numOpenError: t.open, numResolved: t.resolved }));
+  }
+
+  async createTag(name: string, code?: string): Promise<TagInfo> {
+    const tagName = name.trim().replace(/\s+/g, ' ');
+    if (!tagName) throw new InvalidInputError('a tag needs a name', 'name');
+    if (tagName.length > 64) throw new InvalidInputError(`a tag name has at most 64 characters, got ${tagName.length}`, 'name');
+    if (tagName.includes(',')) throw new InvalidInputError(`a tag name cannot contain a comma: "${tagName}"`, 'name');
+    const wanted = code?.trim().toUpperCase();
+    if (wanted !== undefined && !TAG_CODE.test(wanted)) {
+      throw new InvalidInputError(`a tag code is 5 characters of A-Z (no I, O) and 2-9, got "${code}"`, 'code');
+    }
+    return this.store.transaction(() => {
+      const sameName = this.repo.tagByName(tagName);
+      if (sameName) throw new ConflictError(`tag "${sameName.name}" already exists (code ${sameName.code})`, 'duplicate_tag');
+      let tagId: string;
+      if (wanted !== undefined) {
+        const taken = this.repo.tagByCode(wanted);
+        if (taken) throw new ConflictError(`tag code ${wanted} is already used by "${taken.name}"`, 'duplicate_tag');
+        tagId = wanted;
+      } else {
+        // The stable code of the name, like the demo's; on the rare collision, a salted one.
+        tagId = tagCode(tagName);
+        for (let salt = 1; this.repo.tagByCode(tagId); salt++) tagId = tagCode(`${tagName}#${salt}`);
+      }
+      const now = Date.now();
+      this.repo.createTag(tagId, tagName, now);
+      this.store.audit({ at: now, actor: this.operator(), action: 'tag_create', count: 0, detail: { tagId, tag: tagName } });
+      return { tagId, tag: tagName, createdAt: iso(now), numOpenError: 0, numResolved: 0 };
+    });
+  }
+
+  async deleteTag(codeOrName: string, options: MutationOptions = {}): Promise<DeletedTag> {
+    return this.mutate(options, () => {
+      const tag = this.repo.findTag(codeOrName.trim());
+      if (!tag) throw new NotFoundError('tag', codeOrName);
+      const info = this.repo.tags().find((t) => t.code === tag.code)!;
+      const now = Date.now();
+      const untagged = this.repo.deleteTag(tag.code);
+      this.store.audit({ at: now, actor: this.operator(), action: 'tag_delete', count: untagged, detail: { tagId: tag.code, tag: tag.name } });
+      return {
+        tagId: tag.code,
+        tag: tag.name,
+        createdAt: iso(tag.createdAt),
+        numOpenError: info.open,
+        numResolved: info.resolved,
+        numErrorsUntagged: untagged,
+      };
+    });
+  }
+
+  async setTags(flowRef: string, stepRef: string, selection: TagSelection, update: TagUpdate, options: MutationOptions = {}): Promise<FlowStepTagsResponse> {
+    const change = this.tagChange(update);
+    return this.mutate(options, () => {
+      const { step, rowIds } = this.select(flowRef, stepRef, selection, selection.errorIds?.length ? 'any' : selection.resolved ? 'resolved' : 'open');
+      const now = Date.now();
+      const changed = this.repo.setTags(rowIds, change);
+      this.audit('tag', step, changed, now, { ...change });
+      const open: TouchedError[] = [];
+      const resolved: TouchedError[] = [];
+      for (const e of sortNewestFirst(changed)) (e.resolved ? resolved : open).push(e);
+      return { errorsToReturn: { errors: open.map(errorIdOf), resolved: resolved.map(errorIdOf) } };
+    });
+  }
+
+  /** Names or codes → codes; an unknown one is refused by name. */
+  private tagChange(update: TagUpdate): TagChange {
+    const given = [update.set, update.add, update.remove];
+    if (given.every((g) => g === undefined)) throw new InvalidInputError('say how to change the tags: --set, --add or --remove', 'tags');
+    if (update.set !== undefined && (update.add !== undefined || update.remove !== undefined)) {
+      throw new InvalidInputError('--set replaces every tag: use it alone, or --add/--remove', 'tags');
+    }
+    const catalog = this.store.tagCatalog();
+    const codes = (refs: string[]): string[] => {
+      const out: string[] = [];
+      for (const ref of refs) {
+        const lower = ref.trim().toLowerCase();
+        if (!lower) continue;
+        const tag = catalog.find((t) => t.code.toLowerCase() === lower) ?? catalog.find((t) => t.name.toLowerCase() === lower);
+        if (!tag) throw new InvalidInputError(`unknown tag "${ref.trim()}" (see flowdeck tags list)`, 'tags');
+        if (!out.includes(tag.code)) out.push(tag.code);
+      }
+      return out;
+    };
+    const change: TagChange = {};
+    if (update.set !== undefined) change.set = codes(update.set);
+    if (update.add !== undefined) change.add = codes(update.add);
+    if (update.remove !== undefined) change.remove = codes(update.remove);
+    const both = (change.add ?? []).filter((c) => change.remove?.includes(c));
+    if (both.length > 0) throw new InvalidInputError(`tag ${both.join(', ')} is both added and removed`, 'tags');
+    return change;
+  }
+
+  /**
+   * The errors a mutation touches. Retry-data keys, --all and filters go through selectErrors;
+   * explicit ids are checked here in batches of 1000 (one query per batch instead of one row read
+   * per id: 100k ids in well under a second), with selectErrors' rules and messages: every id must
+   * be an error of this step in the asked state, or nothing happens. Tags take ids in either state.
+   */
+  private select(flowRef: string, stepRef: string, selection: ErrorSelection, state: 'open' | 'resolved' | 'any'): { step: StepRow; rowIds: number[] } {
+    if (describeSelection(selection) !== 'ids' || selection.retryDataKeys?.length || selection.all) {
+      return selectErrors(this.local, flowRef, stepRef, selection, state === 'resolved');
+    }
+    const step = this.local.resolveStep(this.local.resolveFlow(flowRef), stepRef);
+    const wanted = [...new Set(selection.errorIds)].map((id) => ({ id, decoded: decodeId('error', id) }));
+    const found = new Map(this.repo.errorKeys(wanted.flatMap((w) => (w.decoded ? [w.decoded.rowId] : []))).map((k) => [k.id, k]));
+    const rowIds: number[] = [];
+    for (const { id, decoded } of wanted) {
+      const key = decoded ? found.get(decoded.rowId) : undefined;
+      if (!key || !decoded || !idMatchesTime(decoded, key.occurredAt) || key.step !== step.key) {
+        throw new NotFoundError(`${state === 'any' ? '' : `${state} `}error on step "${step.name}"`, id);
+      }
+      if (state !== 'any' && key.resolved !== (state === 'resolved')) {
+        throw new InvalidInputError(`error ${id} is ${key.resolved ? 'resolved' : 'open'}, not ${state}`);
+      }
+      rowIds.push(key.id);
+    }
+    return { step, rowIds };
+  }
+
+  // ---- users and config -----------------------------------------------------------------------
+
+  async listUsers(): Promise<UserInfo[]> {
+    return this.store.users().map((u) => {
+      const user: UserInfo = { _id: encodeId('user', u.id, u.createdAt), email: u.email, synthetic: u.synthetic, createdAt: iso(u.createdAt) };
+      if (u.name !== null) user.name = u.name;
+      return user;
+    });
+  }
+
+  async getConfig(key?: string): Promise<unknown> {
+    const config = this.local.ws.config;
+    if (key === undefined || key === '') return maskSecrets(config.store, '');
+    checkConfigKey(key);
+    if (!config.has(key)) throw new NotFoundError('config key', key);
+    return maskSecrets(config.get(key), key);
+  }
+
+  async setConfig(key: string, value: unknown): Promise<void> {
+    checkConfigKey(key);
+    const config = this.local.ws.config;
+    const current: unknown = config.get(key);
+    if (current !== null && typeof current === 'object' && !Array.isArray(current)) {
+      throw new InvalidInputError(`config key "${key}" holds several values; set one of them (${Object.keys(current).map((k) => `${key}.${k}`).join(', ')})`, 'key');
+    }
+    if (key === 'user.email' && (typeof value !== 'string' || !isEmail(value))) {
+      throw new InvalidInputError(`user.email must be an email address, got ${JSON.stringify(value)}`, 'value');
+    }
+    config.set(key, value);
+    const secret = isSecretKey(key);
+    this.store.audit({ at: Date.now(), actor: this.operator(), action: 'config_set', count: 0, detail: secret ? { key } : { key, value } });
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  private operator(): string {
+    return this.local.ws.operator();
+  }
+
+  /** One transaction per mutation; a dry run computes the same result and rolls it back. */
+  private mutate<T>(options: MutationOptions, fn: () => T): T {
+    try {
+      return this.store.transaction(() => {
+        const result = fn();
+        if (options.dryRun) throw new DryRunRollback(result);
+        return result;
+      });
+    } catch (e) {
+      if (e instanceof DryRunRollback) return e.result as T;
+      throw e;
+    }
+  }
+
+  private audit(action: string, step: StepRow, changed: readonly TouchedError[], at: number, extra: Record<string, unknown> = {}): void {
+    this.store.audit({
+      at,
+      actor: this.operator(),
+      action,
+      flowId: step.flowId,
+      stepId: step.stepId,
+      count: changed.length,
+      detail: { ...extra, errorIds: ids(changed) },
+    });
+  }
+}
+
+function sortNewestFirst(rows: readonly TouchedError[]): TouchedError[] {
+  return [...rows].sort((a, b) => b.id - a.id);
+}
+
+function ids(rows: readonly TouchedError[]): string[] {
+  return sortNewestFirst(rows).map(errorIdOf);
+}
+
+function checkConfigKey(key: string): void {
+  if (!CONFIG_KEY.test(key)) throw new InvalidInputError(`"${key}" is not a config key (dotted names, e.g. user.email)`, 'key');
+}
+
+function isSecretKey(key: string): boolean {
+  return key === 'secrets' || key.startsWith('secrets.');
+}
+
+/** Every value under `secrets` (at any depth of what is returned) becomes the mask. */
+function maskSecrets(value: unknown, key: string): unknown {
+  if (isSecretKey(key)) return maskAll(value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = maskSecrets(v, key ? `${key}.${k}` : k);
+  return out;
+}
+
+function maskAll(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return MASK;
+  if (Array.isArray(value)) return value.map(maskAll);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskAll(v)]));
+}
