@@ -19,11 +19,16 @@ export function tagsDeleteCommand(io: CommandIO): Command {
     .option('--json', 'print the deleted tag as JSON')
     .action(async (ref: string, opts: DeleteOptions) => {
       await withBackend(io.env, async (backend) => {
-        const would = await backend.triage.deleteTag(ref, { dryRun: true });
-        const on = would.numErrorsUntagged > 0 ? ` (removing it from ${plural(would.numErrorsUntagged)})` : '';
-        if (opts.dryRun) return print(io, opts.json ? json(would) : `Would delete tag "${would.tag}" (${would.tagId})${on} (dry run, nothing changed).`);
-        if (would.numErrorsUntagged > 0 && !(await confirm(io, `Delete tag "${would.tag}"${on}?`, { yes: opts.yes }))) throw new CanceledError();
-        const deleted = await backend.triage.deleteTag(would.tagId);
+        let target = ref;
+        if (opts.dryRun || !opts.yes) {
+          // What it would take off which errors, computed exactly and rolled back, to show or ask.
+          const would = await backend.triage.deleteTag(ref, { dryRun: true });
+          const on = would.numErrorsUntagged > 0 ? ` (removing it from ${plural(would.numErrorsUntagged)})` : '';
+          if (opts.dryRun) return print(io, opts.json ? json(would) : `Would delete tag "${would.tag}" (${would.tagId})${on} (dry run, nothing changed).`);
+          if (would.numErrorsUntagged > 0 && !(await confirm(io, `Delete tag "${would.tag}"${on}?`, { yes: opts.yes }))) throw new CanceledError();
+          target = would.tagId;
+        }
+        const deleted = await backend.triage.deleteTag(target);
         const untagged = deleted.numErrorsUntagged > 0 ? `, removed from ${plural(deleted.numErrorsUntagged)}` : '';
         print(io, opts.json ? json(deleted) : `Deleted tag "${deleted.tag}" (${deleted.tagId})${untagged}.`);
       });

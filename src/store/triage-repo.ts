@@ -91,11 +91,12 @@ export class TriageRepo {
   /** Moves the open errors among `rowIds` to resolved; they leave the automatic-retry schedule. */
   resolve(rowIds: readonly number[], at: number, by: string): TouchedError[] {
     const update = this.store.stmt(`UPDATE errors SET resolved = 1, resolved_at = ?, resolved_by = ?, retry_at = NULL
-      WHERE id IN (${IDS}) AND resolved = 0 RETURNING id, occurred_at, resolved`);
+      WHERE id IN (${IDS}) AND resolved = 0 RETURNING id, occurred_at, resolved, tags IS NOT NULL AS tagged`);
     const tags = this.store.stmt(`UPDATE error_tags SET resolved = 1 WHERE error IN (${IDS}) AND resolved = 0`);
     return this.each(rowIds, (batch) => {
       const rows = update.all(at, by, batch) as Raw[];
-      if (rows.length > 0) tags.run(JSON.stringify(rows.map((r) => r.id)));
+      const tagged = rows.filter((r) => r.tagged === 1).map((r) => r.id);
+      if (tagged.length > 0) tags.run(JSON.stringify(tagged));
       return rows;
     });
   }
@@ -103,11 +104,12 @@ export class TriageRepo {
   /** Moves the resolved errors among `rowIds` back to open. */
   reopen(rowIds: readonly number[]): TouchedError[] {
     const update = this.store.stmt(`UPDATE errors SET resolved = 0, resolved_at = NULL, resolved_by = NULL
-      WHERE id IN (${IDS}) AND resolved = 1 RETURNING id, occurred_at, resolved`);
+      WHERE id IN (${IDS}) AND resolved = 1 RETURNING id, occurred_at, resolved, tags IS NOT NULL AS tagged`);
     const tags = this.store.stmt(`UPDATE error_tags SET resolved = 0 WHERE error IN (${IDS}) AND resolved = 1`);
     return this.each(rowIds, (batch) => {
       const rows = update.all(batch) as Raw[];
-      if (rows.length > 0) tags.run(JSON.stringify(rows.map((r) => r.id)));
+      const tagged = rows.filter((r) => r.tagged === 1).map((r) => r.id);
+      if (tagged.length > 0) tags.run(JSON.stringify(tagged));
       return rows;
     });
   }
