@@ -8,6 +8,7 @@ import type {
 } from '../domain/api.js';
 import type { StepKind } from '../flows/load.js';
 import type { RetryApi } from './retry.js';
+import type { TriageApi } from './triage.js';
 
 // The one service interface of flowdeck: the commands, the TUI and (later) an HTTP server and a
 // remote client all sit on it, so they cannot disagree. Request and response shapes are the API's.
@@ -67,6 +68,8 @@ export interface RunFlowOptions {
 export interface Backend {
   /** Retry jobs: queue, wait, cancel, report. */
   readonly retries: RetryApi;
+  /** Assign, tag, resolve, reopen, delete resolved; the tag catalog, users and config. */
+  readonly triage: TriageApi;
 
   listFlows(): Promise<FlowInfo[]>;
   getFlow(flowRef: string): Promise<FlowInfo>;

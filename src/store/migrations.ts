@@ -220,4 +220,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX ix_retry_items_pending ON retry_items (job, next_at) WHERE state = 'pending';
   CREATE INDEX ix_retry_items_data ON retry_items (retry_data) WHERE state = 'pending';
   `,
+  /* 3: foreign-key lookups that bulk deletes need (a trace or snapshot deleted must not scan errors) */ `
+  CREATE INDEX ix_errors_trace ON errors (trace) WHERE trace IS NOT NULL;
+  CREATE INDEX ix_retry_items_retry_data ON retry_items (retry_data);
+  `,
 ];
