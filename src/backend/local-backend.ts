@@ -5,9 +5,10 @@ import { decodeId, idMatchesTime } from '../domain/ids.js';
 import { hasWildcard, parseQuery, wildcardToLike } from '../domain/query.js';
 import { Runtime } from '../runtime/runtime.js';
 import { RetryRepo } from '../store/retry-repo.js';
+import { RecordsService } from './records.js';
 import { RetryService } from './retry.js';
 import type { QueryContext } from '../store/error-query.js';
-import type { FlowRow, JobRow, StepRow } from '../store/rows.js';
+import type { ErrorRow, FlowRow, JobRow, StepRow } from '../store/rows.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { Backend, ErrorListParams, Facet, FacetField, FlowInfo, JobDetail, JobListParams, RunFlowOptions, StepInfo } from './backend.js';
 import { errorIdOf, iso, jobIdOf, toFlowStepError, toJob } from './shapes.js';
@@ -26,6 +27,11 @@ export class LocalBackend implements Backend {
   get runtime(): Runtime {
     this.runtimeValue ??= new Runtime(this.ws);
     return this.runtimeValue;
+  }
+
+  /** Retry data, request traces, execution logs, job search, flow enable/disable, CSV export (stateless: cheap to make). */
+  get records(): RecordsService {
+    return new RecordsService(this);
   }
 
   private triageValue: TriageService | undefined;
@@ -195,7 +201,11 @@ export class LocalBackend implements Backend {
     };
   }
 
-  async listErrors(flowRef: string, stepRef: string, params: ErrorListParams = {}): Promise<FlowStepErrorsResponse> {
+  /**
+   * One body-paginated page of a step's open or resolved errors, newest first. One row more than
+   * asked tells whether another page exists without counting; the cursor is the last errorId.
+   */
+  pageOfErrors(flowRef: string, stepRef: string, params: ErrorListParams, resolved: boolean): { rows: ErrorRow[]; nextPageURL?: string } {
     const flow = this.resolveFlow(flowRef);
     const step = this.resolveStep(flow, stepRef);
     const limit = clampLimit(params.limit ?? DEFAULT_PAGE_SIZE);
@@ -206,16 +216,19 @@ export class LocalBackend implements Backend {
       if (!decoded) throw new InvalidInputError(`"${params.before}" is not an error id`, 'before');
       beforeId = decoded.rowId;
     }
-    // One row more than asked tells whether another page exists without a count.
-    const rows = this.store.listErrors({ step: step.key, resolved: false, terms: query.terms, limit: limit + 1, beforeId }, this.queryContext());
-    const namer = this.tagNamer();
+    const rows = this.store.listErrors({ step: step.key, resolved, terms: query.terms, limit: limit + 1, beforeId }, this.queryContext());
     const page = rows.slice(0, limit);
-    const response: FlowStepErrorsResponse = { errors: page.map((r) => toFlowStepError(r, namer)) };
-    if (rows.length > limit) {
-      const search = new URLSearchParams({ pageSize: String(limit), before: errorIdOf(page[page.length - 1]!) });
-      if (params.query) search.set('q', params.query);
-      response.nextPageURL = `/v1/flows/${flow.id}/${step.stepId}/errors?${search.toString()}`;
-    }
+    if (rows.length <= limit) return { rows: page };
+    const search = new URLSearchParams({ pageSize: String(limit), before: errorIdOf(page[page.length - 1]!) });
+    if (params.query) search.set('q', params.query);
+    return { rows: page, nextPageURL: `/v1/flows/${flow.id}/${step.stepId}/${resolved ? 'resolved' : 'errors'}?${search.toString()}` };
+  }
+
+  async listErrors(flowRef: string, stepRef: string, params: ErrorListParams = {}): Promise<FlowStepErrorsResponse> {
+    const { rows, nextPageURL } = this.pageOfErrors(flowRef, stepRef, params, false);
+    const namer = this.tagNamer();
+    const response: FlowStepErrorsResponse = { errors: rows.map((r) => toFlowStepError(r, namer)) };
+    if (nextPageURL) response.nextPageURL = nextPageURL;
     return response;
   }
 

@@ -8,12 +8,11 @@ import type {
 import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { decodeId, encodeId, idMatchesTime } from '../domain/ids.js';
 import { MASK } from '../domain/mask.js';
-import { parseQuery } from '../domain/query.js';
 import type { StepRow } from '../store/rows.js';
 import { TriageRepo, type TagChange, type TouchedError } from '../store/triage-repo.js';
 import { tagCode } from '../workspace/demo.js';
 import type { ErrorListParams } from './backend.js';
-import { clampLimit, DEFAULT_PAGE_SIZE, type LocalBackend } from './local-backend.js';
+import type { LocalBackend } from './local-backend.js';
 import { describeSelection, selectErrors, type ErrorSelection } from './selection.js';
 import { errorIdOf, iso, toFlowStepError, toResolvedError } from './shapes.js';
 
@@ -197,25 +196,10 @@ export class TriageService implements TriageApi {
   }
 
   async listResolved(flowRef: string, stepRef: string, params: ErrorListParams = {}): Promise<FlowStepResolvedResponse> {
-    const flow = this.local.resolveFlow(flowRef);
-    const step = this.local.resolveStep(flow, stepRef);
-    const limit = clampLimit(params.limit ?? DEFAULT_PAGE_SIZE);
-    const query = parseQuery(params.query ?? '');
-    let beforeId: number | undefined;
-    if (params.before) {
-      const decoded = decodeId('error', params.before);
-      if (!decoded) throw new InvalidInputError(`"${params.before}" is not an error id`, 'before');
-      beforeId = decoded.rowId;
-    }
-    const rows = this.store.listErrors({ step: step.key, resolved: true, terms: query.terms, limit: limit + 1, beforeId }, this.local.queryContext());
+    const { rows, nextPageURL } = this.local.pageOfErrors(flowRef, stepRef, params, true);
     const namer = this.local.tagNamer();
-    const page = rows.slice(0, limit);
-    const response: FlowStepResolvedResponse = { resolved: page.map((r) => toResolvedError(r, namer)) };
-    if (rows.length > limit) {
-      const search = new URLSearchParams({ pageSize: String(limit), before: errorIdOf(page[page.length - 1]!) });
-      if (params.query) search.set('q', params.query);
-      response.nextPageURL = `/v1/flows/${flow.id}/${step.stepId}/resolved?${search.toString()}`;
-    }
+    const response: FlowStepResolvedResponse = { resolved: rows.map((r) => toResolvedError(r, namer)) };
+    if (nextPageURL) response.nextPageURL = nextPageURL;
     return response;
   }
 
