@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { CommandIO } from '../../src/cli/context.js';
 import { selectionFromOptions, type SelectionOptions } from '../../src/cli/selection.js';
-import { addResolvedSelectionOptions, runBulk } from './resolve.js';
+import { addResolvedSelectionOptions, runBulk } from '../../src/cli/bulk.js';
 
 export function errorsReopenCommand(io: CommandIO): Command {
   const command = new Command('reopen')

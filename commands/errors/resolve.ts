@@ -1,90 +1,7 @@
 import { Command } from 'commander';
-import { describeSelection, type ErrorSelection } from '../../src/backend/selection.js';
-import type { MutationOptions } from '../../src/backend/triage.js';
-import { confirm } from '../../src/cli/confirm.js';
-import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
-import { addFilterOptions } from '../../src/cli/filters.js';
-import { formatCount, json } from '../../src/cli/output.js';
+import { runBulk } from '../../src/cli/bulk.js';
+import type { CommandIO } from '../../src/cli/context.js';
 import { addSelectionOptions, selectionFromOptions, type SelectionOptions } from '../../src/cli/selection.js';
-import { FlowdeckError } from '../../src/domain/errors.js';
-import type { LocalBackend } from '../../src/backend/local-backend.js';
-
-// `errors resolve`, and the flow every bulk triage command shares (runBulk): compute the
-// selection, confirm with its count when the action is destructive or reaches errors by --all or
-// filters, then change exactly the ids that were confirmed.
-
-/** The operator answered no: nothing changed (exit 1). */
-export class CanceledError extends FlowdeckError {
-  readonly code = 'canceled';
-  readonly status = 409;
-  constructor() {
-    super('canceled; nothing changed');
-  }
-}
-
-export interface BulkAction<R> {
-  /** "Resolve", as asked: "Resolve 1,204 errors? y/N". */
-  verb: string;
-  /** Past tense for the summary: "Resolved 1,204 errors." */
-  done: string;
-  /** Which errors the selection walks, for "No open errors match". */
-  state: 'open' | 'resolved';
-  /** Ask even for explicit ids (resolve, delete). */
-  destructive: boolean;
-  /** The API answers 204: --json prints nothing (the summary goes to stderr). */
-  noContent: boolean;
-  run(backend: LocalBackend, selection: ErrorSelection, options: MutationOptions): Promise<R>;
-  /** The error ids a result touched. */
-  ids(result: R): string[];
-  /** Appended to the summary line ("to ana@…"). */
-  suffix?: string;
-}
-
-export function plural(n: number, word = 'error'): string {
-  return `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
-}
-
-function preview(ids: string[], max = 5): string {
-  if (ids.length === 0) return '';
-  const shown = ids.slice(0, max).join(', ');
-  return ids.length > max ? `: ${shown}, … and ${formatCount(ids.length - max)} more` : `: ${shown}`;
-}
-
-export async function runBulk<R>(io: CommandIO, action: BulkAction<R>, selection: ErrorSelection, opts: SelectionOptions): Promise<void> {
-  await withBackend(io.env, async (backend) => {
-    const kind = describeSelection(selection);
-    const broad = kind === 'all' || kind === 'query';
-    const suffix = action.suffix ? ` ${action.suffix}` : '';
-    if (opts.dryRun) {
-      const result = await action.run(backend, selection, { dryRun: true });
-      const ids = action.ids(result);
-      if (opts.json) return print(io, json(result));
-      return print(io, `Would ${action.verb.toLowerCase()} ${plural(ids.length)}${suffix} (dry run, nothing changed)${preview(ids)}`);
-    }
-    let target = selection;
-    if (!opts.yes && (action.destructive || broad)) {
-      // What would change, computed exactly (and rolled back), so the question carries the count
-      // and the change afterwards touches only the confirmed ids.
-      const would = await action.run(backend, selection, { dryRun: true });
-      const ids = action.ids(would);
-      if (ids.length === 0) return report(io, action, opts, would, suffix);
-      if (action.destructive || ids.length > 1) {
-        const ok = await confirm(io, `${action.verb} ${plural(ids.length)}${suffix}?`, { yes: opts.yes });
-        if (!ok) throw new CanceledError();
-      }
-      target = { errorIds: ids };
-    }
-    return report(io, action, opts, await action.run(backend, target, {}), suffix);
-  });
-}
-
-function report<R>(io: CommandIO, action: BulkAction<R>, opts: SelectionOptions, result: R, suffix: string): void {
-  const n = action.ids(result).length;
-  const line = n === 0 ? `No ${action.state} errors changed.` : `${action.done} ${plural(n)}${suffix}.`;
-  if (!opts.json) return print(io, line);
-  if (action.noContent) io.stderr.write(`${line}\n`);
-  else print(io, json(result));
-}
 
 export function errorsResolveCommand(io: CommandIO): Command {
   const command = new Command('resolve')
@@ -109,14 +26,4 @@ export function errorsResolveCommand(io: CommandIO): Command {
       opts,
     );
   });
-}
-
-/** The selection options of commands over resolved errors (reopen, resolved delete). */
-export function addResolvedSelectionOptions(command: Command): Command {
-  command.option('--all', 'every resolved error of the step');
-  addFilterOptions(command);
-  return command
-    .option('-y, --yes', 'do not ask for confirmation')
-    .option('--dry-run', 'show what would change, change nothing')
-    .option('--json', "print the API's response as JSON");
 }

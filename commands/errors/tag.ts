@@ -3,7 +3,7 @@ import type { TagUpdate } from '../../src/backend/triage.js';
 import type { CommandIO } from '../../src/cli/context.js';
 import { addSelectionOptions, selectionFromOptions, type SelectionOptions } from '../../src/cli/selection.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
-import { runBulk } from './resolve.js';
+import { runBulk } from '../../src/cli/bulk.js';
 
 interface TagOptions extends SelectionOptions {
   set?: string;

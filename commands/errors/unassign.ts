@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { CommandIO } from '../../src/cli/context.js';
 import { addSelectionOptions, selectionFromOptions, type SelectionOptions } from '../../src/cli/selection.js';
-import { runBulk } from './resolve.js';
+import { runBulk } from '../../src/cli/bulk.js';
 
 export function errorsUnassignCommand(io: CommandIO): Command {
   const command = new Command('unassign')

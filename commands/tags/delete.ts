@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { confirm } from '../../src/cli/confirm.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { json } from '../../src/cli/output.js';
-import { CanceledError, plural } from '../errors/resolve.js';
+import { CanceledError, plural } from '../../src/cli/bulk.js';
 
 interface DeleteOptions {
   yes?: boolean;
