@@ -5,6 +5,9 @@ import { demoCommand } from './demo.js';
 import { errorsCommand } from './errors/index.js';
 import { flowsCommand } from './flows/index.js';
 import { jobsCommand } from './jobs/index.js';
+import { logsCommand } from './logs/index.js';
+import { requestsCommand } from './requests/index.js';
+import { retryDataCommand } from './retry-data/index.js';
 import { workerCommand } from './worker.js';
 import { configCommand } from './config/index.js';
 import { resolvedCommand } from './resolved/index.js';
@@ -29,6 +32,9 @@ export function buildProgram(io: CommandIO = processIO()): Command {
     .addCommand(tagsCommand(io))
     .addCommand(usersCommand(io))
     .addCommand(configCommand(io))
+    .addCommand(retryDataCommand(io))
+    .addCommand(requestsCommand(io))
+    .addCommand(logsCommand(io))
     .addCommand(workerCommand(io), { hidden: true });
   // Every command (and sub-command) throws instead of exiting, so one handler decides the exit code.
   const configure = (cmd: Command) => {

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { CommandIO } from '../../src/cli/context.js';
+import { errorsExportCommand } from './export.js';
 import { errorsFiltersCommand } from './filters.js';
 import { errorsListCommand } from './list.js';
 import { errorsRetryCommand } from './retry.js';
@@ -23,5 +24,6 @@ export function errorsCommand(io: CommandIO): Command {
     .addCommand(errorsResolveCommand(io))
     .addCommand(errorsReopenCommand(io))
     .addCommand(errorsFiltersCommand(io))
-    .addCommand(errorsRetryCommand(io));
+    .addCommand(errorsRetryCommand(io))
+    .addCommand(errorsExportCommand(io));
 }

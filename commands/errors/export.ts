@@ -1,0 +1,82 @@
+import { createWriteStream, existsSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { Command } from 'commander';
+import type { CsvExportOptions } from '../../src/backend/csv.js';
+import { withBackend, type CommandIO } from '../../src/cli/context.js';
+import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
+import { formatCount } from '../../src/cli/output.js';
+
+interface ExportOptions extends FilterOptions {
+  resolved?: boolean;
+  output?: string;
+  startAt?: string;
+}
+
+/** A progress reporter for stderr: redrawn in place on a terminal, a line every few seconds otherwise. */
+function progressReporter(stderr: CommandIO['stderr'], file: string) {
+  // Quiet for the first moments: a small export needs no progress, only its final line.
+  let last = Date.now();
+  let shown = false;
+  const tty = stderr.isTTY === true;
+  const every = tty ? 200 : 5000;
+  return {
+    update(rows: number) {
+      const now = Date.now();
+      if (now - last < every) return;
+      last = now;
+      shown = true;
+      const text = `Exporting to ${file}: ${formatCount(rows)} rows`;
+      stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
+    },
+    done() {
+      if (tty && shown) stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+export function errorsExportCommand(io: CommandIO): Command {
+  const command = new Command('export')
+    .description("export a step's errors (or a whole flow's, step id first) as CSV with the API's columns")
+    .argument('<flow>', 'flow id or name')
+    .argument('[step]', 'step id or name; every step of the flow when left out')
+    .option('--resolved', 'resolved errors (resolvedAt, resolvedBy first) instead of open ones')
+    .option('-o, --output <file>', 'write to a file (progress on stderr) instead of stdout')
+    .option('--start-at <errorId>', 'resume: leave out errors whose ids sort before this one');
+  addFilterOptions(command);
+  return command.action(async (flow: string, step: string | undefined, opts: ExportOptions) => {
+    const query = queryTextFromOptions(opts);
+    const options: CsvExportOptions = {
+      ...(opts.resolved ? { resolved: true } : {}),
+      ...(opts.startAt !== undefined ? { startAtErrorId: opts.startAt } : {}),
+      ...(query ? { query } : {}),
+    };
+    await withBackend(io.env, async (backend) => {
+      if (!opts.output) {
+        try {
+          await backend.records.exportErrorsCsv(flow, step, options, io.stdout as NodeJS.WritableStream as import('node:stream').Writable);
+        } catch (e) {
+          // A reader that stops early (| head) is not a failure of the export.
+          if ((e as NodeJS.ErrnoException).code === 'EPIPE') return;
+          throw e;
+        }
+        return;
+      }
+      const file = opts.output;
+      const existed = existsSync(file);
+      const out = createWriteStream(file);
+      const progress = progressReporter(io.stderr, file);
+      try {
+        const result = await backend.records.exportErrorsCsv(flow, step, options, out, (rows) => progress.update(rows));
+        out.end();
+        await once(out, 'finish');
+        progress.done();
+        io.stderr.write(`Wrote ${formatCount(result.rows)} row${result.rows === 1 ? '' : 's'} to ${file}\n`);
+      } catch (e) {
+        progress.done();
+        out.destroy();
+        if (!existed) rmSync(file, { force: true });
+        throw e;
+      }
+    });
+  });
+}
