@@ -1,5 +1,6 @@
-import { createWriteStream, existsSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
+import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import type { CsvExportOptions } from '../../src/backend/csv.js';
 import { withBackend, type CommandIO } from '../../src/cli/context.js';
@@ -10,6 +11,55 @@ interface ExportOptions extends FilterOptions {
   resolved?: boolean;
   output?: string;
   startAt?: string;
+}
+
+/**
+ * A file opened on its first write. The export writes nothing before it has accepted its input, so
+ * a rejected flag or an unknown step neither creates the file nor truncates one that exists.
+ */
+class LazyFile extends Writable {
+  private inner: WriteStream | undefined;
+
+  constructor(private readonly path: string) {
+    super({ decodeStrings: false });
+  }
+
+  get opened(): boolean {
+    return this.inner !== undefined;
+  }
+
+  private file(): WriteStream {
+    if (!this.inner) {
+      this.inner = createWriteStream(this.path);
+      this.inner.on('error', (e) => this.destroy(e));
+    }
+    return this.inner;
+  }
+
+  override _write(chunk: string | Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.file().write(chunk, encoding)) callback();
+    else this.inner!.once('drain', () => callback());
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.file().end(() => callback());
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.inner && !this.inner.destroyed) this.inner.destroy();
+    callback(error);
+  }
+
+  /** Closes and removes a file this export created but did not finish. */
+  async discard(): Promise<void> {
+    if (!this.inner) return;
+    if (!this.inner.closed) {
+      const closed = once(this.inner, 'close').catch(() => undefined);
+      this.inner.destroy();
+      await closed;
+    }
+    rmSync(this.path, { force: true });
+  }
 }
 
 /** A progress reporter for stderr: redrawn in place on a terminal, a line every few seconds otherwise. */
@@ -62,8 +112,7 @@ export function errorsExportCommand(io: CommandIO): Command {
         return;
       }
       const file = opts.output;
-      const existed = existsSync(file);
-      const out = createWriteStream(file);
+      const out = new LazyFile(file);
       const progress = progressReporter(io.stderr, file);
       try {
         const result = await backend.records.exportErrorsCsv(flow, step, options, out, (rows) => progress.update(rows));
@@ -74,7 +123,7 @@ export function errorsExportCommand(io: CommandIO): Command {
       } catch (e) {
         progress.done();
         out.destroy();
-        if (!existed) rmSync(file, { force: true });
+        await out.discard();
         throw e;
       }
     });

@@ -57,7 +57,7 @@ export function csvColumns(resolved: boolean, wholeFlow: boolean): string[] {
 }
 
 const HEX_ROW_PAD = '00000000000000';
-const KIND_HEX = {
+export const KIND_HEX = {
   error: ID_KINDS.error.toString(16).padStart(2, '0'),
   retryData: ID_KINDS.retryData.toString(16).padStart(2, '0'),
   trace: ID_KINDS.trace.toString(16).padStart(2, '0'),
@@ -75,7 +75,7 @@ const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2
  * date part is cached per day (an export walks rows in time order, so a day spans many rows), the
  * time of day comes from small tables.
  */
-class IsoFormatter {
+export class IsoFormatter {
   private day = Number.NaN;
   private prefix = '';
 
@@ -97,7 +97,7 @@ class IsoFormatter {
 }
 
 /** encodeId(kind, rowId, ms) for one kind: the high 24 bits of the seconds change every 256 s, so they are cached. */
-class IdFormatter {
+export class IdFormatter {
   private high = -1;
   private highHex = '';
 
