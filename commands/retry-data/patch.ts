@@ -74,7 +74,9 @@ export function retryDataPatchCommand(io: CommandIO): Command {
   addSelectionOptions(command);
   return command.action(async (flow: string, step: string, keys: string[], opts: PatchOptions) => {
     const ops = opsFrom(opts);
-    const asErrorIds = keys.length > 0 && keys.every((k) => decodeId('error', k) !== undefined);
+    const errorIdCount = keys.filter((k) => decodeId('error', k) !== undefined).length;
+    if (errorIdCount > 0 && errorIdCount < keys.length) throw new InvalidInputError('give errorIds or retryDataKeys, not a mix of both', 'keys');
+    const asErrorIds = keys.length > 0 && errorIdCount === keys.length;
     const selection = selectionFromOptions(keys, opts, asErrorIds ? 'errorIds' : 'retryDataKeys');
     await withBackend(io.env, async (backend) => {
       const records = backend.records;
