@@ -7,6 +7,7 @@ import type {
   JobType,
 } from '../domain/api.js';
 import type { StepKind } from '../flows/load.js';
+import type { RecordsApi } from './records.js';
 import type { RetryApi } from './retry.js';
 import type { TriageApi } from './triage.js';
 
@@ -70,6 +71,8 @@ export interface Backend {
   readonly retries: RetryApi;
   /** Assign, tag, resolve, reopen, delete resolved; the tag catalog, users and config. */
   readonly triage: TriageApi;
+  /** Retry data, request traces, execution logs, job search, CSV export, enable/disable. */
+  readonly records: RecordsApi;
 
   listFlows(): Promise<FlowInfo[]>;
   getFlow(flowRef: string): Promise<FlowInfo>;
