@@ -56,6 +56,12 @@ export function demoCommand(io: CommandIO): Command {
           }
           io.stderr.write('\n');
         }
+        // On a terminal the demo opens in the TUI (loaded only then); otherwise it prints a summary.
+        if (opts.tui && io.stdout.isTTY && process.stdin.isTTY) {
+          const { runTui } = await import('../src/tui/run.js');
+          await runTui(backend, { env: io.env, workspace: home, operator: ws.operator() });
+          return;
+        }
         print(io, await demoSummary(backend));
       } finally {
         await backend.close();

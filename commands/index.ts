@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { processIO, type CommandIO } from '../src/cli/context.js';
+import { openLocalBackend, processIO, type CommandIO } from '../src/cli/context.js';
 import { reportError } from '../src/cli/handle-error.js';
 import { demoCommand } from './demo.js';
 import { errorsCommand } from './errors/index.js';
@@ -54,6 +54,20 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   const io = processIO();
   const program = buildProgram(io);
   if (argv.length <= 2) {
+    // On a terminal, `flowdeck` alone opens the TUI, loaded only then: plain commands never load ink.
+    if (io.stdout.isTTY && process.stdin.isTTY) {
+      try {
+        const backend = openLocalBackend(io.env);
+        try {
+          const { runTui } = await import('../src/tui/run.js');
+          return (await runTui(backend, { env: io.env, workspace: backend.ws.home, operator: backend.ws.operator() })).exitCode;
+        } finally {
+          await backend.close();
+        }
+      } catch (error) {
+        return reportError(error, io.stderr);
+      }
+    }
     program.outputHelp();
     return 0;
   }

@@ -1,0 +1,135 @@
+import { Box, Text, useInput } from 'ink';
+import { useState, type ReactNode } from 'react';
+import { QUERY_HELP } from '../../domain/query.js';
+import { fit } from '../format.js';
+import { BINDINGS, footerItems, VIEW_TITLES, type Binding, type KeyContext, type ViewName } from '../keys.js';
+import { routeLabel, type NavState } from '../state/nav.js';
+import type { Theme } from '../theme.js';
+import type { Message } from '../context.js';
+
+// The fixed parts of the screen: a header (title, workspace, breadcrumb), a footer (a message or
+// the open prompt, then the keys that work here) and the `?` overlay. Footer and help are drawn
+// from the binding table.
+
+export function Header({ theme, width, workspace, operator, nav, running }: { theme: Theme; width: number; workspace?: string; operator?: string; nav: NavState; running: number }) {
+  const crumbs = nav.stack.map((e) => routeLabel(e.route));
+  const right = [running > 0 ? `${running} retry job${running === 1 ? '' : 's'} running` : '', operator ?? ''].filter(Boolean).join(' · ');
+  const left = `flowdeck${workspace ? `  ${workspace}` : ''}`;
+  const gap = Math.max(1, width - left.length - right.length);
+  return (
+    <Box flexDirection="column" height={2} width={width}>
+      <Text key={right} wrap="truncate">
+        <Text {...theme.title()}>flowdeck</Text>
+        <Text {...theme.muted()}>{fit(workspace ? `  ${workspace}` : '', Math.max(0, width - right.length - 9))}</Text>
+        {' '.repeat(gap)}
+        <Text {...theme.muted()}>{right}</Text>
+      </Text>
+      <Text key={crumbs.join('\u0000')} wrap="truncate">
+        {crumbs.map((c, i) => (
+          <Text key={i}>
+            {i > 0 ? <Text {...theme.muted()}> › </Text> : null}
+            <Text {...theme.breadcrumb(i === crumbs.length - 1)}>{c}</Text>
+          </Text>
+        ))}
+      </Text>
+    </Box>
+  );
+}
+
+export function KeyHints({ theme, view, keys, width }: { theme: Theme; view: ViewName; keys: KeyContext; width: number }) {
+  const items = footerItems(view, keys, width);
+  // Keyed by its content: a line whose nested texts change is remounted, so ink measures it anew.
+  return (
+    <Text key={items.map((i) => i.key + i.label).join(' ')} wrap="truncate">
+      {items.map((item, i) => (
+        <Text key={item.key}>
+          {i > 0 ? '  ' : ''}
+          <Text {...theme.key()}>{item.key}</Text> {item.label}
+        </Text>
+      ))}
+    </Text>
+  );
+}
+
+export function Footer({
+  theme,
+  width,
+  message,
+  info,
+  promptLine,
+  promptHint,
+  view,
+  keys,
+}: {
+  theme: Theme;
+  width: number;
+  message?: Message;
+  info?: string;
+  promptLine?: ReactNode;
+  promptHint?: ReactNode;
+  view: ViewName;
+  keys: KeyContext;
+}) {
+  const infoText = info ? fit(info, Math.max(0, Math.floor(width / 2))) : '';
+  const room = Math.max(0, width - infoText.length - 1);
+  return (
+    <Box flexDirection="column" height={2} width={width}>
+      {promptLine ? (
+        <Box width={width}>{promptLine}</Box>
+      ) : (
+        <Box width={width}>
+          <Box width={room}>
+            <Text {...theme.message(message?.kind ?? 'info')} wrap="truncate">
+              {message ? fit(message.text, room) : ' '}
+            </Text>
+          </Box>
+          <Text {...theme.muted()}>{infoText ? ` ${infoText}` : ''}</Text>
+        </Box>
+      )}
+      {promptHint ? <Box width={width}>{promptHint}</Box> : <KeyHints theme={theme} view={view} keys={keys} width={width} />}
+    </Box>
+  );
+}
+
+function helpLines(view: ViewName, keys: KeyContext): Array<{ text: string; bold?: boolean }> {
+  const inView = (b: Binding) => b.views === 'all' || b.views.includes(view);
+  const all = BINDINGS.filter(inView);
+  const width = Math.max(...all.map((b) => b.display.length));
+  const lines: Array<{ text: string; bold?: boolean }> = [{ text: `Keys — ${VIEW_TITLES[view]}`, bold: true }, { text: '' }];
+  const seen = new Set<string>();
+  for (const b of all) {
+    const key = `${b.display}:${b.command}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const off = b.when && !b.when(keys) ? '  (not here now)' : '';
+    lines.push({ text: `  ${b.display.padEnd(width)}  ${b.help}${off}` });
+  }
+  if (view === 'errors') {
+    lines.push({ text: '' }, { text: 'Filter (/)', bold: true });
+    for (const l of QUERY_HELP.split('\n')) lines.push({ text: `  ${l}` });
+  }
+  lines.push({ text: '' }, { text: 'esc, ? or q closes this help', bold: false });
+  return lines;
+}
+
+export function HelpOverlay({ theme, view, keys, width, height, onClose }: { theme: Theme; view: ViewName; keys: KeyContext; width: number; height: number; onClose: () => void }) {
+  const lines = helpLines(view, keys);
+  const [offset, setOffset] = useState(0);
+  const max = Math.max(0, lines.length - height);
+  useInput((input, key) => {
+    if (key.escape || input === '?' || input === 'q') return onClose();
+    if (key.downArrow || input === 'j') setOffset((o) => Math.min(max, o + 1));
+    if (key.upArrow || input === 'k') setOffset((o) => Math.max(0, o - 1));
+    if (key.pageDown || input === ' ') setOffset((o) => Math.min(max, o + height - 1));
+    if (key.pageUp) setOffset((o) => Math.max(0, o - height + 1));
+  });
+  return (
+    <Box flexDirection="column" height={height} width={width}>
+      {lines.slice(offset, offset + height).map((l, i) => (
+        <Text key={offset + i} {...(l.bold ? theme.heading() : {})} wrap="truncate">
+          {l.text === '' ? ' ' : l.text}
+        </Text>
+      ))}
+    </Box>
+  );
+}

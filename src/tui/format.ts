@@ -1,0 +1,115 @@
+// Text helpers for fixed-width terminal tables: every row is one line, cut to its column.
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
+/** One line: whitespace flattened, cut with an ellipsis. */
+export function fit(text: string, width: number): string {
+  if (width <= 0) return '';
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length > width ? `${flat.slice(0, Math.max(0, width - 1))}…` : flat;
+}
+
+/** Cut to `width` (an ellipsis marks the cut); whitespace is kept as it is. */
+export function cut(text: string, width: number): string {
+  if (width <= 0) return '';
+  return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
+}
+
+export function pad(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+  const cut = fit(text, width);
+  return align === 'right' ? cut.padStart(width) : cut.padEnd(width);
+}
+
+/** "3m ago", "in 20s": compact ages for tables. */
+export function age(iso: string | undefined, now = Date.now()): string {
+  if (!iso) return '-';
+  const ms = now - Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  const s = Math.abs(ms) / 1000;
+  const text = s < 60 ? `${Math.round(s)}s` : s < 3600 ? `${Math.round(s / 60)}m` : s < 86400 ? `${Math.round(s / 3600)}h` : `${Math.round(s / 86400)}d`;
+  return ms < 0 ? `in ${text}` : `${text} ago`;
+}
+
+/** "11-21 06:13:32" in UTC: short, sortable, unambiguous. */
+export function shortTime(iso: string | undefined): string {
+  if (!iso) return '-';
+  return iso.slice(5, 19).replace('T', ' ');
+}
+
+/** A message that is JSON, pretty-printed; anything else as it is. */
+export function prettyText(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      return JSON.stringify(JSON.parse(trimmed), null, 2);
+    } catch {
+      // not JSON after all
+    }
+  }
+  return text;
+}
+
+/** The one-line gist of a message: a JSON error body's first message, else the text. */
+export function messageLine(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    try {
+      const body = JSON.parse(trimmed) as { errors?: Array<{ message?: unknown; code?: unknown }>; message?: unknown };
+      const first = body.errors?.[0];
+      if (first && typeof first.message === 'string') return first.message;
+      if (typeof body.message === 'string') return body.message;
+    } catch {
+      // not JSON after all
+    }
+  }
+  return text;
+}
+
+export function progressBar(done: number, total: number, width: number): string {
+  const w = Math.max(4, width);
+  const ratio = total > 0 ? Math.min(1, done / total) : 0;
+  const filled = Math.round(ratio * w);
+  return `${'█'.repeat(filled)}${'░'.repeat(w - filled)}`;
+}
+
+export interface ColumnSpec {
+  header: string;
+  /** Natural width; a flex column takes what is left (at least `min`). */
+  width: number;
+  min?: number;
+  flex?: boolean;
+  align?: 'left' | 'right';
+}
+
+/** Widths for the columns in `total` characters (one space between columns). */
+export function layoutColumns(columns: readonly ColumnSpec[], total: number): number[] {
+  const gaps = Math.max(0, columns.length - 1);
+  const widths = columns.map((c) => c.width);
+  const fixed = widths.reduce((a, b) => a + b, 0) + gaps;
+  const flexIndex = columns.findIndex((c) => c.flex);
+  if (flexIndex >= 0) {
+    const rest = total - (fixed - widths[flexIndex]!);
+    widths[flexIndex] = Math.max(columns[flexIndex]!.min ?? 8, rest);
+  }
+  // Still too wide: shrink columns from the right down to their minimum.
+  let over = widths.reduce((a, b) => a + b, 0) + gaps - total;
+  for (let i = columns.length - 1; i >= 0 && over > 0; i--) {
+    const min = columns[i]!.min ?? Math.min(columns[i]!.width, 4);
+    const take = Math.min(over, widths[i]! - min);
+    if (take > 0) {
+      widths[i] = widths[i]! - take;
+      over -= take;
+    }
+  }
+  return widths;
+}
+
+export function renderCells(values: readonly string[], columns: readonly ColumnSpec[], widths: readonly number[]): string {
+  return values.map((v, i) => pad(v, widths[i] ?? 0, columns[i]?.align)).join(' ');
+}

@@ -1,0 +1,161 @@
+import { useInput, useStdout } from 'ink';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { failureMessage } from './backend.js';
+import { useNavKey, useUIActions, useUIState } from './context.js';
+import { matchCommand, splitKeys, type Command, type KeyContext, type ViewName } from './keys.js';
+
+/** The terminal size, following resizes. */
+export function useTerminalSize(fallback = { columns: 100, rows: 30 }): { columns: number; rows: number } {
+  const { stdout } = useStdout();
+  const read = useCallback(
+    () => ({ columns: stdout.columns || fallback.columns, rows: stdout.rows || fallback.rows }),
+    [stdout, fallback.columns, fallback.rows],
+  );
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    const onResize = () => setSize(read());
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout, read]);
+  return size;
+}
+
+/**
+ * A view's keys: only the view on top (with no prompt or help over it) hears them; each key is
+ * matched against the binding table for the view, and the commands every view shares (quit, help,
+ * jump, back) are handled here unless the view handles them first (returns true).
+ */
+export function useCommands(view: ViewName, keys: KeyContext, handle: (command: Command) => boolean | void, info?: string): void {
+  const navKey = useNavKey();
+  const ui = useUIState();
+  const actions = useUIActions();
+  const active = ui.isActive(navKey);
+  const visible = ui.isVisible(navKey);
+  const root = ui.nav.stack.length <= 1;
+  const context: KeyContext = { ...keys, root };
+  const contextKey = JSON.stringify(context);
+
+  useEffect(() => {
+    if (visible) actions.setChrome(navKey, { view, keys: context, ...(info !== undefined ? { info } : {}) });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [visible, view, contextKey, info, navKey, actions]);
+
+  const handleRef = useRef(handle);
+  handleRef.current = handle;
+  const contextRef = useRef(context);
+  contextRef.current = context;
+
+  useInput(
+    (input, key) => {
+      for (const [ch, k] of splitKeys(input, key)) {
+        const command = matchCommand(view, contextRef.current, ch, k);
+        if (!command) continue;
+        if (command === 'quit') return actions.quit();
+        if (command === 'help') return actions.showHelp();
+        if (command === 'jump') return actions.jumpPrompt();
+        const handled = handleRef.current(command);
+        if (handled !== true && command === 'back') actions.pop();
+      }
+    },
+    { isActive: active },
+  );
+}
+
+/** Runs `fn` every `ms` while `active`; the latest `fn` is called (no restart when it changes). */
+export function useInterval(fn: () => void, ms: number, active: boolean): void {
+  const ref = useRef(fn);
+  ref.current = fn;
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => ref.current(), ms);
+    return () => clearInterval(timer);
+  }, [ms, active]);
+}
+
+export interface Loaded<T> {
+  data?: T;
+  error?: string;
+  loading: boolean;
+  reload(): void;
+}
+
+/** Loads `load()` on mount and on reload(); keeps the last data while reloading. */
+export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Loaded<T> {
+  const [tick, setTick] = useState(0);
+  const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  useEffect(() => {
+    let current = true;
+    setState((s) => ({ ...s, loading: true }));
+    loadRef.current().then(
+      (data) => current && setState({ data, loading: false }),
+      (e: unknown) => current && setState((s) => ({ ...s, error: failureMessage(e), loading: false })),
+    );
+    return () => {
+      current = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [tick, ...deps]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { ...state, reload };
+}
+
+/** Calls `fn` when the view comes back on top (after a drill-down returns), not on first show. */
+export function useOnReturn(fn: () => void): void {
+  const navKey = useNavKey();
+  const ui = useUIState();
+  const visible = ui.isVisible(navKey);
+  const was = useRef(visible);
+  const ref = useRef(fn);
+  ref.current = fn;
+  useEffect(() => {
+    if (visible && !was.current) ref.current();
+    was.current = visible;
+  }, [visible]);
+}
+
+/** Reloads when data changed behind the view (a retry progressed, a mutation elsewhere), while it is on top. */
+export function useDataRefresh(reload: () => void): void {
+  const navKey = useNavKey();
+  const ui = useUIState();
+  const visible = ui.isVisible(navKey);
+  const seen = useRef(ui.dataVersion);
+  const ref = useRef(reload);
+  ref.current = reload;
+  useEffect(() => {
+    if (visible && seen.current !== ui.dataVersion) {
+      seen.current = ui.dataVersion;
+      ref.current();
+    }
+  }, [visible, ui.dataVersion]);
+}
+
+/**
+ * useReducer whose latest state is readable at once (`ref.current`), so a burst of keys (a paste,
+ * tmux send-keys, a fast typist between two frames) acts on the state each key left behind rather
+ * than on the state of the last frame.
+ */
+export function useSyncReducer<S, A>(reducer: (state: S, action: A) => S, init: () => S): [S, (action: A) => void, { readonly current: S }] {
+  const ref = useRef<S | undefined>(undefined);
+  if (ref.current === undefined) ref.current = init();
+  const [state, setState] = useState<S>(ref.current);
+  const dispatch = useCallback(
+    (action: A) => {
+      ref.current = reducer(ref.current as S, action);
+      setState(ref.current);
+    },
+    // The reducers are module-level pure functions.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [],
+  );
+  return [state, dispatch, ref as { readonly current: S }];
+}
+
+/** useState whose latest value is readable at once (see useSyncReducer). */
+export function useSyncState<T>(initial: T): [T, (value: T) => void, { readonly current: T }] {
+  const [state, dispatch, ref] = useSyncReducer<T, T>((_, next) => next, () => initial);
+  return [state, dispatch, ref];
+}

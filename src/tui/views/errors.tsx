@@ -1,0 +1,408 @@
+import { Box, Text } from 'ink';
+import { useEffect, useMemo } from 'react';
+import { parseQuery } from '../../domain/query.js';
+import { CLASSIFICATIONS, ERROR_SOURCES } from '../../domain/filter-metadata.js';
+import {
+  assignErrors,
+  editSnapshot,
+  exportCsv,
+  patchSnapshots,
+  reopenErrors,
+  resolveErrors,
+  retryErrors,
+  tagErrors,
+  type ActionContext,
+  type Target,
+} from '../actions.js';
+import { failureMessage } from '../backend.js';
+import { Table, type TableRow } from '../components/table.js';
+import { useUIActions, useUIState, type RetryWatch } from '../context.js';
+import { ErrorPager, FetchCanceled } from '../data/error-pager.js';
+import { age, formatCount, messageLine, shortTime, type ColumnSpec } from '../format.js';
+import { useCommands, useDataRefresh, useLoad, useOnReturn, useSyncReducer, useSyncState } from '../hooks.js';
+import type { Command } from '../keys.js';
+import { cursorRow, initialWindow, position, rowIdOf, visibleRows, windowReducer, type ErrorRow } from '../state/error-window.js';
+import { describeMarks, hasMarks, isMarked, marksReducer, NO_MARKS, selectionOf } from '../state/marks.js';
+import type { Route } from '../state/nav.js';
+
+// The errors of a step: a virtualised table over listErrors (open) or listResolved (the Resolved
+// tab), newest first, filtered with the query language, with marks and every triage action.
+
+const OPEN_COLUMNS: ColumnSpec[] = [
+  { header: ' ', width: 1, min: 1 },
+  { header: 'TIME (UTC)', width: 14, min: 8 },
+  { header: 'CODE', width: 12, min: 4 },
+  { header: 'SOURCE', width: 11, min: 6 },
+  { header: 'CLASS', width: 12, min: 6 },
+  { header: 'MESSAGE', width: 30, flex: true, min: 16 },
+  { header: 'TAGS', width: 16, min: 6 },
+  { header: 'ASSIGNEE', width: 18, min: 8 },
+  { header: 'RETRY AT', width: 9, min: 8 },
+];
+
+const RESOLVED_COLUMNS: ColumnSpec[] = [
+  ...OPEN_COLUMNS.slice(0, 7),
+  { header: 'RESOLVED', width: 9, min: 8 },
+  { header: 'BY', width: 18, min: 8 },
+];
+
+export const MARKED = '●';
+export const RETRYING = '↻';
+
+type ErrorsRoute = Extract<Route, { view: 'errors' }>;
+
+function isRetrying(row: ErrorRow, watches: readonly RetryWatch[], filter: string): boolean {
+  return watches.some((w) => (w.errorIds ? w.errorIds.has(row.errorId) : w.query === filter && rowIdOf(row.errorId) <= w.maxRowId));
+}
+
+/** Completions for the filter: field names, enum values, tag names, assignees. */
+function filterSuggestions(tags: string[], users: string[]): string[] {
+  const quote = (v: string) => (/\s/.test(v) ? `"${v}"` : v);
+  return [
+    'code:',
+    'source:',
+    'class:',
+    'tag:',
+    'assignee:',
+    'trace:',
+    'job:',
+    'rdk:',
+    'since:',
+    'until:',
+    'retryable:',
+    'msg:',
+    'data.',
+    ...CLASSIFICATIONS.map((c) => `class:${c}`),
+    ...ERROR_SOURCES.map((s) => `source:${s}`),
+    ...tags.map((t) => `tag:${quote(t)}`),
+    'assignee:me',
+    'assignee:none',
+    ...users.map((u) => `assignee:${u}`),
+    'retryable:yes',
+    'retryable:no',
+  ];
+}
+
+export function ErrorsView({ route }: { route: ErrorsRoute }) {
+  const ui = useUIState();
+  const actions = useUIActions();
+  const { backend, theme, bodyHeight, columns, retryWatches, capabilities } = ui;
+  const { flowId, stepId, stepName } = route;
+  const [tab, setTab, tabRef] = useSyncState<'open' | 'resolved'>('open');
+  const [filter, setFilter, filterRef] = useSyncState('');
+  const tableHeight = Math.max(1, bodyHeight - 2);
+  const [win, dispatch, winRef] = useSyncReducer(windowReducer, () => initialWindow(tableHeight));
+  const [marks, dispatchMarks, marksRef] = useSyncReducer(marksReducer, () => NO_MARKS);
+  const ctx: ActionContext = { backend, ui: actions };
+
+  const pager = useMemo(() => {
+    const p = new ErrorPager(backend, { flowId, stepId, tab, query: filter });
+    p.ascending = capabilities.ascending;
+    return p;
+  }, [backend, flowId, stepId, tab, filter, capabilities]);
+
+  // Run the fetch the window asks for; a newer request (or leaving) makes the answer moot.
+  useEffect(() => {
+    const pending = win.pending;
+    if (!pending) return;
+    let live = true;
+    pager
+      .run(pending.fetch, () => live, (walked) => dispatch({ type: 'walk-progress', seq: pending.seq, walked }))
+      .then(
+        (result) => {
+          if (pager.ascending !== undefined) capabilities.ascending = pager.ascending;
+          dispatch({ type: 'loaded', seq: pending.seq, generation: pending.generation, result });
+        },
+        (e: unknown) => {
+          if (!(e instanceof FetchCanceled)) dispatch({ type: 'failed', seq: pending.seq, generation: pending.generation, message: failureMessage(e) });
+        },
+      );
+    return () => {
+      live = false;
+    };
+  }, [win.pending, pager, capabilities]);
+
+  if (winRef.current.height !== tableHeight) dispatch({ type: 'resize', height: tableHeight });
+
+  // The step's open-error count (cheap, unfiltered): the table's total when nothing filters it.
+  const step = useLoad(async () => (await backend.getFlow(flowId)).steps.find((s) => s._id === stepId), [flowId, stepId]);
+  const refresh = () => {
+    dispatch({ type: 'reload' });
+    step.reload();
+  };
+  useOnReturn(refresh);
+  useDataRefresh(refresh);
+
+  const total = tab === 'open' && filter === '' ? step.data?.numOpenError : win.atTop && win.atBottom ? win.rows.length : undefined;
+  const watches = tab === 'open' ? retryWatches.filter((w) => w.flowId === flowId && w.stepId === stepId) : [];
+
+  const target = (): Target | undefined => {
+    const selection = selectionOf(marksRef.current, cursorRow(winRef.current)?.errorId);
+    if (!selection) {
+      actions.info('No error here.');
+      return undefined;
+    }
+    return { flowId, stepId, stepName, selection, tab: tabRef.current, ...(selection.errorIds ? { count: selection.errorIds.length } : {}) };
+  };
+
+  const afterGone = (ids: string[] | undefined) => {
+    if (!ids) return;
+    dispatch({ type: 'remove', errorIds: ids });
+    dispatchMarks({ type: 'clear' });
+  };
+
+  /** Moves; shift-moves mark the rows left behind, a range mark also the row arrived at. */
+  const move = (delta: number, mark: boolean) => {
+    const w = winRef.current;
+    const range = marksRef.current.range;
+    if ((mark || range) && w.rows.length > 0) {
+      const to = Math.min(Math.max(0, w.cursor + delta), w.rows.length - 1);
+      const [a, b] = to >= w.cursor ? [w.cursor, range ? to : to - 1] : [range ? to : to + 1, w.cursor];
+      const ids = w.rows.slice(a, b + 1).map((r) => r.errorId);
+      if (mark && to === w.cursor && w.rows[to]) ids.push(w.rows[to].errorId);
+      dispatchMarks({ type: 'add', errorIds: ids });
+    }
+    dispatch({ type: 'move', delta });
+  };
+
+  const run = (work: () => Promise<unknown>) => {
+    void work().catch((e: unknown) => actions.fail(e));
+  };
+
+  const askFilter = () =>
+    run(async () => {
+      const answer = await actions.ask(async () => {
+        const [tags, users] = await Promise.all([backend.triage.listTags(), backend.triage.listUsers()]);
+        return {
+          kind: 'text' as const,
+          label: '/',
+          initial: filterRef.current,
+          hint: 'code:429 class:intermittent tag:Investigating assignee:none !source:connection data.customer.email:*@x',
+          suggestions: filterSuggestions(
+            tags.map((t) => t.tag),
+            users.map((u) => u.email),
+          ),
+          validate: (value: string) => {
+            try {
+              parseQuery(value);
+              return undefined;
+            } catch (e) {
+              return failureMessage(e);
+            }
+          },
+        };
+      }, 'Loading tags and users…');
+      if (!answer) return;
+      const next = answer.value.trim();
+      if (next === filterRef.current) return;
+      setFilter(next);
+      dispatchMarks({ type: 'filter-changed' });
+      dispatch({ type: 'reset' });
+      actions.clearMessage();
+    });
+
+  const handle = (command: Command): boolean | void => {
+    const current = cursorRow(winRef.current);
+    switch (command) {
+      case 'up':
+        return move(-1, false);
+      case 'down':
+        return move(1, false);
+      case 'markUp':
+        return move(-1, true);
+      case 'markDown':
+        return move(1, true);
+      case 'pageUp':
+        return dispatch({ type: 'page', direction: -1 });
+      case 'pageDown':
+        return dispatch({ type: 'page', direction: 1 });
+      case 'top':
+        if (marksRef.current.range) dispatchMarks({ type: 'range', on: false });
+        return dispatch({ type: 'top' });
+      case 'bottom':
+        if (marksRef.current.range) dispatchMarks({ type: 'range', on: false });
+        return dispatch({ type: 'bottom' });
+      case 'refresh':
+        actions.clearMessage();
+        return refresh();
+      case 'back':
+        if (winRef.current.walking !== undefined) {
+          dispatch({ type: 'cancel' });
+          return true;
+        }
+        if (marksRef.current.range) {
+          dispatchMarks({ type: 'range', on: false });
+          return true;
+        }
+        return false;
+      case 'clearFilter':
+        if (winRef.current.walking !== undefined) return dispatch({ type: 'cancel' });
+        setFilter('');
+        dispatchMarks({ type: 'filter-changed' });
+        dispatch({ type: 'reset' });
+        return actions.info('Filter cleared.');
+      case 'filter':
+        return askFilter();
+      case 'tab':
+        setTab(tabRef.current === 'open' ? 'resolved' : 'open');
+        dispatchMarks({ type: 'clear' });
+        dispatch({ type: 'reset' });
+        return actions.clearMessage();
+      case 'mark':
+        if (!current) return;
+        if (marksRef.current.all) return actions.info('Every matching error is marked; u clears the marksRef.current.');
+        dispatchMarks({ type: 'toggle', errorId: current.errorId });
+        return dispatch({ type: 'move', delta: 1 });
+      case 'markRange':
+        if (marksRef.current.all) return actions.info('Every matching error is marked; u clears the marksRef.current.');
+        if (marksRef.current.range) {
+          dispatchMarks({ type: 'range', on: false });
+          return actions.info(`Range ended: ${formatCount(marksRef.current.ids.size)} marked.`);
+        }
+        if (!current) return;
+        dispatchMarks({ type: 'range', on: true, errorId: current.errorId });
+        return actions.info('Range mark: move to mark rows, v to end it.');
+      case 'markAll':
+        dispatchMarks({ type: 'mark-all', query: filterRef.current });
+        return actions.info(
+          `Marked every ${tabRef.current} error${filterRef.current ? ` matching ${filterRef.current}` : ' of the step'}${total !== undefined ? ` (${formatCount(total)})` : ''}, not only the rows on screen.`,
+        );
+      case 'clearMarks':
+        dispatchMarks({ type: 'clear' });
+        return actions.info('Marks cleared.');
+      case 'open':
+        if (current) actions.push({ view: 'error', errorId: current.errorId, flowId, flowName: route.flowName, stepId, stepName });
+        return;
+      case 'resolve': {
+        const t = target();
+        if (t) run(async () => afterGone(await resolveErrors(ctx, t)));
+        return;
+      }
+      case 'reopen': {
+        const t = target();
+        if (t) run(async () => afterGone(await reopenErrors(ctx, t)));
+        return;
+      }
+      case 'retry':
+      case 'retryBackoff': {
+        const t = target();
+        if (!t) return;
+        run(async () => {
+          // The newest matching row now: errors the retry creates later are not "being retried".
+          const newest = t.selection.errorIds ? undefined : (await pager.run({ kind: 'first', limit: 1 })).rows[0];
+          const maxRowId = newest ? rowIdOf(newest.errorId) : Math.max(0, ...winRef.current.rows.map((r) => rowIdOf(r.errorId)));
+          const job = await retryErrors(ctx, t, command === 'retryBackoff', maxRowId);
+          if (job) dispatchMarks({ type: 'clear' });
+        });
+        return;
+      }
+      case 'assign': {
+        const t = target();
+        if (t) run(() => assignErrors(ctx, t));
+        return;
+      }
+      case 'tags': {
+        const t = target();
+        if (!t) return;
+        const onHand = t.selection.errorIds ? winRef.current.rows.filter((r) => t.selection.errorIds!.includes(r.errorId)).map((r) => r.tags) : [];
+        run(() => tagErrors(ctx, t, onHand));
+        return;
+      }
+      case 'edit':
+        if (!current) return actions.info('No error here.');
+        run(() => editSnapshot(ctx, flowId, stepId, current.errorId, current.retryDataKey));
+        return;
+      case 'patch': {
+        if (!hasMarks(marksRef.current)) return actions.info('Mark the errors whose snapshots to patch first (space, v, A); e edits one snapshot.');
+        const t = target();
+        if (t) run(() => patchSnapshots(ctx, t));
+        return;
+      }
+      case 'export':
+        run(() => exportCsv(ctx, { flowId, stepId, stepName, query: filterRef.current, tab: tabRef.current }));
+        return;
+      case 'logs':
+        if (!current) return actions.info('No error here.');
+        if (!current._flowJobId) return actions.info('This error belongs to no job: no logs.');
+        actions.push({ view: 'job', jobId: current._flowJobId, flowId, flowName: route.flowName, ...(current.traceKey ? { traceKey: current.traceKey } : {}) });
+        return;
+    }
+  };
+
+  const pos = position(win, total);
+  const where = pos.row !== undefined ? `row ${formatCount(pos.row)}${total !== undefined ? ` of ${formatCount(total)}` : ''}` : pos.fromEnd !== undefined ? `${formatCount(pos.fromEnd)} from the end` : '';
+  const info = [where, describeMarks(marks)].filter(Boolean).join(' · ');
+  useCommands('errors', { tab, filtered: filter !== '', marked: hasMarks(marks) }, handle, info);
+
+  const resolved = tab === 'resolved';
+  const columnsSpec = resolved ? RESOLVED_COLUMNS : OPEN_COLUMNS;
+  const shown = visibleRows(win);
+  const rows: TableRow[] = shown.map((e) => {
+    const marked = isMarked(marks, e.errorId);
+    const retrying = !resolved && isRetrying(e, watches, filter);
+    const cells = [
+      marked ? MARKED : retrying ? RETRYING : ' ',
+      shortTime(e.occurredAt),
+      e.code,
+      e.source,
+      e.classification ?? '-',
+      messageLine(e.message),
+      e.tags && e.tags.length ? e.tags.join(', ') : '-',
+    ];
+    if (resolved) cells.push(age(e.resolvedAt), e.resolvedBy ?? '-');
+    else cells.push(e.assignedTo ?? '-', retrying ? 'retrying' : e.retryAt ? age(e.retryAt) : '-');
+    return {
+      key: e.errorId,
+      cells,
+      style: theme.row({ cursor: false, marked, retrying }),
+      cellStyles: [undefined, theme.muted(), undefined, undefined, theme.classification(e.classification)],
+    };
+  });
+
+  const tabLabel = (name: 'open' | 'resolved') => {
+    const text = name === 'open' ? `Open${tab === 'open' && filter === '' && step.data ? ` ${formatCount(step.data.numOpenError)}` : ''}` : 'Resolved';
+    return tab === name ? `[${text}]` : ` ${text} `;
+  };
+  const status = win.walking !== undefined
+    ? `jumping to the end… ${formatCount(win.walking)} rows (esc stops)`
+    : win.error
+      ? win.error
+      : !win.loaded || (win.pending && win.rows.length === 0)
+        ? 'loading…'
+        : '';
+  return (
+    <Box flexDirection="column">
+      <Text key={`${tabLabel('open')}${tab}${filter}${status}`} wrap="truncate">
+        <Text bold>{tabLabel('open')}</Text>
+        <Text bold>{tabLabel('resolved')}</Text>
+        <Text {...theme.muted()}>  tab switches · </Text>
+        {filter ? (
+          <Text>
+            filter <Text {...theme.key()}>{filter}</Text>
+          </Text>
+        ) : (
+          <Text {...theme.muted()}>no filter (/ to filter)</Text>
+        )}
+        {status ? <Text {...theme.message(win.error ? 'error' : 'progress')}>  {status}</Text> : null}
+      </Text>
+      <Table
+        columns={columnsSpec}
+        rows={rows}
+        height={tableHeight}
+        width={columns}
+        cursor={win.cursor - win.offset}
+        empty={
+          win.error
+            ? win.error
+            : !win.loaded
+            ? 'Loading errors…'
+            : filter
+              ? `No ${tab} errors match ${filter}. esc clears the filter.`
+              : resolved
+                ? 'No resolved errors on this step.'
+                : 'No open errors on this step.'
+        }
+      />
+    </Box>
+  );
+}

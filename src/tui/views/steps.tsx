@@ -1,0 +1,85 @@
+import { Box, Text } from 'ink';
+import { useEffect } from 'react';
+import { Table, type TableRow } from '../components/table.js';
+import { useUIActions, useUIState } from '../context.js';
+import { age, formatCount, shortTime, type ColumnSpec } from '../format.js';
+import { useCommands, useDataRefresh, useLoad, useOnReturn, useSyncReducer } from '../hooks.js';
+import type { Command } from '../keys.js';
+import { initialList, listReducer, visibleRange } from '../state/list.js';
+import type { Route } from '../state/nav.js';
+
+// The steps of a flow with their open errors and the time of the last one (the flow summary).
+
+const COLUMNS: ColumnSpec[] = [
+  { header: 'STEP', width: 30, flex: true, min: 16 },
+  { header: 'TYPE', width: 7 },
+  { header: 'OPEN ERRORS', width: 11, align: 'right' },
+  { header: 'LAST ERROR', width: 24, min: 10 },
+];
+
+export function StepsView({ route }: { route: Extract<Route, { view: 'steps' }> }) {
+  const ui = useUIState();
+  const actions = useUIActions();
+  const { backend, theme, bodyHeight, columns } = ui;
+  const flow = useLoad(() => backend.getFlow(route.flowId), [route.flowId]);
+  const height = bodyHeight - 2;
+  const [list, dispatch, listRef] = useSyncReducer(listReducer, () => initialList(height));
+  const steps = flow.data?.steps ?? [];
+  // Kept in step while rendering (not in an effect): no frame ever shows the old count.
+  if (listRef.current.count !== steps.length) dispatch({ type: 'set-count', count: steps.length });
+  if (listRef.current.height !== height) dispatch({ type: 'resize', height: height });
+  useOnReturn(flow.reload);
+  useDataRefresh(flow.reload);
+
+  const currentRow = () => steps[listRef.current.cursor];
+  const handle = (command: Command) => {
+    const current = currentRow();
+    switch (command) {
+      case 'up':
+        return dispatch({ type: 'move', delta: -1 });
+      case 'down':
+        return dispatch({ type: 'move', delta: 1 });
+      case 'pageUp':
+        return dispatch({ type: 'page', direction: -1 });
+      case 'pageDown':
+        return dispatch({ type: 'page', direction: 1 });
+      case 'top':
+        return dispatch({ type: 'top' });
+      case 'bottom':
+        return dispatch({ type: 'bottom' });
+      case 'refresh':
+        return flow.reload();
+      case 'open':
+        if (current) actions.push({ view: 'errors', flowId: route.flowId, flowName: route.flowName, stepId: current._id, stepName: current.name });
+        return;
+    }
+  };
+  useCommands('steps', {}, handle, flow.data ? `${formatCount(flow.data.numOpenError)} open errors` : undefined);
+
+  if (flow.error && !flow.data) return <Text {...theme.message('error')}>{flow.error}</Text>;
+  const f = flow.data;
+  const { from, to } = visibleRange(list);
+  const rows: TableRow[] = steps.slice(from, to).map((s) => ({
+    key: s._id,
+    cells: [s.name, s.type, formatCount(s.numOpenError), s.lastErrorAt ? `${shortTime(s.lastErrorAt)} (${age(s.lastErrorAt)})` : '-'],
+    cellStyles: [undefined, theme.muted(), theme.count(s.numOpenError), undefined],
+  }));
+  return (
+    <Box flexDirection="column">
+      <Text key={f ? `${f.name}${f.disabled}${f.lastJob?.status}` : ''} wrap="truncate">
+        {f ? (
+          <>
+            <Text bold>{f.name}</Text>
+            <Text {...theme.flowState(f.disabled)}> {f.disabled ? 'disabled' : 'enabled'}</Text>
+            <Text {...theme.muted()}>
+              {' '}· last run {f.lastJob ? `${f.lastJob.status} ${age(f.lastJob.endedAt ?? f.lastJob.startedAt)}` : 'never'} · {f.file}
+            </Text>
+          </>
+        ) : (
+          ' '
+        )}
+      </Text>
+      <Table columns={COLUMNS} rows={rows} height={height} width={columns} cursor={list.cursor - from} empty={flow.loading ? 'Loading steps…' : 'This flow has no steps.'} />
+    </Box>
+  );
+}

@@ -1,0 +1,172 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { render } from 'ink-testing-library';
+import { LocalBackend } from '../../src/backend/local-backend.js';
+import { decodeId } from '../../src/domain/ids.js';
+import { App } from '../../src/tui/app.js';
+import type { TuiBackend } from '../../src/tui/backend.js';
+import type { Route } from '../../src/tui/state/nav.js';
+import { seedDemoWorkspace } from '../../src/workspace/demo.js';
+import { Workspace } from '../../src/workspace/workspace.js';
+
+// TUI tests: the real App over a real LocalBackend (a demo workspace whose flows really ran against
+// the mock systems), rendered with ink-testing-library. Helpers send named keys and wait until the
+// frame shows something — never for a fixed time.
+
+export const KEYS = {
+  up: '\u001B[A',
+  down: '\u001B[B',
+  shiftUp: '\u001B[1;2A',
+  shiftDown: '\u001B[1;2B',
+  pageUp: '\u001B[5~',
+  pageDown: '\u001B[6~',
+  home: '\u001B[H',
+  end: '\u001B[F',
+  enter: '\r',
+  escape: '\u001B',
+  tab: '\t',
+  backspace: '\u007F',
+  space: ' ',
+  ctrlR: '\u0012',
+  ctrlU: '\u0015',
+  ctrlC: '\u0003',
+} as const;
+
+export const OPERATOR = 'ops.lead@acme.example';
+export const ERP_FLOW = 'Shop orders to ERP';
+export const ERP_STEP = 'ERP sales orders';
+export const CRM_FLOW = 'Shop customers to CRM';
+export const CRM_STEP = 'CRM contacts';
+
+const ANSI = /\u001B\[[0-9;?]*[ -/]*[@-~]/g;
+
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
+}
+
+let template: string | undefined;
+
+/**
+ * A demo workspace whose ERP and CRM flows ran (the warehouse flow, slow by design, is left out).
+ * Seeded once per test file, then copied for each test: every test gets its own store.
+ */
+export async function seededHome(): Promise<{ home: string; cleanup: () => void }> {
+  if (!template) {
+    const dir = mkdtempSync(join(tmpdir(), 'flowdeck-tui-template-'));
+    const env = { ...process.env, FLOWDECK_USER: OPERATOR };
+    const backend = new LocalBackend(seedDemoWorkspace(dir, env));
+    for (const flow of await backend.listFlows()) if (flow.name !== 'Orders to warehouse') await backend.runFlow(flow._id);
+    await backend.close();
+    template = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  const home = mkdtempSync(join(tmpdir(), 'flowdeck-tui-'));
+  cpSync(template, home, { recursive: true });
+  return { home, cleanup: () => rmSync(home, { recursive: true, force: true }) };
+}
+
+export function openBackend(home: string): LocalBackend {
+  return new LocalBackend(Workspace.open(home, { ...process.env, FLOWDECK_USER: OPERATOR }));
+}
+
+export interface TuiHarness {
+  frame(): string;
+  press(...keys: string[]): void;
+  type(text: string): void;
+  waitFor(predicate: string | RegExp | ((frame: string) => boolean), timeoutMs?: number): Promise<string>;
+  /** Sends keys, then waits until the frame shows `expected`. */
+  pressAndWait(keys: string | string[], expected: string | RegExp | ((frame: string) => boolean), timeoutMs?: number): Promise<string>;
+  resize(columns: number, rows: number): void;
+  unmount(): void;
+  quitCount(): number;
+  edits: string[];
+}
+
+export interface RenderOptions {
+  columns?: number;
+  rows?: number;
+  env?: NodeJS.ProcessEnv;
+  routes?: Route[];
+  /** What "the editor" does to a file (the real app runs $EDITOR with the TUI suspended). */
+  edit?: (file: string) => void;
+}
+
+export function renderTui(backend: TuiBackend, options: RenderOptions = {}): TuiHarness {
+  let quits = 0;
+  const edits: string[] = [];
+  const r = render(
+    <App
+      backend={backend}
+      workspace="/tmp/test-workspace"
+      operator={OPERATOR}
+      env={options.env ?? { NO_COLOR: '1' }}
+      {...(options.routes ? { initialRoutes: options.routes } : {})}
+      editFile={(file) => {
+        edits.push(file);
+        options.edit?.(file);
+      }}
+      onQuit={() => quits++}
+    />,
+  );
+  const resize = (columns: number, rows: number) => {
+    Object.defineProperty(r.stdout, 'columns', { value: columns, configurable: true });
+    Object.defineProperty(r.stdout, 'rows', { value: rows, configurable: true });
+    r.stdout.emit('resize');
+  };
+  resize(options.columns ?? 160, options.rows ?? 40);
+  const frame = () => stripAnsi(r.lastFrame() ?? '');
+  const matches = (f: string, p: string | RegExp | ((frame: string) => boolean)) =>
+    typeof p === 'string' ? f.includes(p) : p instanceof RegExp ? p.test(f) : p(f);
+  const waitFor = async (p: string | RegExp | ((frame: string) => boolean), timeoutMs = 10_000) => {
+    const started = Date.now();
+    for (;;) {
+      const f = frame();
+      if (matches(f, p)) {
+        // The frame is drawn before React runs effects (where ink subscribes key handlers): let
+        // them run, so the next key reaches what is on screen.
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+        return f;
+      }
+      if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${String(p)}; the frame is:\n${f}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  const press = (...keys: string[]) => {
+    for (const k of keys) r.stdin.write(k);
+  };
+  return {
+    frame,
+    press,
+    type: (text) => r.stdin.write(text),
+    waitFor,
+    pressAndWait: async (keys, expected, timeoutMs) => {
+      press(...(Array.isArray(keys) ? keys : [keys]));
+      return waitFor(expected, timeoutMs);
+    },
+    resize,
+    unmount: () => r.unmount(),
+    quitCount: () => quits,
+    edits,
+  };
+}
+
+/** The store's row of an error (tests read the store to check what the TUI did). */
+export function errorRow(backend: LocalBackend, errorId: string) {
+  return backend.ws.store.getError(decodeId('error', errorId)!.rowId)!;
+}
+
+export function jobRowId(jobId: string): number {
+  return decodeId('job', jobId)!.rowId;
+}
+
+/** The line of the frame holding `text` (the first), or undefined. */
+export function lineWith(frame: string, text: string | RegExp): string | undefined {
+  return frame.split('\n').find((l) => (typeof text === 'string' ? l.includes(text) : text.test(l)));
+}
+
+/** The cursor row of the table on screen (drawn with a leading ›). */
+export function cursorLine(frame: string): string | undefined {
+  return frame.split('\n').find((l) => l.startsWith('› '));
+}
