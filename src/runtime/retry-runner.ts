@@ -28,7 +28,7 @@ export interface RetryRunContext {
 }
 
 export const SUPERSEDED_BY = 'superseded';
-const BATCH = 500;
+const BATCH = 1000;
 const TRANSIENT = new Set(['intermittent', 'rate_limit', 'connection']);
 
 export class RateLimiter {

@@ -192,6 +192,37 @@ describe('retry', () => {
   });
 });
 
+describe('autoResolveMatchingTraceKeys', () => {
+  it('a newer record with the same traceKey getting through resolves the older open errors as auto', async () => {
+    // The first run's rate-limited orders fail with 429; run the flow again with the limit lifted
+    // and those same orders (same traceKey) now succeed.
+    const limited = await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'class:rate_limit', limit: 1000 });
+    expect(limited.errors.length).toBeGreaterThan(0);
+    // (The flaky CRM lookup in front of the ERP would stop some records before they get through.)
+    backend.runtime.mockSystems!.crm.setFailureRate(0);
+    await backend.runFlow(ERP_FLOW);
+    let resolved = 0;
+    for (const e of limited.errors) {
+      const row = rowOf(e.errorId);
+      // Rate-limited orders that are also invalid now fail with 422: no success, nothing resolved.
+      const newer = await backend.listErrors(ERP_FLOW, ERP_STEP, { query: `trace:${e.traceKey} code:422` });
+      if (newer.errors.length > 0) {
+        expect(row.resolved).toBe(false);
+        continue;
+      }
+      expect(row.resolved).toBe(true);
+      expect(row.resolvedBy).toBe('auto');
+      resolved++;
+    }
+    expect(resolved).toBeGreaterThan(0);
+    // Records that still fail (invalid data) keep their errors open: only successes resolve.
+    const invalid = await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'class:value', limit: 1000 });
+    expect(invalid.errors.length).toBeGreaterThan(0);
+    const flowWithout = await backend.listErrors(CRM_FLOW, CRM_STEP, { limit: 1000 });
+    expect(flowWithout.errors.every((e) => rowOf(e.errorId).resolved === false)).toBe(true);
+  });
+});
+
 describe('workspace reopen', () => {
   it('keeps retry jobs and their outcomes across processes', async () => {
     const job = await backend.retries.retry(CRM_FLOW, CRM_STEP, { query: 'class:intermittent' }, { backoff: fastBackoff, wait: true });
