@@ -2,13 +2,16 @@ import { Command } from 'commander';
 import type { LocalBackend } from '../src/backend/local-backend.js';
 import { LocalBackend as Local } from '../src/backend/local-backend.js';
 import { print, type CommandIO } from '../src/cli/context.js';
+import { parsePositiveInt } from '../src/cli/options.js';
 import { formatCount, renderTable } from '../src/cli/output.js';
 import { isSeeded, resetWorkspace, seedDemoWorkspace } from '../src/workspace/demo.js';
+import { generateErrors } from '../src/workspace/generate.js';
 import { defaultHome, Workspace } from '../src/workspace/workspace.js';
 
 interface DemoOptions {
   reset?: boolean;
   tui: boolean;
+  errors?: number;
 }
 
 /** Per flow, per step: open errors and how they are classified. */
@@ -40,14 +43,24 @@ export function demoCommand(io: CommandIO): Command {
     .description('seed a demo workspace over built-in mock systems, run its flows, and open it')
     .option('--reset', 'start the demo workspace over')
     .option('--no-tui', 'print a summary instead of opening the TUI')
+    .option('--errors <n>', 'generate N open errors over the flows instead of running them (starts the demo over)', parsePositiveInt('errors', 10_000_000))
     .action(async (opts: DemoOptions) => {
       const home = defaultHome(io.env);
-      if (opts.reset) resetWorkspace(home);
+      // Generated errors go back 30 days with ids in time order, so they never join an existing workspace.
+      if (opts.reset || opts.errors !== undefined) resetWorkspace(home);
       const fresh = !isSeeded(home);
       const ws = fresh ? seedDemoWorkspace(home, io.env) : Workspace.open(home, io.env);
       const backend = new Local(ws);
       try {
-        if (fresh) {
+        if (fresh && opts.errors !== undefined) {
+          io.stderr.write(`Generating ${formatCount(opts.errors)} open errors in the demo workspace in ${home}\n`);
+          const started = Date.now();
+          const result = await generateErrors(ws, opts.errors, {
+            onProgress: (done) => io.stderr.write(`  ${formatCount(done)} errors  ${((Date.now() - started) / 1000).toFixed(1)} s\n`),
+            onPhase: (phase) => io.stderr.write(`  ${phase === 'indexes' ? 'building indexes' : 'analyzing'}…  ${((Date.now() - started) / 1000).toFixed(1)} s\n`),
+          });
+          io.stderr.write(`Generated ${formatCount(result.errors)} errors in ${(result.ms / 1000).toFixed(1)} s\n\n`);
+        } else if (fresh) {
           io.stderr.write(`Seeding the demo workspace in ${home}\n`);
           for (const flow of await backend.listFlows()) {
             io.stderr.write(`  running ${flow.name}… `);

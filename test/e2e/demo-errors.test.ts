@@ -1,0 +1,61 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/store/migrations.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
+import { tempHome, type TempHome } from '../helpers/workspace.js';
+
+// `flowdeck demo --errors N` as a user runs it: big enough (50,000) to take the fast path — rows
+// built on a worker thread, secondary indexes dropped and rebuilt — which must leave exactly the
+// indexes the migrations create.
+
+let tmp: TempHome;
+let first: CliResult;
+
+beforeAll(async () => {
+  tmp = tempHome('flowdeck-demo-errors-');
+  first = await runCli(['demo', '--errors', '50000', '--no-tui'], { FLOWDECK_HOME: tmp.home }, 120_000);
+}, 150_000);
+
+afterAll(() => tmp?.cleanup());
+
+const indexes = (db: Database.Database) =>
+  (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`).pluck().all() as string[]).join(',');
+
+describe('flowdeck demo --errors', () => {
+  it('generates the errors instead of running the flows, with progress on stderr', () => {
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/Generated 50,000 errors in [\d.]+ s/);
+    expect(first.stderr).not.toMatch(/running Shop orders to ERP/);
+    expect(first.stdout).toContain('ERP sales orders');
+  });
+
+  it('leaves every index of the schema in place, with planner statistics', () => {
+    const db = new Database(join(tmp.home, 'flowdeck.db'), { readonly: true });
+    const fresh = new Database(':memory:');
+    try {
+      for (const m of MIGRATIONS) fresh.exec(m);
+      expect(indexes(db)).toBe(indexes(fresh));
+      expect(db.prepare('SELECT count(*) FROM errors').pluck().get()).toBe(50_000);
+      expect(db.prepare('SELECT count(*) FROM errors_fts').pluck().get()).toBe(50_000);
+      expect(db.prepare(`SELECT count(*) FROM sqlite_stat1 WHERE idx = 'ix_errors_code'`).pluck().get()).toBe(1);
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      db.close();
+      fresh.close();
+    }
+  });
+
+  it('starts the demo workspace over when given again', async () => {
+    const again = await runCli(['demo', '--errors', '1000', '--no-tui'], { FLOWDECK_HOME: tmp.home }, 60_000);
+    expect(again.code, again.stderr).toBe(0);
+    const summary = await runCli(['errors', 'summary', 'Shop orders to ERP', '--json'], { FLOWDECK_HOME: tmp.home });
+    expect(summary.code, summary.stderr).toBe(0);
+    const db = new Database(join(tmp.home, 'flowdeck.db'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) FROM errors').pluck().get()).toBe(1000);
+    } finally {
+      db.close();
+    }
+  });
+});
