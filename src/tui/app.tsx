@@ -1,5 +1,5 @@
 import { Box, Text, useApp } from 'ink';
-import { useCallback, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useMemo, useRef, useState } from 'react';
 import { TERMINAL_JOB_STATUSES } from '../domain/api.js';
 import { failureMessage, type TuiBackend } from './backend.js';
 import { usePromptHost } from './components/prompt.js';
@@ -56,6 +56,17 @@ function ViewFor({ route }: { route: Route }) {
       return <StageDataView route={route} />;
   }
 }
+
+/** One view of the stack, drawn only when on top; memoised, so the chrome around it can change alone. */
+const StackEntry = memo(function StackEntry({ navKey, route, shown, height }: { navKey: number; route: Route; shown: boolean; height: number }) {
+  return (
+    <Box display={shown ? 'flex' : 'none'} flexDirection="column" height={height}>
+      <NavKeyProvider navKey={navKey}>
+        <ViewFor route={route} />
+      </NavKeyProvider>
+    </Box>
+  );
+});
 
 export function App({ backend, workspace, operator, env = process.env, initialRoutes, editFile, onQuit }: AppProps) {
   const { exit } = useApp();
@@ -188,22 +199,28 @@ export function App({ backend, workspace, operator, env = process.env, initialRo
     watches.length > 0,
   );
 
-  const state: UIState = {
-    backend,
-    theme,
-    columns,
-    rows,
-    bodyHeight,
-    ...(workspace !== undefined ? { workspace } : {}),
-    ...(operator !== undefined ? { operator } : {}),
-    nav,
-    ...(message ? { message } : {}),
-    isActive: (navKey) => navKey === top.key && !help && !prompt.open,
-    isVisible: (navKey) => navKey === top.key,
-    retryWatches: watches,
-    dataVersion,
-    capabilities,
-  };
+  // The state the views read changes only when something they show changes: a new footer message
+  // or key hint re-renders the footer, not every view in the stack.
+  const promptOpen = prompt.open;
+  const topKey = top.key;
+  const state: UIState = useMemo(
+    () => ({
+      backend,
+      theme,
+      columns,
+      rows,
+      bodyHeight,
+      ...(workspace !== undefined ? { workspace } : {}),
+      ...(operator !== undefined ? { operator } : {}),
+      nav,
+      isActive: (navKey: number) => navKey === topKey && !help && !promptOpen,
+      isVisible: (navKey: number) => navKey === topKey,
+      retryWatches: watches,
+      dataVersion,
+      capabilities,
+    }),
+    [backend, theme, columns, rows, bodyHeight, workspace, operator, nav, topKey, help, promptOpen, watches, dataVersion, capabilities],
+  );
 
   const activeChrome = chrome && chrome.navKey === top.key ? chrome.chrome : { view: currentRoute(nav).view, keys: {} };
 
@@ -213,11 +230,7 @@ export function App({ backend, workspace, operator, env = process.env, initialRo
         <Header theme={theme} width={columns} {...(workspace ? { workspace } : {})} {...(operator ? { operator } : {})} nav={nav} running={watches.length} />
         <Box flexDirection="column" height={bodyHeight} width={columns}>
           {nav.stack.map((entry) => (
-            <Box key={entry.key} display={entry.key === top.key && !overlay ? 'flex' : 'none'} flexDirection="column" height={bodyHeight}>
-              <NavKeyProvider navKey={entry.key}>
-                <ViewFor route={entry.route} />
-              </NavKeyProvider>
-            </Box>
+            <StackEntry key={entry.key} navKey={entry.key} route={entry.route} shown={entry.key === top.key && !overlay} height={bodyHeight} />
           ))}
           {help ? (
             <HelpOverlay theme={theme} view={activeChrome.view} keys={activeChrome.keys} width={columns} height={bodyHeight} onClose={() => setHelp(false)} />

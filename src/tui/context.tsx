@@ -48,7 +48,6 @@ export interface UIState {
   workspace?: string;
   operator?: string;
   nav: NavState;
-  message?: Message;
   /** Whether the view with this nav key is on top and nothing (prompt, help) covers it. */
   isActive(navKey: number): boolean;
   /** Whether the view with this nav key is the visible one. */

@@ -81,15 +81,24 @@ export interface Loaded<T> {
   reload(): void;
 }
 
-/** Loads `load()` on mount and on reload(); keeps the last data while reloading. */
+/**
+ * Loads `load()` on mount and on reload(); keeps the last data while reloading. A view under
+ * others in the stack (opened straight at a deeper view) loads only when it is first shown.
+ */
 export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Loaded<T> {
+  const navKey = useNavKey();
+  const ui = useUIState();
+  const shown = useRef(false);
+  if (ui.isVisible(navKey)) shown.current = true;
+  const enabled = shown.current;
   const [tick, setTick] = useState(0);
   const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });
   const loadRef = useRef(load);
   loadRef.current = load;
   useEffect(() => {
+    if (!enabled) return;
     let current = true;
-    setState((s) => ({ ...s, loading: true }));
+    setState((s) => (s.loading ? s : { ...s, loading: true }));
     loadRef.current().then(
       (data) => current && setState({ data, loading: false }),
       (e: unknown) => current && setState((s) => ({ ...s, error: failureMessage(e), loading: false })),
@@ -98,7 +107,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
       current = false;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [tick, ...deps]);
+  }, [tick, enabled, ...deps]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { ...state, reload };
 }

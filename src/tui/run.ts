@@ -1,9 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeSync } from 'node:fs';
-import { render, type Instance } from 'ink';
-import { createElement } from 'react';
+import type { Instance } from 'ink';
 import { InvalidInputError } from '../domain/errors.js';
-import { App } from './app.js';
 import type { TuiBackend } from './backend.js';
 import type { Route } from './state/nav.js';
 
@@ -40,7 +38,16 @@ export function runEditorSync(env: NodeJS.ProcessEnv, file: string): void {
   if (result.status !== 0) throw new InvalidInputError(`the editor "${editor}" exited with ${result.status ?? result.signal}; nothing saved`, 'EDITOR');
 }
 
+/** Loads ink, React and the app; React's production build unless NODE_ENV says otherwise. */
+export async function loadTui() {
+  // The development build checks and logs on every render: several times slower per frame.
+  process.env.NODE_ENV ??= 'production';
+  const [ink, react, app] = await Promise.all([import('ink'), import('react'), import('./app.js')]);
+  return { render: ink.render, createElement: react.createElement, App: app.App };
+}
+
 export async function runTui(backend: TuiBackend, options: RunTuiOptions = {}): Promise<TuiResult> {
+  const { render, createElement, App } = await loadTui();
   const stdin = options.stdin ?? process.stdin;
   const stdout = options.stdout ?? process.stdout;
   const env = options.env ?? process.env;

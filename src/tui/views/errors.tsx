@@ -125,7 +125,11 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
   if (winRef.current.height !== tableHeight) dispatch({ type: 'resize', height: tableHeight });
 
   // The step's open-error count (cheap, unfiltered): the table's total when nothing filters it.
-  const step = useLoad(async () => (await backend.getFlow(flowId)).steps.find((s) => s._id === stepId), [flowId, stepId]);
+  // The step's count (a count over every open error of the step) comes after the first page is drawn.
+  const step = useLoad(async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    return (await backend.getFlow(flowId)).steps.find((s) => s._id === stepId);
+  }, [flowId, stepId]);
   const refresh = () => {
     dispatch({ type: 'reload' });
     step.reload();
@@ -331,8 +335,10 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
 
   const pos = position(win, total);
   const where = pos.row !== undefined ? `row ${formatCount(pos.row)}${total !== undefined ? ` of ${formatCount(total)}` : ''}` : pos.fromEnd !== undefined ? `${formatCount(pos.fromEnd)} from the end` : '';
+  // Position and marks are drawn on the view's own first line (not in the app's footer), so a key
+  // press costs one render of this view and one frame.
   const info = [where, describeMarks(marks)].filter(Boolean).join(' · ');
-  useCommands('errors', { tab, filtered: filter !== '', marked: hasMarks(marks) }, handle, info);
+  useCommands('errors', { tab, filtered: filter !== '', marked: hasMarks(marks) }, handle);
 
   const resolved = tab === 'resolved';
   const columnsSpec = resolved ? RESOLVED_COLUMNS : OPEN_COLUMNS;
@@ -372,19 +378,26 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
         : '';
   return (
     <Box flexDirection="column">
-      <Text key={`${tabLabel('open')}${tab}${filter}${status}`} wrap="truncate">
-        <Text bold>{tabLabel('open')}</Text>
-        <Text bold>{tabLabel('resolved')}</Text>
-        <Text {...theme.muted()}>  tab switches · </Text>
-        {filter ? (
-          <Text>
-            filter <Text {...theme.key()}>{filter}</Text>
+      <Box width={columns}>
+        <Box flexGrow={1} flexShrink={1}>
+          <Text key={`${tabLabel('open')}${tab}${filter}${status}`} wrap="truncate">
+            <Text bold>{tabLabel('open')}</Text>
+            <Text bold>{tabLabel('resolved')}</Text>
+            <Text {...theme.muted()}>  tab switches · </Text>
+            {filter ? (
+              <Text>
+                filter <Text {...theme.key()}>{filter}</Text>
+              </Text>
+            ) : (
+              <Text {...theme.muted()}>no filter (/ to filter)</Text>
+            )}
+            {status ? <Text {...theme.message(win.error ? 'error' : 'progress')}>  {status}</Text> : null}
           </Text>
-        ) : (
-          <Text {...theme.muted()}>no filter (/ to filter)</Text>
-        )}
-        {status ? <Text {...theme.message(win.error ? 'error' : 'progress')}>  {status}</Text> : null}
-      </Text>
+        </Box>
+        <Box flexShrink={0} marginLeft={1}>
+          <Text {...theme.muted()}>{info}</Text>
+        </Box>
+      </Box>
       <Table
         columns={columnsSpec}
         rows={rows}
