@@ -13,11 +13,19 @@ export function getPath(value: unknown, path: string): unknown {
   return current;
 }
 
-export function splitPath(path: string): string[] {
-  return path
-    .replace(/\[(\d+)\]/g, '.$1')
-    .split('.')
-    .filter((p) => p.length > 0);
+// Mappings read the same few paths for every record: parse each path once.
+const parsedPaths = new Map<string, readonly string[]>();
+
+export function splitPath(path: string): readonly string[] {
+  let parts = parsedPaths.get(path);
+  if (!parts) {
+    parts = path
+      .replace(/\[(\d+)\]/g, '.$1')
+      .split('.')
+      .filter((p) => p.length > 0);
+    if (parsedPaths.size < 10_000) parsedPaths.set(path, parts);
+  }
+  return parts;
 }
 
 export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

@@ -156,7 +156,7 @@ export class FlowRunner {
           http: result,
           startedAt: result.startedAt,
           timeTaken: result.timeTaken,
-          stages: [],
+          stages: () => [],
         };
         const at = now();
         store.transaction(() => {
@@ -182,7 +182,7 @@ export class FlowRunner {
           const recordId = `${groupId}-r${index}`;
           const ctx = { oIndex: String(index), traceKey, groupId, pgExportId: generator.def.id };
           recorder.record(
-            { ok: true, step: generator, input: records![index], output: records![index], startedAt: result.startedAt, timeTaken: 0, stages: [] },
+            { ok: true, step: generator, input: records![index], output: records![index], startedAt: result.startedAt, timeTaken: 0, stages: () => [] },
             { ...ctx, recordId },
             at,
           );

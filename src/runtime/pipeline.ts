@@ -22,8 +22,11 @@ export interface StageLog {
   data: unknown;
 }
 
+/** Stage data, built only when execution logging asks for it (masking every call costs time). */
+export type Stages = () => StageLog[];
+
 export type StepOutcome =
-  | { ok: true; step: RuntimeStep; input: unknown; output: unknown; startedAt: number; timeTaken: number; stages: StageLog[] }
+  | { ok: true; step: RuntimeStep; input: unknown; output: unknown; startedAt: number; timeTaken: number; stages: Stages }
   | {
       ok: false;
       step: RuntimeStep;
@@ -33,7 +36,7 @@ export type StepOutcome =
       http?: HttpResult;
       startedAt: number;
       timeTaken: number;
-      stages: StageLog[];
+      stages: Stages;
     };
 
 export interface RecordRun {
@@ -57,7 +60,7 @@ function parseJson(body: string): { ok: true; value: unknown } | { ok: false; de
   }
 }
 
-function failed(step: RuntimeStep, input: unknown, failure: Failure, startedAt: number, stages: StageLog[], http?: HttpResult): StepOutcome {
+function failed(step: RuntimeStep, input: unknown, failure: Failure, startedAt: number, stages: Stages, http?: HttpResult): StepOutcome {
   return {
     ok: false,
     step,
@@ -81,7 +84,8 @@ export async function runStep(step: RuntimeStep, record: unknown, http: HttpClie
   if (step.importDef) {
     const def = step.importDef;
     const mapped = applyMapping(def.mapping, record);
-    const stages: StageLog[] = [{ stage: 'mapping', data: { input: record, output: mapped.ok ? mapped.value : null } }];
+    const mappingLog = (): StageLog => ({ stage: 'mapping', data: { input: record, output: mapped.ok ? mapped.value : null } });
+    let stages: Stages = () => [mappingLog()];
     if (!mapped.ok) return failed(step, record, { kind: 'mapping', field: mapped.field, detail: mapped.detail }, startedAt, stages);
     const result = await http.send(step.connection, {
       method: def.http.method,
@@ -89,7 +93,7 @@ export async function runStep(step: RuntimeStep, record: unknown, http: HttpClie
       headers: Object.fromEntries(def.http.headers.map((h) => [h.name.toLowerCase(), h.value])),
       body: JSON.stringify(mapped.value),
     });
-    stages.push(apiCallLog(result));
+    stages = () => [mappingLog(), apiCallLog(result)];
     if (result.failure) return failed(step, record, result.failure, startedAt, stages, result);
     const parsed = parseJson(result.body);
     if (!parsed.ok) return failed(step, record, { kind: 'parse', statusCode: result.statusCode ?? 0, body: result.body, detail: parsed.detail }, startedAt, stages, result);
@@ -101,7 +105,7 @@ export async function runStep(step: RuntimeStep, record: unknown, http: HttpClie
     path: renderPath(def.http.relativeURI, record),
     headers: Object.fromEntries(def.http.headers.map((h) => [h.name.toLowerCase(), h.value])),
   });
-  const stages: StageLog[] = [apiCallLog(result)];
+  const stages: Stages = () => [apiCallLog(result)];
   if (result.failure) return failed(step, record, result.failure, startedAt, stages, result);
   const parsed = parseJson(result.body);
   if (!parsed.ok) return failed(step, record, { kind: 'parse', statusCode: result.statusCode ?? 0, body: result.body, detail: parsed.detail }, startedAt, stages, result);

@@ -3,7 +3,7 @@ import type { Redactor } from '../domain/mask.js';
 import type { StepKind } from '../flows/load.js';
 import type { RetryPolicy } from '../flows/schema.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import type { StageLog, StepOutcome } from './pipeline.js';
+import type { StageLog, Stages, StepOutcome } from './pipeline.js';
 
 // Turns step outcomes into stored facts: an open error with its snapshot, masked trace and
 // execution-log entry. Callers wrap a page of calls in one transaction.
@@ -43,11 +43,11 @@ export class OutcomeRecorder {
     private readonly store: SqliteStore,
     private readonly redactor: Redactor,
     private readonly job: number,
-    private readonly logging: boolean,
+    readonly logging: boolean,
   ) {}
 
-  private maskLogs(stages: StageLog[]): StageLog[] {
-    return stages.map((s) => ({ stage: s.stage, data: this.redactor.json(s.data) }));
+  private maskLogs(stages: Stages): StageLog[] {
+    return stages().map((s) => ({ stage: s.stage, data: this.redactor.json(s.data) }));
   }
 
   /** Writes one step outcome; returns the new error's row id when it failed. */

@@ -1,7 +1,7 @@
 import { DEFAULT_BACKOFF, nextAttemptDelay, type BackoffPolicy } from '../domain/backoff.js';
 import { encodeId } from '../domain/ids.js';
 import type { CatalogFlow } from '../flows/load.js';
-import { RetryRepo, type RetryItem } from '../store/retry-repo.js';
+import { RetryRepo, type LatestError, type RetryItem } from '../store/retry-repo.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { HttpClient } from './http.js';
 import { mapLimit, runRecord, type RecordRun, type RuntimeStep } from './pipeline.js';
@@ -29,6 +29,21 @@ export interface RetryRunContext {
 
 export const SUPERSEDED_BY = 'superseded';
 const BATCH = 1000;
+const COMMIT_SLICE = 250;
+
+interface Plan {
+  item: RetryItem;
+  run: RecordRun;
+  spent: number;
+  traceKey: string | null;
+  kind: 'resolved' | 'postponed' | 'failed';
+}
+
+interface Settled {
+  item: RetryItem;
+  run: RecordRun | undefined;
+  snapshot: { data: string; attempts: number; traceKey: string | null } | undefined;
+}
 const TRANSIENT = new Set(['intermittent', 'rate_limit', 'connection']);
 
 export class RateLimiter {
@@ -116,94 +131,113 @@ export class RetryRunner {
         await sleep(Math.min(1000, Math.max(10, nextDue - at)));
         continue;
       }
-      const runs = await mapLimit(items, concurrency, async (item) => {
+      // One read for the batch's snapshots; outcomes commit in slices while later requests are
+      // still in flight, so the HTTP and the store work overlap.
+      const snapshots = this.repo.snapshots(items.map((i) => i.retryData));
+      let settled: Settled[] = [];
+      const commit = () => {
+        const slice = settled;
+        settled = [];
+        if (slice.length > 0) this.commit(job, slice, recorder, options, resolvedBy, flow, jobHex);
+        onProgress?.();
+      };
+      await mapLimit(items, concurrency, async (item) => {
         await limiter?.take();
-        const snapshot = store.getRetryData(item.retryData);
-        if (!snapshot) return undefined;
-        return { run: await runRecord(steps, JSON.parse(snapshot.data), this.ctx.http), spent: snapshot.attempts };
+        const snapshot = snapshots.get(item.retryData);
+        const run = snapshot ? await runRecord(steps, JSON.parse(snapshot.data), this.ctx.http) : undefined;
+        settled.push({ item, run, snapshot });
+        if (settled.length >= COMMIT_SLICE) commit();
       });
-      const at = now();
-      store.transaction(() => {
-        let success = 0;
-        let failed = 0;
-        runs.forEach((result, i) => {
-          const item = items[i]!;
-          if (!result) {
-            this.repo.settle(job, item.seq, 'skipped', item.attempts, null, 'the snapshot no longer exists');
-            return;
-          }
-          const outcome = this.settle(job, item, result.run, result.spent, recorder, options, resolvedBy, flow, jobHex, at);
-          if (outcome === 'resolved') success++;
-          else if (outcome === 'failed') failed++;
-        });
-        store.addJobCounters(job, { numSuccess: success, numError: failed }, at);
-        store.updateJob(job, { status: 'running', heartbeatAt: at }, at);
-      });
-      onProgress?.();
+      commit();
     }
     const at = now();
     store.updateJob(job, { status: 'completed', endedAt: at, ownerPid: null }, at);
     onProgress?.();
   }
 
-  private settle(
-    job: number,
-    item: RetryItem,
-    run: RecordRun,
-    spentAutomatic: number,
-    recorder: OutcomeRecorder,
-    options: RetryJobOptions,
-    resolvedBy: string,
-    flow: CatalogFlow,
-    jobHex: string,
-    at: number,
-  ): 'resolved' | 'failed' | 'postponed' {
-    const first = run.outcomes[0]!;
-    const latest = this.repo.latestOpenError(item.retryData);
-    const ctx = {
-      groupId: `${jobHex}-retry`,
-      recordId: `${jobHex}-k${item.seq}`,
-      traceKey: latest?.traceKey ?? undefined,
-      oIndex: latest?.oIndex ?? undefined,
-    };
-    const attempts = item.attempts + 1;
-    if (first.ok) {
-      this.repo.resolveByRetryData(item.retryData, resolvedBy, at);
-      // Steps after the retried one record their own outcomes (and new errors) as in a flow run.
-      run.outcomes.forEach((o) => recorder.record(o, { ...ctx, recordId: `${ctx.recordId}-s${o.step.def.position}` }, at));
-      if (flow.def.autoResolveMatchingTraceKeys && ctx.traceKey && run.succeeded) {
-        this.repo.resolveMatchingTraceKey(flow.id, ctx.traceKey, Number.MAX_SAFE_INTEGER, at);
+  /**
+   * Settles a slice of records in one transaction. Reads (carry-over of the records' latest
+   * errors) and the moves of old errors to resolved happen once per slice in set-based statements;
+   * only what is new per record (a new error, its trace, log entries) is written row by row.
+   */
+  private commit(job: number, slice: Settled[], recorder: OutcomeRecorder, options: RetryJobOptions, resolvedBy: string, flow: CatalogFlow, jobHex: string): void {
+    const { store } = this.ctx;
+    const at = this.ctx.now();
+    store.transaction(() => {
+      const plans: Plan[] = [];
+      for (const { item, run, snapshot } of slice) {
+        if (!run || !snapshot) this.repo.settle(job, item.seq, 'skipped', item.attempts, null, 'the snapshot no longer exists');
+        else plans.push({ item, run, spent: snapshot.attempts, traceKey: snapshot.traceKey, kind: this.classify(item, run, options) });
       }
-      this.repo.settle(job, item.seq, 'resolved', attempts, null, null);
-      return 'resolved';
-    }
-    const detail = `${first.classified.code}: ${first.classified.message}`.slice(0, 500);
-    const backoff = options.backoff;
-    if (backoff && attempts < backoff.maxAttempts && TRANSIENT.has(first.classified.classification)) {
-      const retryAfter = first.failure.kind === 'status' ? first.failure.retryAfter : undefined;
-      this.repo.postpone(job, item.seq, attempts, at + nextAttemptDelay(backoff, attempts, retryAfter, at), this.ctx.redactor.text(detail));
-      return 'postponed';
-    }
-    // Final failure: the record's open errors are superseded by one new error that carries them on.
-    // Automatic retries spend the step's policy (so a record that keeps failing stops being retried);
-    // an operator's retry starts the automatic schedule over.
-    const automaticAttempts = resolvedBy === 'auto' ? spentAutomatic + 1 : 0;
-    this.repo.setAttempts(item.retryData, automaticAttempts);
-    const carry = {
-      retryData: item.retryData,
-      attempts: automaticAttempts,
-      tags: latest?.tags ? (JSON.parse(latest.tags) as string[]) : undefined,
-      assignee: latest?.assignee,
-      assignedBy: latest?.assignedBy,
-      assigneeUser: latest?.assigneeUser,
-    };
-    this.repo.resolveByRetryData(item.retryData, SUPERSEDED_BY, at);
-    let newError: number | undefined;
-    run.outcomes.forEach((o, index) => {
-      const id = recorder.record(o, { ...ctx, recordId: `${ctx.recordId}-s${o.step.def.position}` }, at, index === 0 ? carry : undefined);
-      if (index === 0) newError = id;
+      const needCarry = plans.filter((p) => p.kind === 'failed' || recorder.logging).map((p) => p.item.retryData);
+      const latest = needCarry.length > 0 ? this.repo.latestOpenErrors(needCarry) : new Map<number, LatestError>();
+      const resolved = plans.filter((p) => p.kind === 'resolved');
+      const failed = plans.filter((p) => p.kind === 'failed');
+      // Old errors leave the open list before the new ones (same retryDataKey) are written.
+      if (resolved.length > 0) this.repo.resolveManyByRetryData(resolved.map((p) => p.item.retryData), resolvedBy, at);
+      if (failed.length > 0) this.repo.resolveManyByRetryData(failed.map((p) => p.item.retryData), SUPERSEDED_BY, at);
+      const simple: number[] = [];
+      for (const plan of plans) {
+        const { item, run } = plan;
+        const carried = latest.get(item.retryData);
+        const ctx = {
+          groupId: `${jobHex}-retry`,
+          recordId: `${jobHex}-k${item.seq}`,
+          traceKey: carried?.traceKey ?? plan.traceKey ?? undefined,
+          oIndex: carried?.oIndex ?? undefined,
+        };
+        const attempts = item.attempts + 1;
+        const first = run.outcomes[0]!;
+        if (plan.kind === 'resolved') {
+          if (recorder.logging || run.outcomes.length > 1 || !run.succeeded) {
+            // Steps after the retried one record their own outcomes (and new errors) as in a flow run.
+            run.outcomes.forEach((o) => recorder.record(o, { ...ctx, recordId: `${ctx.recordId}-s${o.step.def.position}` }, at));
+          }
+          if (flow.def.autoResolveMatchingTraceKeys && ctx.traceKey && run.succeeded) {
+            this.repo.resolveMatchingTraceKey(flow.id, ctx.traceKey, Number.MAX_SAFE_INTEGER, at);
+          }
+          simple.push(item.seq);
+          continue;
+        }
+        if (first.ok) continue; // unreachable: a first step that succeeded is 'resolved'
+        const detail = this.ctx.redactor.text(`${first.classified.code}: ${first.classified.message}`.slice(0, 500));
+        if (plan.kind === 'postponed') {
+          const retryAfter = first.failure.kind === 'status' ? first.failure.retryAfter : undefined;
+          this.repo.postpone(job, item.seq, attempts, at + nextAttemptDelay(options.backoff!, attempts, retryAfter, at), detail);
+          continue;
+        }
+        // Final failure: one new error carries the superseded one's tags and assignee on.
+        // Automatic retries spend the step's policy (so a record that keeps failing stops being
+        // retried); an operator's retry starts the automatic schedule over.
+        const automaticAttempts = resolvedBy === 'auto' ? plan.spent + 1 : 0;
+        if (automaticAttempts !== plan.spent) this.repo.setAttempts(item.retryData, automaticAttempts);
+        const carry = {
+          retryData: item.retryData,
+          attempts: automaticAttempts,
+          tags: carried?.tags ? (JSON.parse(carried.tags) as string[]) : undefined,
+          assignee: carried?.assignee,
+          assignedBy: carried?.assignedBy,
+          assigneeUser: carried?.assigneeUser,
+        };
+        let newError: number | undefined;
+        run.outcomes.forEach((o, index) => {
+          const id = recorder.record(o, { ...ctx, recordId: `${ctx.recordId}-s${o.step.def.position}` }, at, index === 0 ? carry : undefined);
+          if (index === 0) newError = id;
+        });
+        this.repo.settle(job, item.seq, 'failed', attempts, newError ?? null, detail);
+      }
+      if (simple.length > 0) this.repo.settleResolved(job, simple);
+      store.addJobCounters(job, { numSuccess: resolved.length, numError: failed.length }, at);
+      store.updateJob(job, { status: 'running', heartbeatAt: at }, at);
     });
-    this.repo.settle(job, item.seq, 'failed', attempts, newError ?? null, this.ctx.redactor.text(detail));
+  }
+
+  /** What a record's run means for its item: resolved, postponed (back-off) or failed for good. */
+  private classify(item: RetryItem, run: RecordRun, options: RetryJobOptions): Plan['kind'] {
+    const first = run.outcomes[0]!;
+    if (first.ok) return 'resolved';
+    const backoff = options.backoff;
+    if (backoff && item.attempts + 1 < backoff.maxAttempts && TRANSIENT.has(first.classified.classification)) return 'postponed';
     return 'failed';
   }
 }

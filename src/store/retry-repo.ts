@@ -11,6 +11,16 @@ export interface RetryItem {
   nextAt: number;
 }
 
+export interface LatestError {
+  id: number;
+  tags: string | null;
+  assignee: string | null;
+  assignedBy: string | null;
+  assigneeUser: number | null;
+  traceKey: string | null;
+  oIndex: string | null;
+}
+
 export interface RetryItemCounts {
   pending: number;
   resolved: number;
@@ -89,20 +99,39 @@ export class RetryRepo {
     return this.store.stmt(`UPDATE retry_items SET state = 'skipped', detail = ? WHERE job = ? AND state = 'pending'`).run(detail, job).changes;
   }
 
-  /** The newest open error of a snapshot: what a failed retry carries its tags and assignee from. */
-  latestOpenError(retryData: number): { id: number; tags: string | null; assignee: string | null; assignedBy: string | null; assigneeUser: number | null; traceKey: string | null; oIndex: string | null } | undefined {
-    return this.store
-      .stmt(`SELECT id, tags, assignee, assigned_by AS assignedBy, assignee_user AS assigneeUser, trace_key AS traceKey, o_index AS oIndex
-        FROM errors WHERE retry_data = ? AND resolved = 0 ORDER BY id DESC LIMIT 1`)
-      .get(retryData) as ReturnType<RetryRepo['latestOpenError']>;
+  /** The newest open error of each snapshot: what a failed retry carries its tags and assignee from. */
+  latestOpenErrors(retryData: readonly number[]): Map<number, LatestError> {
+    const rows = this.store
+      .stmt(`SELECT retry_data AS retryData, max(id) AS id, tags, assignee, assigned_by AS assignedBy, assignee_user AS assigneeUser,
+          trace_key AS traceKey, o_index AS oIndex
+        FROM errors WHERE retry_data IN (SELECT value FROM json_each(?)) AND resolved = 0 GROUP BY retry_data`)
+      .all(JSON.stringify(retryData)) as Array<LatestError & { retryData: number }>;
+    return new Map(rows.map((r) => [r.retryData, r]));
   }
 
-  /** Moves every open error of a snapshot to resolved; returns how many moved. */
-  resolveByRetryData(retryData: number, by: string, at: number): number {
-    this.store.stmt(`UPDATE error_tags SET resolved = 1 WHERE error IN (SELECT id FROM errors WHERE retry_data = ? AND resolved = 0)`).run(retryData);
+  /** The snapshots of a batch in one read. */
+  snapshots(ids: readonly number[]): Map<number, { data: string; attempts: number; traceKey: string | null }> {
+    const rows = this.store
+      .stmt('SELECT id, data, attempts, trace_key AS traceKey FROM retry_data WHERE id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify(ids)) as Array<{ id: number; data: string; attempts: number; traceKey: string | null }>;
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  /** Resolves the open errors of many snapshots at once (tag rows only for errors that have tags). */
+  resolveManyByRetryData(ids: readonly number[], by: string, at: number): number {
+    const list = JSON.stringify(ids);
+    this.store
+      .stmt(`UPDATE error_tags SET resolved = 1 WHERE error IN (SELECT id FROM errors WHERE retry_data IN (SELECT value FROM json_each(?)) AND resolved = 0 AND tags IS NOT NULL)`)
+      .run(list);
     return this.store
-      .stmt('UPDATE errors SET resolved = 1, resolved_at = ?, resolved_by = ?, retry_at = NULL WHERE retry_data = ? AND resolved = 0')
-      .run(at, by, retryData).changes;
+      .stmt('UPDATE errors SET resolved = 1, resolved_at = ?, resolved_by = ?, retry_at = NULL WHERE retry_data IN (SELECT value FROM json_each(?)) AND resolved = 0')
+      .run(at, by, list).changes;
+  }
+
+  settleResolved(job: number, seqs: readonly number[]): void {
+    this.store
+      .stmt(`UPDATE retry_items SET state = 'resolved', attempts = attempts + 1 WHERE job = ? AND seq IN (SELECT value FROM json_each(?)) AND state = 'pending'`)
+      .run(job, JSON.stringify(seqs));
   }
 
   /** autoResolveMatchingTraceKeys: older open errors of the flow with this traceKey are resolved by `auto`. */

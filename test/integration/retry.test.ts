@@ -156,7 +156,7 @@ describe('retry', () => {
     const first = retryData[0]!;
     store.transaction(() => {
       store.updateJob(jobId, { status: 'running', ownerPid: deadPid, heartbeatAt: Date.now() }, Date.now());
-      repo.resolveByRetryData(first, OPERATOR, Date.now());
+      repo.resolveManyByRetryData([first], OPERATOR, Date.now());
       repo.settle(jobId, 0, 'resolved', 1, null, null);
       store.addJobCounters(jobId, { numSuccess: 1 }, Date.now());
     });
