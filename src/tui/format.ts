@@ -85,21 +85,43 @@ export interface ColumnSpec {
   min?: number;
   flex?: boolean;
   align?: 'left' | 'right';
+  /** Narrow terminals drop columns, lowest first, before squeezing the rest. */
+  drop?: number;
 }
 
-/** Widths for the columns in `total` characters (one space between columns). */
+/**
+ * Widths for the columns in `total` characters (one space between shown columns); 0 marks a
+ * column dropped for lack of room. Columns with a `drop` rank go first (lowest first) while the
+ * others at their natural width leave the flexible column less than its minimum; then columns are
+ * squeezed from the right down to their minimum.
+ */
 export function layoutColumns(columns: readonly ColumnSpec[], total: number): number[] {
-  const gaps = Math.max(0, columns.length - 1);
-  const widths = columns.map((c) => c.width);
-  const fixed = widths.reduce((a, b) => a + b, 0) + gaps;
+  const shown = columns.map(() => true);
   const flexIndex = columns.findIndex((c) => c.flex);
-  if (flexIndex >= 0) {
+  const need = () => {
+    const visible = columns.filter((_, i) => shown[i]);
+    const fixed = visible.reduce((n, c) => n + (c.flex ? c.min ?? 8 : c.width), 0);
+    return fixed + Math.max(0, visible.length - 1);
+  };
+  const droppable = columns
+    .map((c, i) => ({ rank: c.drop, i }))
+    .filter((d): d is { rank: number; i: number } => d.rank !== undefined)
+    .sort((a, b) => a.rank - b.rank);
+  for (const d of droppable) {
+    if (need() <= total) break;
+    shown[d.i] = false;
+  }
+  const widths = columns.map((c, i) => (shown[i] ? c.width : 0));
+  const gaps = Math.max(0, shown.filter(Boolean).length - 1);
+  const fixed = widths.reduce((a, b) => a + b, 0) + gaps;
+  if (flexIndex >= 0 && shown[flexIndex]) {
     const rest = total - (fixed - widths[flexIndex]!);
     widths[flexIndex] = Math.max(columns[flexIndex]!.min ?? 8, rest);
   }
-  // Still too wide: shrink columns from the right down to their minimum.
+  // Still too wide: squeeze columns from the right down to their minimum.
   let over = widths.reduce((a, b) => a + b, 0) + gaps - total;
   for (let i = columns.length - 1; i >= 0 && over > 0; i--) {
+    if (!shown[i]) continue;
     const min = columns[i]!.min ?? Math.min(columns[i]!.width, 4);
     const take = Math.min(over, widths[i]! - min);
     if (take > 0) {
@@ -111,5 +133,5 @@ export function layoutColumns(columns: readonly ColumnSpec[], total: number): nu
 }
 
 export function renderCells(values: readonly string[], columns: readonly ColumnSpec[], widths: readonly number[]): string {
-  return values.map((v, i) => pad(v, widths[i] ?? 0, columns[i]?.align)).join(' ');
+  return values.flatMap((v, i) => ((widths[i] ?? 0) > 0 ? [pad(v, widths[i]!, columns[i]?.align)] : [])).join(' ');
 }

@@ -86,6 +86,8 @@ export interface Binding {
   help: string;
   views: readonly ViewName[] | 'all';
   when?: (ctx: KeyContext) => boolean;
+  /** Footer order: lower first (default 50); when the footer is too narrow the last ones go. */
+  footer?: number;
 }
 
 const LISTS: ViewName[] = ['flows', 'steps', 'errors', 'jobs', 'job', 'trace'];
@@ -95,13 +97,13 @@ const openTab = (c: KeyContext) => c.tab !== 'resolved';
 const openError = (c: KeyContext) => (c.tab === undefined ? c.open !== false : c.tab === 'open');
 
 export const BINDINGS: readonly Binding[] = [
-  { command: 'open', keys: [{ special: 'return' }], display: 'enter', label: 'open', help: 'open the row under the cursor (drill down)', views: ['flows', 'steps', 'errors', 'jobs', 'job', 'trace'] },
+  { command: 'open', keys: [{ special: 'return' }], display: 'enter', label: 'open', footer: 80, help: 'open the row under the cursor (drill down)', views: ['flows', 'steps', 'errors', 'jobs', 'job', 'trace'] },
   { command: 'clearFilter', keys: [{ special: 'escape' }], display: 'esc', label: 'clear filter', help: 'clear the filter', views: ['errors'], when: (c) => c.filtered === true },
-  { command: 'back', keys: [{ special: 'escape' }], display: 'esc', label: 'back', help: 'back to the previous view', views: 'all', when: (c) => c.root !== true && c.filtered !== true },
+  { command: 'back', keys: [{ special: 'escape' }], display: 'esc', label: 'back', footer: 81, help: 'back to the previous view', views: 'all', when: (c) => c.root !== true && c.filtered !== true },
   { command: 'filter', keys: [{ input: '/' }], display: '/', label: 'filter', help: 'filter with the query language (code:429 tag:x assignee:me …)', views: ['errors'] },
-  { command: 'tab', keys: [{ special: 'tab' }], display: 'tab', label: 'open/resolved', help: 'switch between open and resolved errors', views: ['errors'] },
+  { command: 'tab', keys: [{ special: 'tab' }], display: 'tab', label: 'resolved tab', footer: 70, help: 'switch between open and resolved errors', views: ['errors'] },
   { command: 'mark', keys: [{ input: ' ' }], display: 'space', label: 'mark', help: 'mark or unmark the row', views: ['errors'] },
-  { command: 'markRange', keys: [{ input: 'v' }], display: 'v', label: 'range', help: 'start or end a range mark: rows the cursor passes are marked', views: ['errors'] },
+  { command: 'markRange', keys: [{ input: 'v' }], display: 'v', label: 'range', footer: 60, help: 'start or end a range mark: rows the cursor passes are marked', views: ['errors'] },
   { command: 'markUp', keys: [{ special: 'up', shift: true }, { input: 'K' }], display: 'shift-↑/K', help: 'mark the row and move up', views: ['errors'] },
   { command: 'markDown', keys: [{ special: 'down', shift: true }, { input: 'J' }], display: 'shift-↓/J', help: 'mark the row and move down', views: ['errors'] },
   { command: 'markAll', keys: [{ input: 'A' }], display: 'A', label: 'mark all', help: 'mark every error matching the filter (not only the rows on screen)', views: ['errors'] },
@@ -125,7 +127,7 @@ export const BINDINGS: readonly Binding[] = [
   { command: 'top', keys: [{ input: 'g' }, { special: 'home' }], display: 'g/Home', help: 'to the top (newest)', views: ALL_SCROLL },
   { command: 'bottom', keys: [{ input: 'G' }, { special: 'end' }], display: 'G/End', help: 'to the bottom (oldest)', views: ALL_SCROLL },
   { command: 'refresh', keys: [{ input: 'r', ctrl: true }], display: 'ctrl-r', help: 'reload the view', views: 'all' },
-  { command: 'jump', keys: [{ input: ':' }], display: ':', label: 'jump', help: 'jump to a view: flows, jobs, or a flow by name', views: 'all' },
+  { command: 'jump', keys: [{ input: ':' }], display: ':', label: 'jump', footer: 82, help: 'jump to a view: flows, jobs, or a flow by name', views: 'all' },
   { command: 'help', keys: [{ input: '?' }], display: '?', label: 'help', help: 'this help', views: 'all' },
   { command: 'quit', keys: [{ input: 'q' }, { input: 'c', ctrl: true }], display: 'q', label: 'quit', help: 'quit flowdeck', views: 'all' },
 ];
@@ -175,7 +177,9 @@ export function matchCommand(view: ViewName, ctx: KeyContext, input: string, key
 export function footerItems(view: ViewName, ctx: KeyContext, width: number): Array<{ key: string; label: string }> {
   const items = bindingsFor(view, ctx)
     .filter((b) => b.label !== undefined && b.command !== 'help' && b.command !== 'quit')
-    .map((b) => ({ key: b.display, label: b.label! }));
+    .map((b, i) => ({ key: b.display, label: b.label!, order: (b.footer ?? 50) * 1000 + i }))
+    .sort((a, b) => a.order - b.order)
+    .map(({ key, label }) => ({ key, label }));
   const tail = [
     { key: '?', label: 'help' },
     { key: 'q', label: 'quit' },

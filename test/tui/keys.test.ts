@@ -113,6 +113,16 @@ describe('format and parsing helpers', () => {
     expect(layoutColumns(cols, 100)).toEqual([10, 76, 12]);
     const tight = layoutColumns(cols, 30);
     expect(tight.reduce((a, b) => a + b, 0) + 2).toBeLessThanOrEqual(30);
+    // Narrow terminals drop the least useful columns first, then squeeze.
+    const ranked = [
+      { header: 'TIME', width: 14 },
+      { header: 'SOURCE', width: 11, drop: 1 },
+      { header: 'MESSAGE', width: 30, flex: true, min: 24 },
+      { header: 'ASSIGNEE', width: 18, drop: 2 },
+    ];
+    expect(layoutColumns(ranked, 120)).toEqual([14, 11, 74, 18]);
+    expect(layoutColumns(ranked, 60)).toEqual([14, 0, 26, 18]);
+    expect(layoutColumns(ranked, 40)).toEqual([14, 0, 25, 0]);
     expect(messageLine('{"errors":[{"code":"x","message":"Too many requests"}]}')).toBe('Too many requests');
     expect(messageLine('plain')).toBe('plain');
     expect(progressBar(5, 10, 10)).toBe('█████░░░░░');

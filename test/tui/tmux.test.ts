@@ -101,6 +101,7 @@ it('filter, mark, tag, resolve and retry in bin/flowdeck.js on a terminal; the s
   await waitScreen(new RegExp(`› ${FLOW}`));
   send('Enter');
   await waitScreen(`Flows › ${FLOW}`);
+  await waitScreen(/CRM customer lookup\s+lookup/);
   send('G');
   await waitScreen(new RegExp(`› ${STEP}`));
   send('Enter');

@@ -34,7 +34,9 @@ export function Table({
   const { theme } = useUIState();
   // Two columns on the left carry the cursor (›), so it shows without colour or inverse too.
   const widths = layoutColumns(columns, width - 2);
-  const heading = `  ${columns.map((c, i) => pad(c.header, widths[i]!, c.align)).join(' ')}`;
+  const shown = widths.map((w) => w > 0);
+  const lastShown = shown.lastIndexOf(true);
+  const heading = `  ${columns.flatMap((c, i) => (shown[i] ? [pad(c.header, widths[i]!, c.align)] : [])).join(' ')}`;
   const lines = rows.slice(0, height);
   return (
     <Box flexDirection="column" height={height + 1} width={width}>
@@ -53,7 +55,8 @@ export function Table({
           <Text key={`${row.key}${isCursor ? "›" : ""}`} {...style} wrap="truncate">
             {isCursor ? '› ' : '  '}
             {row.cells.map((cell, i) => {
-              const text = pad(cell, widths[i]!, columns[i]?.align) + (i < row.cells.length - 1 ? ' ' : '');
+              if (!shown[i]) return null;
+              const text = pad(cell, widths[i]!, columns[i]?.align) + (i < lastShown ? ' ' : '');
               const cellStyle = row.cellStyles?.[i];
               return cellStyle && !isCursor && !row.style?.color ? (
                 <Text key={i} {...cellStyle}>

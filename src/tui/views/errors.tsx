@@ -32,18 +32,18 @@ const OPEN_COLUMNS: ColumnSpec[] = [
   { header: ' ', width: 1, min: 1 },
   { header: 'TIME (UTC)', width: 14, min: 8 },
   { header: 'CODE', width: 12, min: 4 },
-  { header: 'SOURCE', width: 11, min: 6 },
+  { header: 'SOURCE', width: 11, min: 6, drop: 1 },
   { header: 'CLASS', width: 12, min: 6 },
-  { header: 'MESSAGE', width: 30, flex: true, min: 16 },
-  { header: 'TAGS', width: 16, min: 6 },
-  { header: 'ASSIGNEE', width: 18, min: 8 },
-  { header: 'RETRY AT', width: 9, min: 8 },
+  { header: 'MESSAGE', width: 30, flex: true, min: 24 },
+  { header: 'TAGS', width: 16, min: 6, drop: 3 },
+  { header: 'ASSIGNEE', width: 18, min: 8, drop: 4 },
+  { header: 'RETRY AT', width: 9, min: 8, drop: 2 },
 ];
 
 const RESOLVED_COLUMNS: ColumnSpec[] = [
   ...OPEN_COLUMNS.slice(0, 7),
-  { header: 'RESOLVED', width: 9, min: 8 },
-  { header: 'BY', width: 18, min: 8 },
+  { header: 'RESOLVED', width: 9, min: 8, drop: 2 },
+  { header: 'BY', width: 18, min: 8, drop: 4 },
 ];
 
 export const MARKED = '●';
@@ -383,7 +383,7 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
           <Text key={`${tabLabel('open')}${tab}${filter}${status}`} wrap="truncate">
             <Text bold>{tabLabel('open')}</Text>
             <Text bold>{tabLabel('resolved')}</Text>
-            <Text {...theme.muted()}>  tab switches · </Text>
+            <Text {...theme.muted()}>  </Text>
             {filter ? (
               <Text>
                 filter <Text {...theme.key()}>{filter}</Text>

@@ -13,15 +13,15 @@ import { initialList, listReducer, visibleRange } from '../state/list.js';
 // running (a progress bar for those), every few seconds otherwise.
 
 const COLUMNS: ColumnSpec[] = [
-  { header: 'JOB', width: 24, min: 10 },
+  { header: 'JOB', width: 24, min: 10, drop: 1 },
   { header: 'TYPE', width: 5, min: 5 },
   { header: 'FLOW', width: 24, flex: true, min: 12 },
   { header: 'STATUS', width: 10, min: 9 },
   { header: 'PROGRESS', width: 22, min: 12 },
-  { header: 'OK', width: 7, align: 'right', min: 5 },
+  { header: 'OK', width: 7, align: 'right', min: 5, drop: 3 },
   { header: 'ERRORS', width: 7, align: 'right', min: 6 },
-  { header: 'RESOLVED', width: 8, align: 'right', min: 6 },
-  { header: 'STARTED', width: 9, min: 8 },
+  { header: 'RESOLVED', width: 8, align: 'right', min: 6, drop: 2 },
+  { header: 'STARTED', width: 9, min: 8, drop: 4 },
 ];
 
 const ACTIVE_POLL_MS = 500;
