@@ -59,11 +59,16 @@ export async function seededHome(): Promise<{ home: string; cleanup: () => void 
     for (const flow of await backend.listFlows()) if (flow.name !== 'Orders to warehouse') await backend.runFlow(flow._id);
     await backend.close();
     template = dir;
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
   const home = mkdtempSync(join(tmpdir(), 'flowdeck-tui-'));
   cpSync(template, home, { recursive: true });
   return { home, cleanup: () => rmSync(home, { recursive: true, force: true }) };
+}
+
+/** Removes the seeded template (call in afterAll of a file that used seededHome). */
+export function removeTemplate(): void {
+  if (template) rmSync(template, { recursive: true, force: true });
+  template = undefined;
 }
 
 export function openBackend(home: string): LocalBackend {

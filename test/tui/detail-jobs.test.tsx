@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import type { Route } from '../../src/tui/state/nav.js';
 import {
@@ -11,6 +11,7 @@ import {
   jobRowId,
   KEYS,
   openBackend,
+  removeTemplate,
   OPERATOR,
   renderTui,
   seededHome,
@@ -28,6 +29,8 @@ beforeEach(async () => {
   home = await seededHome();
   backend = openBackend(home.home);
 });
+
+afterAll(removeTemplate);
 
 afterEach(async () => {
   tui?.unmount();

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import type { Route } from '../../src/tui/state/nav.js';
 import { tagCode } from '../../src/workspace/demo.js';
@@ -15,6 +15,7 @@ import {
   KEYS,
   lineWith,
   openBackend,
+  removeTemplate,
   OPERATOR,
   renderTui,
   seededHome,
@@ -33,6 +34,8 @@ beforeEach(async () => {
   home = await seededHome();
   backend = openBackend(home.home);
 });
+
+afterAll(removeTemplate);
 
 afterEach(async () => {
   tui?.unmount();

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
-import { cursorLine, ERP_FLOW, KEYS, lineWith, openBackend, renderTui, seededHome, type TuiHarness } from '../helpers/render.js';
+import { cursorLine, ERP_FLOW, KEYS, lineWith, openBackend, removeTemplate, renderTui, seededHome, type TuiHarness } from '../helpers/render.js';
 
 // Flows, steps, the jump prompt, help, quitting, resizing: render, press keys, read the screen.
 
@@ -12,6 +12,8 @@ beforeEach(async () => {
   home = await seededHome();
   backend = openBackend(home.home);
 });
+
+afterAll(removeTemplate);
 
 afterEach(async () => {
   tui?.unmount();
