@@ -1,5 +1,5 @@
 import type { FlowStepError, Job, ResolvedFlowStepError } from '../domain/api.js';
-import { encodeId } from '../domain/ids.js';
+import { encodeId, encodeIdAtSeconds } from '../domain/ids.js';
 import type { ErrorRow, JobRow, StepRow } from '../store/rows.js';
 
 // Store rows → the API's shapes. Optional fields are omitted, never null, unless the spec
@@ -24,8 +24,8 @@ export function toFlowStepError(row: ErrorRow, tagName: (code: string) => string
   if (row.traceKey !== null) out.traceKey = row.traceKey;
   if (row.classification !== null) out.classification = row.classification;
   if (row.classifiedBy !== null) out.classifiedBy = row.classifiedBy;
-  if (row.trace !== null && row.traceTime !== null) out.reqAndResKey = encodeId('trace', row.trace, row.traceTime);
-  if (row.retryData !== null && row.retryDataCreatedAt !== null) out.retryDataKey = encodeId('retryData', row.retryData, row.retryDataCreatedAt);
+  if (row.trace !== null && row.traceSeconds !== null) out.reqAndResKey = encodeIdAtSeconds('trace', row.trace, row.traceSeconds);
+  if (row.retryData !== null && row.retryDataSeconds !== null) out.retryDataKey = encodeIdAtSeconds('retryData', row.retryData, row.retryDataSeconds);
   if (row.purgeAt !== null) out.purgeAt = iso(row.purgeAt);
   if (row.retryAt !== null) out.retryAt = iso(row.retryAt);
   out.tags = row.tags.map(tagName);

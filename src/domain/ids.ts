@@ -19,12 +19,27 @@ const HEX24 = /^[0-9a-f]{24}$/;
 const MAX_ROW = 2 ** 53 - 1;
 
 export function encodeId(kind: IdKind, rowId: number, epochMs: number): string {
-  const seconds = Math.max(0, Math.floor(epochMs / 1000)) >>> 0;
-  return (
-    seconds.toString(16).padStart(8, '0') +
-    ID_KINDS[kind].toString(16).padStart(2, '0') +
-    rowId.toString(16).padStart(14, '0')
-  );
+  return encodeIdAtSeconds(kind, rowId, idSeconds(epochMs));
+}
+
+/** The seconds an id of something created at `epochMs` carries in its first 8 hex digits. */
+export function idSeconds(epochMs: number): number {
+  return Math.max(0, Math.floor(epochMs / 1000)) >>> 0;
+}
+
+/**
+ * idSeconds as SQL over an integer epoch-ms expression, for columns that store it (errors.retry_data_sec
+ * and errors.trace_sec hold the seconds of the retryDataKey and reqAndResKey, so reading an error does
+ * not read the wide snapshot and trace rows). Integer division truncates toward zero, which is floor for
+ * the non-negative values that max() leaves, and `&` wraps like `>>> 0`.
+ */
+export function idSecondsSql(epochMsExpr: string): string {
+  return `(max(0, ${epochMsExpr} / 1000) & 4294967295)`;
+}
+
+/** encodeId from the seconds (idSeconds) rather than the time. */
+export function encodeIdAtSeconds(kind: IdKind, rowId: number, seconds: number): string {
+  return seconds.toString(16).padStart(8, '0') + ID_KINDS[kind].toString(16).padStart(2, '0') + rowId.toString(16).padStart(14, '0');
 }
 
 export interface DecodedId {
@@ -44,7 +59,7 @@ export function decodeId(kind: IdKind, id: string): DecodedId | undefined {
 
 /** Whether the stored time matches the id's seconds, so a forged or mistyped id is not accepted. */
 export function idMatchesTime(decoded: DecodedId, epochMs: number): boolean {
-  return decoded.seconds === Math.max(0, Math.floor(epochMs / 1000)) >>> 0;
+  return decoded.seconds === idSeconds(epochMs);
 }
 
 /** A stable 24-hex id for a definition (flow, export, import, connection) from its key. */

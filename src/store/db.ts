@@ -19,8 +19,11 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   }
   db.pragma('foreign_keys = ON');
   db.pragma('cache_size = -65536'); // 64 MiB page cache
-  db.pragma('temp_store = MEMORY');
+  // Migrations run with temporary files on disk: a back-fill UPDATE inside the migration's transaction
+  // keeps a statement journal as large as the table it rewrites (~220 MB for a million errors), which
+  // in memory would be the process's peak RSS.
   if (!options.readonly) migrate(db);
+  db.pragma('temp_store = MEMORY');
   return db;
 }
 

@@ -105,10 +105,10 @@ export const CSV_SLOTS = {
   code: 2,
   message: 3,
   traceKey: 4,
-  /** exportDataURI: carries retry_data.created_at */
-  retryDataCreatedAt: 5,
-  /** importDataURI: carries traces.time */
-  traceTime: 6,
+  /** exportDataURI: carries errors.retry_data_sec (the retryDataKey's seconds) */
+  retryDataSeconds: 5,
+  /** importDataURI: carries errors.trace_sec (the reqAndResKey's seconds) */
+  traceSeconds: 6,
   oIndex: 7,
   /** retryDataKey: carries errors.retry_data */
   retryData: 8,
@@ -126,7 +126,7 @@ export const CSV_SLOTS = {
   user: 16,
 } as const;
 
-const CSV_SELECT = `e.occurred_at, e.source, e.code, e.message, e.trace_key, r.created_at, t.time, e.o_index, e.retry_data, e.id,
+const CSV_SELECT = `e.occurred_at, e.source, e.code, e.message, e.trace_key, e.retry_data_sec, e.trace_sec, e.o_index, e.retry_data, e.id,
   NULL, e.trace, e.purge_at, e.tags, e.assignee, e.assigned_by, e.assignee_user`;
 
 export class RecordsRepo {
@@ -217,7 +217,7 @@ export class RecordsRepo {
 
   /** Deletes traces of a step and clears the errors' pointers to them (ix_errors_trace finds those). */
   deleteTraces(step: number, ids: readonly number[]): void {
-    const unlink = this.store.stmt('UPDATE errors SET trace = NULL WHERE trace = ?');
+    const unlink = this.store.stmt('UPDATE errors SET trace = NULL, trace_sec = NULL WHERE trace = ?');
     const remove = this.store.stmt('DELETE FROM traces WHERE id = ? AND step = ?');
     for (const id of ids) {
       unlink.run(id);
@@ -344,8 +344,8 @@ export class RecordsRepo {
       where.push('errors_fts MATCH ?');
       params.push(compiled.driver.match);
     }
-    // retry_data is joined for the retryDataKey column anyway, which is also what data.* terms need.
-    from += ' LEFT JOIN retry_data r ON r.id = e.retry_data LEFT JOIN traces t ON t.id = e.trace';
+    // The key seconds are the error's own columns: only data.* terms need the snapshot row.
+    if (compiled.needsRetryData) from += ' LEFT JOIN retry_data r ON r.id = e.retry_data';
     where.push('e.step = ?', 'e.resolved = ?', ...compiled.where, `${key} >= ?`);
     params.push(q.step, resolved, ...compiled.params);
     const columns = [...lead, CSV_SELECT].join(', ');

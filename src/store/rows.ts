@@ -70,9 +70,11 @@ export interface ErrorRow {
   classification: string | null;
   classifiedBy: string | null;
   trace: number | null;
-  traceTime: number | null;
+  /** The seconds the reqAndResKey encodes (idSeconds of the trace's time), stored on the error. */
+  traceSeconds: number | null;
   retryData: number | null;
-  retryDataCreatedAt: number | null;
+  /** The seconds the retryDataKey encodes (idSeconds of the snapshot's created_at), stored on the error. */
+  retryDataSeconds: number | null;
   purgeAt: number | null;
   retryAt: number | null;
   tags: string[];

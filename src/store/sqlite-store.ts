@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { JobStatus, JobType } from '../domain/api.js';
 import { NotFoundError } from '../domain/errors.js';
+import { idSecondsSql } from '../domain/ids.js';
 import type { QueryTerm } from '../domain/query.js';
 import type { Catalog } from '../flows/load.js';
 import { openDatabase, type Db } from './db.js';
@@ -37,13 +38,21 @@ export interface ErrorListQuery {
 
 type Raw = Record<string, unknown>;
 
+// The key seconds of the trace and snapshot are the error's own columns (migration 4): reading an error
+// reads no ~1 KB trace or snapshot row. Jobs and users are narrow tables.
 const ERROR_COLUMNS = `e.id, e.step, e.resolved, e.occurred_at, e.source, e.code, e.message, e.o_index, e.job,
-  e.trace_key, e.classification, e.classified_by, e.trace, e.retry_data, e.purge_at, e.retry_at, e.tags,
+  e.trace_key, e.classification, e.classified_by, e.trace, e.trace_sec, e.retry_data, e.retry_data_sec, e.purge_at, e.retry_at, e.tags,
   e.assignee, e.assigned_by, e.assignee_user, e.resolved_at, e.resolved_by,
   (SELECT created_at FROM jobs WHERE id = e.job) AS job_created_at,
-  (SELECT time FROM traces WHERE id = e.trace) AS trace_time,
-  (SELECT created_at FROM retry_data WHERE id = e.retry_data) AS retry_data_created_at,
   (SELECT created_at FROM users WHERE id = e.assignee_user) AS assignee_user_created_at`;
+
+// insertError takes the key seconds from the rows the error points at, so no caller can get them wrong.
+const INSERT_ERROR = `INSERT INTO errors (step, resolved, occurred_at, source, code, message, o_index, job, trace_key, classification,
+    classified_by, trace, trace_sec, retry_data, retry_data_sec, purge_at, retry_at, tags, assignee, assigned_by, assignee_user)
+  VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+    ?, (SELECT ${idSecondsSql('time')} FROM traces WHERE id = ?),
+    ?, (SELECT ${idSecondsSql('created_at')} FROM retry_data WHERE id = ?),
+    ?, ?, ?, ?, ?, ?)`;
 
 function toErrorRow(r: Raw): ErrorRow {
   return {
@@ -61,9 +70,9 @@ function toErrorRow(r: Raw): ErrorRow {
     classification: (r.classification as string | null) ?? null,
     classifiedBy: (r.classified_by as string | null) ?? null,
     trace: (r.trace as number | null) ?? null,
-    traceTime: (r.trace_time as number | null) ?? null,
+    traceSeconds: (r.trace_sec as number | null) ?? null,
     retryData: (r.retry_data as number | null) ?? null,
-    retryDataCreatedAt: (r.retry_data_created_at as number | null) ?? null,
+    retryDataSeconds: (r.retry_data_sec as number | null) ?? null,
     purgeAt: (r.purge_at as number | null) ?? null,
     retryAt: (r.retry_at as number | null) ?? null,
     tags: r.tags ? (JSON.parse(r.tags as string) as string[]) : [],
@@ -460,9 +469,9 @@ export class SqliteStore {
 
   insertError(e: NewError): number {
     const tags = e.tags && e.tags.length > 0 ? e.tags : undefined;
-    const result = this.stmt(`INSERT INTO errors (step, resolved, occurred_at, source, code, message, o_index, job, trace_key, classification,
-        classified_by, trace, retry_data, purge_at, retry_at, tags, assignee, assigned_by, assignee_user)
-      VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    const trace = e.trace ?? null;
+    const retryData = e.retryData ?? null;
+    const result = this.stmt(INSERT_ERROR).run(
       e.step,
       e.occurredAt,
       e.source,
@@ -473,8 +482,10 @@ export class SqliteStore {
       e.traceKey ?? null,
       e.classification,
       e.classifiedBy,
-      e.trace ?? null,
-      e.retryData ?? null,
+      trace,
+      trace,
+      retryData,
+      retryData,
       e.purgeAt ?? null,
       e.retryAt ?? null,
       tags ? JSON.stringify(tags) : null,

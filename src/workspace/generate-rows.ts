@@ -1,6 +1,7 @@
 import { DEFAULT_BACKOFF, nextAttemptDelay } from '../domain/backoff.js';
 import { classifyFailure, type Failure } from '../domain/classify.js';
 import { MASK } from '../domain/mask.js';
+import { idSeconds } from '../domain/ids.js';
 import type { StepKind } from '../flows/load.js';
 import type { RetryPolicy } from '../flows/schema.js';
 import { emailLocal } from '../mocks/orders.js';
@@ -318,7 +319,7 @@ export interface FactorySpec {
 
 export type TableName = 'errors' | 'retryData' | 'traces';
 
-export const TABLE_WIDTH: Record<TableName, number> = { errors: 20, retryData: 11, traces: 8 };
+export const TABLE_WIDTH: Record<TableName, number> = { errors: 22, retryData: 11, traces: 8 };
 
 export interface Batch {
   rows: number;
@@ -448,6 +449,7 @@ export class RowFactory {
       const answered = t.failure === 'status' || t.failure === 'parse';
 
       let trace: number | null = null;
+      let traceSec: number | null = null;
       if (t.failure !== 'mapping') {
         const req = step.request;
         const reqBody = req.body?.(row, record);
@@ -461,7 +463,9 @@ export class RowFactory {
           response = `{"receivedAt":${occurredAt}}`;
         }
         trace = this.traceId++;
-        traces.row.push(trace, step.stepKey, occurredAt - rng.int(5, 400), step.kind, req.method, answered ? t.status! : null, request, response);
+        const traceTime = occurredAt - rng.int(5, 400);
+        traceSec = idSeconds(traceTime);
+        traces.row.push(trace, step.stepKey, traceTime, step.kind, req.method, answered ? t.status! : null, request, response);
         traces.end();
         traced++;
       }
@@ -517,7 +521,9 @@ export class RowFactory {
         t.classification,
         CLASSIFIED_BY,
         trace,
+        traceSec,
         retry,
+        retry === null ? null : idSeconds(occurredAt), // the snapshot's created_at
         occurredAt + PURGE_AFTER_MS,
         retryAt,
         tags,

@@ -53,7 +53,7 @@ const WORKER_URL = new URL('./generate-worker.js', import.meta.url);
 
 const INSERT_HEAD: Record<TableName, string> = {
   errors: `INSERT INTO errors (id, step, resolved, occurred_at, source, code, message, o_index, job, trace_key, classification, classified_by,
-    trace, retry_data, purge_at, retry_at, tags, assignee, assigned_by, assignee_user)`,
+    trace, trace_sec, retry_data, retry_data_sec, purge_at, retry_at, tags, assignee, assigned_by, assignee_user)`,
   retryData: 'INSERT INTO retry_data (id, step, created_at, updated_at, stage, pg_export_id, one_to_many, trace_key, data, adaptor_response, attempts)',
   traces: 'INSERT INTO traces (id, step, time, stage, method, status_code, request, response)',
 };

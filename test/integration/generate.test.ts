@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { classifyFailure } from '../../src/domain/classify.js';
+import { idSeconds } from '../../src/domain/ids.js';
 import { DEMO_FLOWS_YAML } from '../../src/workspace/demo.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { generateErrors, generateStepErrors } from '../../src/workspace/generate.js';
@@ -73,6 +74,18 @@ describe('generateErrors', () => {
     expect(one(`SELECT count(*) FROM errors WHERE classification NOT IN ('intermittent', 'rate_limit') AND retry_at IS NOT NULL`)).toBe(0);
     expect(one('SELECT count(*) FROM errors e JOIN retry_data r ON r.id = e.retry_data WHERE r.step <> e.step OR r.created_at <> e.occurred_at')).toBe(0);
     expect(one(`SELECT count(*) FROM errors WHERE source <> 'mapping' AND trace IS NULL`)).toBe(0);
+  });
+
+  it('stores the seconds of each retryDataKey and reqAndResKey on the error, as insertError does', () => {
+    const rows = db()
+      .prepare(`SELECT e.trace, e.trace_sec, t.time, e.retry_data, e.retry_data_sec, r.created_at FROM errors e
+        LEFT JOIN traces t ON t.id = e.trace LEFT JOIN retry_data r ON r.id = e.retry_data`)
+      .all() as Array<{ trace: number | null; trace_sec: number | null; time: number | null; retry_data: number | null; retry_data_sec: number | null; created_at: number | null }>;
+    expect(rows).toHaveLength(N + 500);
+    for (const r of rows) {
+      expect(r.trace_sec).toBe(r.trace === null ? null : idSeconds(r.time!));
+      expect(r.retry_data_sec).toBe(r.retry_data === null ? null : idSeconds(r.created_at!));
+    }
   });
 
   it('classifies each failure as the classifier does from its stored response', () => {

@@ -499,6 +499,7 @@ describe('request traces', () => {
     expect(r.errors).toEqual([{ key: unknown, code: 'file_not_found', message: expect.stringContaining(unknown) }]);
     await failure(f.b.records.getRequest(ERP_FLOW, 'ERP sales orders', a.reqAndResKey), NotFoundError);
     expect(f.b.ws.store.getError(a.row)!.trace).toBeNull();
+    expect(f.b.ws.store.getError(a.row)!.traceSeconds).toBeNull();
     const listed = await f.b.listErrors(ERP_FLOW, 'ERP sales orders', { limit: 1000 });
     expect(listed.errors.find((x) => x.errorId === a.errorId)).not.toHaveProperty('reqAndResKey');
     expect(listed.errors.find((x) => x.errorId === f.errors[2]!.errorId)).toHaveProperty('reqAndResKey', f.errors[2]!.reqAndResKey);

@@ -1,5 +1,17 @@
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { decodeId, definitionId, encodeId, idMatchesTime, ID_KINDS, isObjectIdLike, type IdKind } from '../../src/domain/ids.js';
+import {
+  decodeId,
+  definitionId,
+  encodeId,
+  encodeIdAtSeconds,
+  idMatchesTime,
+  ID_KINDS,
+  idSeconds,
+  idSecondsSql,
+  isObjectIdLike,
+  type IdKind,
+} from '../../src/domain/ids.js';
 
 const T = Date.UTC(2025, 2, 3, 8, 0, 0, 456);
 
@@ -74,5 +86,30 @@ describe('definitionId', () => {
     expect(isObjectIdLike(id)).toBe(true);
     expect(isObjectIdLike(id.toUpperCase())).toBe(true);
     expect(isObjectIdLike(`${id}0`)).toBe(false);
+  });
+});
+
+describe('idSeconds: the seconds an id encodes, in JavaScript and in SQL', () => {
+  const times = [0, 1, 999, 1000, 1001, 1999, T, T + 544, Date.UTC(2026, 10, 21, 6, 0, 0, 999), 2 ** 32 * 1000 - 1, 2 ** 32 * 1000 + 5000, -1, -1000, -1500];
+
+  it('encodeId is encodeIdAtSeconds of idSeconds', () => {
+    for (const ms of times) {
+      expect(encodeId('trace', 77, ms)).toBe(encodeIdAtSeconds('trace', 77, idSeconds(ms)));
+      expect(idMatchesTime({ seconds: idSeconds(ms), rowId: 77 }, ms)).toBe(true);
+    }
+  });
+
+  it('idSecondsSql computes idSeconds over an integer column (the back-fill and insertError use it)', () => {
+    const db = new Database(':memory:');
+    try {
+      db.exec('CREATE TABLE t (ms INTEGER)');
+      const insert = db.prepare('INSERT INTO t (ms) VALUES (?)');
+      for (const ms of times) insert.run(ms);
+      const rows = db.prepare(`SELECT ms, ${idSecondsSql('ms')} AS s FROM t`).all() as Array<{ ms: number; s: number }>;
+      expect(rows).toHaveLength(times.length);
+      for (const r of rows) expect(r.s).toBe(idSeconds(r.ms));
+    } finally {
+      db.close();
+    }
   });
 });
