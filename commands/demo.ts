@@ -1,12 +1,8 @@
 import { Command } from 'commander';
 import type { LocalBackend } from '../src/backend/local-backend.js';
-import { LocalBackend as Local } from '../src/backend/local-backend.js';
 import { print, type CommandIO } from '../src/cli/context.js';
 import { parsePositiveInt } from '../src/cli/options.js';
 import { formatCount, renderTable } from '../src/cli/output.js';
-import { isSeeded, resetWorkspace, seedDemoWorkspace } from '../src/workspace/demo.js';
-import { generateErrors } from '../src/workspace/generate.js';
-import { defaultHome, Workspace } from '../src/workspace/workspace.js';
 
 interface DemoOptions {
   reset?: boolean;
@@ -45,6 +41,11 @@ export function demoCommand(io: CommandIO): Command {
     .option('--no-tui', 'print a summary instead of opening the TUI')
     .option('--errors <n>', 'generate N open errors over the flows instead of running them (starts the demo over)', parsePositiveInt('errors', 10_000_000))
     .action(async (opts: DemoOptions) => {
+      const [{ LocalBackend: Local }, { isSeeded, resetWorkspace, seedDemoWorkspace }, { defaultHome, Workspace }] = await Promise.all([
+        import('../src/backend/local-backend.js'),
+        import('../src/workspace/demo.js'),
+        import('../src/workspace/workspace.js'),
+      ]);
       const home = defaultHome(io.env);
       // Generated errors go back 30 days with ids in time order, so they never join an existing workspace.
       if (opts.reset || opts.errors !== undefined) resetWorkspace(home);
@@ -55,6 +56,7 @@ export function demoCommand(io: CommandIO): Command {
         if (fresh && opts.errors !== undefined) {
           io.stderr.write(`Generating ${formatCount(opts.errors)} open errors in the demo workspace in ${home}\n`);
           const started = Date.now();
+          const { generateErrors } = await import('../src/workspace/generate.js');
           const result = await generateErrors(ws, opts.errors, {
             onProgress: (done) => io.stderr.write(`  ${formatCount(done)} errors  ${((Date.now() - started) / 1000).toFixed(1)} s\n`),
             onPhase: (phase) => io.stderr.write(`  ${phase === 'indexes' ? 'building indexes' : 'analyzing'}…  ${((Date.now() - started) / 1000).toFixed(1)} s\n`),

@@ -57,7 +57,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     // On a terminal, `flowdeck` alone opens the TUI, loaded only then: plain commands never load ink.
     if (io.stdout.isTTY && process.stdin.isTTY) {
       try {
-        const backend = openLocalBackend(io.env);
+        const backend = await openLocalBackend(io.env);
         try {
           const { runTui } = await import('../src/tui/run.js');
           return (await runTui(backend, { env: io.env, workspace: backend.ws.home, operator: backend.ws.operator() })).exitCode;

@@ -1,12 +1,12 @@
 import { Command } from 'commander';
 import { withBackend, type CommandIO } from '../src/cli/context.js';
-import { runWorker } from '../src/runtime/worker.js';
 
 export function workerCommand(io: CommandIO): Command {
   return new Command('worker')
     .description('run the runtime in the foreground: queued retry jobs and due automatic retries')
     .option('--exit-when-idle', 'stop once nothing is queued or due soon')
     .action(async (opts: { exitWhenIdle?: boolean }) => {
+      const { runWorker } = await import('../src/runtime/worker.js');
       await withBackend(io.env, async (backend) => {
         const controller = new AbortController();
         const stop = () => controller.abort();

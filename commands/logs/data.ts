@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { LOG_QUERY_STAGES } from '../../src/backend/records.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { parseChoice } from '../../src/cli/options.js';
 import { json } from '../../src/cli/output.js';
+import { LOG_QUERY_STAGES } from '../../src/domain/api.js';
 
 export function logsDataCommand(io: CommandIO): Command {
   return new Command('data')

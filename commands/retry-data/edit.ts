@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { createTwoFilesPatch } from 'diff';
 import { confirm } from '../../src/cli/confirm.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { json } from '../../src/cli/output.js';
@@ -59,6 +58,7 @@ export function retryDataEditCommand(io: CommandIO): Command {
             throw e;
           }
           const name = `${before.retryDataKey}.json`;
+          const { createTwoFilesPatch } = await import('diff');
           io.stderr.write(createTwoFilesPatch(`a/${name}`, `b/${name}`, original, `${json(after)}\n`, undefined, undefined, { context: 3 }));
           if (!(await confirm(io, `Save retry data ${before.retryDataKey}?`, { yes: opts.yes }))) {
             keep = true;

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { createTwoFilesPatch } from 'diff';
 import type { RetryDataPatchChange, RetryDataPatchResult } from '../../src/backend/records.js';
 import { confirm } from '../../src/cli/confirm.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
@@ -26,7 +25,9 @@ const collect = (parse: (value: string) => PatchOp) => (value: string, previous:
 
 const DIFFS_SHOWN = 20;
 
-export function changeDiff(change: RetryDataPatchChange): string {
+/** A unified diff of one snapshot's change (the diff package is loaded only when one is shown). */
+export async function changeDiff(change: RetryDataPatchChange): Promise<string> {
+  const { createTwoFilesPatch } = await import('diff');
   const name = `${change.retryDataKey}.json`;
   return createTwoFilesPatch(`a/${name}`, `b/${name}`, `${json(change.before)}\n`, `${json(change.after)}\n`, undefined, undefined, { context: 2 });
 }
@@ -83,7 +84,7 @@ export function retryDataPatchCommand(io: CommandIO): Command {
       const preview = await records.patchRetryData(flow, step, selection, ops, { dryRun: true });
       if (opts.dryRun) {
         if (opts.json) return print(io, json(preview));
-        for (const change of preview.changed.slice(0, DIFFS_SHOWN)) io.stdout.write(changeDiff(change));
+        for (const change of preview.changed.slice(0, DIFFS_SHOWN)) io.stdout.write(await changeDiff(change));
         if (preview.changed.length > DIFFS_SHOWN) print(io, `… and ${formatCount(preview.changed.length - DIFFS_SHOWN)} more (--json prints every change)`);
         return print(io, patchSummary(preview));
       }

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import {
-  LOG_DATA_STAGES,
+  LOG_QUERY_STAGES,
   type ExecutionLogDataResponse,
   type ExecutionLogEntry,
   type ExecutionLogMetadataResponse,
@@ -20,7 +20,7 @@ import { applyPatch, assertPathsUnder, deepEqual, PatchTestFailed, type PatchOp 
 import { RecordsRepo } from '../store/records-repo.js';
 import type { FlowRow, JobRow, LogEntryRow, RetryDataRow, StepRow, TraceRow } from '../store/rows.js';
 import type { FlowInfo } from './backend.js';
-import { exportErrorsCsv, type CsvExportOptions, type CsvExportResult } from './csv.js';
+import type { CsvExportOptions, CsvExportResult } from './csv.js';
 import { clampLimit, DEFAULT_PAGE_SIZE, type LocalBackend } from './local-backend.js';
 import { selectErrors, type ErrorSelection } from './selection.js';
 import { errorIdOf, iso, jobIdOf } from './shapes.js';
@@ -112,9 +112,6 @@ export interface LogChildrenParams {
   pageSize?: number;
   offset?: number;
 }
-
-/** Stages a log-data query accepts: the runtime's (apiCall, mapping) and the API's enum. */
-export const LOG_QUERY_STAGES: readonly string[] = [...new Set<string>([...LOG_DATA_STAGES, 'mapping'])];
 
 export interface RecordsApi {
   getRetryData(flowRef: string, stepRef: string, key: string): Promise<FlowStepRetryData>;
@@ -729,6 +726,8 @@ export class RecordsService implements RecordsApi {
     out: Writable,
     onProgress?: (rows: number) => void,
   ): Promise<CsvExportResult> {
+    // csv-stringify is loaded by the export only, not by every command that opens a backend.
+    const { exportErrorsCsv } = await import('./csv.js');
     return exportErrorsCsv(this.local, flowRef, stepRef, options, out, onProgress);
   }
 }

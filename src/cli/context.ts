@@ -1,8 +1,9 @@
 import type { Backend } from '../backend/backend.js';
-import { LocalBackend } from '../backend/local-backend.js';
-import { defaultHome, Workspace } from '../workspace/workspace.js';
+import type { LocalBackend } from '../backend/local-backend.js';
 
-// Commands get the backend through here: opened at the door, closed on the way out.
+// Commands get the backend through here: opened at the door, closed on the way out. The backend
+// and workspace modules (SQLite, conf, the flow-file loader) are imported only when a command
+// opens one, so `--help` and commands that need no workspace never load them.
 
 export interface CommandIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -12,12 +13,16 @@ export interface CommandIO {
 
 export const processIO = (): CommandIO => ({ stdout: process.stdout, stderr: process.stderr, env: process.env });
 
-export function openLocalBackend(env: NodeJS.ProcessEnv = process.env): LocalBackend {
+export async function openLocalBackend(env: NodeJS.ProcessEnv = process.env): Promise<LocalBackend> {
+  const [{ LocalBackend }, { defaultHome, Workspace }] = await Promise.all([
+    import('../backend/local-backend.js'),
+    import('../workspace/workspace.js'),
+  ]);
   return new LocalBackend(Workspace.open(defaultHome(env), env));
 }
 
 export async function withBackend<T>(env: NodeJS.ProcessEnv, fn: (backend: LocalBackend & Backend) => Promise<T>): Promise<T> {
-  const backend = openLocalBackend(env);
+  const backend = await openLocalBackend(env);
   try {
     return await fn(backend);
   } finally {

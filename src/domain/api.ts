@@ -172,6 +172,9 @@ export interface ExecutionLogMetadataResponse {
 
 export const LOG_DATA_STAGES = ['apiCall', 'preMap', 'postMap', 'postSubmit', 'postResponseMap', 'transform', 'responseTransform'] as const;
 
+/** Stages a log-data query accepts: the runtime's (apiCall, mapping) and the API's enum. */
+export const LOG_QUERY_STAGES: readonly string[] = [...new Set<string>([...LOG_DATA_STAGES, 'mapping'])];
+
 export interface ExecutionLogDataResponse {
   logs: Array<{ log: Record<string, unknown> }>;
   errors?: Array<Record<string, unknown>>;

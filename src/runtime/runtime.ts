@@ -1,17 +1,18 @@
 import { NotFoundError, InactiveFlowError } from '../domain/errors.js';
 import type { Redactor } from '../domain/mask.js';
 import type { CatalogFlow } from '../flows/load.js';
-import { startMockSystems, type MockSystems } from '../mocks/systems.js';
+import type { MockSystems } from '../mocks/systems.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { redactorFor, resolveConnection, type ResolvedConnection } from './connections.js';
 import { FlowRunner } from './flow-runner.js';
-import { HttpClient } from './http.js';
+import type { HttpClient } from './http.js';
 import { RetryRunner } from './retry-runner.js';
 import type { RuntimeStep } from './pipeline.js';
 
 // The embedded runtime of one workspace in one process. It resolves connections lazily (a demo
 // workspace starts its mock systems here, so every process that runs records has live targets)
-// and owns the HTTP pools; close() releases both.
+// and owns the HTTP pools; close() releases both. The HTTP client (undici) and the mock systems
+// are imported by start(), so a process that only reads the store never loads them.
 
 export const DEMO_MOCK_OPTIONS = { orders: 200, erpRateLimit: 90 } as const;
 
@@ -20,14 +21,25 @@ export class Runtime {
   private connections: Map<string, ResolvedConnection> | undefined;
   private client: HttpClient | undefined;
   private redactorValue: Redactor | undefined;
+  private starting: Promise<void> | undefined;
 
   constructor(private readonly ws: Workspace) {}
 
   /** Resolves every connection; starts the demo's mock systems first when this is a demo workspace. */
-  async start(): Promise<void> {
-    if (this.connections) return;
+  start(): Promise<void> {
+    // Callers that race share one start; a failed start may be tried again.
+    this.starting ??= this.startOnce().catch((e: unknown) => {
+      this.starting = undefined;
+      throw e;
+    });
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<void> {
+    const { HttpClient } = await import('./http.js');
     const mockUrls: Record<string, string> = {};
     if (this.ws.isDemo) {
+      const { startMockSystems } = await import('../mocks/systems.js');
       this.mocks = await startMockSystems(DEMO_MOCK_OPTIONS);
       Object.assign(mockUrls, this.mocks.urls);
     }
@@ -115,5 +127,6 @@ export class Runtime {
     this.client = undefined;
     this.mocks = undefined;
     this.connections = undefined;
+    this.starting = undefined;
   }
 }
