@@ -5,6 +5,7 @@ import { benchCsv } from './csv.js';
 import { benchList } from './list.js';
 import { benchRetry } from './retry.js';
 import { benchStartup } from './startup.js';
+import { benchTui } from './tui.js';
 import { renderResults, requireBuilt, type BenchContext, type Result } from './util.js';
 
 // `npm run bench [-- --only list,startup] [--errors N] [--dir D] [--fresh]`: runs the benchmark
@@ -17,6 +18,7 @@ const BENCHES: Record<string, (ctx: BenchContext) => Promise<Result[]>> = {
   retry: benchRetry,
   bulk: benchBulk,
   csv: benchCsv,
+  tui: benchTui,
 };
 
 function usage(message?: string): never {

@@ -46,6 +46,10 @@ export interface ErrorListParams {
   limit?: number;
   /** Continue after this errorId (newest-first keyset paging, what nextPageURL carries). */
   before?: string;
+  /** Oldest first (`asc`): pages upward from the oldest error, continuing with `after`. */
+  order?: 'desc' | 'asc';
+  /** With `order: 'asc'`: only errors newer than this errorId. */
+  after?: string;
 }
 
 export type FacetField = 'classification' | 'code' | 'source';

@@ -210,16 +210,23 @@ export class LocalBackend implements Backend {
     const step = this.resolveStep(flow, stepRef);
     const limit = clampLimit(params.limit ?? DEFAULT_PAGE_SIZE);
     const query = parseQuery(params.query ?? '');
-    let beforeId: number | undefined;
-    if (params.before) {
-      const decoded = decodeId('error', params.before);
-      if (!decoded) throw new InvalidInputError(`"${params.before}" is not an error id`, 'before');
-      beforeId = decoded.rowId;
+    const cursor = (name: 'before' | 'after'): number | undefined => {
+      const value = params[name];
+      if (!value) return undefined;
+      const decoded = decodeId('error', value);
+      if (!decoded) throw new InvalidInputError(`"${value}" is not an error id`, name);
+      return decoded.rowId;
+    };
+    const ascending = params.order === 'asc';
+    if (params.order !== undefined && params.order !== 'asc' && params.order !== 'desc') {
+      throw new InvalidInputError(`order must be asc or desc, got "${String(params.order)}"`, 'order');
     }
-    const rows = this.store.listErrors({ step: step.key, resolved, terms: query.terms, limit: limit + 1, beforeId }, this.queryContext());
+    const range = ascending ? { fromId: (cursor('after') ?? 0) + 1 } : { beforeId: cursor('before') };
+    const rows = this.store.listErrors({ step: step.key, resolved, terms: query.terms, limit: limit + 1, ...range }, this.queryContext());
     const page = rows.slice(0, limit);
     if (rows.length <= limit) return { rows: page };
-    const search = new URLSearchParams({ pageSize: String(limit), before: errorIdOf(page[page.length - 1]!) });
+    const last = errorIdOf(page[page.length - 1]!);
+    const search = new URLSearchParams(ascending ? { pageSize: String(limit), order: 'asc', after: last } : { pageSize: String(limit), before: last });
     if (params.query) search.set('q', params.query);
     return { rows: page, nextPageURL: `/v1/flows/${flow.id}/${step.stepId}/${resolved ? 'resolved' : 'errors'}?${search.toString()}` };
   }

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Workspace } from '../workspace/workspace.js';
 import { processAlive, recoverStaleJobs } from './recovery.js';
@@ -45,10 +47,21 @@ function releaseLease(ws: Workspace): void {
   });
 }
 
+/** bin/flowdeck.js of this package, found from this module whether it runs compiled (dist/) or from source. */
+export function flowdeckBin(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'bin', 'flowdeck.js'))) return join(dir, 'bin', 'flowdeck.js');
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find bin/flowdeck.js above the runtime module');
+    dir = parent;
+  }
+}
+
 /** Starts a detached worker for the workspace unless one is alive. */
 export function ensureWorker(ws: Workspace): void {
   if (workerAlive(ws)) return;
-  const bin = fileURLToPath(new URL('../../../bin/flowdeck.js', import.meta.url));
+  const bin = flowdeckBin();
   const child = spawn(process.execPath, [bin, 'worker', '--exit-when-idle'], {
     detached: true,
     stdio: 'ignore',

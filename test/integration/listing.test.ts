@@ -1,0 +1,65 @@
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { LocalBackend } from '../../src/backend/local-backend.js';
+import { LocalBackend as Local } from '../../src/backend/local-backend.js';
+import { seedDemoWorkspace } from '../../src/workspace/demo.js';
+import { validateAgainst } from '../helpers/spec.js';
+import { tempHome, type TempHome } from '../helpers/workspace.js';
+
+// Body paging both ways: newest first with `before` (the API's), and oldest first with
+// `order: 'asc'` + `after` (what the TUI's jump to the end uses), over the same rows.
+
+const FLOW = 'Shop customers to CRM';
+const STEP = 'CRM contacts';
+let tmp: TempHome;
+let backend: LocalBackend;
+
+beforeEach(async () => {
+  tmp = tempHome();
+  backend = new Local(seedDemoWorkspace(tmp.home, { ...process.env }));
+  await backend.runFlow(FLOW);
+});
+
+afterEach(async () => {
+  await backend.close();
+  tmp.cleanup();
+});
+
+async function walk(order: 'asc' | 'desc', query?: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await backend.listErrors(FLOW, STEP, {
+      limit: 7,
+      ...(query ? { query } : {}),
+      ...(order === 'asc' ? { order, ...(cursor ? { after: cursor } : {}) } : cursor ? { before: cursor } : {}),
+    });
+    expect(validateAgainst('FlowStepErrorsResponse', page)).toEqual([]);
+    ids.push(...page.errors.map((e) => e.errorId));
+    if (!page.nextPageURL) break;
+    expect(page.nextPageURL).toContain(order === 'asc' ? 'order=asc&after=' : 'before=');
+    cursor = page.errors[page.errors.length - 1]!.errorId;
+  }
+  return ids;
+}
+
+it('oldest-first paging walks exactly the newest-first rows in reverse', async () => {
+  const newest = await walk('desc');
+  expect(newest.length).toBeGreaterThan(20);
+  expect(new Set(newest).size).toBe(newest.length);
+  expect(await walk('asc')).toEqual([...newest].reverse());
+  // Lexical order of the ids is their time order.
+  expect([...newest].sort().reverse()).toEqual(newest);
+});
+
+it('oldest-first paging honours filters, and `after` is exclusive', async () => {
+  const filtered = await walk('asc', 'class:intermittent');
+  expect(filtered).toEqual((await walk('desc', 'class:intermittent')).reverse());
+  const [first, second] = filtered;
+  const page = await backend.listErrors(FLOW, STEP, { order: 'asc', after: first!, limit: 1, query: 'class:intermittent' });
+  expect(page.errors.map((e) => e.errorId)).toEqual([second]);
+});
+
+it('a bad cursor or order is one clear error', async () => {
+  await expect(backend.listErrors(FLOW, STEP, { order: 'asc', after: 'nope' })).rejects.toThrow(/"nope" is not an error id/);
+  await expect(backend.listErrors(FLOW, STEP, { order: 'sideways' as 'asc' })).rejects.toThrow(/order must be asc or desc/);
+});
