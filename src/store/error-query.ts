@@ -5,6 +5,9 @@ import { hasWildcard, resolveTimeValue, wildcardToLike, type QueryTerm } from '.
 // Compiles the query language's terms into SQL over `errors e` (joined to `retry_data r` only
 // when a data.* term needs it). The first positive tag or text term may *drive* the query
 // (error_tags / errors_fts walked newest-first) so a selective filter never walks the step.
+// Otherwise an index (step, resolved, column) drives; when several equality terms have one, the
+// caller may pick which, and the others are checked by probing their own index, not the row.
+// since/until also come back as times, so the caller can bound the walk by row id.
 
 export interface QueryContext {
   /** Tag codes whose code or name matches the value (wildcards allowed); empty when none does. */
@@ -16,7 +19,35 @@ export interface QueryContext {
 
 export type Driver = { kind: 'tag'; code: string } | { kind: 'text'; match: string };
 
-export interface CompiledQuery {
+export type IndexedColumn = 'code' | 'source' | 'classification' | 'assignee';
+
+/** A positive exact `code:` / `source:` / `classification:` / `assignee:` term: its column follows (step, resolved) in an index. */
+export interface IndexedTerm {
+  column: IndexedColumn;
+  /** The index whose key is (step, resolved, column) and then the row id. */
+  index: string;
+  /** Compared with IS; null for `assignee:none`. */
+  value: string | null;
+}
+
+export interface CompileOptions {
+  /** The step listed: text terms then search only its rows of errors_fts. */
+  step?: number;
+  /**
+   * Called when two or more indexed terms (and no tag or text term) could drive: returns the one
+   * whose index to walk. The others become probes of their own (covering) index by row id, so a
+   * walked row that fails them is never read. Without it, every term is a plain comparison.
+   */
+  pickIndexedDriver?: (terms: readonly IndexedTerm[], times: QueryTimes) => IndexedTerm;
+}
+
+/** The bounds the positive since/until terms put on occurred_at (epoch ms, inclusive). */
+export interface QueryTimes {
+  since?: number;
+  until?: number;
+}
+
+export interface CompiledQuery extends QueryTimes {
   where: string[];
   params: unknown[];
   needsRetryData: boolean;
@@ -29,6 +60,13 @@ const COLUMN: Record<string, string> = {
   classification: 'e.classification',
   traceKey: 'e.trace_key',
   assignee: 'e.assignee',
+};
+
+const INDEX_OF: Record<IndexedColumn, string> = {
+  code: 'ix_errors_code',
+  source: 'ix_errors_source',
+  classification: 'ix_errors_class',
+  assignee: 'ix_errors_assignee',
 };
 
 function matchColumn(column: string, value: string, params: unknown[]): string {
@@ -49,16 +87,89 @@ export function ftsExpression(text: string): string {
   return `"${words.join(' ')}"`;
 }
 
-export function compileErrorQuery(terms: readonly QueryTerm[], ctx: QueryContext): CompiledQuery {
+/**
+ * The token in errors_fts's `step` column of a step's rows. Matching it together with the words
+ * makes FTS intersect the two doclists, so a word that only other steps' messages have costs
+ * nothing (migration 5 fills the column; writers of errors_fts use this).
+ */
+export function ftsStepToken(step: number): string {
+  return `${STEP_TOKEN_PREFIX}${step}`;
+}
+
+/** ftsStepToken in SQL, of a step column (for FTS rows derived from errors rows in bulk). */
+export function ftsStepTokenSql(column: string): string {
+  return `'${STEP_TOKEN_PREFIX}' || ${column}`;
+}
+
+const STEP_TOKEN_PREFIX = 'zstep';
+
+/** The errors_fts MATCH expression for message text, limited to one step's rows when given. */
+export function ftsMatch(text: string, step?: number): string {
+  const message = `message : ${ftsExpression(text)}`;
+  return step === undefined ? message : `step : "${ftsStepToken(step)}" AND ${message}`;
+}
+
+/** The term as an indexed equality, when it is one (positive, exact, on an indexed column). */
+function indexedTerm(term: QueryTerm, ctx: QueryContext): IndexedTerm | undefined {
+  if (term.kind !== 'field' || term.negate) return undefined;
+  const column = term.field;
+  if (column !== 'code' && column !== 'source' && column !== 'classification' && column !== 'assignee') return undefined;
+  if (hasWildcard(term.value)) return undefined;
+  let value: string | null = term.value;
+  if (column === 'assignee') {
+    const lower = term.value.toLowerCase();
+    value = lower === 'none' ? null : lower === 'me' ? ctx.me : term.value;
+  }
+  return { column, index: INDEX_OF[column], value };
+}
+
+/** Whether a term will drive the query through error_tags or errors_fts (see compileErrorQuery). */
+function drivesItself(term: QueryTerm, ctx: QueryContext): boolean {
+  if (term.negate) return false;
+  if (term.kind === 'text') return true;
+  return term.kind === 'field' && term.field === 'tag' && ctx.tagCodes(term.value).length === 1;
+}
+
+function indexedClause(t: IndexedTerm, probe: boolean, params: unknown[]): string {
+  if (t.value !== null) params.push(t.value);
+  const test = t.value === null ? 'IS NULL' : 'IS ?';
+  if (!probe) return `e.${t.column} ${test}`;
+  // The index holds (step, resolved, column, id): one seek answers the term without reading the row.
+  return `EXISTS (SELECT 1 FROM errors x INDEXED BY ${t.index} WHERE x.step = e.step AND x.resolved = e.resolved AND x.${t.column} ${test} AND x.id = e.id)`;
+}
+
+export function compileErrorQuery(terms: readonly QueryTerm[], ctx: QueryContext, options: CompileOptions = {}): CompiledQuery {
   const where: string[] = [];
   const params: unknown[] = [];
   let needsRetryData = false;
   let driver: Driver | undefined;
 
+  const times: QueryTimes = {};
+  const indexed = new Map<QueryTerm, IndexedTerm>();
+  for (const term of terms) {
+    const t = indexedTerm(term, ctx);
+    if (t) indexed.set(term, t);
+    if (term.kind === 'field' && !term.negate && (term.field === 'since' || term.field === 'until')) {
+      const at = resolveTimeValue(term.value, ctx.now);
+      if (term.field === 'since') times.since = Math.max(times.since ?? at, at);
+      else times.until = Math.min(times.until ?? at, at);
+    }
+  }
+  // Which indexed term drives (the rest are probes): only asked when no tag or text term drives.
+  let indexDriver: IndexedTerm | undefined;
+  if (options.pickIndexedDriver && indexed.size > 1 && !terms.some((t) => drivesItself(t, ctx))) {
+    indexDriver = options.pickIndexedDriver([...indexed.values()], times);
+  }
+
   for (const term of terms) {
     let clause: string;
+    const asIndexed = indexed.get(term);
+    if (asIndexed) {
+      where.push(indexedClause(asIndexed, indexDriver !== undefined && asIndexed !== indexDriver, params));
+      continue;
+    }
     if (term.kind === 'text') {
-      const match = ftsExpression(term.text);
+      const match = ftsMatch(term.text, options.step);
       if (!term.negate && !driver) {
         driver = { kind: 'text', match };
         continue;
@@ -78,7 +189,7 @@ export function compileErrorQuery(terms: readonly QueryTerm[], ctx: QueryContext
           clause = matchColumn(COLUMN[term.field]!, term.value, params);
           break;
         case 'message':
-          params.push(ftsExpression(term.value));
+          params.push(ftsMatch(term.value, options.step));
           clause = `e.id IN (SELECT rowid FROM errors_fts WHERE errors_fts MATCH ?)`;
           break;
         case 'assignee': {
@@ -136,7 +247,7 @@ export function compileErrorQuery(terms: readonly QueryTerm[], ctx: QueryContext
     }
     where.push(term.negate ? `NOT (${clause})` : clause);
   }
-  const compiled: CompiledQuery = { where, params, needsRetryData };
+  const compiled: CompiledQuery = { ...times, where, params, needsRetryData };
   if (driver) compiled.driver = driver;
   return compiled;
 }

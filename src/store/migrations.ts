@@ -238,4 +238,12 @@ export const MIGRATIONS: readonly string[] = [
     trace_sec = (SELECT ${idSecondsSql('time')} FROM traces WHERE id = errors.trace)
   WHERE retry_data IS NOT NULL OR trace IS NOT NULL;
   `,
+  /* 5: step-selective message search. errors_fts gets a second column holding the step's token
+     (ftsStepToken: 'zstep' || step), and a search matches `step : "zstep<key>" AND message : …`, so
+     FTS intersects the word's doclist with the step's instead of handing every other step's hits to
+     the join. Rebuilt from errors in one pass (about 3 s for a million errors). */ `
+  DROP TABLE errors_fts;
+  CREATE VIRTUAL TABLE errors_fts USING fts5 (message, step, content = '', contentless_delete = 1);
+  INSERT INTO errors_fts (rowid, message, step) SELECT id, message, 'zstep' || step FROM errors;
+  `,
 ];

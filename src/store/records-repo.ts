@@ -321,7 +321,7 @@ export class RecordsRepo {
    * the step id for whole-flow exports). A tag or text filter drives the walk the way listings do.
    */
   csvChunkStatement(q: CsvChunkQuery, ctx: QueryContext): CsvChunkStatement {
-    const compiled = compileErrorQuery(q.terms, ctx);
+    const compiled = compileErrorQuery(q.terms, ctx, { step: q.step });
     const resolved = q.resolved ? 1 : 0;
     const where: string[] = [];
     const params: unknown[] = [];

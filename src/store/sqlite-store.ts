@@ -5,7 +5,7 @@ import { idSecondsSql } from '../domain/ids.js';
 import type { QueryTerm } from '../domain/query.js';
 import type { Catalog } from '../flows/load.js';
 import { openDatabase, type Db } from './db.js';
-import { compileErrorQuery, type QueryContext } from './error-query.js';
+import { compileErrorQuery, ftsStepToken, type IndexedTerm, type QueryContext, type QueryTimes } from './error-query.js';
 import type {
   ErrorRow,
   FlowRow,
@@ -160,9 +160,65 @@ const COUNTER_FIELDS: Record<keyof JobCounters, string> = {
   numPagesProcessed: 'num_pages_processed',
 };
 
-export function buildErrorListing(q: ErrorListQuery, ctx: QueryContext, idsOnly = false): { sql: string; params: unknown[] } {
-  const compiled = compileErrorQuery(q.terms, ctx);
+/**
+ * Error ids increase with occurred_at, up to the skew of writers that took their time just before
+ * waiting for the write lock (busy_timeout is 10 s) or of a clock step: a `since`/`until` bound moved
+ * out by this much and turned into an id bound never drops a matching row. occurred_at is still
+ * compared exactly.
+ */
+export const ID_TIME_SKEW_MS = 60_000;
+
+/** Rows of each candidate index read to compare the density of equality terms (see sparsestIndexedTerm). */
+const DENSITY_WINDOW = 1024;
+
+/** What a listing asks the store while it is planned: row-id bounds for times, and term densities. */
+export interface ListingStats {
+  /** The smallest error row id whose occurred_at is at or after `time`, by binary search over row ids. */
+  firstErrorIdAt(time: number): number;
+  /** Of the indexed terms, the one with the fewest rows in the first window of the walk (see SqliteStore). */
+  sparsestIndexedTerm(step: number, resolved: boolean, terms: readonly IndexedTerm[], range: IdRange): IndexedTerm;
+}
+
+/** Row ids a walk covers: [lower, upper), newest first unless ascending. */
+export interface IdRange {
+  lower?: number;
+  upper?: number;
+  ascending: boolean;
+}
+
+/** The listing's cursor and, with the store's help, its times as one row-id range of the walk. */
+function idRange(q: ErrorListQuery, times: QueryTimes, stats: ListingStats | undefined): IdRange {
+  const ascending = q.fromId !== undefined;
+  let lower = q.fromId;
+  let upper = ascending ? undefined : q.beforeId;
+  if (stats && times.since !== undefined) {
+    const id = stats.firstErrorIdAt(times.since - ID_TIME_SKEW_MS);
+    lower = Math.max(lower ?? id, id);
+  }
+  if (stats && times.until !== undefined) {
+    const id = stats.firstErrorIdAt(times.until + ID_TIME_SKEW_MS + 1);
+    upper = Math.min(upper ?? id, id);
+  }
+  const range: IdRange = { ascending };
+  if (lower !== undefined) range.lower = lower;
+  if (upper !== undefined) range.upper = upper;
+  return range;
+}
+
+export function buildErrorListing(
+  q: ErrorListQuery,
+  ctx: QueryContext,
+  options: { idsOnly?: boolean; stats?: ListingStats } = {},
+): { sql: string; params: unknown[] } {
+  const { stats } = options;
   const resolved = q.resolved ? 1 : 0;
+  let range: IdRange | undefined;
+  const rangeFor = (times: QueryTimes): IdRange => (range ??= idRange(q, times, stats));
+  const compiled = compileErrorQuery(q.terms, ctx, {
+    step: q.step,
+    ...(stats ? { pickIndexedDriver: (terms: readonly IndexedTerm[], times: QueryTimes) => stats.sparsestIndexedTerm(q.step, q.resolved, terms, rangeFor(times)) } : {}),
+  });
+  const { lower, upper, ascending } = rangeFor(compiled);
   const where: string[] = [];
   const params: unknown[] = [];
   // The driver is the structure walked in id order; every other term filters its rows.
@@ -182,20 +238,23 @@ export function buildErrorListing(q: ErrorListQuery, ctx: QueryContext, idsOnly 
   if (compiled.needsRetryData) from += ' LEFT JOIN retry_data r ON r.id = e.retry_data';
   where.push('e.step = ?', 'e.resolved = ?', ...compiled.where);
   params.push(q.step, resolved, ...compiled.params);
-  if (q.fromId !== undefined) {
-    where.push(`${key} >= ?`);
-    params.push(q.fromId);
-  } else if (q.beforeId !== undefined) {
-    where.push(`${key} < ?`);
-    params.push(q.beforeId);
+  // The bounds are expressions, not bare parameters, so the planner does not estimate the range
+  // from their values (STAT4): with them it may misjudge a row-id range enough to prefer a skip-scan
+  // of ix_errors_job and a sort over the driving structure, which keeps the id order for free.
+  if (lower !== undefined) {
+    where.push(`${key} >= CAST(? AS INTEGER)`);
+    params.push(lower);
   }
-  const order = q.fromId !== undefined ? 'ASC' : 'DESC';
+  if (upper !== undefined) {
+    where.push(`${key} < CAST(? AS INTEGER)`);
+    params.push(upper);
+  }
   params.push(q.limit);
-  const columns = idsOnly ? 'e.id' : ERROR_COLUMNS;
-  return { sql: `SELECT ${columns} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${key} ${order} LIMIT ?`, params };
+  const columns = options.idsOnly ? 'e.id' : ERROR_COLUMNS;
+  return { sql: `SELECT ${columns} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${key} ${ascending ? 'ASC' : 'DESC'} LIMIT ?`, params };
 }
 
-export class SqliteStore {
+export class SqliteStore implements ListingStats {
   readonly db: Db;
   private readonly statements = new Map<string, Statement>();
 
@@ -494,7 +553,7 @@ export class SqliteStore {
       e.assigneeUser ?? null,
     );
     const id = Number(result.lastInsertRowid);
-    this.stmt('INSERT INTO errors_fts (rowid, message) VALUES (?, ?)').run(id, e.message);
+    this.stmt('INSERT INTO errors_fts (rowid, message, step) VALUES (?, ?, ?)').run(id, e.message, ftsStepToken(e.step));
     if (tags) {
       const tag = this.stmt('INSERT INTO error_tags (tag, step, resolved, error) VALUES (?, ?, 0, ?)');
       for (const code of tags) tag.run(code, e.step, id);
@@ -550,20 +609,71 @@ export class SqliteStore {
   // ---- error listings -----------------------------------------------------------------------
 
   listErrors(q: ErrorListQuery, ctx: QueryContext): ErrorRow[] {
-    const { sql, params } = buildErrorListing(q, ctx);
+    const { sql, params } = buildErrorListing(q, ctx, { stats: this });
     return (this.stmt(sql).all(...params) as Raw[]).map(toErrorRow);
   }
 
   /** Row ids of every error matching the query, newest first (bulk actions select with this). */
   selectErrorIds(q: Omit<ErrorListQuery, 'limit'> & { limit?: number }, ctx: QueryContext): number[] {
-    const { sql, params } = buildErrorListing({ ...q, limit: q.limit ?? -1 }, ctx, true);
+    const { sql, params } = buildErrorListing({ ...q, limit: q.limit ?? -1 }, ctx, { idsOnly: true, stats: this });
     return this.stmt(sql).pluck().all(...params) as number[];
   }
 
   /** The query plan of a listing, for tests that prove no listing scans the errors table. */
   explainListErrors(q: ErrorListQuery, ctx: QueryContext): string[] {
-    const { sql, params } = buildErrorListing(q, ctx);
+    const { sql, params } = buildErrorListing(q, ctx, { stats: this });
     return (this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
+  }
+
+  // ---- ListingStats: what planning a listing asks (a few index seeks, never a walk) --------------
+
+  /**
+   * The smallest error row id whose occurred_at is at or after `time` (one past the last id when
+   * none is), by binary search over row ids: ids are handed out in time order (see ID_TIME_SKEW_MS),
+   * so about 20 primary-key seeks answer it for a million errors, gaps from deletions included.
+   */
+  firstErrorIdAt(time: number): number {
+    const last = (this.stmt('SELECT max(id) FROM errors').pluck().get() as number | null) ?? 0;
+    const from = this.stmt('SELECT id, occurred_at AS at FROM errors WHERE id >= ? ORDER BY id LIMIT 1');
+    let lo = 1;
+    let hi = last + 1;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      const row = from.get(mid) as { id: number; at: number };
+      if (row.at >= time) hi = mid;
+      else lo = row.id + 1; // no row between mid and row.id: the answer is past both
+    }
+    return lo;
+  }
+
+  /**
+   * Of two or more indexed terms of a listing, the one whose index to walk: the sparsest in the
+   * walk's first DENSITY_WINDOW rows of each term's own index (index-only, so ~0.1 ms each). A term
+   * with fewer rows than that in the whole range wins outright (the fewest); otherwise the one whose
+   * window reaches farthest from the walk's start has the fewest rows per id. The others are then
+   * probed per walked row, so even a combination that matches nothing walks only the sparse term.
+   */
+  sparsestIndexedTerm(step: number, resolved: boolean, terms: readonly IndexedTerm[], range: IdRange): IndexedTerm {
+    let best: { term: IndexedTerm; rows: number; reach: number } | undefined;
+    for (const term of terms) {
+      const where = [`step = ?`, `resolved = ?`, `${term.column} ${term.value === null ? 'IS NULL' : 'IS ?'}`];
+      const params: unknown[] = [step, resolved ? 1 : 0];
+      if (term.value !== null) params.push(term.value);
+      if (range.lower !== undefined) {
+        where.push('id >= ?');
+        params.push(range.lower);
+      }
+      if (range.upper !== undefined) {
+        where.push('id < ?');
+        params.push(range.upper);
+      }
+      const window = `SELECT id FROM errors INDEXED BY ${term.index} WHERE ${where.join(' AND ')} ORDER BY id ${range.ascending ? 'ASC' : 'DESC'} LIMIT ${DENSITY_WINDOW}`;
+      const r = this.stmt(`SELECT count(*) AS rows, ${range.ascending ? 'max' : 'min'}(id) AS edge FROM (${window})`).get(...params) as { rows: number; edge: number | null };
+      // How far (in ids) the window reaches from the walk's start: farther means sparser.
+      const reach = r.rows < DENSITY_WINDOW ? Infinity : range.ascending ? r.edge! : -r.edge!;
+      if (!best || r.rows < best.rows || (r.rows === best.rows && reach > best.reach)) best = { term, rows: r.rows, reach };
+    }
+    return best!.term;
   }
 
   /** Per-step open-error count and newest open error, for the flow summary. */

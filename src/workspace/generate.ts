@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_RETRY_POLICY } from '../runtime/recorder.js';
 import type { Db } from '../store/db.js';
+import { ftsStepTokenSql } from '../store/error-query.js';
 import { DEMO_SHAPES, RowFactory, TABLE_WIDTH, type Batch, type FactorySpec, type FactoryStep, type StepShape, type TableName } from './generate-rows.js';
 import type { Workspace } from './workspace.js';
 
@@ -62,7 +63,7 @@ const TABLE_ORDER: TableName[] = ['traces', 'retryData', 'errors'];
 // What SqliteStore.insertError keeps in sync with an error row, derived here from the rows just
 // written (so the message and tags are neither built nor bound twice).
 const DERIVED = [
-  'INSERT INTO errors_fts (rowid, message) SELECT id, message FROM errors WHERE id BETWEEN ? AND ?',
+  `INSERT INTO errors_fts (rowid, message, step) SELECT id, message, ${ftsStepTokenSql('step')} FROM errors WHERE id BETWEEN ? AND ?`,
   `INSERT INTO error_tags (tag, step, resolved, error)
     SELECT t.value, e.step, e.resolved, e.id FROM errors e, json_each(e.tags) t WHERE e.id BETWEEN ? AND ? AND e.tags IS NOT NULL`,
 ];

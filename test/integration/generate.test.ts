@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { classifyFailure } from '../../src/domain/classify.js';
+import { ftsStepToken } from '../../src/store/error-query.js';
 import { idSeconds } from '../../src/domain/ids.js';
 import { DEMO_FLOWS_YAML } from '../../src/workspace/demo.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
@@ -48,6 +49,10 @@ describe('generateErrors', () => {
 
   it('keeps errors_fts and error_tags in sync with the errors, as insertError does', () => {
     expect(one('SELECT count(*) FROM errors_fts')).toBe(N + 500);
+    // Each FTS row carries its step's token, as insertError writes it (searches are per step).
+    for (const step of db().prepare('SELECT DISTINCT step FROM errors').pluck().all() as number[]) {
+      expect(one(`SELECT count(*) FROM errors_fts WHERE errors_fts MATCH ?`, `step : "${ftsStepToken(step)}"`)).toBe(one('SELECT count(*) FROM errors WHERE step = ?', step));
+    }
     expect(one('SELECT count(*) FROM error_tags')).toBe(one('SELECT sum(json_array_length(tags)) FROM errors WHERE tags IS NOT NULL'));
     expect(one('SELECT count(*) FROM error_tags t JOIN errors e ON e.id = t.error WHERE t.step <> e.step OR t.resolved <> e.resolved')).toBe(0);
     const tagged = one('SELECT count(*) FROM errors WHERE tags IS NOT NULL') / (N + 500);

@@ -4,8 +4,9 @@ import { encodeId } from '../../src/domain/ids.js';
 import { CLASSIFICATIONS } from '../../src/domain/filter-metadata.js';
 import { queryFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { createRng } from '../../src/mocks/prng.js';
-import type { QueryContext } from '../../src/store/error-query.js';
-import type { ErrorListQuery, SqliteStore } from '../../src/store/sqlite-store.js';
+import { compileErrorQuery, ftsStepToken, type QueryContext } from '../../src/store/error-query.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
+import { ID_TIME_SKEW_MS, SqliteStore, type ErrorListQuery } from '../../src/store/sqlite-store.js';
 import { DEMO_FLOWS_YAML, DEMO_TAGS, tagCode } from '../../src/workspace/demo.js';
 import { openBackend, tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
 
@@ -109,6 +110,24 @@ beforeAll(() => {
       });
       rows.push({ id, ...row });
     }
+    // A word that only another step's messages have: a search for it on the main step must cost
+    // nothing, because the search is limited to the step inside errors_fts.
+    for (let i = 0; i < 300; i++) {
+      const row: Omit<Model, 'id'> = {
+        step: otherStep,
+        resolved: false,
+        occurredAt: start + (total + i) * 60_000,
+        source: 'application',
+        classification: 'value',
+        code: '422',
+        assignee: null,
+        tags: [],
+        message: `Record ${i} quarantined by the archive gateway`,
+        job: jobs[0]!,
+      };
+      const id = store.insertError({ ...row, classifiedBy: 'rule', traceKey: `AR-${i}` });
+      rows.push({ id, ...row });
+    }
     // A third of the step's errors resolved, as an operator would over time.
     const resolve = store.db.prepare('UPDATE errors SET resolved = 1, resolved_at = ?, resolved_by = ? WHERE id = ?');
     const resolveTags = store.db.prepare('UPDATE error_tags SET resolved = 1 WHERE error = ?');
@@ -137,6 +156,8 @@ interface Case {
   matches: (r: Model) => boolean;
   /** For a selective filter: the structure that must drive the query (not just the step's index). */
   drives?: RegExp;
+  /** A line the plan must also have (e.g. a term checked by probing its own index). */
+  probes?: RegExp;
 }
 
 const words = (m: string) => m.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
@@ -185,11 +206,68 @@ const CASES: Case[] = [
     matches: (r) => r.job === jobId,
     drives: /^SEARCH e USING INDEX ix_errors_job \(job=\? AND step=\? AND resolved=\?\)/,
   },
-  { name: 'since', opts: { since: '2d' }, matches: (r) => r.occurredAt >= NOW - 2 * 86400_000 },
+  {
+    name: 'since',
+    opts: { since: '2d' },
+    matches: (r) => r.occurredAt >= NOW - 2 * 86400_000,
+    // ids are time-ordered: the time becomes a row-id range of the walk
+    drives: /^SEARCH e USING INDEX ix_errors_step \(step=\? AND resolved=\? AND rowid>\?\)/,
+  },
+  {
+    name: 'until (the newest days skipped by a row-id bound, not walked)',
+    opts: { until: '5d' },
+    matches: (r) => r.occurredAt <= NOW - 5 * 86400_000,
+    drives: /^SEARCH e USING INDEX ix_errors_step \(step=\? AND resolved=\? AND rowid<\?\)/,
+  },
+  {
+    name: 'since + until',
+    opts: { since: '4d', until: '3d' },
+    matches: (r) => r.occurredAt >= NOW - 4 * 86400_000 && r.occurredAt <= NOW - 3 * 86400_000,
+    drives: /^SEARCH e USING INDEX ix_errors_step \(step=\? AND resolved=\? AND rowid>\? AND rowid<\?\)/,
+  },
+  {
+    name: 'code + until',
+    opts: { code: '429', until: '3d' },
+    matches: (r) => r.code === '429' && r.occurredAt <= NOW - 3 * 86400_000,
+    drives: /^SEARCH e USING INDEX ix_errors_code \(step=\? AND resolved=\? AND code=\? AND rowid<\?\)/,
+  },
+  {
+    name: 'text + until',
+    opts: { search: 'email', until: '3d' },
+    matches: (r) => words(r.message).some((w) => w.startsWith('email')) && r.occurredAt <= NOW - 3 * 86400_000,
+    drives: /^SCAN errors_fts VIRTUAL TABLE INDEX \d+:M\d+</,
+  },
+  {
+    name: 'tag + since',
+    opts: { tag: 'Needs data fix', since: '5d' },
+    matches: (r) => r.tags.includes(code('Needs data fix')) && r.occurredAt >= NOW - 5 * 86400_000,
+    drives: /^SEARCH d USING PRIMARY KEY \(tag=\? AND step=\? AND resolved=\? AND error>\?\)/,
+  },
   {
     name: 'source + classification',
     opts: { source: 'application', classification: 'value' },
     matches: (r) => r.source === 'application' && r.classification === 'value',
+  },
+  {
+    // Two indexed terms: the sparser drives, the other is answered by its own index alone.
+    name: 'rare source + common code (the rare one drives, the other is probed)',
+    opts: { query: 'code:422 source:lookup' },
+    matches: (r) => r.source === 'lookup' && r.code === '422',
+    drives: /^SEARCH e USING INDEX ix_errors_source \(step=\? AND resolved=\? AND source=\?\)/,
+    probes: /^SEARCH x EXISTS USING COVERING INDEX ix_errors_code \(step=\? AND resolved=\? AND code=\? AND rowid=\?\)/,
+  },
+  {
+    name: 'the same two terms the other way round',
+    opts: { query: 'source:lookup code:422' },
+    matches: (r) => r.source === 'lookup' && r.code === '422',
+    drives: /^SEARCH e USING INDEX ix_errors_source \(step=\? AND resolved=\? AND source=\?\)/,
+    probes: /^SEARCH x EXISTS USING COVERING INDEX ix_errors_code /,
+  },
+  {
+    name: 'three indexed terms, assignee none among them',
+    opts: { source: 'connection', code: '503', assignee: 'none' },
+    matches: (r) => r.source === 'connection' && r.code === '503' && r.assignee === null,
+    probes: /^SEARCH x EXISTS USING COVERING INDEX ix_errors_(source|code|assignee) /,
   },
   {
     name: 'tag + text',
@@ -229,6 +307,7 @@ describe('error listings use indexes, never a scan of the errors table', () => {
     expect(scans(plan), `${c.name}\n${plan.join('\n')}`).toEqual([]);
     expect(plan.join('\n'), `${c.name}\n${plan.join('\n')}`).not.toMatch(/USE TEMP B-TREE FOR ORDER BY/);
     if (c.drives) expect(plan[0], `${c.name}\n${plan.join('\n')}`).toMatch(c.drives);
+    if (c.probes) expect(plan.some((line) => c.probes!.test(line)), `${c.name}\n${plan.join('\n')}`).toBe(true);
 
     const expected = rows
       .filter((r) => r.step === mainStep && !r.resolved && c.matches(r))
@@ -258,3 +337,136 @@ describe('error listings use indexes, never a scan of the errors table', () => {
     }
   });
 });
+
+describe('text search is limited to the step inside errors_fts', () => {
+  const search = (text: string, step: number) => compileErrorQuery(queryFromOptions({ search: text }).terms, ctx, { step }).driver;
+
+  it('finds a word that only another step has nowhere in the listed step, inside FTS itself', () => {
+    const driver = search('quarantined', mainStep);
+    expect(driver?.kind).toBe('text');
+    const match = (driver as { match: string }).match;
+    // FTS intersects the word with the step's token: no row reaches the join to be thrown away.
+    expect(store.db.prepare('SELECT count(*) FROM errors_fts WHERE errors_fts MATCH ?').pluck().get(match)).toBe(0);
+    expect(store.listErrors({ step: mainStep, resolved: false, terms: queryFromOptions({ search: 'quarantined' }).terms, limit: 100 }, ctx)).toEqual([]);
+    const other = rows.filter((r) => r.step === otherStep && !r.resolved && r.message.includes('quarantined'));
+    expect(other.length).toBeGreaterThan(100);
+    const listed = store.listErrors({ step: otherStep, resolved: false, terms: queryFromOptions({ search: 'quarantined' }).terms, limit: 1000 }, ctx);
+    expect(listed.map((r) => r.id)).toEqual(other.map((r) => r.id).sort((a, b) => b - a));
+  });
+
+  it('hands the join only the listed step’s rows', () => {
+    const match = (search('email', mainStep) as { match: string }).match;
+    const ids = store.db.prepare('SELECT rowid FROM errors_fts WHERE errors_fts MATCH ?').pluck().all(match) as number[];
+    expect(ids.length).toBe(rows.filter((r) => r.step === mainStep && words(r.message).some((w) => w.startsWith('email'))).length);
+  });
+
+  it('never matches the step tokens as message words', () => {
+    const token = ftsStepToken(mainStep);
+    expect(store.listErrors({ step: mainStep, resolved: false, terms: queryFromOptions({ search: token }).terms, limit: 10 }, ctx)).toEqual([]);
+    expect(store.listErrors({ step: mainStep, resolved: false, terms: queryFromOptions({ query: `msg:${token}` }).terms, limit: 10 }, ctx)).toEqual([]);
+  });
+});
+
+describe('since/until become row-id bounds, exactly', () => {
+  // Ids follow time only up to the writers' skew: a writer takes its time, then may wait for the
+  // write lock (busy_timeout, 10 s) before its row gets an id. Rows whose times lag their ids by up
+  // to WRITER_LAG_MS (so out of order with their neighbours), some deleted (gaps in the ids), must
+  // still list exactly.
+  const WRITER_LAG_MS = 55_000;
+  let dir: TempHome;
+  let s: SqliteStore;
+  let step: number;
+  const model: Array<{ id: number; at: number }> = [];
+  const T0 = Date.UTC(2026, 0, 1);
+
+  beforeAll(() => {
+    dir = tempHome('flowdeck-idtime-');
+    s = new SqliteStore(`${dir.home}/flowdeck.db`);
+    s.db.prepare(`INSERT INTO flows (id, name, file, definition) VALUES ('f', 'F', 'f.yaml', '{}')`).run();
+    step = Number(s.db.prepare(`INSERT INTO steps (flow_id, step_id, kind, name, position) VALUES ('f', 's', 'import', 'S', 0)`).run().lastInsertRowid);
+    const rng = createRng(11);
+    s.transaction(() => {
+      for (let i = 0; i < 3000; i++) {
+        const at = T0 + i * 10_000 - Math.round(rng.next() * WRITER_LAG_MS);
+        const id = s.insertError({ step, occurredAt: at, source: 'application', code: '422', message: `m ${i}`, classification: 'value', classifiedBy: 'rule' });
+        model.push({ id, at });
+      }
+    });
+    const gone = model.filter((r) => r.id % 7 === 0 || (r.id > 1000 && r.id < 1400));
+    const del = s.db.prepare('DELETE FROM errors WHERE id = ?');
+    for (const r of gone) del.run(r.id);
+    model.splice(0, model.length, ...model.filter((r) => !gone.includes(r)));
+    s.db.exec('ANALYZE');
+  });
+
+  afterAll(() => {
+    s?.close();
+    dir?.cleanup();
+  });
+
+  const qctx: QueryContext = { me: OPERATOR, now: T0, tagCodes: () => [] };
+  const list = (query: string, extra: Partial<ErrorListQuery> = {}) =>
+    s.listErrors({ step, resolved: false, terms: queryFromOptions({ query }).terms, limit: 100_000, ...extra }, qctx).map((r) => r.id);
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  it('firstErrorIdAt finds the first row at or after a time by binary search, over gaps', () => {
+    const sorted = [...model].sort((a, b) => a.id - b.id);
+    expect(WRITER_LAG_MS).toBeLessThan(ID_TIME_SKEW_MS);
+    expect(sorted.filter((r, i) => i > 0 && r.at < sorted[i - 1]!.at).length, 'rows out of time order').toBeGreaterThan(500);
+    for (const r of sorted.filter((_, i) => i % 97 === 0)) {
+      const first = s.firstErrorIdAt(r.at + ID_TIME_SKEW_MS);
+      // every row from `first` on is at or after the time, less the skew
+      expect(sorted.filter((x) => x.id >= first).every((x) => x.at >= r.at)).toBe(true);
+    }
+    expect(s.firstErrorIdAt(T0 - 3_600_000)).toBeLessThanOrEqual(sorted[0]!.id);
+    expect(s.firstErrorIdAt(T0 + 3000 * 10_000 + 3_600_000)).toBe(sorted[sorted.length - 1]!.id + 1);
+  });
+
+  it('lists since, until and both exactly as a filter of occurredAt would', () => {
+    const rng = createRng(5);
+    for (let k = 0; k < 40; k++) {
+      const a = T0 + rng.int(-60_000, 3000 * 10_000 + 60_000);
+      const b = a + rng.int(0, 5_000_000);
+      const newest = (f: (r: { at: number }) => boolean) => model.filter(f).map((r) => r.id).sort((x, y) => y - x);
+      expect(list(`since:${iso(a)}`)).toEqual(newest((r) => r.at >= a));
+      expect(list(`until:${iso(a)}`)).toEqual(newest((r) => r.at <= a));
+      expect(list(`since:${iso(a)} until:${iso(b)}`)).toEqual(newest((r) => r.at >= a && r.at <= b));
+      // a keyset cursor inside the window, and the ascending walk CSV exports use
+      const window = newest((r) => r.at >= a && r.at <= b);
+      if (window.length > 2) {
+        const cursor = window[Math.floor(window.length / 2)]!;
+        expect(list(`since:${iso(a)} until:${iso(b)}`, { beforeId: cursor })).toEqual(window.filter((id) => id < cursor));
+        expect(list(`since:${iso(a)} until:${iso(b)}`, { fromId: cursor })).toEqual(window.filter((id) => id >= cursor).reverse());
+      }
+    }
+  });
+});
+
+describe('migration 5 rebuilds errors_fts with the step token', () => {
+  it('keeps every message searchable and makes each row findable by its step', () => {
+    const index = MIGRATIONS.findIndex((m) => /CREATE VIRTUAL TABLE errors_fts USING fts5 \(message, step,/.test(m));
+    expect(index).toBeGreaterThan(0);
+    const db = new SqliteStore(':memory:').db; // fully migrated; take it back to the schema before
+    db.exec(`DROP TABLE errors_fts; CREATE VIRTUAL TABLE errors_fts USING fts5 (message, content = '', contentless_delete = 1);`);
+    db.prepare(`INSERT INTO flows (id, name, file, definition) VALUES ('f', 'F', 'f.yaml', '{}')`).run();
+    for (const k of [1, 2]) db.prepare(`INSERT INTO steps (id, flow_id, step_id, kind, name, position) VALUES (?, 'f', ?, 'import', ?, ?)`).run(k, `s${k}`, `S${k}`, k);
+    const insert = db.prepare(`INSERT INTO errors (step, occurred_at, source, code, message) VALUES (?, ?, 'application', '422', ?)`);
+    const insertFts = db.prepare('INSERT INTO errors_fts (rowid, message) VALUES (?, ?)');
+    for (let i = 0; i < 50; i++) {
+      const message = i % 2 ? `Request ${i} timed out` : `Invalid email ${i}`;
+      insertFts.run(insert.run(1 + (i % 3 === 0 ? 1 : 0), T(i), message).lastInsertRowid, message);
+    }
+    db.exec(MIGRATIONS[index]!);
+    const count = (match: string) => db.prepare('SELECT count(*) FROM errors_fts WHERE errors_fts MATCH ?').pluck().get(match);
+    for (const k of [1, 2]) {
+      expect(count(`step : "${ftsStepToken(k)}"`)).toBe(db.prepare('SELECT count(*) FROM errors WHERE step = ?').pluck().get(k));
+      const driver = compileErrorQuery(queryFromOptions({ search: 'timed' }).terms, ctx, { step: k }).driver as { match: string };
+      expect(count(driver.match)).toBe(db.prepare(`SELECT count(*) FROM errors WHERE step = ? AND message LIKE '%timed%'`).pluck().get(k));
+    }
+    db.close();
+  });
+});
+
+function T(i: number): number {
+  return NOW - 1000 * (100 - i);
+}
