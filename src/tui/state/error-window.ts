@@ -56,6 +56,9 @@ export interface Segment {
   atTop: boolean;
   atBottom: boolean;
   above: number | undefined;
+  /** Rows known to lie below the held ones (0 at the bottom; undefined: unknown). Kept when rows
+   * are trimmed off the bottom, so a window reached from the end still knows where it is. */
+  below?: number | undefined;
   /** `before` cursors of chunks trimmed above rows[0], nearest last (undefined: the top). */
   anchors: Array<string | undefined>;
   /** The `before` cursor rows[0] was read from (undefined: the top; null: read upward, see bottomCursor). */
@@ -173,17 +176,19 @@ export function trimBottom(seg: Segment, count = TRIM): Segment {
   const t = Math.min(count, seg.rows.length);
   if (t === 0) return seg;
   const keep = seg.rows.length - t;
+  const below = seg.atBottom ? 0 : seg.below;
   return {
     ...seg,
     rows: seg.rows.slice(0, keep),
     atBottom: false,
+    below: below === undefined ? undefined : below + t,
     bottomCursor: seg.bottomCursor === null ? null : seg.rows[keep]!.errorId,
   };
 }
 
 function segmentOf(s: ErrorWindow): Segment {
-  const { rows, atTop, atBottom, above, anchors, topCursor, bottomCursor } = s;
-  return { rows, atTop, atBottom, above, anchors, topCursor, bottomCursor };
+  const { rows, atTop, atBottom, above, below, anchors, topCursor, bottomCursor } = s;
+  return { rows, atTop, atBottom, above, below, anchors, topCursor, bottomCursor };
 }
 
 function withSegment(s: ErrorWindow, seg: Segment, cursor: number, screenRow?: number): ErrorWindow {
@@ -223,7 +228,7 @@ function applyLoaded(s: ErrorWindow, pending: PendingFetch, result: FetchResult)
     case 'older': {
       const lastId = rowIdOf(seg.rows[seg.rows.length - 1]?.errorId ?? '');
       const fresh = result.rows.filter((r) => lastId === 0 || rowIdOf(r.errorId) < lastId);
-      seg = { ...seg, rows: [...seg.rows, ...fresh], atBottom: !result.more };
+      seg = { ...seg, rows: [...seg.rows, ...fresh], atBottom: !result.more, below: seg.below === undefined ? undefined : Math.max(0, seg.below - fresh.length) };
       while (seg.rows.length > MAX_ROWS && cursor - TRIM > s.height) {
         seg = trimTop(seg);
         cursor -= TRIM;
@@ -343,8 +348,9 @@ export function cursorRow(s: ErrorWindow): ErrorRow | undefined {
 export function position(s: ErrorWindow, total?: number): { row?: number; fromEnd?: number } {
   if (s.rows.length === 0) return {};
   if (s.above !== undefined) return { row: s.above + s.cursor + 1 };
-  if (s.atBottom) {
-    const fromEnd = s.rows.length - s.cursor;
+  const below = s.atBottom ? 0 : s.below;
+  if (below !== undefined) {
+    const fromEnd = below + s.rows.length - s.cursor;
     return total !== undefined ? { row: total - fromEnd + 1 } : { fromEnd };
   }
   return {};
