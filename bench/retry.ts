@@ -183,7 +183,7 @@ async function runOnce(template: string, home: string, url: string, status: numb
 export async function benchRetry(ctx: BenchContext): Promise<Result[]> {
   const template = await templateHome(ctx);
   const results: Result[] = [];
-  for (const status of [200, 503]) {
+  for (const status of (process.env.BENCH_RETRY_STATUS ? [Number(process.env.BENCH_RETRY_STATUS)] : [200, 503])) {
     const { url, child } = await startTarget(status);
     try {
       const outcomes: RunOutcome[] = [];

@@ -228,7 +228,7 @@ export async function benchTui(ctx: BenchContext): Promise<Result[]> {
       how = 'not reached in 120 s';
       t.stdin.press('\u001B');
     }
-    results.push({ bench: 'tui', case: 'keystroke → frame: G (jump to the oldest error)', runs: 1, median: jump, unit: 'ms', note: `${how}; without ascending paging in listErrors the TUI walks the list newest-first in pages of 1000` });
+    results.push({ bench: 'tui', case: 'keystroke → frame: G (jump to the oldest error)', runs: 1, median: jump, unit: 'ms', note: `${how}; one oldest-first page (listErrors order: asc)` });
     ctx.log(`  tui G: ${jump.toFixed(0)} ms`);
     t.instance.unmount();
   } finally {
