@@ -58,9 +58,12 @@ export function flowdeckBin(): string {
   }
 }
 
-/** Starts a detached worker for the workspace unless one is alive. */
+/**
+ * Starts a detached worker for the workspace unless one is alive. FLOWDECK_WORKER=off leaves queued
+ * jobs to a `flowdeck worker` started by hand (and lets tests run jobs in-process, race-free).
+ */
 export function ensureWorker(ws: Workspace): void {
-  if (workerAlive(ws)) return;
+  if (ws.env.FLOWDECK_WORKER === 'off' || workerAlive(ws)) return;
   const bin = flowdeckBin();
   const child = spawn(process.execPath, [bin, 'worker', '--exit-when-idle'], {
     detached: true,

@@ -71,8 +71,9 @@ export function removeTemplate(): void {
   template = undefined;
 }
 
+/** The TUI's retries queue without starting a background worker: tests run the jobs themselves. */
 export function openBackend(home: string): LocalBackend {
-  return new LocalBackend(Workspace.open(home, { ...process.env, FLOWDECK_USER: OPERATOR }));
+  return new LocalBackend(Workspace.open(home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
 }
 
 export interface TuiHarness {

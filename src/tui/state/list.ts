@@ -21,6 +21,26 @@ export type ListAction =
   | { type: 'set-count'; count: number }
   | { type: 'resize'; height: number };
 
+/** The list motion a command means, if it is one: the same in every list view. */
+export function listMotion(command: string): ListAction | undefined {
+  switch (command) {
+    case 'up':
+      return { type: 'move', delta: -1 };
+    case 'down':
+      return { type: 'move', delta: 1 };
+    case 'pageUp':
+      return { type: 'page', direction: -1 };
+    case 'pageDown':
+      return { type: 'page', direction: 1 };
+    case 'top':
+      return { type: 'top' };
+    case 'bottom':
+      return { type: 'bottom' };
+    default:
+      return undefined;
+  }
+}
+
 export function initialList(height: number, mode: ListState['mode'] = 'cursor', count = 0): ListState {
   return clamp({ mode, count, cursor: 0, offset: 0, height: Math.max(1, height) });
 }

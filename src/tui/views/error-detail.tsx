@@ -9,7 +9,7 @@ import { useUIActions, useUIState } from '../context.js';
 import { age, cut, prettyText, shortTime } from '../format.js';
 import { useCommands, useDataRefresh, useLoad, useSyncReducer } from '../hooks.js';
 import type { Command } from '../keys.js';
-import { initialList, listReducer } from '../state/list.js';
+import { initialList, listMotion, listReducer } from '../state/list.js';
 import type { Route } from '../state/nav.js';
 import { rowIdOf } from '../state/error-window.js';
 import type { Style, Theme } from '../theme.js';
@@ -186,19 +186,9 @@ export function ErrorDetailView({ route }: { route: DetailRoute }) {
 
   const handle = (command: Command) => {
     const t = target();
+    const motion = listMotion(command);
+    if (motion) return dispatch(motion);
     switch (command) {
-      case 'up':
-        return dispatch({ type: 'move', delta: -1 });
-      case 'down':
-        return dispatch({ type: 'move', delta: 1 });
-      case 'pageUp':
-        return dispatch({ type: 'page', direction: -1 });
-      case 'pageDown':
-        return dispatch({ type: 'page', direction: 1 });
-      case 'top':
-        return dispatch({ type: 'top' });
-      case 'bottom':
-        return dispatch({ type: 'bottom' });
       case 'refresh':
         return page.reload();
       case 'resolve':

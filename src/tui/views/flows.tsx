@@ -6,7 +6,7 @@ import { useUIActions, useUIState } from '../context.js';
 import { age, formatCount, type ColumnSpec } from '../format.js';
 import { useCommands, useDataRefresh, useLoad, useOnReturn, useSyncReducer } from '../hooks.js';
 import type { Command } from '../keys.js';
-import { initialList, listReducer, visibleRange } from '../state/list.js';
+import { initialList, listMotion, listReducer, visibleRange } from '../state/list.js';
 
 // Flows: each flow with its open errors, its last run and whether it is enabled.
 
@@ -39,19 +39,9 @@ export function FlowsView() {
   const currentRow = () => data[listRef.current.cursor];
   const handle = (command: Command) => {
     const current = currentRow();
+    const motion = listMotion(command);
+    if (motion) return dispatch(motion);
     switch (command) {
-      case 'up':
-        return dispatch({ type: 'move', delta: -1 });
-      case 'down':
-        return dispatch({ type: 'move', delta: 1 });
-      case 'pageUp':
-        return dispatch({ type: 'page', direction: -1 });
-      case 'pageDown':
-        return dispatch({ type: 'page', direction: 1 });
-      case 'top':
-        return dispatch({ type: 'top' });
-      case 'bottom':
-        return dispatch({ type: 'bottom' });
       case 'refresh':
         return flows.reload();
       case 'open':

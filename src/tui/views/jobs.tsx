@@ -7,7 +7,7 @@ import { age, formatCount, progressBar, type ColumnSpec } from '../format.js';
 import { useCommands, useInterval, useLoad, useOnReturn, useSyncReducer } from '../hooks.js';
 import { useNavKey } from '../context.js';
 import type { Command } from '../keys.js';
-import { initialList, listReducer, visibleRange } from '../state/list.js';
+import { initialList, listMotion, listReducer, visibleRange } from '../state/list.js';
 
 // Recent flow runs and retry jobs with live counters: polled every 500 ms while any job is still
 // running (a progress bar for those), every few seconds otherwise.
@@ -67,19 +67,9 @@ export function JobsView() {
   const flowName = (job: Job) => (job._flowId ? jobs.data?.names.get(job._flowId) ?? job._flowId : '-');
   const handle = (command: Command) => {
     const current = currentRow();
+    const motion = listMotion(command);
+    if (motion) return dispatch(motion);
     switch (command) {
-      case 'up':
-        return dispatch({ type: 'move', delta: -1 });
-      case 'down':
-        return dispatch({ type: 'move', delta: 1 });
-      case 'pageUp':
-        return dispatch({ type: 'page', direction: -1 });
-      case 'pageDown':
-        return dispatch({ type: 'page', direction: 1 });
-      case 'top':
-        return dispatch({ type: 'top' });
-      case 'bottom':
-        return dispatch({ type: 'bottom' });
       case 'refresh':
         return jobs.reload();
       case 'open':

@@ -8,7 +8,7 @@ import { useUIActions, useUIState } from '../context.js';
 import { formatCount, shortTime, type ColumnSpec } from '../format.js';
 import { useCommands, useLoad, useSyncReducer } from '../hooks.js';
 import type { Command } from '../keys.js';
-import { initialList, listReducer, visibleRange } from '../state/list.js';
+import { initialList, listMotion, listReducer, visibleRange } from '../state/list.js';
 import type { Route } from '../state/nav.js';
 
 // The execution-log drill-down: a job's log entries (paged as the cursor nears the end, filtered
@@ -94,19 +94,9 @@ export function JobLogsView({ route }: { route: Extract<Route, { view: 'job' }> 
   const names = head.data?.names;
   const handle = (command: Command) => {
     const current = entries.logs[listRef.current.cursor];
+    const motion = listMotion(command);
+    if (motion) return dispatch(motion);
     switch (command) {
-      case 'up':
-        return dispatch({ type: 'move', delta: -1 });
-      case 'down':
-        return dispatch({ type: 'move', delta: 1 });
-      case 'pageUp':
-        return dispatch({ type: 'page', direction: -1 });
-      case 'pageDown':
-        return dispatch({ type: 'page', direction: 1 });
-      case 'top':
-        return dispatch({ type: 'top' });
-      case 'bottom':
-        return dispatch({ type: 'bottom' });
       case 'refresh':
         head.reload();
         return setGeneration((g) => g + 1);
@@ -197,19 +187,9 @@ export function TraceView({ route }: { route: Extract<Route, { view: 'trace' }> 
   if (listRef.current.height !== height) dispatch({ type: 'resize', height: height });
   const handle = (command: Command) => {
     const current = steps[listRef.current.cursor];
+    const motion = listMotion(command);
+    if (motion) return dispatch(motion);
     switch (command) {
-      case 'up':
-        return dispatch({ type: 'move', delta: -1 });
-      case 'down':
-        return dispatch({ type: 'move', delta: 1 });
-      case 'pageUp':
-        return dispatch({ type: 'page', direction: -1 });
-      case 'pageDown':
-        return dispatch({ type: 'page', direction: 1 });
-      case 'top':
-        return dispatch({ type: 'top' });
-      case 'bottom':
-        return dispatch({ type: 'bottom' });
       case 'refresh':
         return trace.reload();
       case 'open':
@@ -276,19 +256,9 @@ export function StageDataView({ route }: { route: Extract<Route, { view: 'stage'
   if (listRef.current.count !== lines.length) dispatch({ type: 'set-count', count: lines.length });
   if (listRef.current.height !== bodyHeight) dispatch({ type: 'resize', height: bodyHeight });
   const handle = (command: Command) => {
+    const motion = listMotion(command);
+    if (motion) return dispatch(motion);
     switch (command) {
-      case 'up':
-        return dispatch({ type: 'move', delta: -1 });
-      case 'down':
-        return dispatch({ type: 'move', delta: 1 });
-      case 'pageUp':
-        return dispatch({ type: 'page', direction: -1 });
-      case 'pageDown':
-        return dispatch({ type: 'page', direction: 1 });
-      case 'top':
-        return dispatch({ type: 'top' });
-      case 'bottom':
-        return dispatch({ type: 'bottom' });
       case 'refresh':
         return data.reload();
     }

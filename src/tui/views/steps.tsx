@@ -5,7 +5,7 @@ import { useUIActions, useUIState } from '../context.js';
 import { age, formatCount, shortTime, type ColumnSpec } from '../format.js';
 import { useCommands, useDataRefresh, useLoad, useOnReturn, useSyncReducer } from '../hooks.js';
 import type { Command } from '../keys.js';
-import { initialList, listReducer, visibleRange } from '../state/list.js';
+import { initialList, listMotion, listReducer, visibleRange } from '../state/list.js';
 import type { Route } from '../state/nav.js';
 
 // The steps of a flow with their open errors and the time of the last one (the flow summary).
@@ -34,19 +34,9 @@ export function StepsView({ route }: { route: Extract<Route, { view: 'steps' }> 
   const currentRow = () => steps[listRef.current.cursor];
   const handle = (command: Command) => {
     const current = currentRow();
+    const motion = listMotion(command);
+    if (motion) return dispatch(motion);
     switch (command) {
-      case 'up':
-        return dispatch({ type: 'move', delta: -1 });
-      case 'down':
-        return dispatch({ type: 'move', delta: 1 });
-      case 'pageUp':
-        return dispatch({ type: 'page', direction: -1 });
-      case 'pageDown':
-        return dispatch({ type: 'page', direction: 1 });
-      case 'top':
-        return dispatch({ type: 'top' });
-      case 'bottom':
-        return dispatch({ type: 'bottom' });
       case 'refresh':
         return flow.reload();
       case 'open':
