@@ -1,11 +1,13 @@
 import { once } from 'node:events';
-import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
+import { accessSync, constants as fsConstants, createWriteStream, rmSync, statSync, type WriteStream } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import type { CsvExportOptions } from '../../src/backend/csv.js';
 import { withBackend, type CommandIO } from '../../src/cli/context.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { formatCount } from '../../src/cli/output.js';
+import { InvalidInputError } from '../../src/domain/errors.js';
 
 interface ExportOptions extends FilterOptions {
   resolved?: boolean;
@@ -62,6 +64,21 @@ class LazyFile extends Writable {
   }
 }
 
+/** The file must be creatable before the export starts: a bad path is bad input, said in one line. */
+function assertWritable(file: string): void {
+  const dir = dirname(resolve(file));
+  try {
+    accessSync(dir, fsConstants.W_OK);
+  } catch (e) {
+    throw new InvalidInputError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? `no directory ${dir}` : (e as Error).message}`, 'output');
+  }
+  try {
+    if (statSync(file).isDirectory()) throw new InvalidInputError(`cannot write ${file}: it is a directory`, 'output');
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw e;
+  }
+}
+
 /** A progress reporter for stderr: redrawn in place on a terminal, a line every few seconds otherwise. */
 function progressReporter(stderr: CommandIO['stderr'], file: string) {
   // Quiet for the first moments: a small export needs no progress, only its final line.
@@ -112,10 +129,15 @@ export function errorsExportCommand(io: CommandIO): Command {
         return;
       }
       const file = opts.output;
+      assertWritable(file);
       const out = new LazyFile(file);
+      // A write that fails later (disk full) ends the export with one line, not an unhandled event.
+      let writeError: Error | undefined;
+      out.on('error', (e) => (writeError ??= e));
       const progress = progressReporter(io.stderr, file);
       try {
         const result = await backend.records.exportErrorsCsv(flow, step, options, out, (rows) => progress.update(rows));
+        if (writeError) throw writeError;
         out.end();
         await once(out, 'finish');
         progress.done();

@@ -4,7 +4,7 @@ import type { JobDetail } from '../../src/backend/backend.js';
 import { selectErrors } from '../../src/backend/selection.js';
 import { confirm } from '../../src/cli/confirm.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
-import { parseDurationMs, parseNumberIn, parsePositiveInt, parseRate } from '../../src/cli/options.js';
+import { formatDuration, parseDurationMs, parseNumberIn, parsePositiveInt, parseRate } from '../../src/cli/options.js';
 import { formatCount, json } from '../../src/cli/output.js';
 import { makeProgress } from '../../src/cli/progress.js';
 import { addSelectionOptions, selectionFromOptions, type SelectionOptions } from '../../src/cli/selection.js';
@@ -36,9 +36,9 @@ export function errorsRetryCommand(io: CommandIO): Command {
     .argument('[keys...]', 'retryDataKeys (or errorIds) to retry')
     .addOption(new Option('--backoff <strategy>', 'space attempts of transiently failing records').choices(['exponential']))
     .option('--max-attempts <n>', 'attempts per record with --backoff', parsePositiveInt('max-attempts', 100), 5)
-    .option('--base-delay <duration>', 'first back-off delay', parseDurationMs('base-delay'), DEFAULT_BACKOFF.baseDelayMs)
+    .addOption(new Option('--base-delay <duration>', 'first back-off delay (500ms, 2s, 1m)').argParser(parseDurationMs('base-delay')).default(DEFAULT_BACKOFF.baseDelayMs, formatDuration(DEFAULT_BACKOFF.baseDelayMs)))
     .option('--factor <x>', 'back-off growth factor', parseNumberIn('factor', 1, 10), DEFAULT_BACKOFF.factor)
-    .option('--max-delay <duration>', 'cap of a back-off delay', parseDurationMs('max-delay'), DEFAULT_BACKOFF.maxDelayMs)
+    .addOption(new Option('--max-delay <duration>', 'cap of a back-off delay (30s, 5m)').argParser(parseDurationMs('max-delay')).default(DEFAULT_BACKOFF.maxDelayMs, formatDuration(DEFAULT_BACKOFF.maxDelayMs)))
     .option('--jitter <0..1>', 'share of each delay randomised', parseNumberIn('jitter', 0, 1), DEFAULT_BACKOFF.jitter)
     .option('--rate <n/s>', 'at most this many records per second', parseRate)
     .option('--wait', 'run the job here with a progress bar and end with a summary')

@@ -53,6 +53,7 @@ export class RetryService implements RetryApi {
     if (request.ratePerSecond !== undefined && !(request.ratePerSecond > 0)) throw new InvalidInputError('--rate must be more than 0 per second', 'rate');
     const { step, rowIds } = selectErrors(this.local, flow.id, stepRef, selection);
     if (step.kind === 'export') throw new InvalidInputError(`step "${step.name}" is an export: its errors are page failures; run the flow again to recover them`);
+    if (step.position >= 1000) throw new InvalidInputError(`step "${step.name}" is no longer in flow "${flow.name}": its records have nowhere to be retried`);
     const repo = new RetryRepo(ws.store);
     const retryData = repo.retryDataOf(rowIds);
     if (retryData.length === 0) return undefined;
@@ -62,7 +63,10 @@ export class RetryService implements RetryApi {
     if (jobId === undefined) throw new ConflictError('every selected record is already being retried by another job (see flowdeck jobs list --type retry)', 'retry_in_progress');
     if (request.wait) {
       const progress = request.onProgress;
-      await runtime.runRetryJob(jobId, progress ? () => progress(this.local.jobOf(ws.store.getJob(jobId)!)) : undefined);
+      const report = progress ? () => progress(this.local.jobOf(ws.store.getJob(jobId)!)) : undefined;
+      const ranHere = await runtime.runRetryJob(jobId, report);
+      // A worker claimed it first: follow it to the end instead.
+      if (!ranHere) await this.waitForJob(encodeId('job', jobId, ws.store.getJob(jobId)!.createdAt), progress);
     } else {
       ensureWorker(ws);
     }

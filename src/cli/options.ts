@@ -21,15 +21,15 @@ export function parseChoice<T extends string>(name: string, choices: readonly T[
   };
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 
-/** "500ms", "2s", "5m", "1h" or bare seconds → milliseconds. */
+/** "500ms", "2s", "5m", "1h" → milliseconds. A unit is required: a bare number is too easy to misread. */
 export function parseDurationMs(name: string) {
   return (value: string): number => {
     const m = DURATION.exec(value.trim());
-    if (!m) throw new InvalidInputError(`--${name} must be a duration like 500ms, 2s, 5m or 1h, got "${value}"`, name);
+    if (!m) throw new InvalidInputError(`--${name} must be a duration with a unit, like 500ms, 2s, 5m or 1h, got "${value}"`, name);
     const n = parseFloat(m[1]!);
-    const unit = m[2] ?? 's';
+    const unit = m[2]!;
     return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
   };
 }
@@ -50,4 +50,12 @@ export function parseRate(value: string): number {
   const n = m ? parseFloat(m[1]!) / (m[2] === 'm' ? 60 : 1) : NaN;
   if (!m || !(n > 0)) throw new InvalidInputError(`--rate must look like 50/s or 600/m, got "${value}"`, 'rate');
   return n;
+}
+
+/** How a duration in ms reads in help text ("1s", "5m"). */
+export function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
 }

@@ -69,6 +69,9 @@ export class FlowRunner {
     const processors = steps.filter((s) => s.def.kind !== 'export');
     let failedExport = false;
     let canceled = false;
+    // Liveness apart from progress: a page waiting on slow targets must not look dead to recovery.
+    const heartbeat = setInterval(() => store.updateJob(jobId, { heartbeatAt: now() }, now()), 30_000);
+    heartbeat.unref();
     try {
       for (const generator of generators) {
         const result = await this.runGenerator(jobId, flow, generator, processors, recorder, children, options);
@@ -81,6 +84,8 @@ export class FlowRunner {
     } catch (e) {
       this.finish(jobId, children, 'failed', `runtime error: ${(e as Error).message}`);
       throw e;
+    } finally {
+      clearInterval(heartbeat);
     }
     this.finish(jobId, children, canceled ? 'canceled' : failedExport ? 'failed' : 'completed');
   }

@@ -35,6 +35,8 @@ export function recoverStaleJobs(store: SqliteStore, now: number): { failed: num
       }
       const status = job.status === 'canceling' ? 'canceled' : 'failed';
       const note = `the process running this job (pid ${job.ownerPid ?? '?'}) ended before it finished`;
+      // A finished retry job holds none of its records any more.
+      if (job.type === 'retry') store.stmt(`UPDATE retry_items SET state = 'skipped', detail = ? WHERE job = ? AND state = 'pending'`).run(note, job.id);
       store.updateJob(job.id, { status, endedAt: now, ownerPid: null, note }, now);
       for (const child of store.childJobs(job.id)) {
         if (child.status === 'running' || child.status === 'queued' || child.status === 'canceling') {

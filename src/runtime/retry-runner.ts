@@ -30,6 +30,7 @@ export interface RetryRunContext {
 export const SUPERSEDED_BY = 'superseded';
 const BATCH = 1000;
 const COMMIT_SLICE = 250;
+const HEARTBEAT_MS = 30_000;
 
 interface Plan {
   item: RetryItem;
@@ -104,54 +105,82 @@ export class RetryRunner {
     const row = store.getJob(job)!;
     const options = (row.options ? JSON.parse(row.options) : {}) as RetryJobOptions;
     const start = allSteps.findIndex((s) => s.key === row.step);
-    const steps = allSteps.slice(Math.max(0, start));
+    if (start < 0 || allSteps[start]!.def.kind === 'export') {
+      // The step left the flow file (or is a page generator): its snapshots have nowhere to go.
+      const at = now();
+      store.transaction(() => {
+        this.repo.skipPending(job, 'the step is no longer a page processor of the flow');
+        store.updateJob(job, { status: 'failed', endedAt: at, ownerPid: null, note: 'the step is no longer a page processor of the flow' }, at);
+      });
+      onProgress?.();
+      return;
+    }
+    const steps = allSteps.slice(start);
     const recorder = new OutcomeRecorder(store, this.ctx.redactor, job, flow.def.logging?.mode === 'full');
     const limiter = options.ratePerSecond ? new RateLimiter(options.ratePerSecond) : undefined;
-    const concurrency = Math.max(1, steps[0]?.connection.concurrency ?? 8);
+    const concurrency = Math.max(1, steps[0]!.connection.concurrency);
     const resolvedBy = row.triggeredBy ?? 'auto';
     const jobHex = encodeId('job', job, row.createdAt);
-
-    for (;;) {
-      if (this.isCancelRequested(job)) {
-        const at = now();
-        store.transaction(() => {
-          this.repo.skipPending(job, 'canceled before it was retried');
-          store.updateJob(job, { status: 'canceled', endedAt: at, ownerPid: null }, at);
+    // Liveness apart from progress: a slow, rate-limited job must not look dead to recovery.
+    const heartbeat = setInterval(() => store.updateJob(job, { heartbeatAt: now() }, now()), HEARTBEAT_MS);
+    heartbeat.unref();
+    let canceled = false;
+    let checkedAt = 0;
+    // Before each send, at most every 250 ms: a cancel stops a slow (rate-limited) job promptly.
+    const cancelRequested = (): boolean => {
+      if (!canceled && now() - checkedAt >= 250) {
+        checkedAt = now();
+        canceled = this.isCancelRequested(job);
+      }
+      return canceled;
+    };
+    try {
+      while (!canceled) {
+        if (this.isCancelRequested(job)) break;
+        const items = this.repo.dueItems(job, now(), BATCH);
+        if (items.length === 0) {
+          const nextDue = this.repo.nextDueAt(job);
+          if (nextDue === undefined) break;
+          store.setJobStatusIf(job, ['running'], 'retrying', now());
+          onProgress?.();
+          await sleep(Math.min(1000, Math.max(10, nextDue - now())));
+          continue;
+        }
+        // One read for the batch's snapshots; outcomes commit in slices while later requests are
+        // still in flight, so the HTTP and the store work overlap. Each commit also looks for a
+        // cancel, after which no further request is sent.
+        const snapshots = this.repo.snapshots(items.map((i) => i.retryData));
+        let settled: Settled[] = [];
+        const commit = () => {
+          const slice = settled;
+          settled = [];
+          if (slice.length > 0) this.commit(job, slice, recorder, options, resolvedBy, flow, jobHex);
+          canceled ||= this.isCancelRequested(job);
+          onProgress?.();
+        };
+        await mapLimit(items, concurrency, async (item) => {
+          if (cancelRequested()) return;
+          await limiter?.take();
+          if (cancelRequested()) return;
+          const snapshot = snapshots.get(item.retryData);
+          const run = snapshot ? await runRecord(steps, JSON.parse(snapshot.data), this.ctx.http) : undefined;
+          settled.push({ item, run, snapshot });
+          if (settled.length >= COMMIT_SLICE) commit();
         });
-        onProgress?.();
-        return;
+        commit();
       }
-      const items = this.repo.dueItems(job, now(), BATCH);
-      if (items.length === 0) {
-        const nextDue = this.repo.nextDueAt(job);
-        if (nextDue === undefined) break;
-        const at = now();
-        store.updateJob(job, { status: 'retrying', heartbeatAt: at }, at);
-        onProgress?.();
-        await sleep(Math.min(1000, Math.max(10, nextDue - at)));
-        continue;
-      }
-      // One read for the batch's snapshots; outcomes commit in slices while later requests are
-      // still in flight, so the HTTP and the store work overlap.
-      const snapshots = this.repo.snapshots(items.map((i) => i.retryData));
-      let settled: Settled[] = [];
-      const commit = () => {
-        const slice = settled;
-        settled = [];
-        if (slice.length > 0) this.commit(job, slice, recorder, options, resolvedBy, flow, jobHex);
-        onProgress?.();
-      };
-      await mapLimit(items, concurrency, async (item) => {
-        await limiter?.take();
-        const snapshot = snapshots.get(item.retryData);
-        const run = snapshot ? await runRecord(steps, JSON.parse(snapshot.data), this.ctx.http) : undefined;
-        settled.push({ item, run, snapshot });
-        if (settled.length >= COMMIT_SLICE) commit();
-      });
-      commit();
+    } finally {
+      clearInterval(heartbeat);
     }
     const at = now();
-    store.updateJob(job, { status: 'completed', endedAt: at, ownerPid: null }, at);
+    store.transaction(() => {
+      if (this.isCancelRequested(job)) {
+        this.repo.skipPending(job, 'canceled before it was retried');
+        store.updateJob(job, { status: 'canceled', endedAt: at, ownerPid: null }, at);
+      } else {
+        store.updateJob(job, { status: 'completed', endedAt: at, ownerPid: null }, at);
+      }
+    });
     onProgress?.();
   }
 
@@ -228,7 +257,9 @@ export class RetryRunner {
       }
       if (simple.length > 0) this.repo.settleResolved(job, simple);
       store.addJobCounters(job, { numSuccess: resolved.length, numError: failed.length }, at);
-      store.updateJob(job, { status: 'running', heartbeatAt: at }, at);
+      // Back to running after a back-off wait, but never over a cancel request.
+      store.setJobStatusIf(job, ['running', 'retrying'], 'running', at);
+      store.updateJob(job, { heartbeatAt: at }, at);
     });
   }
 

@@ -45,7 +45,9 @@ export class RetryRepo {
 
   /** Snapshots already queued in an unfinished retry job: retrying them twice at once is refused. */
   pendingElsewhere(retryData: readonly number[]): Set<number> {
-    const stmt = this.store.stmt(`SELECT retry_data FROM retry_items WHERE state = 'pending' AND retry_data IN (SELECT value FROM json_each(?))`);
+    // Only jobs that will still run count: items a finished job left pending hold nothing.
+    const stmt = this.store.stmt(`SELECT i.retry_data FROM retry_items i JOIN jobs j ON j.id = i.job
+      WHERE i.state = 'pending' AND j.status IN ('queued', 'running', 'retrying', 'canceling') AND i.retry_data IN (SELECT value FROM json_each(?))`);
     const out = new Set<number>();
     for (let i = 0; i < retryData.length; i += 1000) {
       for (const id of stmt.pluck().all(JSON.stringify(retryData.slice(i, i + 1000))) as number[]) out.add(id);

@@ -400,6 +400,14 @@ export class SqliteStore implements ListingStats {
     this.stmt(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`).run(...params);
   }
 
+  /** Moves a job from one of `from` to `to`; a job in any other state (canceling!) is left alone. */
+  setJobStatusIf(id: number, from: readonly JobStatus[], to: JobStatus, at: number): boolean {
+    return (
+      this.stmt('UPDATE jobs SET status = ?, last_modified = ? WHERE id = ? AND status IN (SELECT value FROM json_each(?))').run(to, at, id, JSON.stringify(from))
+        .changes === 1
+    );
+  }
+
   addJobCounters(id: number, counters: JobCounters, at: number): void {
     const sets: string[] = ['last_modified = ?'];
     const params: unknown[] = [at];

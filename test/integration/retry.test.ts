@@ -143,6 +143,31 @@ describe('retry', () => {
     expect(repo.counts(jobId)).toMatchObject({ pending: 0, skipped: repo.retryDataOf(rowIds).length });
   });
 
+  it('canceling a running retry stops it: untouched records stay pending-free and their errors open', async () => {
+    const open = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent', limit: 1000 });
+    const { store } = backend.ws;
+    const flow = await backend.getFlow(CRM_FLOW);
+    const step = backend.resolveStep(backend.resolveFlow(CRM_FLOW), CRM_STEP);
+    const repo = new RetryRepo(store);
+    const retryData = repo.retryDataOf(open.errors.map((e) => decodeId('error', e.errorId)!.rowId));
+    // 20 records a second: the job is still running when the cancel arrives.
+    const jobId = backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, { ratePerSecond: 20 })!;
+    const job = backend.jobOf(store.getJob(jobId)!);
+    const running = backend.runtime.runRetryJob(jobId);
+    await new Promise((r) => setTimeout(r, 600)); // about a dozen records sent
+    expect((await backend.retries.cancelJob(job._id)).status).toBe('canceling');
+    await running;
+    const done = store.getJob(jobId)!;
+    expect(done.status).toBe('canceled');
+    const counts = repo.counts(jobId);
+    expect(counts.pending).toBe(0);
+    expect(counts.skipped).toBeGreaterThan(0);
+    // Skipped records were never sent: their errors are still open, and a new retry may take them.
+    const left = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent', limit: 1000 });
+    expect(left.errors.length).toBeGreaterThanOrEqual(counts.skipped);
+    expect(repo.pendingElsewhere(retryData).size).toBe(0);
+  });
+
   it('a retry job whose process died is resumed: settled records stay settled, none resolved twice', async () => {
     const flow = await backend.getFlow(CRM_FLOW);
     const step = backend.resolveStep(backend.resolveFlow(CRM_FLOW), CRM_STEP);
