@@ -41,12 +41,13 @@ export function demoCommand(io: CommandIO): Command {
     .option('--no-tui', 'print a summary instead of opening the TUI')
     .option('--errors <n>', 'generate N open errors over the flows instead of running them (starts the demo over)', parsePositiveInt('errors', 10_000_000))
     .action(async (opts: DemoOptions) => {
-      const [{ LocalBackend: Local }, { isSeeded, resetWorkspace, seedDemoWorkspace }, { defaultHome, Workspace }] = await Promise.all([
+      const [{ LocalBackend: Local }, { assertDemoHome, DEMO_FLOW_FILE, isSeeded, resetWorkspace, seedDemoWorkspace }, { defaultHome, Workspace }] = await Promise.all([
         import('../src/backend/local-backend.js'),
         import('../src/workspace/demo.js'),
         import('../src/workspace/workspace.js'),
       ]);
       const home = defaultHome(io.env);
+      assertDemoHome(home);
       // Generated errors go back 30 days with ids in time order, so they never join an existing workspace.
       if (opts.reset || opts.errors !== undefined) resetWorkspace(home);
       const fresh = !isSeeded(home);
@@ -64,7 +65,7 @@ export function demoCommand(io: CommandIO): Command {
           io.stderr.write(`Generated ${formatCount(result.errors)} errors in ${(result.ms / 1000).toFixed(1)} s\n\n`);
         } else if (fresh) {
           io.stderr.write(`Seeding the demo workspace in ${home}\n`);
-          for (const flow of await backend.listFlows()) {
+          for (const flow of (await backend.listFlows()).filter((f) => f.file.endsWith(DEMO_FLOW_FILE))) {
             io.stderr.write(`  running ${flow.name}… `);
             const job = await backend.runFlow(flow._id);
             io.stderr.write(`${job.status}: ${formatCount(job.numExport ?? 0)} records, ${formatCount(job.numError ?? 0)} failed\n`);

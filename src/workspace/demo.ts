@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ConflictError } from '../domain/errors.js';
 import { join } from 'node:path';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import { Workspace } from './workspace.js';
@@ -160,6 +161,29 @@ export function tagCode(name: string): string {
   return Array.from(digest.subarray(0, 5), (b) => alphabet[b % alphabet.length]).join('');
 }
 
+/**
+ * The demo writes flows, secrets and config and may start over: it works only in an empty directory
+ * or in a workspace that is already a demo, never in someone's real workspace.
+ */
+export function assertDemoHome(home: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(home);
+  } catch {
+    return; // no such directory yet
+  }
+  if (entries.length === 0) return;
+  let demo = false;
+  try {
+    demo = (JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as { demo?: unknown }).demo === true;
+  } catch {
+    demo = false;
+  }
+  if (!demo) {
+    throw new ConflictError(`${home} is not empty and not a demo workspace; set FLOWDECK_HOME to an empty directory for the demo`, 'not_a_demo_workspace');
+  }
+}
+
 export function isSeeded(home: string): boolean {
   return existsSync(join(home, 'flows', DEMO_FLOW_FILE));
 }
@@ -188,7 +212,9 @@ export function seedDemoWorkspace(home: string, env: NodeJS.ProcessEnv): Workspa
   writeFileSync(join(home, 'flows', DEMO_FLOW_FILE), DEMO_FLOWS_YAML);
   const ws = Workspace.open(home, env);
   ws.config.set('demo', true);
-  ws.config.set('secrets', { shopApiKey: `shop_${randomBytes(12).toString('hex')}`, erpToken: `erp_${randomBytes(16).toString('hex')}` });
+  // Only the demo's own keys: anything else kept under secrets stays as it was.
+  ws.config.set('secrets.shopApiKey', `shop_${randomBytes(12).toString('hex')}`);
+  ws.config.set('secrets.erpToken', `erp_${randomBytes(16).toString('hex')}`);
   seedCatalogs(ws.store, Date.now());
   return ws;
 }

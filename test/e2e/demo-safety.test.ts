@@ -1,0 +1,37 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
+
+// `flowdeck demo` writes flows and secrets and may start over: it must never do either to a
+// workspace that is not a demo.
+
+let tmp: TempHome;
+beforeEach(() => {
+  tmp = tempHome();
+});
+afterEach(() => tmp.cleanup());
+
+it('refuses to seed, reset or generate into a real workspace, and changes nothing in it', async () => {
+  const config = JSON.stringify({ user: { email: 'ops@acme.example' }, secrets: { prodToken: 'REAL-PROD-TOKEN-123' } });
+  writeFileSync(join(tmp.home, 'config.json'), config);
+  const flows = writeFlowFile(tmp.home, 'prod.yaml', 'flows: []\n');
+  for (const args of [['demo', '--no-tui'], ['demo', '--reset', '--no-tui'], ['demo', '--errors', '10', '--no-tui']]) {
+    const r = await runCli(args, { FLOWDECK_HOME: tmp.home });
+    expect(r.code, args.join(' ')).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('not a demo workspace');
+  }
+  expect(readFileSync(join(tmp.home, 'config.json'), 'utf8')).toBe(config);
+  expect(existsSync(flows)).toBe(true);
+  expect(existsSync(join(tmp.home, 'flows', 'demo.yaml'))).toBe(false);
+  expect(existsSync(join(tmp.home, 'flowdeck.db'))).toBe(false);
+});
+
+it('seeds an empty directory, and runs again in it', async () => {
+  expect((await runCli(['demo', '--no-tui'], { FLOWDECK_HOME: tmp.home })).code).toBe(0);
+  const again = await runCli(['demo', '--no-tui'], { FLOWDECK_HOME: tmp.home });
+  expect(again.code).toBe(0);
+  expect(again.stdout).toContain('Shop orders to ERP');
+});
