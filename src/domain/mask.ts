@@ -58,6 +58,17 @@ export class Redactor {
     return this.text(parsed.toString());
   }
 
+  /** Known secret values masked in every string of a JSON value; keys and other values untouched. */
+  inStrings<T>(value: T): T {
+    const walk = (v: unknown): unknown => {
+      if (typeof v === 'string') return this.text(v);
+      if (Array.isArray(v)) return v.map(walk);
+      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, walk(x)]));
+      return v;
+    };
+    return walk(value) as T;
+  }
+
   /** Masks secret-named keys anywhere in a JSON value, and known secret values in its strings. */
   json<T>(value: T): T {
     return this.walk(value) as T;

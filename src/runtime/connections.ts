@@ -1,5 +1,5 @@
 import { MASK, Redactor, isSecretHeader } from '../domain/mask.js';
-import { templateRefs, renderTemplate } from '../flows/template.js';
+import { getPath, templateRefs, renderTemplate } from '../flows/template.js';
 import type { Auth, ConnectionDef } from '../flows/schema.js';
 
 // A connection's templates ({{env.X}}, {{config.x}}, {{mocks.shop}}) are resolved only in memory,
@@ -26,9 +26,20 @@ export function resolveConnection(id: string, def: ConnectionDef, scope: Templat
   const render = (t: string) => renderTemplate(t, scope as unknown as Record<string, unknown>);
   const headers: Record<string, string> = {};
   const secrets: string[] = [];
+  // Every value a template pulls from the environment or the config is treated as a secret on its
+  // own (so an echoed bare token is caught, not only the whole header), wherever it is used.
+  const referenced = (template: string) => {
+    for (const ref of templateRefs(template)) {
+      if (ref.startsWith('mocks.')) continue;
+      const value = getPath(scope, ref);
+      if (typeof value === 'string' || typeof value === 'number') secrets.push(String(value));
+    }
+  };
+  referenced(def.http.baseURI);
   for (const h of def.http.headers) {
     const value = render(h.value);
     headers[h.name.toLowerCase()] = value;
+    referenced(h.value);
     if (isSecretHeader(h.name) || templateRefs(h.value).some((r) => !r.startsWith('mocks.'))) secrets.push(value);
   }
   const auth = resolveAuth(def.http.auth, render);

@@ -103,7 +103,8 @@ export class HttpClient {
       };
       if (!ok) {
         const retryAfter = resHeaders['retry-after'];
-        result.failure = { kind: 'status', statusCode: res.statusCode, body, ...(retryAfter ? { retryAfter } : {}) };
+        // Masked before classification clips it into a message: a secret cut in half stays hidden.
+        result.failure = { kind: 'status', statusCode: res.statusCode, body: this.redactor.text(body), ...(retryAfter ? { retryAfter } : {}) };
       }
       return result;
     } catch (e) {

@@ -94,7 +94,8 @@ export class OutcomeRecorder {
         stage: RETRY_STAGE[step.def.kind],
         pgExportId: ctx.pgExportId,
         traceKey: ctx.traceKey,
-        data: JSON.parse(this.redactor.text(JSON.stringify(outcome.input ?? null))),
+        // Record data is business data the retry must re-send: only known secret values are masked.
+        data: this.redactor.inStrings(outcome.input ?? null),
         ...(outcome.http?.statusCode !== undefined ? { adaptorResponse: { statusCode: outcome.http.statusCode } } : {}),
       });
     }

@@ -152,3 +152,12 @@ describe('name rules', () => {
     expect(isSecretParam('keyword')).toBe(false);
   });
 });
+
+describe('Redactor.inStrings (snapshots)', () => {
+  it('masks secret values inside strings only: numbers, keys and escaped text stay valid', async () => {
+    const { Redactor: R } = await import('../../src/domain/mask.js');
+    const r = new R(['2026', 'se"cret\\\\x']);
+    const value = { year: 20261, note: 'paid in 2026', quote: 'a se"cret\\\\x here', token: 'kept-by-key' };
+    expect(r.inStrings(value)).toEqual({ year: 20261, note: 'paid in ********', quote: 'a ******** here', token: 'kept-by-key' });
+  });
+});
