@@ -178,6 +178,14 @@ export class TriageService implements TriageApi {
   async reopen(flowRef: string, stepRef: string, selection: ErrorSelection, options: MutationOptions = {}): Promise<FlowStepAffectedErrorsResponse> {
     return this.mutate(options, () => {
       const { step, rowIds } = this.select(flowRef, stepRef, selection, 'resolved');
+      if (selection.errorIds?.length) {
+        const [first] = this.repo.superseded(rowIds);
+        if (first) {
+          throw new InvalidInputError(
+            `error ${encodeId('error', first.id, first.occurredAt)} was superseded by a newer error of the same record after a retry; work on that one (flowdeck errors list … --query rdk:<retryDataKey>)`,
+          );
+        }
+      }
       const now = Date.now();
       const changed = this.repo.reopen(rowIds);
       this.audit('reopen', step, changed, now);

@@ -2,6 +2,7 @@ import { DEFAULT_BACKOFF, nextAttemptDelay, type BackoffPolicy } from '../domain
 import { encodeId } from '../domain/ids.js';
 import type { CatalogFlow } from '../flows/load.js';
 import { RetryRepo, type LatestError, type RetryItem } from '../store/retry-repo.js';
+import { SUPERSEDED_BY } from '../store/rows.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { HttpClient } from './http.js';
 import { mapLimit, runRecord, type RecordRun, type RuntimeStep } from './pipeline.js';
@@ -27,7 +28,7 @@ export interface RetryRunContext {
   now: () => number;
 }
 
-export const SUPERSEDED_BY = 'superseded';
+export { SUPERSEDED_BY } from '../store/rows.js';
 const BATCH = 1000;
 const COMMIT_SLICE = 250;
 const HEARTBEAT_MS = 30_000;

@@ -4,6 +4,9 @@ import type { StepKind } from '../flows/load.js';
 // Rows as the store keeps them: integer keys, epoch-ms times. The backend turns them into the
 // API's shapes (src/backend/shapes.ts); nothing outside the store writes SQL.
 
+/** resolvedBy of an error a failed retry replaced with a newer one (same retryDataKey). */
+export const SUPERSEDED_BY = 'superseded';
+
 export interface FlowRow {
   id: string;
   name: string;

@@ -1,4 +1,5 @@
 import type { Statement } from 'better-sqlite3';
+import { SUPERSEDED_BY } from './rows.js';
 import type { SqliteStore } from './sqlite-store.js';
 
 // SQL of the triage mutations: assign, unassign, tag, resolve, reopen, delete resolved, and the tag
@@ -101,10 +102,17 @@ export class TriageRepo {
     });
   }
 
+  /** Those of `rowIds` that a failed retry superseded. */
+  superseded(rowIds: readonly number[]): TouchedError[] {
+    const stmt = this.store.stmt(`SELECT id, occurred_at, resolved FROM errors WHERE id IN (${IDS}) AND resolved_by = '${SUPERSEDED_BY}'`);
+    return this.each(rowIds, (batch) => stmt.all(batch) as Raw[]);
+  }
+
   /** Moves the resolved errors among `rowIds` back to open. */
   reopen(rowIds: readonly number[]): TouchedError[] {
+    // A superseded error stays resolved: its record lives on in the newer error that replaced it.
     const update = this.store.stmt(`UPDATE errors SET resolved = 0, resolved_at = NULL, resolved_by = NULL
-      WHERE id IN (${IDS}) AND resolved = 1 RETURNING id, occurred_at, resolved, tags IS NOT NULL AS tagged`);
+      WHERE id IN (${IDS}) AND resolved = 1 AND resolved_by IS NOT '${SUPERSEDED_BY}' RETURNING id, occurred_at, resolved, tags IS NOT NULL AS tagged`);
     const tags = this.store.stmt(`UPDATE error_tags SET resolved = 0 WHERE error IN (${IDS}) AND resolved = 1`);
     return this.each(rowIds, (batch) => {
       const rows = update.all(batch) as Raw[];

@@ -94,6 +94,9 @@ describe('retry', () => {
     const old = rowOf(original!.errorId);
     expect(old.resolved).toBe(true);
     expect(old.resolvedBy).toBe('superseded');
+    // A superseded error cannot be reopened (its record lives on in the new error), alone or in bulk.
+    await expect(backend.triage.reopen(ERP_FLOW, ERP_STEP, { errorIds: [original!.errorId] })).rejects.toThrow(/superseded by a newer error/);
+    expect((await backend.triage.reopen(ERP_FLOW, ERP_STEP, { query: `rdk:${original!.retryDataKey}` })).errorsToReturn).toEqual([]);
     // Its tag index moved with it, so tag filters never show the superseded error as open.
     const tagged = await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'tag:Investigating' });
     expect(tagged.errors.map((e) => e.errorId)).toEqual([newErrorId]);
