@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { json } from '../../src/cli/output.js';
+import { ConflictError } from '../../src/domain/errors.js';
 import { describeJob, stripChildren } from '../jobs/show.js';
 
 export function flowsRunCommand(io: CommandIO): Command {
@@ -16,8 +17,9 @@ export function flowsRunCommand(io: CommandIO): Command {
           : undefined;
         const job = await backend.runFlow(flowRef, progress ? { onProgress: progress } : {});
         if (progress) io.stderr.write('\n');
-        if (opts.json) return print(io, json(stripChildren(job)));
-        print(io, describeJob(job));
+        print(io, opts.json ? json(stripChildren(job)) : describeJob(job));
+        // Like jobs wait: scripts see a run that did not complete as a failure.
+        if (job.status !== 'completed') throw new ConflictError(`job ${job._id} ${job.status}${job.note ? `: ${job.note}` : ''}`, 'job_not_completed');
       });
     });
 }

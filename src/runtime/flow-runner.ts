@@ -1,4 +1,5 @@
 import { classifyFailure } from '../domain/classify.js';
+import { ConflictError } from '../domain/errors.js';
 import { encodeId } from '../domain/ids.js';
 import type { CatalogFlow } from '../flows/load.js';
 import { getPath, renderTemplate } from '../flows/template.js';
@@ -37,6 +38,9 @@ export class FlowRunner {
     const now = this.ctx.now();
     const logging = flow.def.logging?.mode === 'full';
     return store.transaction(() => {
+      // Two runs of one flow would fetch the same pages and send every record twice.
+      const running = store.activeJobs().find((j) => j.type === 'flow' && j.flowId === flow.id);
+      if (running) throw new ConflictError(`flow "${flow.name}" is already running (job ${encodeId('job', running.id, running.createdAt)}); wait for it or cancel it`, 'flow_running');
       const jobId = store.insertJob({ type: 'flow', status: 'queued', flowId: flow.id, createdAt: now, triggeredBy, logMode: logging ? 'full' : undefined });
       for (const step of steps) {
         store.insertJob({

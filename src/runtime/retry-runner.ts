@@ -196,7 +196,7 @@ export class RetryRunner {
     store.transaction(() => {
       const plans: Plan[] = [];
       for (const { item, run, snapshot } of slice) {
-        if (!run || !snapshot) this.repo.settle(job, item.seq, 'skipped', item.attempts, null, 'the snapshot no longer exists');
+        if (!run || !snapshot) this.repo.settle(job, item.seq, 'skipped', item.attempts, null, 'resolved or deleted before it was retried');
         else plans.push({ item, run, spent: snapshot.attempts, traceKey: snapshot.traceKey, kind: this.classify(item, run, options) });
       }
       const needCarry = plans.filter((p) => p.kind === 'failed' || recorder.logging).map((p) => p.item.retryData);

@@ -12,7 +12,9 @@ export interface OpenOptions {
 // process crashes in WAL mode (only an OS crash can lose the last commits).
 export function openDatabase(file: string, options: OpenOptions = {}): Db {
   const db = new Database(file, { readonly: options.readonly ?? false });
-  db.pragma('busy_timeout = 10000');
+  // A bulk action on a million errors holds the write lock for seconds: wait for it rather than
+  // failing a runtime commit whose HTTP calls already went out.
+  db.pragma('busy_timeout = 60000');
   if (!options.readonly) {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');

@@ -112,9 +112,11 @@ export class RetryRepo {
   }
 
   /** The snapshots of a batch in one read. */
+  /** Snapshots of a batch that still have an open error (one resolved meanwhile is not re-sent). */
   snapshots(ids: readonly number[]): Map<number, { data: string; attempts: number; traceKey: string | null }> {
     const rows = this.store
-      .stmt('SELECT id, data, attempts, trace_key AS traceKey FROM retry_data WHERE id IN (SELECT value FROM json_each(?))')
+      .stmt(`SELECT r.id, r.data, r.attempts, r.trace_key AS traceKey FROM retry_data r WHERE r.id IN (SELECT value FROM json_each(?))
+        AND EXISTS (SELECT 1 FROM errors e WHERE e.retry_data = r.id AND e.resolved = 0)`)
       .all(JSON.stringify(ids)) as Array<{ id: number; data: string; attempts: number; traceKey: string | null }>;
     return new Map(rows.map((r) => [r.id, r]));
   }

@@ -220,6 +220,29 @@ describe('retry', () => {
   });
 });
 
+describe('guards', () => {
+  it('a record resolved while its retry was queued is not sent again', async () => {
+    const [err] = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'code:422', limit: 1 })).errors;
+    const flow = await backend.getFlow(ERP_FLOW);
+    const step = backend.resolveStep(backend.resolveFlow(ERP_FLOW), ERP_STEP);
+    const rd = decodeId('retryData', err!.retryDataKey!)!.rowId;
+    const jobId = backend.runtime.retries().queue(flow._id, step.key, [rd], OPERATOR, {})!;
+    await backend.triage.resolve(ERP_FLOW, ERP_STEP, { errorIds: [err!.errorId] });
+    const sent = backend.runtime.mockSystems!.erp.received();
+    await backend.runtime.runRetryJob(jobId);
+    expect(backend.runtime.mockSystems!.erp.received()).toBe(sent);
+    expect(new RetryRepo(backend.ws.store).counts(jobId)).toMatchObject({ skipped: 1, failed: 0, resolved: 0 });
+    expect(rowOf(err!.errorId).resolvedBy).toBe(OPERATOR);
+  });
+
+  it('a flow that is already running is not started twice', async () => {
+    const flow = await backend.getFlow(CRM_FLOW);
+    const { store } = backend.ws;
+    store.insertJob({ type: 'flow', status: 'running', flowId: flow._id, createdAt: Date.now(), triggeredBy: OPERATOR });
+    await expect(backend.runFlow(CRM_FLOW)).rejects.toMatchObject({ code: 'flow_running' });
+  });
+});
+
 describe('autoResolveMatchingTraceKeys', () => {
   it('a newer record with the same traceKey getting through resolves the older open errors as auto', async () => {
     // The first run's rate-limited orders fail with 429; run the flow again with the limit lifted
