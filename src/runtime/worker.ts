@@ -41,6 +41,15 @@ function acquireLease(ws: Workspace): boolean {
   });
 }
 
+/** Renews the lease only while this process still holds it (compare and set). */
+function renewLease(ws: Workspace, now: number): boolean {
+  return (
+    ws.store
+      .stmt(`UPDATE meta SET value = ? WHERE key = ? AND json_extract(value, '$.pid') = ?`)
+      .run(JSON.stringify({ pid: process.pid, heartbeat: now }), LEASE_KEY, process.pid).changes === 1
+  );
+}
+
 function releaseLease(ws: Workspace): void {
   ws.store.transaction(() => {
     if (readLease(ws)?.pid === process.pid) ws.store.db.prepare('DELETE FROM meta WHERE key = ?').run(LEASE_KEY);
@@ -109,7 +118,11 @@ export async function runWorker(ws: Workspace, runtime: Runtime, options: Worker
   try {
     while (!options.signal?.aborted) {
       const now = Date.now();
-      ws.store.setMeta(LEASE_KEY, JSON.stringify({ pid: process.pid, heartbeat: now }));
+      if (!renewLease(ws, now)) {
+        // Another worker took over (this one was paused past the lease): leave the queue to it.
+        options.log?.('another worker holds the lease now; stopping');
+        break;
+      }
       recoverStaleJobs(ws.store, now);
       if (queueDueRetries(ws, runtime, now) > 0) options.log?.('queued automatic retries');
       for (const job of ws.store.activeJobs()) {
