@@ -6,6 +6,7 @@ import { parsePositiveInt } from '../../src/cli/options.js';
 import { formatAge, json, renderTable } from '../../src/cli/output.js';
 import type { FlowStepError } from '../../src/domain/api.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
+import { messageLine } from '../../src/domain/text.js';
 
 interface ListOptions extends FilterOptions {
   limit: number;
@@ -20,7 +21,7 @@ export const errorColumns = [
   { header: 'CODE', value: (e: FlowStepError) => e.code },
   { header: 'SOURCE', value: (e: FlowStepError) => e.source },
   { header: 'CLASS', value: (e: FlowStepError) => e.classification ?? '-' },
-  { header: 'MESSAGE', value: (e: FlowStepError) => e.message, flex: true },
+  { header: 'MESSAGE', value: (e: FlowStepError) => messageLine(e.message), flex: true },
   { header: 'TAGS', value: (e: FlowStepError) => (e.tags && e.tags.length ? e.tags.join(',') : '-') },
   { header: 'ASSIGNEE', value: (e: FlowStepError) => e.assignedTo ?? '-' },
   { header: 'RETRY AT', value: (e: FlowStepError) => (e.retryAt ? formatAge(e.retryAt) : '-') },

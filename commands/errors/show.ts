@@ -2,19 +2,7 @@ import { Command } from 'commander';
 import type { ErrorDetail } from '../../src/backend/triage.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { formatAge, json } from '../../src/cli/output.js';
-
-/** The message as JSON pretty-printed when it is JSON, else as it is. */
-export function prettyMessage(message: string): string {
-  const text = message.trim();
-  if (text.startsWith('{') || text.startsWith('[')) {
-    try {
-      return JSON.stringify(JSON.parse(text), null, 2);
-    } catch {
-      // not JSON after all
-    }
-  }
-  return message;
-}
+import { prettyText } from '../../src/domain/text.js';
 
 export function describeError(detail: ErrorDetail): string {
   const e = detail.error;
@@ -43,7 +31,7 @@ export function describeError(detail: ErrorDetail): string {
   const label = Math.max(...rows.map(([k]) => k.length)) + 2;
   const lines = rows.filter(([, v]) => v !== undefined).map(([k, v]) => `${`${k}:`.padEnd(label)}${v}`);
   lines.push('Message:');
-  lines.push(...prettyMessage(e.message).split('\n').map((l) => `  ${l}`));
+  lines.push(...prettyText(e.message).split('\n').map((l) => `  ${l}`));
   return lines.join('\n');
 }
 

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { messageLine } from '../../src/domain/text.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
@@ -20,7 +21,7 @@ export const resolvedColumns: Column<ResolvedFlowStepError>[] = [
   { header: 'CODE', value: (e) => e.code },
   { header: 'SOURCE', value: (e) => e.source },
   { header: 'CLASS', value: (e) => e.classification ?? '-' },
-  { header: 'MESSAGE', value: (e) => e.message, flex: true },
+  { header: 'MESSAGE', value: (e) => messageLine(e.message), flex: true },
   { header: 'TAGS', value: (e) => (e.tags && e.tags.length ? e.tags.join(',') : '-') },
   { header: 'ASSIGNEE', value: (e) => e.assignedTo ?? '-' },
 ];

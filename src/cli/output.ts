@@ -1,3 +1,5 @@
+import { displayable } from '../domain/text.js';
+
 // Human output: aligned tables sized to the terminal; machine output: JSON exactly as the API
 // shapes it. Plain functions of their input so they are tested without a terminal.
 
@@ -16,7 +18,7 @@ export function truncate(text: string, width: number): string {
 }
 
 export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], maxWidth = 0): string {
-  const cells = rows.map((row) => columns.map((c) => c.value(row).replace(/\s+/g, ' ')));
+  const cells = rows.map((row) => columns.map((c) => displayable(c.value(row)).replace(/\s+/g, ' ')));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
   const gap = 2;
   if (maxWidth > 0) {

@@ -42,34 +42,7 @@ export function shortTime(iso: string | undefined): string {
   return iso.slice(5, 19).replace('T', ' ');
 }
 
-/** A message that is JSON, pretty-printed; anything else as it is. */
-export function prettyText(text: string): string {
-  const trimmed = text.trim();
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-    try {
-      return JSON.stringify(JSON.parse(trimmed), null, 2);
-    } catch {
-      // not JSON after all
-    }
-  }
-  return text;
-}
-
-/** The one-line gist of a message: a JSON error body's first message, else the text. */
-export function messageLine(text: string): string {
-  const trimmed = text.trim();
-  if (trimmed.startsWith('{')) {
-    try {
-      const body = JSON.parse(trimmed) as { errors?: Array<{ message?: unknown; code?: unknown }>; message?: unknown };
-      const first = body.errors?.[0];
-      if (first && typeof first.message === 'string') return first.message;
-      if (typeof body.message === 'string') return body.message;
-    } catch {
-      // not JSON after all
-    }
-  }
-  return text;
-}
+export { displayable, messageLine, prettyText } from '../domain/text.js';
 
 export function progressBar(done: number, total: number, width: number): string {
   const w = Math.max(4, width);

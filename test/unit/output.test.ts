@@ -105,3 +105,12 @@ describe('formatAge', () => {
     expect(formatAge('not a time', now)).toBe('not a time');
   });
 });
+
+describe('text from remote systems', () => {
+  it('shows the gist of a JSON error body and never a control character', async () => {
+    const { messageLine, displayable } = await import('../../src/domain/text.js');
+    expect(messageLine('{"errors":[{"code":"invalid_email","message":"\'x\' is not a valid email address"}]}')).toBe("'x' is not a valid email address");
+    expect(messageLine('HTTP 500: \u001b]0;pwned\u0007\u001b[2Jboom')).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(displayable('tab\tand\nnewline stay')).toBe('tab\tand\nnewline stay');
+  });
+});

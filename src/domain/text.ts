@@ -1,0 +1,37 @@
+// Text from remote systems, made fit to show: the gist of a JSON error body, pretty JSON, and no
+// control characters (a target's response must not be able to drive the operator's terminal).
+
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+export function displayable(text: string): string {
+  return text.replace(CONTROL, '\ufffd');
+}
+
+/** A message that is JSON, pretty-printed; anything else as it is. */
+export function prettyText(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      return JSON.stringify(JSON.parse(trimmed), null, 2);
+    } catch {
+      // not JSON after all
+    }
+  }
+  return displayable(text);
+}
+
+/** The one-line gist of a message: a JSON error body's first message, else the text. */
+export function messageLine(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    try {
+      const body = JSON.parse(trimmed) as { errors?: Array<{ message?: unknown; code?: unknown }>; message?: unknown };
+      const first = body.errors?.[0];
+      if (first && typeof first.message === 'string') return displayable(first.message);
+      if (typeof body.message === 'string') return displayable(body.message);
+    } catch {
+      // not JSON after all
+    }
+  }
+  return displayable(text);
+}
