@@ -61,7 +61,7 @@ export class LocalBackend implements Backend {
       flows.find((f) => f.id === lower) ??
       flows.find((f) => f.name.toLowerCase() === lower) ??
       unique(flows.filter((f) => lower.length >= 6 && f.id.startsWith(lower)));
-    if (!found) throw new NotFoundError('flow', ref);
+    if (!found) throw new NotFoundError('flow', `${ref} (flows: ${namesHint(flows.filter((f) => !f.removed).map((f) => f.name))})`);
     return found;
   }
 
@@ -72,7 +72,7 @@ export class LocalBackend implements Backend {
       steps.find((s) => s.stepId === lower) ??
       steps.find((s) => s.name.toLowerCase() === lower) ??
       unique(steps.filter((s) => lower.length >= 6 && s.stepId.startsWith(lower)));
-    if (!found) throw new NotFoundError(`step of flow "${flow.name}"`, ref);
+    if (!found) throw new NotFoundError(`step of flow "${flow.name}"`, `${ref} (steps: ${namesHint(steps.filter((x) => x.position < 1000).map((x) => x.name))})`);
     return found;
   }
 
@@ -252,6 +252,13 @@ export class LocalBackend implements Backend {
     await this.runtimeValue?.close();
     this.ws.close();
   }
+}
+
+/** The names a mistyped reference could have meant, quoted, for a not-found message. */
+function namesHint(names: string[]): string {
+  if (names.length === 0) return 'none';
+  const shown = names.slice(0, 8).map((n) => `"${n}"`).join(', ');
+  return names.length > 8 ? `${shown}, …` : shown;
 }
 
 function unique<T>(items: T[]): T | undefined {

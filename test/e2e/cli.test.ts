@@ -164,7 +164,7 @@ describe('read commands', () => {
 describe('failures and usage errors', () => {
   it('an unknown flow exits 1 with one line', async () => {
     const line = expectOneLineFailure(await runCli(['errors', 'list', 'No such flow', 'x'], env), 1);
-    expect(line).toBe('flowdeck: flow not found: No such flow');
+    expect(line).toBe('flowdeck: flow not found: No such flow (flows: "Orders to warehouse", "Shop customers to CRM", "Shop orders to ERP")');
     const [summary, job] = await Promise.all([
       runCli(['errors', 'summary', 'nope', '--json'], env),
       runCli(['jobs', 'show', '000000001000000000000001'], env),
