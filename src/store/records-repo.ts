@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { compileErrorQuery, type QueryContext } from './error-query.js';
 import type { QueryTerm } from '../domain/query.js';
 import type { LogEntryRow, RetryDataRow, TraceRow } from './rows.js';
-import type { SqliteStore } from './sqlite-store.js';
+import { errorWalk, type SqliteStore } from './sqlite-store.js';
 
 // The SQL behind retry data, request traces, execution logs, trace-key job search and the CSV
 // export. It sits beside SqliteStore (using its statement cache and transactions) so those
@@ -322,8 +322,6 @@ export class RecordsRepo {
    */
   csvChunkStatement(q: CsvChunkQuery, ctx: QueryContext): CsvChunkStatement {
     const compiled = compileErrorQuery(q.terms, ctx, { step: q.step });
-    const resolved = q.resolved ? 1 : 0;
-    const where: string[] = [];
     const params: unknown[] = [];
     const lead: string[] = [];
     if (q.stepColumn !== undefined) {
@@ -331,23 +329,12 @@ export class RecordsRepo {
       params.push(q.stepColumn);
     }
     if (q.resolved) lead.push('e.resolved_at', 'e.resolved_by');
-    let from = 'errors e';
-    let key = 'e.id';
-    if (compiled.driver?.kind === 'tag') {
-      from = 'error_tags d JOIN errors e ON e.id = d.error';
-      key = 'd.error';
-      where.push('d.tag = ?', 'd.step = ?', 'd.resolved = ?');
-      params.push(compiled.driver.code, q.step, resolved);
-    } else if (compiled.driver?.kind === 'text') {
-      from = 'errors_fts JOIN errors e ON e.id = errors_fts.rowid';
-      key = 'errors_fts.rowid';
-      where.push('errors_fts MATCH ?');
-      params.push(compiled.driver.match);
-    }
-    // The key seconds are the error's own columns: only data.* terms need the snapshot row.
-    if (compiled.needsRetryData) from += ' LEFT JOIN retry_data r ON r.id = e.retry_data';
-    where.push('e.step = ?', 'e.resolved = ?', ...compiled.where, `${key} >= ?`);
-    params.push(q.step, resolved, ...compiled.params);
+    // The same walk as a listing (the key seconds are the error's own columns, so only data.*
+    // terms join the snapshot row), ascending from the keyset cursor.
+    const walk = errorWalk(q.step, q.resolved, compiled);
+    const { from, key } = walk;
+    const where = [...walk.where, `${key} >= ?`];
+    params.push(...walk.params);
     const columns = [...lead, CSV_SELECT].join(', ');
     const sql = `SELECT ${columns} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${key} ASC LIMIT ?`;
     const statement = this.store.stmt(sql);

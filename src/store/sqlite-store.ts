@@ -5,7 +5,7 @@ import { idSecondsSql } from '../domain/ids.js';
 import type { QueryTerm } from '../domain/query.js';
 import type { Catalog } from '../flows/load.js';
 import { openDatabase, type Db } from './db.js';
-import { compileErrorQuery, ftsStepToken, type IndexedTerm, type QueryContext, type QueryTimes } from './error-query.js';
+import { compileErrorQuery, type CompiledQuery, ftsStepToken, type IndexedTerm, type QueryContext, type QueryTimes } from './error-query.js';
 import type {
   ErrorRow,
   FlowRow,
@@ -205,30 +205,21 @@ function idRange(q: ErrorListQuery, times: QueryTimes, stats: ListingStats | und
   return range;
 }
 
-export function buildErrorListing(
-  q: ErrorListQuery,
-  ctx: QueryContext,
-  options: { idsOnly?: boolean; stats?: ListingStats } = {},
-): { sql: string; params: unknown[] } {
-  const { stats } = options;
-  const resolved = q.resolved ? 1 : 0;
-  let range: IdRange | undefined;
-  const rangeFor = (times: QueryTimes): IdRange => (range ??= idRange(q, times, stats));
-  const compiled = compileErrorQuery(q.terms, ctx, {
-    step: q.step,
-    ...(stats ? { pickIndexedDriver: (terms: readonly IndexedTerm[], times: QueryTimes) => stats.sparsestIndexedTerm(q.step, q.resolved, terms, rangeFor(times)) } : {}),
-  });
-  const { lower, upper, ascending } = rangeFor(compiled);
+/**
+ * What a listing or an export walks: the driver (errors of the step, or a tag's or a text match's
+ * entries) read in id order by `key`, and the filters every row must pass.
+ */
+export function errorWalk(step: number, resolved: boolean, compiled: CompiledQuery): { from: string; key: string; where: string[]; params: unknown[] } {
+  const flag = resolved ? 1 : 0;
   const where: string[] = [];
   const params: unknown[] = [];
-  // The driver is the structure walked in id order; every other term filters its rows.
   let from = 'errors e';
   let key = 'e.id';
   if (compiled.driver?.kind === 'tag') {
     from = 'error_tags d JOIN errors e ON e.id = d.error';
     key = 'd.error';
     where.push('d.tag = ?', 'd.step = ?', 'd.resolved = ?');
-    params.push(compiled.driver.code, q.step, resolved);
+    params.push(compiled.driver.code, step, flag);
   } else if (compiled.driver?.kind === 'text') {
     from = 'errors_fts JOIN errors e ON e.id = errors_fts.rowid';
     key = 'errors_fts.rowid';
@@ -237,7 +228,24 @@ export function buildErrorListing(
   }
   if (compiled.needsRetryData) from += ' LEFT JOIN retry_data r ON r.id = e.retry_data';
   where.push('e.step = ?', 'e.resolved = ?', ...compiled.where);
-  params.push(q.step, resolved, ...compiled.params);
+  params.push(step, flag, ...compiled.params);
+  return { from, key, where, params };
+}
+
+export function buildErrorListing(
+  q: ErrorListQuery,
+  ctx: QueryContext,
+  options: { idsOnly?: boolean; stats?: ListingStats } = {},
+): { sql: string; params: unknown[] } {
+  const { stats } = options;
+  let range: IdRange | undefined;
+  const rangeFor = (times: QueryTimes): IdRange => (range ??= idRange(q, times, stats));
+  const compiled = compileErrorQuery(q.terms, ctx, {
+    step: q.step,
+    ...(stats ? { pickIndexedDriver: (terms: readonly IndexedTerm[], times: QueryTimes) => stats.sparsestIndexedTerm(q.step, q.resolved, terms, rangeFor(times)) } : {}),
+  });
+  const { lower, upper, ascending } = rangeFor(compiled);
+  const { from, key, where, params } = errorWalk(q.step, q.resolved, compiled);
   // The bounds are expressions, not bare parameters, so the planner does not estimate the range
   // from their values (STAT4): with them it may misjudge a row-id range enough to prefer a skip-scan
   // of ix_errors_job and a sort over the driving structure, which keeps the id order for free.
