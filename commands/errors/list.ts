@@ -3,9 +3,9 @@ import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
+import { pageParams } from '../../src/cli/paging.js';
 import { formatAge, json, renderTable } from '../../src/cli/output.js';
 import type { FlowStepError } from '../../src/domain/api.js';
-import { InvalidInputError } from '../../src/domain/errors.js';
 import { messageLine } from '../../src/domain/text.js';
 
 interface ListOptions extends FilterOptions {
@@ -26,21 +26,6 @@ export const errorColumns = [
   { header: 'ASSIGNEE', value: (e: FlowStepError) => e.assignedTo ?? '-' },
   { header: 'RETRY AT', value: (e: FlowStepError) => (e.retryAt ? formatAge(e.retryAt) : '-') },
 ];
-
-/** `--page` takes a nextPageURL as printed by a previous --json call. */
-function pageParams(url: string): { before: string; query?: string; limit?: number } {
-  let parsed: URL;
-  try {
-    parsed = new URL(url, 'http://flowdeck.local');
-  } catch {
-    throw new InvalidInputError(`--page must be a nextPageURL from a previous listing, got "${url}"`, 'page');
-  }
-  const before = parsed.searchParams.get('before');
-  if (!before) throw new InvalidInputError(`--page URL has no "before" cursor: "${url}"`, 'page');
-  const q = parsed.searchParams.get('q');
-  const size = parsed.searchParams.get('pageSize');
-  return { before, ...(q ? { query: q } : {}), ...(size ? { limit: Number(size) } : {}) };
-}
 
 async function streamAll(io: CommandIO, backend: LocalBackend, flow: string, step: string, query: string, asJson: boolean): Promise<void> {
   // Walks every page without holding them all: one JSON document written as it goes.

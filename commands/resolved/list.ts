@@ -3,9 +3,9 @@ import { messageLine } from '../../src/domain/text.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
+import { pageParams } from '../../src/cli/paging.js';
 import { formatAge, json, renderTable, type Column } from '../../src/cli/output.js';
 import type { ResolvedFlowStepError } from '../../src/domain/api.js';
-import { InvalidInputError } from '../../src/domain/errors.js';
 
 interface ListOptions extends FilterOptions {
   limit: number;
@@ -26,19 +26,6 @@ export const resolvedColumns: Column<ResolvedFlowStepError>[] = [
   { header: 'ASSIGNEE', value: (e) => e.assignedTo ?? '-' },
 ];
 
-/** `--page` takes a nextPageURL printed by a previous --json call. */
-function pageParams(url: string): { before: string; query?: string } {
-  let parsed: URL;
-  try {
-    parsed = new URL(url, 'http://flowdeck.local');
-  } catch {
-    throw new InvalidInputError(`--page must be a nextPageURL from a previous listing, got "${url}"`, 'page');
-  }
-  const before = parsed.searchParams.get('before');
-  if (!before) throw new InvalidInputError(`--page URL has no "before" cursor: "${url}"`, 'page');
-  const q = parsed.searchParams.get('q');
-  return { before, ...(q ? { query: q } : {}) };
-}
 
 export function resolvedListCommand(io: CommandIO): Command {
   const command = new Command('list')
@@ -52,7 +39,9 @@ export function resolvedListCommand(io: CommandIO): Command {
   return command.action(async (flow: string, step: string, opts: ListOptions) => {
     const query = queryTextFromOptions(opts);
     await withBackend(io.env, async (backend) => {
-      const params = opts.page ? { ...pageParams(opts.page), limit: opts.limit } : { query, limit: opts.limit };
+      // A nextPageURL carries its page size; an explicit --limit overrides it.
+      const limitGiven = command.getOptionValueSource('limit') === 'cli';
+      const params = opts.page ? { ...pageParams(opts.page), ...(limitGiven ? { limit: opts.limit } : {}) } : { query, limit: opts.limit };
       const response = await backend.triage.listResolved(flow, step, params);
       if (opts.json) return print(io, json(response));
       if (response.resolved.length === 0) return print(io, query ? `No resolved errors match "${query}".` : 'No resolved errors on this step.');
