@@ -1,5 +1,4 @@
 import { Box, Text } from 'ink';
-import { useEffect } from 'react';
 import type { ErrorDetail } from '../../backend/triage.js';
 import type { ExecutionLogMetadataResponse, FlowStepRequestResponse, FlowStepRetryData, ResolvedFlowStepError } from '../../domain/api.js';
 import { assignErrors, editSnapshot, reopenErrors, resolveErrors, retryErrors, tagErrors, type ActionContext, type Target } from '../actions.js';

@@ -1,5 +1,4 @@
 import { Box, Text } from 'ink';
-import { useEffect } from 'react';
 import { TERMINAL_JOB_STATUSES, type Job } from '../../domain/api.js';
 import { Table, type TableRow } from '../components/table.js';
 import { useUIActions, useUIState, type RetryWatch } from '../context.js';

@@ -1,5 +1,4 @@
 import { Box, Text } from 'ink';
-import { useEffect } from 'react';
 import { Table, type TableRow } from '../components/table.js';
 import { useUIActions, useUIState } from '../context.js';
 import { age, formatCount, shortTime, type ColumnSpec } from '../format.js';
