@@ -4,7 +4,7 @@ import { print, withBackend, width, type CommandIO } from '../../src/cli/context
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
 import { pageParams } from '../../src/cli/paging.js';
-import { formatAge, json, renderTable } from '../../src/cli/output.js';
+import { formatAge, formatRetryAt, json, renderTable } from '../../src/cli/output.js';
 import type { FlowStepError } from '../../src/domain/api.js';
 import { messageLine } from '../../src/domain/text.js';
 
@@ -24,7 +24,7 @@ export const errorColumns = [
   { header: 'MESSAGE', value: (e: FlowStepError) => messageLine(e.message), flex: true },
   { header: 'TAGS', value: (e: FlowStepError) => (e.tags && e.tags.length ? e.tags.join(',') : '-') },
   { header: 'ASSIGNEE', value: (e: FlowStepError) => e.assignedTo ?? '-' },
-  { header: 'RETRY AT', value: (e: FlowStepError) => (e.retryAt ? formatAge(e.retryAt) : '-') },
+  { header: 'RETRY AT', value: (e: FlowStepError) => formatRetryAt(e.retryAt) },
 ];
 
 async function streamAll(io: CommandIO, backend: LocalBackend, flow: string, step: string, query: string, asJson: boolean): Promise<void> {

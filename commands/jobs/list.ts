@@ -33,6 +33,7 @@ export function jobsListCommand(io: CommandIO): Command {
               { header: 'TYPE', value: (j) => j.type },
               { header: 'FLOW', value: (j) => (j._flowId ? (flows.get(j._flowId) ?? j._flowId) : '-'), flex: true },
               { header: 'STATUS', value: (j) => j.status },
+              { header: 'BY', value: (j) => j.triggeredBy ?? '-' },
               { header: 'STARTED', value: (j) => formatAge(j.startedAt ?? j.createdAt) },
               { header: 'TOOK', value: (j) => duration(j) },
               { header: 'SUCCESS', value: (j) => formatCount(j.numSuccess ?? 0), align: 'right' },

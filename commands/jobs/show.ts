@@ -21,6 +21,7 @@ export function describeJob(job: JobDetail): string {
     `Job:       ${job._id} (${job.type})`,
     `Status:    ${job.status}${job.note ? ` — ${job.note}` : ''}`,
     `Flow:      ${job._flowId ?? '-'}`,
+    `By:        ${job.triggeredBy ?? '-'}${job.triggeredBy === 'auto' ? ' (automatic retry of errors whose retryAt came)' : ''}${job.canceledBy ? `, canceled by ${job.canceledBy}` : ''}`,
     `Started:   ${job.startedAt ?? '-'} (${formatAge(job.startedAt)}), took ${duration(job)}`,
     `Records:   ${formatCount(job.numExport ?? 0)} exported, ${formatCount(job.numSuccess ?? 0)} succeeded, ${formatCount(job.numError ?? 0)} failed`,
     `Errors:    ${formatCount(job.numOpenError ?? 0)} open, ${formatCount(job.numResolved ?? 0)} resolved`,

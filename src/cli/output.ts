@@ -58,6 +58,12 @@ export function formatAge(isoTime: string | undefined, now = Date.now()): string
   return future ? `in ${text}` : `${text} ago`;
 }
 
+/** When an automatic retry is due: "in 40s", or "due" once its time has come (a worker takes it). */
+export function formatRetryAt(isoTime: string | undefined, now = Date.now()): string {
+  if (!isoTime) return '-';
+  return Date.parse(isoTime) <= now ? 'due' : formatAge(isoTime, now);
+}
+
 export function terminalWidth(stream: NodeJS.WriteStream = process.stdout): number {
   return stream.isTTY ? stream.columns || 120 : 0;
 }

@@ -356,7 +356,7 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
       e.tags && e.tags.length ? e.tags.join(', ') : '-',
     ];
     if (resolved) cells.push(age(e.resolvedAt), e.resolvedBy ?? '-');
-    else cells.push(e.assignedTo ?? '-', retrying ? 'retrying' : e.retryAt ? age(e.retryAt) : '-');
+    else cells.push(e.assignedTo ?? '-', retrying ? 'retrying' : e.retryAt ? (Date.parse(e.retryAt) <= Date.now() ? 'due' : age(e.retryAt)) : '-');
     return {
       key: e.errorId,
       cells,
