@@ -64,6 +64,3 @@ export function formatRetryAt(isoTime: string | undefined, now = Date.now()): st
   return Date.parse(isoTime) <= now ? 'due' : formatAge(isoTime, now);
 }
 
-export function terminalWidth(stream: NodeJS.WriteStream = process.stdout): number {
-  return stream.isTTY ? stream.columns || 120 : 0;
-}

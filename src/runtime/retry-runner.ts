@@ -1,4 +1,4 @@
-import { DEFAULT_BACKOFF, nextAttemptDelay, type BackoffPolicy } from '../domain/backoff.js';
+import { nextAttemptDelay, type BackoffPolicy } from '../domain/backoff.js';
 import { encodeId } from '../domain/ids.js';
 import type { CatalogFlow } from '../flows/load.js';
 import { RetryRepo, type LatestError, type RetryItem } from '../store/retry-repo.js';
@@ -274,6 +274,3 @@ export class RetryRunner {
   }
 }
 
-export function backoffFromOptions(opts: Partial<BackoffPolicy> & { maxAttempts?: number }): BackoffPolicy & { maxAttempts: number } {
-  return { ...DEFAULT_BACKOFF, maxAttempts: 5, ...opts };
-}

@@ -11,7 +11,6 @@ import type {
   FlowRow,
   JobCounters,
   JobRow,
-  LogEntryRow,
   NewError,
   NewLogEntry,
   NewRetryData,
@@ -603,23 +602,6 @@ export class SqliteStore implements ListingStats {
       entry.data.forEach((d, seq) => insert.run(id, d.stage, seq, JSON.stringify(d.data)));
     }
     return id;
-  }
-
-  logEntries(job: number, limit: number): LogEntryRow[] {
-    return (this.stmt('SELECT * FROM log_entries WHERE job = ? ORDER BY started_at DESC, id DESC LIMIT ?').all(job, limit) as Raw[]).map((r) => ({
-      id: r.id as number,
-      job: r.job as number,
-      step: r.step as number,
-      recordId: r.record_id as string,
-      groupId: r.group_id as string,
-      parentRecordId: (r.parent_record_id as string | null) ?? null,
-      traceKey: (r.trace_key as string | null) ?? null,
-      status: r.status as LogEntryRow['status'],
-      stage: (r.stage as string | null) ?? null,
-      startedAt: r.started_at as number,
-      completedAt: (r.completed_at as number | null) ?? null,
-      timeTaken: (r.time_taken as number | null) ?? null,
-    }));
   }
 
   // ---- error listings -----------------------------------------------------------------------

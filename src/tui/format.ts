@@ -105,6 +105,3 @@ export function layoutColumns(columns: readonly ColumnSpec[], total: number): nu
   return widths;
 }
 
-export function renderCells(values: readonly string[], columns: readonly ColumnSpec[], widths: readonly number[]): string {
-  return values.flatMap((v, i) => ((widths[i] ?? 0) > 0 ? [pad(v, widths[i]!, columns[i]?.align)] : [])).join(' ');
-}

@@ -1,5 +1,5 @@
 import type { ExecutionLogEntry, ExecutionLogStep } from '../../domain/api.js';
-import { VIEW_TITLES, type ViewName } from '../keys.js';
+import { VIEW_TITLES } from '../keys.js';
 
 // The navigation stack: drilling down pushes a route, esc pops it, `:` jumps (replacing the stack
 // with the jumped-to view's natural parents). Every route in the stack stays mounted, so a view
@@ -82,6 +82,3 @@ export function routeLabel(route: Route): string {
   }
 }
 
-export function viewOf(route: Route): ViewName {
-  return route.view;
-}
