@@ -4,9 +4,8 @@ import { print, withBackend, width, type CommandIO } from '../../src/cli/context
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
 import { pageParams } from '../../src/cli/paging.js';
-import { formatAge, formatRetryAt, json, renderTable } from '../../src/cli/output.js';
-import type { FlowStepError } from '../../src/domain/api.js';
-import { messageLine } from '../../src/domain/text.js';
+import { errorColumns } from '../../src/cli/error-columns.js';
+import { json, renderTable } from '../../src/cli/output.js';
 
 interface ListOptions extends FilterOptions {
   limit: number;
@@ -15,17 +14,6 @@ interface ListOptions extends FilterOptions {
   json?: boolean;
 }
 
-export const errorColumns = [
-  { header: 'ERROR ID', value: (e: FlowStepError) => e.errorId },
-  { header: 'AGE', value: (e: FlowStepError) => formatAge(e.occurredAt) },
-  { header: 'CODE', value: (e: FlowStepError) => e.code },
-  { header: 'SOURCE', value: (e: FlowStepError) => e.source },
-  { header: 'CLASS', value: (e: FlowStepError) => e.classification ?? '-' },
-  { header: 'MESSAGE', value: (e: FlowStepError) => messageLine(e.message), flex: true },
-  { header: 'TAGS', value: (e: FlowStepError) => (e.tags && e.tags.length ? e.tags.join(',') : '-') },
-  { header: 'ASSIGNEE', value: (e: FlowStepError) => e.assignedTo ?? '-' },
-  { header: 'RETRY AT', value: (e: FlowStepError) => formatRetryAt(e.retryAt) },
-];
 
 async function streamAll(io: CommandIO, backend: LocalBackend, flow: string, step: string, query: string, asJson: boolean): Promise<void> {
   // Walks every page without holding them all: one JSON document written as it goes.

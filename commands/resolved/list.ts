@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { messageLine } from '../../src/domain/text.js';
+import { errorCoreColumns } from '../../src/cli/error-columns.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
@@ -16,16 +16,8 @@ interface ListOptions extends FilterOptions {
 export const resolvedColumns: Column<ResolvedFlowStepError>[] = [
   { header: 'RESOLVED AT', value: (e) => formatAge(e.resolvedAt) },
   { header: 'RESOLVED BY', value: (e) => e.resolvedBy ?? '-' },
-  { header: 'ERROR ID', value: (e) => e.errorId },
-  { header: 'AGE', value: (e) => formatAge(e.occurredAt) },
-  { header: 'CODE', value: (e) => e.code },
-  { header: 'SOURCE', value: (e) => e.source },
-  { header: 'CLASS', value: (e) => e.classification ?? '-' },
-  { header: 'MESSAGE', value: (e) => messageLine(e.message), flex: true },
-  { header: 'TAGS', value: (e) => (e.tags && e.tags.length ? e.tags.join(',') : '-') },
-  { header: 'ASSIGNEE', value: (e) => e.assignedTo ?? '-' },
+  ...errorCoreColumns,
 ];
-
 
 export function resolvedListCommand(io: CommandIO): Command {
   const command = new Command('list')
