@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { failureMessage } from './backend.js';
 import { useNavKey, useUIActions, useUIState } from './context.js';
 import { matchCommand, splitKeys, type Command, type KeyContext, type ViewName } from './keys.js';
+import { initialList, listReducer, type ListAction, type ListState } from './state/list.js';
 
 /** The terminal size, following resizes. */
 export function useTerminalSize(fallback = { columns: 100, rows: 30 }): { columns: number; rows: number } {
@@ -167,4 +168,15 @@ export function useSyncReducer<S, A>(reducer: (state: S, action: A) => S, init: 
 export function useSyncState<T>(initial: T): [T, (value: T) => void, { readonly current: T }] {
   const [state, dispatch, ref] = useSyncReducer<T, T>((_, next) => next, () => initial);
   return [state, dispatch, ref];
+}
+
+/**
+ * The scroll window of a list of `count` rows in `height` lines, kept in step while rendering (not
+ * in an effect), so no frame ever shows the old count or height.
+ */
+export function useListWindow(count: number, height: number, mode: ListState['mode'] = 'cursor'): [ListState, (action: ListAction) => void, { readonly current: ListState }] {
+  const [list, dispatch, ref] = useSyncReducer(listReducer, () => initialList(height, mode));
+  if (ref.current.count !== count) dispatch({ type: 'set-count', count });
+  if (ref.current.height !== height) dispatch({ type: 'resize', height });
+  return [list, dispatch, ref];
 }

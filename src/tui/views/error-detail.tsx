@@ -6,9 +6,9 @@ import { failureMessage, type TuiBackend } from '../backend.js';
 import { TextPage } from '../components/table.js';
 import { useUIActions, useUIState } from '../context.js';
 import { age, cut, prettyText, shortTime } from '../format.js';
-import { useCommands, useDataRefresh, useLoad, useSyncReducer } from '../hooks.js';
+import { useCommands, useDataRefresh, useListWindow, useLoad } from '../hooks.js';
 import type { Command } from '../keys.js';
-import { initialList, listMotion, listReducer } from '../state/list.js';
+import { listMotion } from '../state/list.js';
 import type { Route } from '../state/nav.js';
 import { rowIdOf } from '../state/error-window.js';
 import type { Style, Theme } from '../theme.js';
@@ -171,10 +171,7 @@ export function ErrorDetailView({ route }: { route: DetailRoute }) {
   const page = useLoad(() => loadErrorPage(backend, route), [route.errorId]);
   useDataRefresh(page.reload);
   const lines = page.data ? errorPageLines(page.data, theme, columns) : [];
-  const [list, dispatch, listRef] = useSyncReducer(listReducer, () => initialList(bodyHeight, 'scroll'));
-  // Kept in step while rendering (not in an effect): no frame ever shows the old count.
-  if (listRef.current.count !== lines.length) dispatch({ type: 'set-count', count: lines.length });
-  if (listRef.current.height !== bodyHeight) dispatch({ type: 'resize', height: bodyHeight });
+  const [list, dispatch] = useListWindow(lines.length, bodyHeight, 'scroll');
 
   const detail = page.data?.detail;
   const e = detail?.error;

@@ -3,9 +3,9 @@ import type { FlowInfo } from '../../backend/backend.js';
 import { Table, type TableRow } from '../components/table.js';
 import { useUIActions, useUIState } from '../context.js';
 import { age, formatCount, type ColumnSpec } from '../format.js';
-import { useCommands, useDataRefresh, useLoad, useOnReturn, useSyncReducer } from '../hooks.js';
+import { useCommands, useDataRefresh, useListWindow, useLoad, useOnReturn } from '../hooks.js';
 import type { Command } from '../keys.js';
-import { initialList, listMotion, listReducer, visibleRange } from '../state/list.js';
+import { listMotion, visibleRange } from '../state/list.js';
 
 // Flows: each flow with its open errors, its last run and whether it is enabled.
 
@@ -27,11 +27,8 @@ export function FlowsView() {
   const { backend, theme, bodyHeight, columns } = ui;
   const flows = useLoad(() => backend.listFlows(), []);
   const height = bodyHeight - 1;
-  const [list, dispatch, listRef] = useSyncReducer(listReducer, () => initialList(height));
   const data = flows.data ?? [];
-  // Kept in step while rendering (not in an effect): no frame ever shows the old count.
-  if (listRef.current.count !== data.length) dispatch({ type: 'set-count', count: data.length });
-  if (listRef.current.height !== height) dispatch({ type: 'resize', height: height });
+  const [list, dispatch, listRef] = useListWindow(data.length, height);
   useOnReturn(flows.reload);
   useDataRefresh(flows.reload);
 

@@ -3,10 +3,10 @@ import { TERMINAL_JOB_STATUSES, type Job } from '../../domain/api.js';
 import { Table, type TableRow } from '../components/table.js';
 import { useUIActions, useUIState, type RetryWatch } from '../context.js';
 import { age, formatCount, progressBar, type ColumnSpec } from '../format.js';
-import { useCommands, useInterval, useLoad, useOnReturn, useSyncReducer } from '../hooks.js';
+import { useCommands, useInterval, useListWindow, useLoad, useOnReturn } from '../hooks.js';
 import { useNavKey } from '../context.js';
 import type { Command } from '../keys.js';
-import { initialList, listMotion, listReducer, visibleRange } from '../state/list.js';
+import { listMotion, visibleRange } from '../state/list.js';
 
 // Recent flow runs and retry jobs with live counters: polled every 500 ms while any job is still
 // running (a progress bar for those), every few seconds otherwise.
@@ -52,11 +52,8 @@ export function JobsView() {
     return { list, names: new Map(flows.map((f) => [f._id, f.name])) };
   }, []);
   const height = bodyHeight - 1;
-  const [list, dispatch, listRef] = useSyncReducer(listReducer, () => initialList(height));
   const data = jobs.data?.list ?? [];
-  // Kept in step while rendering (not in an effect): no frame ever shows the old count.
-  if (listRef.current.count !== data.length) dispatch({ type: 'set-count', count: data.length });
-  if (listRef.current.height !== height) dispatch({ type: 'resize', height: height });
+  const [list, dispatch, listRef] = useListWindow(data.length, height);
   useOnReturn(jobs.reload);
   const anyActive = data.some(isActiveJob);
   const visible = ui.isVisible(navKey);

@@ -6,9 +6,9 @@ import { failureMessage } from '../backend.js';
 import { Table, TextPage, type TableRow } from '../components/table.js';
 import { useUIActions, useUIState } from '../context.js';
 import { formatCount, shortTime, type ColumnSpec } from '../format.js';
-import { useCommands, useLoad, useSyncReducer } from '../hooks.js';
+import { useCommands, useListWindow, useLoad } from '../hooks.js';
 import type { Command } from '../keys.js';
-import { initialList, listMotion, listReducer, visibleRange } from '../state/list.js';
+import { listMotion, visibleRange } from '../state/list.js';
 import type { Route } from '../state/nav.js';
 
 // The execution-log drill-down: a job's log entries (paged as the cursor nears the end, filtered
@@ -49,10 +49,7 @@ export function JobLogsView({ route }: { route: Extract<Route, { view: 'job' }> 
     return { job, names: new Map(flow.steps.map((s) => [s._id, s.name])) };
   }, [route.jobId, route.flowId]);
   const height = bodyHeight - 3;
-  const [list, dispatch, listRef] = useSyncReducer(listReducer, () => initialList(height));
-  // Kept in step while rendering (not in an effect): no frame ever shows the old count.
-  if (listRef.current.count !== entries.logs.length) dispatch({ type: 'set-count', count: entries.logs.length });
-  if (listRef.current.height !== height) dispatch({ type: 'resize', height: height });
+  const [list, dispatch, listRef] = useListWindow(entries.logs.length, height);
 
   const params = (next?: string) => ({
     pageSize: PAGE,
@@ -180,11 +177,8 @@ export function TraceView({ route }: { route: Extract<Route, { view: 'trace' }> 
     return { meta, names: new Map(flow.steps.map((s) => [s._id, s.name])) };
   }, [route.jobId, entry.recordId]);
   const height = bodyHeight - 2;
-  const [list, dispatch, listRef] = useSyncReducer(listReducer, () => initialList(height));
   const steps = trace.data?.meta.steps ?? [];
-  // Kept in step while rendering (not in an effect): no frame ever shows the old count.
-  if (listRef.current.count !== steps.length) dispatch({ type: 'set-count', count: steps.length });
-  if (listRef.current.height !== height) dispatch({ type: 'resize', height: height });
+  const [list, dispatch, listRef] = useListWindow(steps.length, height);
   const handle = (command: Command) => {
     const current = steps[listRef.current.cursor];
     const motion = listMotion(command);
@@ -251,10 +245,7 @@ export function StageDataView({ route }: { route: Extract<Route, { view: 'stage'
     lines.push({ text: '' }, { text: `── ${s.stage} ──`, style: theme.heading() });
     for (const l of s.logs) for (const t of JSON.stringify(l.log, null, 2).split('\n')) lines.push({ text: `  ${t}` });
   }
-  const [list, dispatch, listRef] = useSyncReducer(listReducer, () => initialList(bodyHeight, 'scroll'));
-  // Kept in step while rendering (not in an effect): no frame ever shows the old count.
-  if (listRef.current.count !== lines.length) dispatch({ type: 'set-count', count: lines.length });
-  if (listRef.current.height !== bodyHeight) dispatch({ type: 'resize', height: bodyHeight });
+  const [list, dispatch] = useListWindow(lines.length, bodyHeight, 'scroll');
   const handle = (command: Command) => {
     const motion = listMotion(command);
     if (motion) return dispatch(motion);

@@ -2,9 +2,9 @@ import { Box, Text } from 'ink';
 import { Table, type TableRow } from '../components/table.js';
 import { useUIActions, useUIState } from '../context.js';
 import { age, formatCount, shortTime, type ColumnSpec } from '../format.js';
-import { useCommands, useDataRefresh, useLoad, useOnReturn, useSyncReducer } from '../hooks.js';
+import { useCommands, useDataRefresh, useListWindow, useLoad, useOnReturn } from '../hooks.js';
 import type { Command } from '../keys.js';
-import { initialList, listMotion, listReducer, visibleRange } from '../state/list.js';
+import { listMotion, visibleRange } from '../state/list.js';
 import type { Route } from '../state/nav.js';
 
 // The steps of a flow with their open errors and the time of the last one (the flow summary).
@@ -22,11 +22,8 @@ export function StepsView({ route }: { route: Extract<Route, { view: 'steps' }> 
   const { backend, theme, bodyHeight, columns } = ui;
   const flow = useLoad(() => backend.getFlow(route.flowId), [route.flowId]);
   const height = bodyHeight - 2;
-  const [list, dispatch, listRef] = useSyncReducer(listReducer, () => initialList(height));
   const steps = flow.data?.steps ?? [];
-  // Kept in step while rendering (not in an effect): no frame ever shows the old count.
-  if (listRef.current.count !== steps.length) dispatch({ type: 'set-count', count: steps.length });
-  if (listRef.current.height !== height) dispatch({ type: 'resize', height: height });
+  const [list, dispatch, listRef] = useListWindow(steps.length, height);
   useOnReturn(flow.reload);
   useDataRefresh(flow.reload);
 
