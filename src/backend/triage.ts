@@ -13,7 +13,7 @@ import { TriageRepo, type TagChange, type TouchedError } from '../store/triage-r
 import { tagCode } from '../workspace/demo.js';
 import type { ErrorListParams } from './backend.js';
 import type { LocalBackend } from './local-backend.js';
-import { describeSelection, selectErrors, type ErrorSelection } from './selection.js';
+import { selectErrors, type ErrorSelection } from './selection.js';
 import { errorIdOf, iso, toFlowStepError, toResolvedError } from './shapes.js';
 
 // The triage mutations over a local workspace: assign, unassign, tag, resolve, reopen, delete
@@ -142,7 +142,7 @@ export class TriageService implements TriageApi {
     const address = email.trim();
     if (!isEmail(address)) throw new InvalidInputError(`"${email}" is not an email address`, 'email');
     return this.mutate(options, () => {
-      const { step, rowIds } = this.select(flowRef, stepRef, selection, 'open');
+      const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, 'open');
       const now = Date.now();
       // A known user is assigned under their stored email; any other address verbatim, with a
       // synthetic user behind it so the error still gets an _assignedToUserId.
@@ -157,7 +157,7 @@ export class TriageService implements TriageApi {
 
   async unassign(flowRef: string, stepRef: string, selection: ErrorSelection, options: MutationOptions = {}): Promise<FlowStepErrorsUnassignResponse> {
     return this.mutate(options, () => {
-      const { step, rowIds } = this.select(flowRef, stepRef, selection, 'open');
+      const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, 'open');
       const now = Date.now();
       const changed = this.repo.unassign(rowIds);
       this.audit('unassign', step, changed, now);
@@ -167,7 +167,7 @@ export class TriageService implements TriageApi {
 
   async resolve(flowRef: string, stepRef: string, selection: ErrorSelection, options: MutationOptions = {}): Promise<FlowStepAffectedErrorsResponse> {
     return this.mutate(options, () => {
-      const { step, rowIds } = this.select(flowRef, stepRef, selection, 'open');
+      const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, 'open');
       const now = Date.now();
       const changed = this.repo.resolve(rowIds, now, this.operator());
       this.audit('resolve', step, changed, now);
@@ -177,7 +177,7 @@ export class TriageService implements TriageApi {
 
   async reopen(flowRef: string, stepRef: string, selection: ErrorSelection, options: MutationOptions = {}): Promise<FlowStepAffectedErrorsResponse> {
     return this.mutate(options, () => {
-      const { step, rowIds } = this.select(flowRef, stepRef, selection, 'resolved');
+      const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, 'resolved');
       if (selection.errorIds?.length) {
         const [first] = this.repo.superseded(rowIds);
         if (first) {
@@ -195,7 +195,7 @@ export class TriageService implements TriageApi {
 
   async deleteResolved(flowRef: string, stepRef: string, selection: ErrorSelection, options: MutationOptions = {}): Promise<FlowStepAffectedErrorsResponse> {
     return this.mutate(options, () => {
-      const { step, rowIds } = this.select(flowRef, stepRef, selection, 'resolved');
+      const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, 'resolved');
       const now = Date.now();
       const changed = this.repo.deleteResolved(rowIds);
       this.audit('delete_resolved', step, changed, now);
@@ -268,7 +268,7 @@ export class TriageService implements TriageApi {
   async setTags(flowRef: string, stepRef: string, selection: TagSelection, update: TagUpdate, options: MutationOptions = {}): Promise<FlowStepTagsResponse> {
     const change = this.tagChange(update);
     return this.mutate(options, () => {
-      const { step, rowIds } = this.select(flowRef, stepRef, selection, selection.errorIds?.length ? 'any' : selection.resolved ? 'resolved' : 'open');
+      const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, selection.errorIds?.length ? 'any' : selection.resolved ? 'resolved' : 'open');
       const now = Date.now();
       const changed = this.repo.setTags(rowIds, change);
       this.audit('tag', step, changed, now, { ...change });
@@ -305,33 +305,6 @@ export class TriageService implements TriageApi {
     const both = (change.add ?? []).filter((c) => change.remove?.includes(c));
     if (both.length > 0) throw new InvalidInputError(`tag ${both.join(', ')} is both added and removed`, 'tags');
     return change;
-  }
-
-  /**
-   * The errors a mutation touches. Retry-data keys, --all and filters go through selectErrors;
-   * explicit ids are checked here in batches of 1000 (one query per batch instead of one row read
-   * per id: 100k ids in well under a second), with selectErrors' rules and messages: every id must
-   * be an error of this step in the asked state, or nothing happens. Tags take ids in either state.
-   */
-  private select(flowRef: string, stepRef: string, selection: ErrorSelection, state: 'open' | 'resolved' | 'any'): { step: StepRow; rowIds: number[] } {
-    if (describeSelection(selection) !== 'ids' || selection.retryDataKeys?.length || selection.all) {
-      return selectErrors(this.local, flowRef, stepRef, selection, state === 'resolved');
-    }
-    const step = this.local.resolveStep(this.local.resolveFlow(flowRef), stepRef);
-    const wanted = [...new Set(selection.errorIds)].map((id) => ({ id, decoded: decodeId('error', id) }));
-    const found = new Map(this.repo.errorKeys(wanted.flatMap((w) => (w.decoded ? [w.decoded.rowId] : []))).map((k) => [k.id, k]));
-    const rowIds: number[] = [];
-    for (const { id, decoded } of wanted) {
-      const key = decoded ? found.get(decoded.rowId) : undefined;
-      if (!key || !decoded || !idMatchesTime(decoded, key.occurredAt) || key.step !== step.key) {
-        throw new NotFoundError(`${state === 'any' ? '' : `${state} `}error on step "${step.name}"`, id);
-      }
-      if (state !== 'any' && key.resolved !== (state === 'resolved')) {
-        throw new InvalidInputError(`error ${id} is ${key.resolved ? 'resolved' : 'open'}, not ${state}`);
-      }
-      rowIds.push(key.id);
-    }
-    return { step, rowIds };
   }
 
   // ---- users and config -----------------------------------------------------------------------

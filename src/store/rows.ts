@@ -58,6 +58,14 @@ export type JobCounters = Partial<
   Pick<JobRow, 'numError' | 'numSuccess' | 'numIgnore' | 'numExport' | 'numPagesGenerated' | 'numPagesProcessed'>
 >;
 
+/** What checking an explicit error id needs: where it lives, its state, the time its id encodes. */
+export interface ErrorKey {
+  id: number;
+  step: number;
+  resolved: boolean;
+  occurredAt: number;
+}
+
 export interface ErrorRow {
   id: number;
   step: number;

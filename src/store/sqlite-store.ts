@@ -7,6 +7,7 @@ import type { Catalog } from '../flows/load.js';
 import { openDatabase, type Db } from './db.js';
 import { compileErrorQuery, type CompiledQuery, ftsStepToken, type IndexedTerm, type QueryContext, type QueryTimes } from './error-query.js';
 import type {
+  ErrorKey,
   ErrorRow,
   FlowRow,
   JobCounters,
@@ -574,6 +575,18 @@ export class SqliteStore implements ListingStats {
       for (const code of tags) tag.run(code, e.step, id);
     }
     return id;
+  }
+
+  /** The keys of many errors in one query per 1000 ids (checking explicit ids of a bulk action). */
+  errorKeys(rowIds: readonly number[]): ErrorKey[] {
+    const stmt = this.stmt('SELECT id, step, resolved, occurred_at FROM errors WHERE id IN (SELECT value FROM json_each(?))');
+    const out: ErrorKey[] = [];
+    for (let i = 0; i < rowIds.length; i += 1000) {
+      for (const r of stmt.all(JSON.stringify(rowIds.slice(i, i + 1000))) as Raw[]) {
+        out.push({ id: r.id as number, step: r.step as number, resolved: r.resolved === 1, occurredAt: r.occurred_at as number });
+      }
+    }
+    return out;
   }
 
   getError(id: number): ErrorRow | undefined {

@@ -18,13 +18,6 @@ export interface TouchedError {
   resolved: boolean;
 }
 
-export interface ErrorKey {
-  id: number;
-  step: number;
-  resolved: boolean;
-  occurredAt: number;
-}
-
 export interface TagRow {
   code: string;
   name: string;
@@ -54,18 +47,6 @@ export class TriageRepo {
   private retryItemsTable: boolean | undefined;
 
   constructor(private readonly store: SqliteStore) {}
-
-  /** Step, state and time of the given errors (missing ids are left out), for validating explicit ids. */
-  errorKeys(rowIds: readonly number[]): ErrorKey[] {
-    const stmt = this.store.stmt(`SELECT id, step, resolved, occurred_at FROM errors WHERE id IN (${IDS})`);
-    const out: ErrorKey[] = [];
-    for (const batch of chunks(rowIds)) {
-      for (const r of stmt.all(JSON.stringify(batch)) as Raw[]) {
-        out.push({ id: r.id as number, step: r.step as number, resolved: r.resolved === 1, occurredAt: r.occurred_at as number });
-      }
-    }
-    return out;
-  }
 
   // ---- assignment ---------------------------------------------------------------------------
 
