@@ -2,7 +2,7 @@ import { TERMINAL_JOB_STATUSES, type Job } from '../domain/api.js';
 import type { BackoffPolicy } from '../domain/backoff.js';
 import { ConflictError, InactiveFlowError, InvalidInputError } from '../domain/errors.js';
 import { encodeId } from '../domain/ids.js';
-import { sleep } from '../runtime/retry-runner.js';
+import { sleep } from '../runtime/record-sender.js';
 import { ensureWorker } from '../runtime/worker.js';
 import { RetryRepo } from '../store/retry-repo.js';
 import type { JobDetail } from './backend.js';

@@ -6,7 +6,7 @@ import { getPath, renderTemplate } from '../flows/template.js';
 import { RetryRepo } from '../store/retry-repo.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { HttpClient } from './http.js';
-import { mapLimit, renderPath, runRecord, type RuntimeStep, type StepOutcome } from './pipeline.js';
+import { mapLimit, renderPath, runRecord, settleOutcome, type RuntimeStep, type StepOutcome } from './pipeline.js';
 import { OutcomeRecorder } from './recorder.js';
 
 // Runs a flow as a job: a parent `flow` job with a child job per step. Records move in pages; each
@@ -169,7 +169,7 @@ export class FlowRunner {
         };
         const at = now();
         store.transaction(() => {
-          recorder.record(outcome, { groupId, recordId: `${groupId}`, pgExportId: generator.def.id }, at);
+          recorder.record(settleOutcome(outcome, generator, recorder.logging, this.ctx.redactor), { groupId, recordId: `${groupId}`, pgExportId: generator.def.id }, at);
           store.addJobCounters(exportJob, { numError: 1 }, at);
           store.addJobCounters(jobId, { numError: 1 }, at);
           store.updateJob(exportJob, { status: 'failed', endedAt: at }, at);
@@ -190,13 +190,9 @@ export class FlowRunner {
           const traceKey = traceKeyOf(def.traceKeyTemplate, records![index]);
           const recordId = `${groupId}-r${index}`;
           const ctx = { oIndex: String(index), traceKey, groupId, pgExportId: generator.def.id };
-          recorder.record(
-            { ok: true, step: generator, input: records![index], output: records![index], startedAt: result.startedAt, timeTaken: 0, stages: () => [] },
-            { ...ctx, recordId },
-            at,
-          );
+          recorder.record({ ok: true, step: generator, startedAt: result.startedAt, timeTaken: 0 }, { ...ctx, recordId }, at);
           for (const outcome of run.outcomes) {
-            recorder.record(outcome, { ...ctx, recordId: `${recordId}-s${outcome.step.def.position}` }, at);
+            recorder.record(settleOutcome(outcome, outcome.step, recorder.logging, this.ctx.redactor), { ...ctx, recordId: `${recordId}-s${outcome.step.def.position}` }, at);
             const counts = perStep.get(outcome.step.key) ?? { ok: 0, err: 0 };
             if (outcome.ok) counts.ok++;
             else counts.err++;

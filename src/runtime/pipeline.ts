@@ -3,7 +3,8 @@ import type { FlowStepDef } from '../flows/load.js';
 import type { ExportDef, ImportDef } from '../flows/schema.js';
 import { applyMapping, getPath, renderTemplate, setPath } from '../flows/template.js';
 import type { ResolvedConnection } from './connections.js';
-import type { HttpClient, HttpResult } from './http.js';
+import type { Redactor } from '../domain/mask.js';
+import type { HttpClient, HttpResult, MaskedTrace } from './http.js';
 
 // One record through the page processors: lookups enrich it, imports send it. Each step yields an
 // outcome; nothing here writes to the store, so a flow run and a retry share this exact path and
@@ -79,6 +80,17 @@ function apiCallLog(http: HttpResult): StageLog {
   return { stage: 'apiCall', data: { request: t.request, response: t.response } };
 }
 
+// A step's own headers, built once per definition rather than once per record.
+const headerCache = new WeakMap<readonly { name: string; value: string }[], Record<string, string>>();
+function stepHeaders(list: readonly { name: string; value: string }[]): Record<string, string> {
+  let headers = headerCache.get(list);
+  if (!headers) {
+    headers = Object.fromEntries(list.map((h) => [h.name.toLowerCase(), h.value]));
+    headerCache.set(list, headers);
+  }
+  return headers;
+}
+
 export async function runStep(step: RuntimeStep, record: unknown, http: HttpClient): Promise<StepOutcome> {
   const startedAt = Date.now();
   if (step.importDef) {
@@ -90,7 +102,7 @@ export async function runStep(step: RuntimeStep, record: unknown, http: HttpClie
     const result = await http.send(step.connection, {
       method: def.http.method,
       path: renderPath(def.http.relativeURI, record),
-      headers: Object.fromEntries(def.http.headers.map((h) => [h.name.toLowerCase(), h.value])),
+      headers: stepHeaders(def.http.headers),
       body: JSON.stringify(mapped.value),
     });
     stages = () => [mappingLog(), apiCallLog(result)];
@@ -103,7 +115,7 @@ export async function runStep(step: RuntimeStep, record: unknown, http: HttpClie
   const result = await http.send(step.connection, {
     method: def.http.method,
     path: renderPath(def.http.relativeURI, record),
-    headers: Object.fromEntries(def.http.headers.map((h) => [h.name.toLowerCase(), h.value])),
+    headers: stepHeaders(def.http.headers),
   });
   const stages: Stages = () => [apiCallLog(result)];
   if (result.failure) return failed(step, record, result.failure, startedAt, stages, result);
@@ -113,6 +125,47 @@ export async function runStep(step: RuntimeStep, record: unknown, http: HttpClie
   const enriched = structuredClone(record) as Record<string, unknown>;
   for (const f of def.responseMapping?.fields ?? []) setPath(enriched, f.generate, getPath(resource, f.extract));
   return { ok: true, step, input: record, output: enriched, startedAt, timeTaken: Date.now() - startedAt, stages };
+}
+
+/**
+ * A step outcome reduced to plain data: what the recorder stores, and what a retry's sender
+ * thread hands back (where `S` is the step's index). Traces and stage data are masked here; a
+ * success carries only its timing (and its stage data when the flow keeps execution logs).
+ */
+export type SettledOutcome<S = RuntimeStep> =
+  | { ok: true; step: S; startedAt: number; timeTaken: number; logs?: StageLog[] }
+  | {
+      ok: false;
+      step: S;
+      startedAt: number;
+      timeTaken: number;
+      logs?: StageLog[];
+      input: unknown;
+      failure: Failure;
+      classified: Classified;
+      statusCode?: number;
+      trace?: MaskedTrace;
+    };
+
+export interface SettledRun<S = RuntimeStep> {
+  outcomes: SettledOutcome<S>[];
+  succeeded: boolean;
+}
+
+export function settleOutcome<S>(o: StepOutcome, step: S, logging: boolean, redactor: Redactor): SettledOutcome<S> {
+  const timing = { step, startedAt: o.startedAt, timeTaken: o.timeTaken };
+  const logs = logging ? { logs: o.stages().map((s) => ({ stage: s.stage, data: redactor.json(s.data) })) } : {};
+  if (o.ok) return { ok: true, ...timing, ...logs };
+  return {
+    ok: false,
+    ...timing,
+    ...logs,
+    input: o.input,
+    failure: o.failure,
+    classified: o.classified,
+    ...(o.http?.statusCode !== undefined ? { statusCode: o.http.statusCode } : {}),
+    ...(o.http ? { trace: o.http.trace() } : {}),
+  };
 }
 
 /** Runs a record through `steps` in order; a failure stops it unless the step proceeds on failure. */

@@ -3,7 +3,7 @@ import type { Redactor } from '../domain/mask.js';
 import type { StepKind } from '../flows/load.js';
 import type { RetryPolicy } from '../flows/schema.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import type { StageLog, Stages, StepOutcome } from './pipeline.js';
+import type { SettledOutcome } from './pipeline.js';
 
 // Turns step outcomes into stored facts: an open error with its snapshot, masked trace and
 // execution-log entry. Callers wrap a page of calls in one transaction.
@@ -46,12 +46,8 @@ export class OutcomeRecorder {
     readonly logging: boolean,
   ) {}
 
-  private maskLogs(stages: Stages): StageLog[] {
-    return stages().map((s) => ({ stage: s.stage, data: this.redactor.json(s.data) }));
-  }
-
   /** Writes one step outcome; returns the new error's row id when it failed. */
-  record(outcome: StepOutcome, ctx: RecordContext, now: number, carry?: CarryOver): number | undefined {
+  record(outcome: SettledOutcome, ctx: RecordContext, now: number, carry?: CarryOver): number | undefined {
     const step = outcome.step;
     if (this.logging) {
       this.store.insertLogEntry({
@@ -66,21 +62,21 @@ export class OutcomeRecorder {
         startedAt: outcome.startedAt,
         completedAt: outcome.startedAt + outcome.timeTaken,
         timeTaken: outcome.timeTaken,
-        data: this.maskLogs(outcome.stages),
+        data: outcome.logs ?? [],
       });
     }
     if (outcome.ok) return undefined;
 
     const { classified } = outcome;
     let trace: number | undefined;
-    if (outcome.http) {
-      const t = outcome.http.trace();
+    if (outcome.trace) {
+      const t = outcome.trace;
       trace = this.store.insertTrace({
         step: step.key,
         time: outcome.startedAt,
         stage: step.def.kind,
         method: t.request.method,
-        statusCode: outcome.http.statusCode,
+        statusCode: outcome.statusCode,
         request: t.request,
         response: t.response,
       });
@@ -96,7 +92,7 @@ export class OutcomeRecorder {
         traceKey: ctx.traceKey,
         // Record data is business data the retry must re-send: only known secret values are masked.
         data: this.redactor.inStrings(outcome.input ?? null),
-        ...(outcome.http?.statusCode !== undefined ? { adaptorResponse: { statusCode: outcome.http.statusCode } } : {}),
+        ...(outcome.statusCode !== undefined ? { adaptorResponse: { statusCode: outcome.statusCode } } : {}),
       });
     }
     let retryAt: number | undefined;

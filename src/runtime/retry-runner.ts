@@ -5,7 +5,8 @@ import { RetryRepo, type LatestError, type RetryItem } from '../store/retry-repo
 import { SUPERSEDED_BY } from '../store/rows.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { HttpClient } from './http.js';
-import { mapLimit, runRecord, type RecordRun, type RuntimeStep } from './pipeline.js';
+import type { RuntimeStep, SettledRun } from './pipeline.js';
+import { senderInThread, senderThread, sleep, type SendItem, type SenderHandle, type SenderListener, type SenderSetup } from './record-sender.js';
 import { OutcomeRecorder } from './recorder.js';
 
 // A retry job re-feeds stored snapshots into the pipeline at their step, through the same code as
@@ -26,16 +27,23 @@ export interface RetryRunContext {
   http: HttpClient;
   redactor: import('../domain/mask.js').Redactor;
   now: () => number;
+  /** Pending records from which a job sends from a worker thread (default SENDER_THREAD_FROM). */
+  senderThreadFrom?: number;
 }
 
 export { SUPERSEDED_BY } from '../store/rows.js';
 const BATCH = 1000;
-const COMMIT_SLICE = 250;
+const COMMIT_SLICE = 500;
+/** Records handed to the sender ahead of their outcomes: enough to keep it busy through a commit. */
+const WINDOW = 1024;
+const FEED_CHUNK = 256;
+/** A job with this many records or more sends from a thread of its own; a smaller one saves the thread's start-up. */
+const SENDER_THREAD_FROM = 2000;
 const HEARTBEAT_MS = 30_000;
 
 interface Plan {
   item: RetryItem;
-  run: RecordRun;
+  run: SettledRun;
   spent: number;
   traceKey: string | null;
   kind: 'resolved' | 'postponed' | 'failed';
@@ -43,24 +51,51 @@ interface Plan {
 
 interface Settled {
   item: RetryItem;
-  run: RecordRun | undefined;
+  run: SettledRun | undefined;
   snapshot: { data: string; attempts: number; traceKey: string | null } | undefined;
+}
+
+/** What the passes of one job run share: the cancel flag, and where the sender's reports go. */
+interface JobRunState {
+  canceled: boolean;
+  listener: SenderListener;
+  onFault?: ((e: Error) => void) | undefined;
+  /** A fault of the sender between passes, thrown by the next one. */
+  fault?: Error;
 }
 const TRANSIENT = new Set(['intermittent', 'rate_limit', 'connection']);
 
-export class RateLimiter {
-  private nextSlot = 0;
-  constructor(private readonly perSecond: number) {}
+/**
+ * The items of a job due at the start of a pass, read BATCH at a time in (next_at, seq) order
+ * behind a cursor, so a batch can be read while the previous one is in flight. An item postponed
+ * during the pass lands behind the cursor or is picked up by the next pass.
+ */
+class DuePass {
+  private buffer: Array<{ item: RetryItem; snapshot: Settled['snapshot'] }> = [];
+  private index = 0;
+  private after = { nextAt: -1, seq: -1 };
+  private exhausted = false;
 
-  async take(): Promise<void> {
-    const now = Date.now();
-    const wait = this.nextSlot - now;
-    this.nextSlot = Math.max(now, this.nextSlot) + 1000 / this.perSecond;
-    if (wait > 0) await sleep(wait);
+  constructor(private readonly repo: RetryRepo, private readonly job: number, private readonly now: () => number) {}
+
+  take(): { item: RetryItem; snapshot: Settled['snapshot'] } | undefined {
+    if (this.index >= this.buffer.length && !this.exhausted) this.read();
+    return this.buffer[this.index++];
+  }
+
+  private read(): void {
+    const items = this.repo.dueItems(this.job, this.now(), BATCH, this.after);
+    if (items.length < BATCH) this.exhausted = true;
+    this.index = 0;
+    this.buffer = [];
+    if (items.length === 0) return;
+    const last = items[items.length - 1]!;
+    this.after = { nextAt: last.nextAt, seq: last.seq };
+    // One read for the batch's snapshots (absent: resolved or deleted meanwhile, so not re-sent).
+    const snapshots = this.repo.snapshots(items.map((i) => i.retryData));
+    this.buffer = items.map((item) => ({ item, snapshot: snapshots.get(item.retryData) }));
   }
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class RetryRunner {
   private readonly repo: RetryRepo;
@@ -117,61 +152,40 @@ export class RetryRunner {
       return;
     }
     const steps = allSteps.slice(start);
-    const recorder = new OutcomeRecorder(store, this.ctx.redactor, job, flow.def.logging?.mode === 'full');
-    const limiter = options.ratePerSecond ? new RateLimiter(options.ratePerSecond) : undefined;
-    const concurrency = Math.max(1, steps[0]!.connection.concurrency);
+    const logging = flow.def.logging?.mode === 'full';
+    const recorder = new OutcomeRecorder(store, this.ctx.redactor, job, logging);
     const resolvedBy = row.triggeredBy ?? 'auto';
     const jobHex = encodeId('job', job, row.createdAt);
+    const state: JobRunState = { canceled: false, listener: () => {} };
+    const setup: SenderSetup = {
+      steps,
+      options: { concurrency: Math.max(1, steps[0]!.connection.concurrency), ratePerSecond: options.ratePerSecond, logging },
+      listener: (results, clean, drained) => state.listener(results, clean, drained),
+      onError: (e) => {
+        state.fault ??= e;
+        state.onFault?.(e);
+      },
+    };
+    const threaded = this.repo.pendingCount(job) >= (this.ctx.senderThreadFrom ?? SENDER_THREAD_FROM);
+    const sender = threaded ? await senderThread(setup) : senderInThread(setup, this.ctx.http, this.ctx.redactor);
     // Liveness apart from progress: a slow, rate-limited job must not look dead to recovery.
     const heartbeat = setInterval(() => store.updateJob(job, { heartbeatAt: now() }, now()), HEARTBEAT_MS);
     heartbeat.unref();
-    let canceled = false;
-    let checkedAt = 0;
-    // Before each send, at most every 250 ms: a cancel stops a slow (rate-limited) job promptly.
-    const cancelRequested = (): boolean => {
-      if (!canceled && now() - checkedAt >= 250) {
-        checkedAt = now();
-        canceled = this.isCancelRequested(job);
-      }
-      return canceled;
-    };
     try {
-      while (!canceled) {
+      while (!state.canceled) {
         if (this.isCancelRequested(job)) break;
-        const items = this.repo.dueItems(job, now(), BATCH);
-        if (items.length === 0) {
-          const nextDue = this.repo.nextDueAt(job);
-          if (nextDue === undefined) break;
-          store.setJobStatusIf(job, ['running'], 'retrying', now());
-          onProgress?.();
-          await sleep(Math.min(1000, Math.max(10, nextDue - now())));
-          continue;
-        }
-        // One read for the batch's snapshots; outcomes commit in slices while later requests are
-        // still in flight, so the HTTP and the store work overlap. Each commit also looks for a
-        // cancel, after which no further request is sent.
-        const snapshots = this.repo.snapshots(items.map((i) => i.retryData));
-        let settled: Settled[] = [];
-        const commit = () => {
-          const slice = settled;
-          settled = [];
-          if (slice.length > 0) this.commit(job, slice, recorder, options, resolvedBy, flow, jobHex);
-          canceled ||= this.isCancelRequested(job);
-          onProgress?.();
-        };
-        await mapLimit(items, concurrency, async (item) => {
-          if (cancelRequested()) return;
-          await limiter?.take();
-          if (cancelRequested()) return;
-          const snapshot = snapshots.get(item.retryData);
-          const run = snapshot ? await runRecord(steps, JSON.parse(snapshot.data), this.ctx.http) : undefined;
-          settled.push({ item, run, snapshot });
-          if (settled.length >= COMMIT_SLICE) commit();
-        });
-        commit();
+        await this.runPass(job, steps, sender, state, (slice) => this.commit(job, slice, recorder, options, resolvedBy, flow, jobHex), onProgress);
+        if (state.canceled) break;
+        // Nothing is due now: the rest waits out its back-off.
+        const nextDue = this.repo.nextDueAt(job);
+        if (nextDue === undefined) break;
+        store.setJobStatusIf(job, ['running'], 'retrying', now());
+        onProgress?.();
+        await sleep(Math.min(1000, Math.max(10, nextDue - now())));
       }
     } finally {
       clearInterval(heartbeat);
+      await sender.close();
     }
     const at = now();
     store.transaction(() => {
@@ -183,6 +197,99 @@ export class RetryRunner {
       }
     });
     onProgress?.();
+  }
+
+  /**
+   * One pass over the items due now: the sender gets up to WINDOW records ahead, the next batch is
+   * read while earlier ones are in flight (so the pipeline never drains between batches), and
+   * outcomes commit in slices while later requests are still out. Every commit, and a timer while
+   * a slow job waits on its target, look for a cancel; after one, nothing more is sent.
+   */
+  private runPass(job: number, steps: RuntimeStep[], sender: SenderHandle, state: JobRunState, commitSlice: (slice: Settled[]) => void, onProgress?: () => void): Promise<void> {
+    const pass = new DuePass(this.repo, job, this.ctx.now);
+    const inFlight = new Map<number, { item: RetryItem; snapshot: Settled['snapshot'] }>();
+    // A clean success's outcome is reported without its timing, which only execution logs keep.
+    const cleanRun: SettledRun = { succeeded: true, outcomes: [{ ok: true, step: steps[0]!, startedAt: 0, timeTaken: 0 }] };
+    let exhausted = false;
+    let settled: Settled[] = [];
+    return new Promise<void>((resolve, reject) => {
+      let finished = false;
+      const finish = (error?: Error) => {
+        if (finished) return;
+        finished = true;
+        clearInterval(cancelWatch);
+        state.onFault = undefined;
+        if (error) reject(error);
+        else resolve();
+      };
+      const lookForCancel = () => {
+        if (!state.canceled && this.isCancelRequested(job)) {
+          state.canceled = true;
+          sender.cancel();
+        }
+      };
+      const commit = () => {
+        const slice = settled;
+        settled = [];
+        if (slice.length > 0) commitSlice(slice);
+        lookForCancel();
+        onProgress?.();
+      };
+      const feed = () => {
+        // In chunks, not a record per settled one: each push is a message to the sender's thread.
+        if (inFlight.size > WINDOW - FEED_CHUNK) return;
+        const batch: SendItem[] = [];
+        while (!state.canceled && inFlight.size < WINDOW) {
+          const next = pass.take();
+          if (!next) {
+            exhausted = true;
+            break;
+          }
+          // Resolved or deleted since it was queued: settled as skipped, never re-sent.
+          if (!next.snapshot) settled.push({ item: next.item, run: undefined, snapshot: undefined });
+          else {
+            inFlight.set(next.item.seq, next);
+            batch.push({ ref: next.item.seq, data: next.snapshot.data });
+          }
+        }
+        if (batch.length > 0) sender.push(batch);
+      };
+      const settle = (drained: boolean) => {
+        if ((exhausted && inFlight.size === 0) || (state.canceled && drained)) {
+          commit();
+          finish();
+        }
+      };
+      const cancelWatch = setInterval(lookForCancel, 250);
+      state.onFault = (e) => finish(e);
+      state.listener = (results, clean, drained) => {
+        try {
+          const settleOne = (ref: number, run: SettledRun) => {
+            const entry = inFlight.get(ref);
+            if (!entry) return;
+            inFlight.delete(ref);
+            settled.push({ ...entry, run });
+            if (settled.length >= COMMIT_SLICE) commit();
+          };
+          for (const ref of clean) settleOne(ref, cleanRun);
+          for (const { ref, run } of results) settleOne(ref, { succeeded: run.succeeded, outcomes: run.outcomes.map((o) => ({ ...o, step: steps[o.step]! })) });
+          feed();
+          settle(drained);
+        } catch (e) {
+          // A commit that fails (the store is gone, a lock held past the busy timeout) stops the job.
+          state.canceled = true;
+          sender.cancel();
+          finish(e as Error);
+        }
+      };
+      if (state.fault) return finish(state.fault);
+      try {
+        feed();
+        settle(false);
+      } catch (e) {
+        finish(e as Error);
+      }
+    });
   }
 
   /**
@@ -265,7 +372,7 @@ export class RetryRunner {
   }
 
   /** What a record's run means for its item: resolved, postponed (back-off) or failed for good. */
-  private classify(item: RetryItem, run: RecordRun, options: RetryJobOptions): Plan['kind'] {
+  private classify(item: RetryItem, run: SettledRun, options: RetryJobOptions): Plan['kind'] {
     const first = run.outcomes[0]!;
     if (first.ok) return 'resolved';
     const backoff = options.backoff;

@@ -106,7 +106,15 @@ export class Runtime {
 
   /** The retry runner; queueing needs no HTTP, so it works before start(). */
   retries(): RetryRunner {
-    return new RetryRunner({ store: this.ws.store, http: this.client!, redactor: this.redactorValue!, now: Date.now });
+    // FLOWDECK_RETRY_THREAD_FROM: the job size from which a retry sends from a thread of its own.
+    const threadFrom = Number(this.ws.env.FLOWDECK_RETRY_THREAD_FROM ?? Number.NaN);
+    return new RetryRunner({
+      store: this.ws.store,
+      http: this.client!,
+      redactor: this.redactorValue!,
+      now: Date.now,
+      ...(Number.isInteger(threadFrom) && threadFrom >= 0 ? { senderThreadFrom: threadFrom } : {}),
+    });
   }
 
   /** Claims a queued retry job and runs it here; false when another process already has it. */

@@ -246,4 +246,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE VIRTUAL TABLE errors_fts USING fts5 (message, step, content = '', contentless_delete = 1);
   INSERT INTO errors_fts (rowid, message, step) SELECT id, message, 'zstep' || step FROM errors;
   `,
+  /* 6: retry_items had two indexes on retry_data (one partial, for pending items); the full one
+     (migration 3) serves every lookup, and each index costs every insert and settle of a retry. */ `
+  DROP INDEX ix_retry_items_data;
+  `,
 ];

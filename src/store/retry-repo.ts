@@ -55,17 +55,22 @@ export class RetryRepo {
     return out;
   }
 
+  /** The job's items, seq = position in `retryData`; a statement per 10,000, not per item. */
   insertItems(job: number, retryData: readonly number[]): void {
-    const insert = this.store.stmt('INSERT INTO retry_items (job, seq, retry_data) VALUES (?, ?, ?)');
-    retryData.forEach((rd, seq) => insert.run(job, seq, rd));
+    const insert = this.store.stmt('INSERT INTO retry_items (job, seq, retry_data) SELECT ?, ? + key, value FROM json_each(?)');
+    for (let i = 0; i < retryData.length; i += 10_000) insert.run(job, i, JSON.stringify(retryData.slice(i, i + 10_000)));
   }
 
-  /** Pending items due by `now`, in order. */
-  dueItems(job: number, now: number, limit: number): RetryItem[] {
+  /** Pending items due by `now`, in (next_at, seq) order, after a cursor in that order. */
+  dueItems(job: number, now: number, limit: number, after: { nextAt: number; seq: number } = { nextAt: -1, seq: -1 }): RetryItem[] {
     return this.store
       .stmt(`SELECT seq, retry_data AS retryData, attempts, next_at AS nextAt FROM retry_items
-        WHERE job = ? AND state = 'pending' AND next_at <= ? ORDER BY next_at, seq LIMIT ?`)
-      .all(job, now, limit) as RetryItem[];
+        WHERE job = ? AND state = 'pending' AND next_at <= ? AND (next_at, seq) > (?, ?) ORDER BY next_at, seq LIMIT ?`)
+      .all(job, now, after.nextAt, after.seq, limit) as RetryItem[];
+  }
+
+  pendingCount(job: number): number {
+    return this.store.stmt(`SELECT count(*) FROM retry_items WHERE job = ? AND state = 'pending'`).pluck().get(job) as number;
   }
 
   nextDueAt(job: number): number | undefined {

@@ -12,7 +12,8 @@ let env: Record<string, string>;
 
 beforeEach(async () => {
   tmp = tempHome();
-  env = { FLOWDECK_HOME: tmp.home, FLOWDECK_USER: 'night.shift@acme.example' };
+  // Every retry sends from its own thread, as a big one does (the integration tests cover both).
+  env = { FLOWDECK_HOME: tmp.home, FLOWDECK_USER: 'night.shift@acme.example', FLOWDECK_RETRY_THREAD_FROM: '1' };
   const seeded = await runCli(['demo', '--no-tui'], env);
   expect(seeded.code).toBe(0);
 });

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { decodeId } from '../../src/domain/ids.js';
 import { recoverStaleJobs } from '../../src/runtime/recovery.js';
@@ -19,8 +19,11 @@ const fastBackoff = { maxAttempts: 10, baseDelayMs: 20, factor: 1.5, maxDelayMs:
 let tmp: TempHome;
 let backend: LocalBackend;
 
+/** FLOWDECK_RETRY_THREAD_FROM for the workspace: the retry tests run with the sender in this thread and in its own. */
+let threadFrom: string | undefined;
+
 async function seeded(): Promise<LocalBackend> {
-  const env = { ...process.env, FLOWDECK_USER: OPERATOR };
+  const env = { ...process.env, FLOWDECK_USER: OPERATOR, ...(threadFrom !== undefined ? { FLOWDECK_RETRY_THREAD_FROM: threadFrom } : {}) };
   const b = new Local(seedDemoWorkspace(tmp.home, env));
   for (const flow of await b.listFlows()) if (flow.name !== 'Orders to warehouse') await b.runFlow(flow._id);
   // The runs just saturated the ERP's rate-limit window; these tests are about other failures.
@@ -42,7 +45,17 @@ afterEach(async () => {
   tmp.cleanup();
 });
 
-describe('retry', () => {
+describe.each([
+  ['its sender in the job\'s thread', undefined],
+  ['its sender in a thread of its own', '1'],
+])('retry, %s', (_mode, from) => {
+  beforeAll(() => {
+    threadFrom = from;
+  });
+  afterAll(() => {
+    threadFrom = undefined;
+  });
+
   it('a back-off retry against the flaky CRM ends resolved, resolvedBy the operator', async () => {
     const before = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent', limit: 1000 });
     expect(before.errors.length).toBeGreaterThan(10);

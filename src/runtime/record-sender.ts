@@ -1,0 +1,211 @@
+import type { Redactor } from '../domain/mask.js';
+import type { HttpClient } from './http.js';
+import { runRecord, settleOutcome, type RuntimeStep, type SettledRun } from './pipeline.js';
+
+// The sending half of a retry job: runs snapshots through the pipeline, `concurrency` at a time
+// and at most `ratePerSecond`, and hands back each record's settled run (plain data, steps as
+// indexes). It never touches the store, so it can run in a worker thread (sender-thread.ts) while
+// the job's thread commits outcomes: a big retry then uses two cores, HTTP on one and SQLite on
+// the other.
+
+export interface SendItem {
+  /** The caller's reference (the retry item's seq). */
+  ref: number;
+  /** The snapshot, as stored (JSON). */
+  data: string;
+}
+
+export interface SendResult {
+  ref: number;
+  run: SettledRun<number>;
+}
+
+export interface SenderOptions {
+  concurrency: number;
+  ratePerSecond?: number | undefined;
+  /** Stage data for execution logs is masked and kept only when the flow logs in full. */
+  logging: boolean;
+}
+
+/**
+ * `clean` are the refs of records whose one step succeeded with nothing to log: the common case
+ * of a big retry, passed as bare numbers (cheap to hand across threads). `drained` is true once,
+ * after cancel(), when no request is left in flight: every record not reported by then was never sent.
+ */
+export type SenderListener = (results: SendResult[], clean: number[], drained: boolean) => void;
+
+const FLUSH_COUNT = 256;
+const FLUSH_MS = 5;
+
+export class RateLimiter {
+  private nextSlot = 0;
+  constructor(private readonly perSecond: number) {}
+
+  async take(): Promise<void> {
+    const now = Date.now();
+    const wait = this.nextSlot - now;
+    this.nextSlot = Math.max(now, this.nextSlot) + 1000 / this.perSecond;
+    if (wait > 0) await sleep(wait);
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class RecordSender {
+  private queue: SendItem[] = [];
+  private head = 0;
+  private active = 0;
+  private canceled = false;
+  private drainPending = false;
+  private out: SendResult[] = [];
+  private clean: number[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly limiter: RateLimiter | undefined;
+
+  constructor(
+    private readonly steps: readonly RuntimeStep[],
+    private readonly http: HttpClient,
+    private readonly redactor: Redactor,
+    private readonly options: SenderOptions,
+    private readonly listener: SenderListener,
+    private readonly onError: (e: Error) => void,
+  ) {
+    this.limiter = options.ratePerSecond ? new RateLimiter(options.ratePerSecond) : undefined;
+  }
+
+  push(items: readonly SendItem[]): void {
+    if (this.canceled) return;
+    for (const item of items) this.queue.push(item);
+    while (this.active < this.options.concurrency && this.head < this.queue.length) void this.loop();
+  }
+
+  /** Sends nothing more; reports `drained` once the requests in flight have settled. */
+  cancel(): void {
+    this.canceled = true;
+    this.queue = [];
+    this.head = 0;
+    this.drainPending = true;
+    this.scheduleFlush();
+  }
+
+  private async loop(): Promise<void> {
+    this.active++;
+    try {
+      while (!this.canceled && this.head < this.queue.length) {
+        const item = this.queue[this.head++]!;
+        // Keep the queue from growing without bound over a long job.
+        if (this.head > 4096 && this.head * 2 > this.queue.length) {
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
+        }
+        await this.limiter?.take();
+        if (this.canceled) break;
+        const run = await runRecord(this.steps, JSON.parse(item.data), this.http);
+        if (run.succeeded && run.outcomes.length === 1 && !this.options.logging) this.clean.push(item.ref);
+        else
+          this.out.push({
+          ref: item.ref,
+          run: {
+            succeeded: run.succeeded,
+            outcomes: run.outcomes.map((o) => settleOutcome(o, this.steps.indexOf(o.step), this.options.logging, this.redactor)),
+          },
+        });
+        this.scheduleFlush();
+      }
+    } catch (e) {
+      // Not a failed call (those are outcomes) but a fault of ours: the job stops.
+      this.canceled = true;
+      this.onError(e as Error);
+    } finally {
+      this.active--;
+      if (this.drainPending && this.active === 0) this.scheduleFlush();
+    }
+  }
+
+  // Results go back in batches (FLUSH_COUNT, or whatever settled within FLUSH_MS): each message
+  // wakes the job's thread, and one per record would cost more than the records.
+  private scheduleFlush(): void {
+    if (this.out.length + this.clean.length >= FLUSH_COUNT || (this.drainPending && this.active === 0)) {
+      this.flush();
+      return;
+    }
+    this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const results = this.out;
+    const clean = this.clean;
+    this.out = [];
+    this.clean = [];
+    const drained = this.drainPending && this.active === 0;
+    if (drained) this.drainPending = false;
+    if (results.length > 0 || clean.length > 0 || drained) this.listener(results, clean, drained);
+  }
+}
+
+/** The job thread's handle on a sender, in this thread or in a worker thread. */
+export interface SenderHandle {
+  push(items: readonly SendItem[]): void;
+  cancel(): void;
+  close(): Promise<void>;
+}
+
+export interface SenderSetup {
+  steps: readonly RuntimeStep[];
+  options: SenderOptions;
+  listener: SenderListener;
+  onError: (e: Error) => void;
+}
+
+/** A sender in this thread, on the runtime's HTTP pools: small jobs skip a thread's start-up. */
+export function senderInThread(setup: SenderSetup, http: HttpClient, redactor: Redactor): SenderHandle {
+  const sender = new RecordSender(setup.steps, http, redactor, setup.options, setup.listener, setup.onError);
+  return { push: (items) => sender.push(items), cancel: () => sender.cancel(), close: async () => {} };
+}
+
+/** Messages between the job thread and a sender thread (record-sender-thread.ts). */
+export type ToSenderThread = { type: 'push'; items: readonly SendItem[] } | { type: 'cancel' };
+export type FromSenderThread = { type: 'results'; results: SendResult[]; clean: number[]; drained: boolean } | { type: 'error'; message: string; stack?: string };
+export interface SenderThreadData {
+  steps: readonly RuntimeStep[];
+  options: SenderOptions;
+}
+
+/**
+ * A sender in a worker thread with its own HTTP pools and redactor (built from the steps'
+ * connections). Resolves once the thread is up. Tests run the TypeScript sources, which a worker
+ * cannot load: they get the compiled thread from dist/ (built by the test set-up).
+ */
+export async function senderThread(setup: SenderSetup): Promise<SenderHandle> {
+  const { Worker } = await import('node:worker_threads');
+  const here = import.meta.url;
+  const entry = here.endsWith('.ts')
+    ? new URL('../../dist/src/runtime/record-sender-thread.js', here)
+    : new URL('./record-sender-thread.js', here);
+  const data: SenderThreadData = { steps: setup.steps, options: setup.options };
+  const worker = new Worker(entry, { workerData: data });
+  let closing = false;
+  worker.on('message', (m: FromSenderThread) => {
+    if (m.type === 'results') setup.listener(m.results, m.clean, m.drained);
+    else setup.onError(Object.assign(new Error(m.message), m.stack ? { stack: m.stack } : {}));
+  });
+  worker.on('error', (e) => setup.onError(e));
+  worker.on('exit', (code) => {
+    if (!closing) setup.onError(new Error(`the retry's sender thread exited (${code})`));
+  });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('online', resolve);
+    worker.once('error', reject);
+  });
+  const post = (m: ToSenderThread) => worker.postMessage(m);
+  return {
+    push: (items) => post({ type: 'push', items }),
+    cancel: () => post({ type: 'cancel' }),
+    close: async () => {
+      closing = true;
+      await worker.terminate();
+    },
+  };
+}
