@@ -78,6 +78,8 @@ export function openBackend(home: string): LocalBackend {
 
 export interface TuiHarness {
   frame(): string;
+  /** Every frame written so far (ANSI stripped), oldest first. */
+  frames(): string[];
   press(...keys: string[]): void;
   type(text: string): void;
   waitFor(predicate: string | RegExp | ((frame: string) => boolean), timeoutMs?: number): Promise<string>;
@@ -122,6 +124,7 @@ export function renderTui(backend: TuiBackend, options: RenderOptions = {}): Tui
   };
   resize(options.columns ?? 160, options.rows ?? 40);
   const frame = () => stripAnsi(r.lastFrame() ?? '');
+  const frames = () => r.frames.map(stripAnsi);
   const matches = (f: string, p: string | RegExp | ((frame: string) => boolean)) =>
     typeof p === 'string' ? f.includes(p) : p instanceof RegExp ? p.test(f) : p(f);
   const waitFor = async (p: string | RegExp | ((frame: string) => boolean), timeoutMs = 10_000) => {
@@ -144,6 +147,7 @@ export function renderTui(backend: TuiBackend, options: RenderOptions = {}): Tui
   };
   return {
     frame,
+    frames,
     press,
     type: (text) => r.stdin.write(text),
     waitFor,

@@ -138,6 +138,38 @@ describe('filter', () => {
     await t.waitFor(`[Open ${all.length}]`);
   });
 
+  it('a new filter replaces the rows in one frame: never a loading frame, never the filter over old rows', async () => {
+    const all = await open(ERP_FLOW, ERP_STEP);
+    const value = await open(ERP_FLOW, ERP_STEP, 'class:value');
+    expect(value.length).toBeLessThan(all.length);
+    const t = await openErrors();
+    await t.pressAndWait('/', 'enter apply');
+    t.type('class:value');
+    await t.waitFor('/ class:value');
+    const before = t.frames().length;
+    await t.pressAndWait(KEYS.enter, (f) => f.includes('filter class:value') && !f.includes('enter apply'));
+    const after = t.frames().slice(before);
+    expect(after.some((f) => /loading/i.test(f))).toBe(false);
+    const filtered = after.filter((f) => f.includes('filter class:value'));
+    expect(filtered.length).toBeGreaterThan(0);
+    // The first frame showing the new filter already shows its rows, and only its rows.
+    expect(filtered[0]).toContain(`row 1 of ${value.length}`);
+    const rows = filtered[0]!.split('\n').filter((l) => /^[› ] {3}\d\d-\d\d/.test(l));
+    expect(rows).toHaveLength(value.length);
+    for (const r of rows) expect(r).toContain('value');
+  });
+
+  it('a filter the backend refuses (an unknown tag) keeps the prompt open with why; the rows stay', async () => {
+    const all = await open(ERP_FLOW, ERP_STEP);
+    const t = await openErrors();
+    await t.pressAndWait('/', 'enter apply');
+    t.type('tag:NoSuchTag');
+    const refused = await t.pressAndWait(KEYS.enter, 'unknown tag "NoSuchTag"');
+    expect(refused).toContain('/ tag:NoSuchTag');
+    expect(refused).toContain(`row 1 of ${all.length}`);
+    await t.pressAndWait(KEYS.escape, 'no filter (/ to filter)');
+  });
+
   it('an invalid query shows why in the footer and leaves the filter unchanged', async () => {
     const t = await openErrors();
     await t.pressAndWait('/', 'enter apply');

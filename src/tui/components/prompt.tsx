@@ -1,5 +1,6 @@
 import { Box, Text, useInput, type Key } from 'ink';
 import { useCallback, useRef, type ReactNode } from 'react';
+import { failureMessage } from '../backend.js';
 import { useSyncReducer, useSyncState } from '../hooks.js';
 import { cut, fit } from '../format.js';
 import { splitTextBurst } from '../keys.js';
@@ -90,6 +91,7 @@ export function usePromptHost({ theme, width, height, onQuit }: { theme: Theme; 
   const [tagCursor, setTagCursor, tagCursorRef] = useSyncState(0);
   const [reviewOffset, setReviewOffset, reviewRef] = useSyncState(0);
   const resolvers = useRef(new Map<number, Resolver>());
+  const accepting = useRef(false);
   const nextId = useRef(1);
 
   const settle = useCallback((id: number, answer: PromptAnswer | undefined) => {
@@ -175,10 +177,24 @@ export function usePromptHost({ theme, width, height, onQuit }: { theme: Theme; 
         return;
       }
       case 'text': {
+        if (accepting.current) return; // the answer is being applied: keys wait for the prompt to close
         if (key.return) {
           const problem = spec.validate?.(text.value);
           if (problem) return dispatch({ type: 'invalid', id, message: problem });
-          return settle(id, { kind: 'text', value: text.value });
+          const value = text.value;
+          if (!spec.accept) return settle(id, { kind: 'text', value });
+          accepting.current = true;
+          spec.accept(value).then(
+            () => {
+              accepting.current = false;
+              settle(id, { kind: 'text', value });
+            },
+            (e: unknown) => {
+              accepting.current = false;
+              dispatch({ type: 'invalid', id, message: failureMessage(e) });
+            },
+          );
+          return;
         }
         if (key.tab && spec.suggestions) return setText(complete(text, spec.suggestions));
         const action = textKey(input, key);

@@ -23,6 +23,7 @@ export class FetchCanceled extends Error {
 export class ErrorPager {
   /** Whether the backend pages upward; undefined until a jump to the end found out. */
   ascending: boolean | undefined;
+  private early: { limit: number; promise: Promise<FetchResult> } | undefined;
 
   constructor(
     private readonly backend: TuiBackend,
@@ -45,11 +46,23 @@ export class ErrorPager {
     return { rows: [...r.rows].reverse(), more: r.more };
   }
 
+  /**
+   * A first page already asked for (a filter being applied, see ErrorsView) that the window is about
+   * to ask for too: its `first` fetch of that size gets this answer instead of asking again.
+   */
+  adoptFirst(limit: number, answer: Promise<FetchResult>): void {
+    this.early = { limit, promise: answer };
+  }
+
   /** Runs one fetch; `isCurrent` says whether anyone still wants the answer (a long walk checks it). */
   async run(fetch: Fetch, isCurrent: () => boolean = () => true, onWalk?: (walked: number) => void): Promise<FetchResult> {
     switch (fetch.kind) {
-      case 'first':
+      case 'first': {
+        const early = this.early;
+        this.early = undefined;
+        if (early && early.limit === fetch.limit) return early.promise;
         return this.list({ limit: fetch.limit });
+      }
       case 'older':
         return this.list({ before: fetch.before, limit: fetch.limit });
       case 'above':

@@ -68,6 +68,8 @@ export interface Segment {
 }
 
 export interface ErrorWindow extends Segment {
+  /** The filter (query language) the rows match; '' for all. */
+  query: string;
   generation: number;
   seq: number;
   cursor: number;
@@ -89,7 +91,9 @@ export type WindowAction =
   | { type: 'bottom' }
   | { type: 'resize'; height: number }
   /** A new query (filter or tab): everything held is dropped. */
-  | { type: 'reset' }
+  | { type: 'reset'; query?: string }
+  /** A new filter whose first page is already in hand: swapped in at once, with no loading frame. */
+  | { type: 'replace'; query: string; result: FetchResult }
   /** Read the held segment again (after a change), keeping the cursor where it was. */
   | { type: 'reload' }
   /** Rows known gone (resolved, reopened, deleted): dropped at once, before the reload confirms. */
@@ -100,8 +104,9 @@ export type WindowAction =
   /** Stop the fetch in flight (a long walk to the end), keeping the rows held. */
   | { type: 'cancel' };
 
-export function initialWindow(height: number): ErrorWindow {
+export function initialWindow(height: number, query = ''): ErrorWindow {
   return plan({
+    query,
     rows: [],
     atTop: true,
     atBottom: false,
@@ -301,8 +306,13 @@ export function windowReducer(s: ErrorWindow, action: WindowAction): ErrorWindow
     case 'resize':
       return action.height === s.height ? s : plan(place({ ...s, height: Math.max(1, action.height) }, s.cursor));
     case 'reset': {
-      const fresh = initialWindow(s.height);
+      const fresh = initialWindow(s.height, action.query ?? s.query);
       return plan({ ...fresh, generation: s.generation + 1, seq: s.seq, pending: undefined });
+    }
+    case 'replace': {
+      const fresh: ErrorWindow = { ...initialWindow(s.height, action.query), generation: s.generation + 1, seq: s.seq + 1, pending: undefined, loaded: true };
+      const first: PendingFetch = { seq: fresh.seq, generation: fresh.generation, fetch: { kind: 'first', limit: PAGE } };
+      return plan(applyLoaded(fresh, first, action.result));
     }
     case 'reload': {
       if (!s.loaded) return plan({ ...s, error: undefined } as ErrorWindow);

@@ -17,8 +17,20 @@ export interface StyledLine {
 export type PromptSpec =
   /** y/N: anything but y (or Y) answers no. */
   | { kind: 'confirm'; message: string }
-  /** A line of text; `validate` returns a message to keep the prompt open with it. */
-  | { kind: 'text'; label: string; initial?: string; hint?: string; validate?: (value: string) => string | undefined; suggestions?: readonly string[] }
+  /**
+   * A line of text; `validate` returns a message to keep the prompt open with it. `accept` runs
+   * before the prompt closes (a failure keeps it open with the message): a view applies the answer
+   * there, so its result is drawn in the same frame as the prompt's last, not one frame later.
+   */
+  | {
+      kind: 'text';
+      label: string;
+      initial?: string;
+      hint?: string;
+      validate?: (value: string) => string | undefined;
+      accept?: (value: string) => Promise<void>;
+      suggestions?: readonly string[];
+    }
   /** Pick one option; typing filters them; with `freeText`, the typed text itself can be the answer. */
   | { kind: 'pick'; title: string; options: readonly PickOption[]; freeText?: { label: string; validate?: (value: string) => string | undefined }; hint?: string }
   /** Tags: each catalog entry cycles keep → add → remove. */

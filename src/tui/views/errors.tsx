@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { useEffect, useMemo } from 'react';
+import { useEffect, useRef } from 'react';
 import { parseQuery } from '../../domain/query.js';
 import { CLASSIFICATIONS, ERROR_SOURCES } from '../../domain/filter-metadata.js';
 import {
@@ -21,7 +21,7 @@ import { ErrorPager, FetchCanceled } from '../data/error-pager.js';
 import { age, formatCount, messageLine, shortTime, type ColumnSpec } from '../format.js';
 import { useCommands, useDataRefresh, useLoad, useOnReturn, useSyncReducer, useSyncState } from '../hooks.js';
 import type { Command } from '../keys.js';
-import { cursorRow, initialWindow, position, rowIdOf, visibleRows, windowReducer, type ErrorRow } from '../state/error-window.js';
+import { cursorRow, initialWindow, PAGE, position, rowIdOf, visibleRows, windowReducer, type ErrorRow } from '../state/error-window.js';
 import { describeMarks, hasMarks, isMarked, marksReducer, NO_MARKS, selectionOf } from '../state/marks.js';
 import type { Route } from '../state/nav.js';
 
@@ -50,6 +50,9 @@ export const MARKED = '●';
 export const RETRYING = '↻';
 
 type ErrorsRoute = Extract<Route, { view: 'errors' }>;
+
+/** How long a new filter's first page may take before the table shows its loading state instead. */
+const FILTER_WAIT_MS = 150;
 
 function isRetrying(row: ErrorRow, watches: readonly RetryWatch[], filter: string): boolean {
   return watches.some((w) => (w.errorIds ? w.errorIds.has(row.errorId) : w.query === filter && rowIdOf(row.errorId) <= w.maxRowId));
@@ -89,17 +92,28 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
   const { backend, theme, bodyHeight, columns, retryWatches, capabilities } = ui;
   const { flowId, stepId, stepName } = route;
   const [tab, setTab, tabRef] = useSyncState<'open' | 'resolved'>('open');
-  const [filter, setFilter, filterRef] = useSyncState('');
   const tableHeight = Math.max(1, bodyHeight - 2);
+  // The filter lives in the window: a new filter and its rows arrive in one update (one frame).
   const [win, dispatch, winRef] = useSyncReducer(windowReducer, () => initialWindow(tableHeight));
+  const filter = win.query;
   const [marks, dispatchMarks, marksRef] = useSyncReducer(marksReducer, () => NO_MARKS);
   const ctx: ActionContext = { backend, ui: actions };
 
-  const pager = useMemo(() => {
-    const p = new ErrorPager(backend, { flowId, stepId, tab, query: filter });
-    p.ascending = capabilities.ascending;
+  // One pager per (tab, filter), kept for the last few: a filter's first page can be fetched before
+  // the window switches to it (see applyFilter), and the window's own fetch then gets that answer.
+  const pagers = useRef(new Map<string, ErrorPager>());
+  const pagerFor = (forTab: 'open' | 'resolved', query: string): ErrorPager => {
+    const key = `${forTab}\n${query}`;
+    let p = pagers.current.get(key);
+    if (!p) {
+      p = new ErrorPager(backend, { flowId, stepId, tab: forTab, query });
+      p.ascending = capabilities.ascending;
+      pagers.current.set(key, p);
+      if (pagers.current.size > 4) pagers.current.delete(pagers.current.keys().next().value!);
+    }
     return p;
-  }, [backend, flowId, stepId, tab, filter, capabilities]);
+  };
+  const pager = pagerFor(tab, filter);
 
   // Run the fetch the window asks for; a newer request (or leaving) makes the answer moot.
   useEffect(() => {
@@ -173,6 +187,24 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
     void work().catch((e: unknown) => actions.fail(e));
   };
 
+  /**
+   * Switches to a filter: its first page is fetched first and swapped in with the filter, so the
+   * table goes from the old rows to the new in one frame. A backend slow to answer gets the usual
+   * loading state after FILTER_WAIT_MS (the window's fetch then takes over the one in flight).
+   */
+  const applyFilter = async (next: string) => {
+    const nextPager = pagerFor(tabRef.current, next);
+    const first = nextPager.run({ kind: 'first', limit: PAGE });
+    // Whoever awaits it reports a failure; one nobody awaits any more (view left) is moot.
+    first.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), FILTER_WAIT_MS)));
+    const result = await Promise.race([first, slow]).finally(() => clearTimeout(timer));
+    if (result) return dispatch({ type: 'replace', query: next, result });
+    nextPager.adoptFirst(PAGE, first);
+    dispatch({ type: 'reset', query: next });
+  };
+
   const askFilter = () =>
     run(async () => {
       const answer = await actions.ask(async () => {
@@ -180,7 +212,7 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
         return {
           kind: 'text' as const,
           label: '/',
-          initial: filterRef.current,
+          initial: winRef.current.query,
           hint: 'code:429 class:intermittent tag:Investigating assignee:none !source:connection data.customer.email:*@x',
           suggestions: filterSuggestions(
             tags.map((t) => t.tag),
@@ -194,14 +226,15 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
               return failureMessage(e);
             }
           },
+          accept: async (value: string) => {
+            const next = value.trim();
+            if (next !== winRef.current.query) await applyFilter(next);
+          },
         };
       }, 'Loading tags and users…');
       if (!answer) return;
-      const next = answer.value.trim();
-      if (next === filterRef.current) return;
-      setFilter(next);
+      // The rows are already on screen (accept); marks made under the old filter no longer apply.
       dispatchMarks({ type: 'filter-changed' });
-      dispatch({ type: 'reset' });
       actions.clearMessage();
     });
 
@@ -241,9 +274,8 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
         return false;
       case 'clearFilter':
         if (winRef.current.walking !== undefined) return dispatch({ type: 'cancel' });
-        setFilter('');
         dispatchMarks({ type: 'filter-changed' });
-        dispatch({ type: 'reset' });
+        dispatch({ type: 'reset', query: '' });
         return actions.info('Filter cleared.');
       case 'filter':
         return askFilter();
@@ -267,9 +299,9 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
         dispatchMarks({ type: 'range', on: true, errorId: current.errorId });
         return actions.info('Range mark: move to mark rows, v to end it.');
       case 'markAll':
-        dispatchMarks({ type: 'mark-all', query: filterRef.current });
+        dispatchMarks({ type: 'mark-all', query: winRef.current.query });
         return actions.info(
-          `Marked every ${tabRef.current} error${filterRef.current ? ` matching ${filterRef.current}` : ' of the step'}${total !== undefined ? ` (${formatCount(total)})` : ''}, not only the rows on screen.`,
+          `Marked every ${tabRef.current} error${winRef.current.query ? ` matching ${winRef.current.query}` : ' of the step'}${total !== undefined ? ` (${formatCount(total)})` : ''}, not only the rows on screen.`,
         );
       case 'clearMarks':
         dispatchMarks({ type: 'clear' });
@@ -323,7 +355,7 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
         return;
       }
       case 'export':
-        run(() => exportCsv(ctx, { flowId, stepId, stepName, query: filterRef.current, tab: tabRef.current }));
+        run(() => exportCsv(ctx, { flowId, stepId, stepName, query: winRef.current.query, tab: tabRef.current }));
         return;
       case 'logs':
         if (!current) return actions.info('No error here.');
