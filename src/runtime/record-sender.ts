@@ -79,13 +79,17 @@ export class RecordSender {
     while (this.active < this.options.concurrency && this.head < this.queue.length) void this.loop();
   }
 
-  /** Sends nothing more; reports `drained` once the requests in flight have settled. */
+  /**
+   * Sends nothing more; reports `drained` once the requests in flight have settled. Never from
+   * within this call: the caller may be in the middle of handling a report (a commit that found
+   * the cancel), and a nested one would end its pass before it finished.
+   */
   cancel(): void {
     this.canceled = true;
     this.queue = [];
     this.head = 0;
     this.drainPending = true;
-    this.scheduleFlush();
+    setImmediate(() => this.scheduleFlush());
   }
 
   private async loop(): Promise<void> {

@@ -62,6 +62,8 @@ async function importStep(status: number): Promise<{ steps: RuntimeStep[]; runti
 }
 
 interface Collected {
+  /** Reports that arrived while the listener was still handling another one. */
+  nested: number;
   results: SendResult[];
   clean: number[];
   drained: number;
@@ -70,16 +72,20 @@ interface Collected {
 }
 
 async function open(mode: 'inline' | 'thread', steps: RuntimeStep[], runtime: Runtime, onReport?: (c: Collected) => void): Promise<{ sender: SenderHandle; got: Collected }> {
-  const got: Collected = { results: [], clean: [], drained: 0, afterDrain: 0, errors: [] };
+  const got: Collected = { nested: 0, results: [], clean: [], drained: 0, afterDrain: 0, errors: [] };
+  let inListener = false;
   const setup: SenderSetup = {
     steps,
     options: { concurrency: 8, logging: false },
     listener: (results, clean, drained) => {
+      if (inListener) got.nested++;
+      inListener = true;
       if (got.drained > 0) got.afterDrain += results.length + clean.length;
       got.results.push(...results);
       got.clean.push(...clean);
       if (drained) got.drained++;
       onReport?.(got);
+      inListener = false;
     },
     onError: (e) => got.errors.push(e),
   };
@@ -129,7 +135,7 @@ describe.each(['inline', 'thread'] as const)('record sender (%s)', (mode) => {
     expect(outcome.trace?.request.headers.authorization).toBe(MASK);
   });
 
-  it('cancel: drained is reported once, nothing after it, and the rest is never sent', async () => {
+  it('cancel: drained is reported once, nothing after it, never from within a report, and the rest is never sent', async () => {
     const { steps, runtime } = await importStep(200);
     let canceled = false;
     const { sender, got } = await open(mode, steps, runtime, (c) => {
@@ -143,6 +149,7 @@ describe.each(['inline', 'thread'] as const)('record sender (%s)', (mode) => {
     await new Promise((r) => setTimeout(r, 100));
     expect(got.drained).toBe(1);
     expect(got.afterDrain).toBe(0);
+    expect(got.nested).toBe(0);
     expect(got.clean.length).toBeGreaterThanOrEqual(50);
     expect(got.clean.length).toBeLessThan(5000);
     expect(new Set(got.clean).size).toBe(got.clean.length);
