@@ -82,25 +82,30 @@ export function ensureWorker(ws: Workspace): void {
   child.unref();
 }
 
-/** Queues one automatic retry job per step for the errors whose retryAt is due. */
+/**
+ * Queues one automatic retry job per step for the errors whose retryAt is due. The due errors are
+ * read in the same (immediate) transaction that clears their retryAt and queues the jobs, so an
+ * error resolved or retried by an operator a moment before is not queued again.
+ */
 export function queueDueRetries(ws: Workspace, runtime: Runtime, now: number): number {
   const repo = new RetryRepo(ws.store);
-  const due = repo.dueAutomaticRetries(now, 10_000);
-  if (due.length === 0) return 0;
-  const byStep = new Map<number, typeof due>();
-  for (const d of due) byStep.set(d.step, [...(byStep.get(d.step) ?? []), d]);
-  let queued = 0;
-  for (const [stepKey, rows] of byStep) {
-    const step = ws.store.step(stepKey);
-    const flow = step ? ws.store.getFlow(step.flowId) : undefined;
-    ws.store.transaction(() => {
+  // A cheap look first: most ticks find nothing due and take no write lock.
+  if (repo.dueAutomaticRetries(now, 1).length === 0) return 0;
+  return ws.store.transaction(() => {
+    const due = repo.dueAutomaticRetries(now, 10_000);
+    const byStep = new Map<number, typeof due>();
+    for (const d of due) byStep.set(d.step, [...(byStep.get(d.step) ?? []), d]);
+    let queued = 0;
+    for (const [stepKey, rows] of byStep) {
       repo.clearRetryAt(rows.map((r) => r.errorId));
-      if (!flow || flow.disabled || flow.removed) return;
+      const step = ws.store.step(stepKey);
+      const flow = step ? ws.store.getFlow(step.flowId) : undefined;
+      if (!flow || flow.disabled || flow.removed) continue;
       const job = runtime.retries().queue(flow.id, stepKey, [...new Set(rows.map((r) => r.retryData))], 'auto', {});
       if (job !== undefined) queued++;
-    });
-  }
-  return queued;
+    }
+    return queued;
+  });
 }
 
 export interface WorkerOptions {
