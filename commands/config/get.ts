@@ -4,8 +4,8 @@ import { json } from '../../src/cli/output.js';
 
 export function configGetCommand(io: CommandIO): Command {
   return new Command('get')
-    .description('print a config value (dotted key, e.g. user.email; none: all of it); secrets are masked')
-    .argument('[key]', 'dotted key')
+    .description('print a config value (a key `config set` takes, or a group such as secrets; none: all of it); secrets are masked')
+    .argument('[key]', 'dotted key, e.g. user.email')
     .option('--json', 'print the value as JSON')
     .action(async (key: string | undefined, opts: { json?: boolean }) => {
       await withBackend(io.env, async (backend) => {

@@ -30,7 +30,7 @@ export function parseConfigValue(text: string, type: ValueType): unknown {
 export function configSetCommand(io: CommandIO): Command {
   return new Command('set')
     .description('set a config value, e.g. `flowdeck config set user.email ana.lima@acme.example`')
-    .argument('<key>', 'dotted key')
+    .argument('<key>', 'user.email, secrets.<name>, or a {{config.path}} the flow files use')
     .argument('<value>', 'the value (a string unless --type says otherwise)')
     .option('--type <type>', `how to read the value: ${TYPES.join(', ')}`, parseChoice('type', TYPES), 'string')
     .action(async (key: string, text: string, opts: { type: ValueType }) => {

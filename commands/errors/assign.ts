@@ -12,7 +12,7 @@ export function errorsAssignCommand(io: CommandIO): Command {
     .description('assign open errors to someone by email (any address; unknown ones are kept verbatim)')
     .argument('<flow>', 'flow id or name')
     .argument('<step>', 'step (export or import) id or name')
-    .argument('[errorIds...]', 'errors to assign (or --all, or filters)')
+    .argument('[ids...]', 'errorIds or retryDataKeys to assign (or --all, or filters)')
     .requiredOption('--to <email>', 'the assignee\'s email, or "me"');
   addSelectionOptions(command);
   return command.action(async (flow: string, step: string, ids: string[], opts: AssignOptions) => {

@@ -8,7 +8,7 @@ export function errorsReopenCommand(io: CommandIO): Command {
     .description('move resolved errors back to the open list')
     .argument('<flow>', 'flow id or name')
     .argument('<step>', 'step (export or import) id or name')
-    .argument('[errorIds...]', 'resolved errors to reopen (or --all, or filters)');
+    .argument('[ids...]', 'errorIds or retryDataKeys of resolved errors to reopen (or --all, or filters)');
   addResolvedSelectionOptions(command);
   return command.action(async (flow: string, step: string, ids: string[], opts: SelectionOptions) => {
     await runBulk(

@@ -8,7 +8,7 @@ export function errorsResolveCommand(io: CommandIO): Command {
     .description('move open errors to the resolved list (asks first; --yes to skip)')
     .argument('<flow>', 'flow id or name')
     .argument('<step>', 'step (export or import) id or name')
-    .argument('[errorIds...]', 'errors to resolve (or --all, or filters)');
+    .argument('[ids...]', 'errorIds or retryDataKeys to resolve (or --all, or filters)');
   addSelectionOptions(command);
   return command.action(async (flow: string, step: string, ids: string[], opts: SelectionOptions) => {
     await runBulk(

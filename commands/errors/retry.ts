@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { JobDetail } from '../../src/backend/backend.js';
 import { selectErrors } from '../../src/backend/selection.js';
+import { plural, preview } from '../../src/cli/bulk.js';
 import { confirm } from '../../src/cli/confirm.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { formatDuration, parseDurationMs, parseNumberIn, parsePositiveInt, parseRate } from '../../src/cli/options.js';
@@ -9,7 +10,6 @@ import { formatCount, json } from '../../src/cli/output.js';
 import { makeProgress } from '../../src/cli/progress.js';
 import { addSelectionOptions, selectionFromOptions, type SelectionOptions } from '../../src/cli/selection.js';
 import { DEFAULT_BACKOFF } from '../../src/domain/backoff.js';
-import { decodeId } from '../../src/domain/ids.js';
 import { stripChildren } from '../jobs/show.js';
 
 interface RetryOptions extends SelectionOptions {
@@ -33,7 +33,7 @@ export function errorsRetryCommand(io: CommandIO): Command {
     .description('re-feed stored snapshots into the flow as a durable retry job')
     .argument('<flow>', 'flow id or name')
     .argument('<step>', 'step (import or lookup) id or name')
-    .argument('[keys...]', 'retryDataKeys (or errorIds) to retry')
+    .argument('[ids...]', 'retryDataKeys or errorIds to retry (or --all, or filters)')
     .addOption(new Option('--backoff <strategy>', 'space attempts of transiently failing records').choices(['exponential']))
     .option('--max-attempts <n>', 'attempts per record with --backoff', parsePositiveInt('max-attempts', 100), 5)
     .addOption(new Option('--base-delay <duration>', 'first back-off delay (500ms, 2s, 1m)').argParser(parseDurationMs('base-delay')).default(DEFAULT_BACKOFF.baseDelayMs, formatDuration(DEFAULT_BACKOFF.baseDelayMs)))
@@ -44,18 +44,20 @@ export function errorsRetryCommand(io: CommandIO): Command {
     .option('--wait', 'run the job here with a progress bar and end with a summary')
     .option('--report <file>', 'with --wait: write the outcome of every key as JSON');
   addSelectionOptions(command);
-  return command.action(async (flow: string, step: string, keys: string[], opts: RetryOptions) => {
-    const asErrorIds = keys.length > 0 && keys.every((k) => decodeId('error', k) !== undefined);
-    const selection = selectionFromOptions(keys, opts, asErrorIds ? 'errorIds' : 'retryDataKeys');
+  return command.action(async (flow: string, step: string, ids: string[], opts: RetryOptions) => {
+    const selection = selectionFromOptions(ids, opts);
     await withBackend(io.env, async (backend) => {
-      if (keys.length === 0) {
+      if (opts.dryRun) {
+        // Computed like the retry itself (same selection and checks), so it names what would be queued.
+        const would = await backend.retries.preview(flow, step, selection);
+        if (opts.json) return print(io, json(would));
+        return print(io, `Would retry ${plural(would.count, 'record')} (dry run, nothing changed)${preview(would.retryDataKeys)}`);
+      }
+      if (ids.length === 0) {
         const { rowIds } = selectErrors(backend, flow, step, selection);
-        if (opts.dryRun) return print(io, `Would retry the records of ${formatCount(rowIds.length)} open errors.`);
         if (rowIds.length > 1 && !(await confirm(io, `Retry the records of ${formatCount(rowIds.length)} errors?`, { yes: opts.yes }))) {
           return io.stderr.write('Nothing retried.\n');
         }
-      } else if (opts.dryRun) {
-        return print(io, `Would retry ${formatCount(keys.length)} records.`);
       }
       const backoff = opts.backoff
         ? { maxAttempts: opts.maxAttempts, baseDelayMs: opts.baseDelay, factor: opts.factor, maxDelayMs: opts.maxDelay, jitter: opts.jitter }

@@ -45,12 +45,12 @@ export function errorsTagCommand(io: CommandIO): Command {
     .description('set, add or remove tags on errors (names or codes; see flowdeck tags list)')
     .argument('<flow>', 'flow id or name')
     .argument('<step>', 'step (export or import) id or name')
-    .argument('[errorIds...]', 'errors to tag, open or resolved (or --all, or filters)')
+    .argument('[ids...]', 'errorIds (open or resolved) or retryDataKeys to tag (or --all, or filters)')
     .option('--set <tags>', 'replace every tag with these (comma-separated)')
     .option('--add <tags>', 'add these tags (comma-separated)')
     .option('--remove <tags>', 'remove these tags (comma-separated)')
     .option('--clear', 'remove every tag')
-    .option('--resolved', 'with --all or filters: select resolved errors instead of open ones');
+    .option('--resolved', 'with retryDataKeys, --all or filters: select resolved errors instead of open ones');
   addSelectionOptions(command);
   return command.action(async (flow: string, step: string, ids: string[], opts: TagOptions) => {
     const update = tagUpdateFromOptions(opts);

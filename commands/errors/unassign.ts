@@ -8,7 +8,7 @@ export function errorsUnassignCommand(io: CommandIO): Command {
     .description('clear the assignee of open errors')
     .argument('<flow>', 'flow id or name')
     .argument('<step>', 'step (export or import) id or name')
-    .argument('[errorIds...]', 'errors to unassign (or --all, or filters)');
+    .argument('[ids...]', 'errorIds or retryDataKeys to unassign (or --all, or filters)');
   addSelectionOptions(command);
   return command.action(async (flow: string, step: string, ids: string[], opts: SelectionOptions) => {
     await runBulk(

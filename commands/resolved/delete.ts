@@ -8,7 +8,7 @@ export function resolvedDeleteCommand(io: CommandIO): Command {
     .description('permanently delete resolved errors with their request traces (asks first; --yes to skip)')
     .argument('<flow>', 'flow id or name')
     .argument('<step>', 'step (export or import) id or name')
-    .argument('[errorIds...]', 'resolved errors to delete (or --all, or filters)');
+    .argument('[ids...]', 'errorIds or retryDataKeys of resolved errors to delete (or --all, or filters)');
   addResolvedSelectionOptions(command);
   return command.action(async (flow: string, step: string, ids: string[], opts: SelectionOptions) => {
     await runBulk(

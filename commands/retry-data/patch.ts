@@ -5,7 +5,6 @@ import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { formatCount, json } from '../../src/cli/output.js';
 import { addSelectionOptions, selectionFromOptions, type SelectionOptions } from '../../src/cli/selection.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
-import { decodeId } from '../../src/domain/ids.js';
 import { parsePatchDocument, parseSetArg, parseUnsetArg, type PatchOp } from '../../src/domain/json-patch.js';
 import { parseJsonText, readInput } from './put.js';
 
@@ -68,17 +67,14 @@ export function retryDataPatchCommand(io: CommandIO): Command {
     .description('apply one fix to the snapshots of many errors, in one transaction')
     .argument('<flow>', 'flow id or name')
     .argument('<step>', 'step id or name')
-    .argument('[keys...]', 'retryDataKeys or errorIds (or use --all / filters)')
+    .argument('[ids...]', 'retryDataKeys or errorIds (or use --all / filters)')
     .option('--set <path=value>', 'set a field, e.g. data.customer.email=ana@example.com (JSON when it parses, else text)', collect(parseSetArg))
     .option('--unset <path>', 'remove a field, e.g. data.customer.fax', collect(parseUnsetArg))
     .option('--patch <file>', 'an RFC 6902 JSON Patch with paths under /data (- reads stdin)');
   addSelectionOptions(command);
-  return command.action(async (flow: string, step: string, keys: string[], opts: PatchOptions) => {
+  return command.action(async (flow: string, step: string, ids: string[], opts: PatchOptions) => {
     const ops = opsFrom(opts);
-    const errorIdCount = keys.filter((k) => decodeId('error', k) !== undefined).length;
-    if (errorIdCount > 0 && errorIdCount < keys.length) throw new InvalidInputError('give errorIds or retryDataKeys, not a mix of both', 'keys');
-    const asErrorIds = keys.length > 0 && errorIdCount === keys.length;
-    const selection = selectionFromOptions(keys, opts, asErrorIds ? 'errorIds' : 'retryDataKeys');
+    const selection = selectionFromOptions(ids, opts);
     await withBackend(io.env, async (backend) => {
       const records = backend.records;
       const preview = await records.patchRetryData(flow, step, selection, ops, { dryRun: true });

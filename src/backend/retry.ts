@@ -1,10 +1,11 @@
 import { TERMINAL_JOB_STATUSES, type Job } from '../domain/api.js';
 import type { BackoffPolicy } from '../domain/backoff.js';
 import { ConflictError, InactiveFlowError, InvalidInputError } from '../domain/errors.js';
-import { encodeId } from '../domain/ids.js';
+import { encodeId, encodeIdAtSeconds } from '../domain/ids.js';
 import { sleep } from '../runtime/record-sender.js';
 import { ensureWorker } from '../runtime/worker.js';
 import { RetryRepo } from '../store/retry-repo.js';
+import type { FlowRow, StepRow } from '../store/rows.js';
 import type { JobDetail } from './backend.js';
 import type { LocalBackend } from './local-backend.js';
 import { selectErrors, type ErrorSelection } from './selection.js';
@@ -35,9 +36,20 @@ export interface RetryReport {
   items: RetryReportItem[];
 }
 
+/** What a retry of a selection would queue (--dry-run): one record per retryDataKey. */
+export interface RetryPreview {
+  /** Records that would be retried: retryDataKeys.length. */
+  count: number;
+  retryDataKeys: string[];
+  /** The selected open errors that carry those snapshots, newest first (as FlowStepAffectedErrorsResponse). */
+  errorsToReturn: string[];
+}
+
 export interface RetryApi {
   /** Queues (and with `wait`, runs) a retry job; undefined when no snapshot matched. */
   retry(flowRef: string, stepRef: string, selection: ErrorSelection, request?: RetryRequest): Promise<JobDetail | undefined>;
+  /** What `retry` would queue, with the same checks, queueing nothing. */
+  preview(flowRef: string, stepRef: string, selection: ErrorSelection): Promise<RetryPreview>;
   waitForJob(jobId: string, onProgress?: (job: Job) => void, timeoutMs?: number): Promise<JobDetail>;
   cancelJob(jobId: string): Promise<JobDetail>;
   retryReport(jobId: string): Promise<RetryReport>;
@@ -48,12 +60,8 @@ export class RetryService implements RetryApi {
 
   async retry(flowRef: string, stepRef: string, selection: ErrorSelection, request: RetryRequest = {}): Promise<JobDetail | undefined> {
     const { ws } = this.local;
-    const flow = this.local.resolveFlow(flowRef);
-    if (flow.disabled) throw new InactiveFlowError(flow.name);
     if (request.ratePerSecond !== undefined && !(request.ratePerSecond > 0)) throw new InvalidInputError('--rate must be more than 0 per second', 'rate');
-    const { step, rowIds } = selectErrors(this.local, flow.id, stepRef, selection);
-    if (step.kind === 'export') throw new InvalidInputError(`step "${step.name}" is an export: its errors are page failures; run the flow again to recover them`);
-    if (step.position >= 1000) throw new InvalidInputError(`step "${step.name}" is no longer in flow "${flow.name}": its records have nowhere to be retried`);
+    const { flow, step, rowIds } = this.select(flowRef, stepRef, selection);
     const repo = new RetryRepo(ws.store);
     const retryData = repo.retryDataOf(rowIds);
     if (retryData.length === 0) return undefined;
@@ -71,6 +79,31 @@ export class RetryService implements RetryApi {
       ensureWorker(ws);
     }
     return this.local.getJob(encodeId('job', jobId, ws.store.getJob(jobId)!.createdAt));
+  }
+
+  async preview(flowRef: string, stepRef: string, selection: ErrorSelection): Promise<RetryPreview> {
+    const { store } = this.local.ws;
+    const { rowIds } = this.select(flowRef, stepRef, selection);
+    const errorsToReturn: string[] = [];
+    const keys = new Set<string>();
+    // The errors retryDataOf() would take their snapshots from: open, with retry data.
+    for (const id of [...rowIds].sort((a, b) => b - a)) {
+      const row = store.getError(id);
+      if (!row || row.resolved || row.retryData === null || row.retryDataSeconds === null) continue;
+      errorsToReturn.push(errorIdOf(row));
+      keys.add(encodeIdAtSeconds('retryData', row.retryData, row.retryDataSeconds));
+    }
+    return { count: keys.size, retryDataKeys: [...keys], errorsToReturn };
+  }
+
+  /** The selected errors of a step whose records can be retried: refused on a disabled flow or an export. */
+  private select(flowRef: string, stepRef: string, selection: ErrorSelection): { flow: FlowRow; step: StepRow; rowIds: number[] } {
+    const flow = this.local.resolveFlow(flowRef);
+    if (flow.disabled) throw new InactiveFlowError(flow.name);
+    const { step, rowIds } = selectErrors(this.local, flow.id, stepRef, selection);
+    if (step.kind === 'export') throw new InvalidInputError(`step "${step.name}" is an export: its errors are page failures; run the flow again to recover them`);
+    if (step.position >= 1000) throw new InvalidInputError(`step "${step.name}" is no longer in flow "${flow.name}": its records have nowhere to be retried`);
+    return { flow, step, rowIds };
   }
 
   async waitForJob(jobId: string, onProgress?: (job: Job) => void, timeoutMs = 0): Promise<JobDetail> {

@@ -4,9 +4,10 @@ import { parseQuery } from '../domain/query.js';
 import type { StepRow } from '../store/rows.js';
 import type { LocalBackend } from './local-backend.js';
 
-// Which errors a bulk action touches: explicit errorIds, explicit retryDataKeys, every error of the
-// step (`all`), or every error matching a query. Explicit ids must all exist on the step (and in the
-// asked state), or nothing happens: a typo must never half-apply a bulk action.
+// Which errors a bulk action touches: explicit errorIds and/or retryDataKeys, every error of the
+// step (`all`), or every error matching a query. Explicit errorIds must all exist on the step (and in
+// the asked state) and keys must all be well-formed, or nothing happens: a typo must never
+// half-apply a bulk action.
 
 export interface ErrorSelection {
   errorIds?: string[];
@@ -30,46 +31,63 @@ export function describeSelection(sel: ErrorSelection): 'ids' | 'keys' | 'all' |
   return 'none';
 }
 
-/** Errors in `state`: open, resolved, or (explicit ids only) either. */
-export type SelectionState = 'open' | 'resolved' | 'any';
+/** Which errors a selection walks: open or resolved ones. */
+export type SelectionState = 'open' | 'resolved';
 
-export function selectErrors(local: LocalBackend, flowRef: string, stepRef: string, sel: ErrorSelection, state: SelectionState = 'open'): SelectedErrors {
+export interface SelectOptions {
+  /** Explicit errorIds are taken open or resolved (tags); keys, --all and filters still walk `state`. */
+  errorIdsInEitherState?: boolean;
+}
+
+export function selectErrors(local: LocalBackend, flowRef: string, stepRef: string, sel: ErrorSelection, state: SelectionState = 'open', options: SelectOptions = {}): SelectedErrors {
   const flow = local.resolveFlow(flowRef);
   const step = local.resolveStep(flow, stepRef);
-  const store = local.ws.store;
-  const kinds = [sel.errorIds?.length, sel.retryDataKeys?.length, sel.all || undefined].filter(Boolean).length;
-  if (kinds > 1) throw new InvalidInputError('give error ids, retry-data keys or --all, not several of them');
-  const resolved = state === 'resolved';
-  if (sel.errorIds?.length) {
-    // One query per 1000 ids: 100,000 explicit ids are checked in well under a second.
-    const wanted = [...new Set(sel.errorIds)].map((id) => ({ id, decoded: decodeId('error', id) }));
-    const found = new Map(store.errorKeys(wanted.flatMap((w) => (w.decoded ? [w.decoded.rowId] : []))).map((k) => [k.id, k]));
-    const rowIds: number[] = [];
-    for (const { id, decoded } of wanted) {
-      const key = decoded ? found.get(decoded.rowId) : undefined;
-      if (!key || !decoded || !idMatchesTime(decoded, key.occurredAt) || key.step !== step.key) {
-        throw new NotFoundError(`${state === 'any' ? '' : `${state} `}error on step "${step.name}"`, id);
-      }
-      if (state !== 'any' && key.resolved !== resolved) {
-        throw new InvalidInputError(`error ${id} is ${key.resolved ? 'resolved' : 'open'}, not ${state}`);
-      }
-      rowIds.push(key.id);
-    }
-    return { step, rowIds };
-  }
-  const ctx = local.queryContext();
-  if (sel.retryDataKeys?.length) {
-    const rowIds: number[] = [];
-    for (const key of new Set(sel.retryDataKeys)) {
-      const decoded = decodeId('retryData', key);
-      if (!decoded) continue;
-      rowIds.push(...store.selectErrorIds({ step: step.key, resolved, terms: [{ kind: 'field', field: 'retryDataKey', value: key, negate: false }] }, ctx));
-    }
-    return { step, rowIds: [...new Set(rowIds)].sort((a, b) => b - a) };
+  const explicit = Boolean(sel.errorIds?.length || sel.retryDataKeys?.length);
+  if (explicit && sel.all) throw new InvalidInputError('give error ids or retry-data keys, or --all, not both');
+  if (explicit) {
+    // errorIds and retryDataKeys may come together (a command line may mix them): the union of both.
+    const byIds = sel.errorIds?.length ? errorIdRows(local, step, sel.errorIds, options.errorIdsInEitherState ? 'any' : state) : [];
+    const byKeys = sel.retryDataKeys?.length ? retryDataKeyRows(local, step, sel.retryDataKeys, state) : [];
+    return { step, rowIds: [...new Set([...byIds, ...byKeys])] };
   }
   if (!sel.all && !sel.query?.trim()) {
     throw new InvalidInputError('say which errors: give error ids, --all, or filters (see --help)');
   }
   const terms = parseQuery(sel.query ?? '').terms;
-  return { step, rowIds: store.selectErrorIds({ step: step.key, resolved, terms }, ctx) };
+  return { step, rowIds: local.ws.store.selectErrorIds({ step: step.key, resolved: state === 'resolved', terms }, local.queryContext()) };
+}
+
+/** The rows of explicit errorIds, in the order given; every one must be an error of the step in `state`. */
+function errorIdRows(local: LocalBackend, step: StepRow, errorIds: readonly string[], state: SelectionState | 'any'): number[] {
+  // One query per 1000 ids: 100,000 explicit ids are checked in well under a second.
+  const wanted = [...new Set(errorIds)].map((id) => ({ id, decoded: decodeId('error', id) }));
+  const found = new Map(local.ws.store.errorKeys(wanted.flatMap((w) => (w.decoded ? [w.decoded.rowId] : []))).map((k) => [k.id, k]));
+  const rowIds: number[] = [];
+  for (const { id, decoded } of wanted) {
+    const key = decoded ? found.get(decoded.rowId) : undefined;
+    if (!key || !decoded || !idMatchesTime(decoded, key.occurredAt) || key.step !== step.key) {
+      throw new NotFoundError(`${state === 'any' ? '' : `${state} `}error on step "${step.name}"`, id);
+    }
+    if (state !== 'any' && key.resolved !== (state === 'resolved')) {
+      throw new InvalidInputError(`error ${id} is ${key.resolved ? 'resolved' : 'open'}, not ${state}`);
+    }
+    rowIds.push(key.id);
+  }
+  return rowIds;
+}
+
+/**
+ * The step's errors in `state` that carry these retryDataKeys, newest first. A key that matches
+ * nothing selects nothing (a retry of it queues nothing, as the API's); a text that is no
+ * retryDataKey at all is a typo, refused like a malformed errorId, before anything changes.
+ */
+function retryDataKeyRows(local: LocalBackend, step: StepRow, keys: readonly string[], state: SelectionState): number[] {
+  const unique = [...new Set(keys)];
+  const malformed = unique.find((key) => !decodeId('retryData', key));
+  if (malformed !== undefined) throw new InvalidInputError(`"${malformed}" is not a retryDataKey`, 'retryDataKey');
+  const ctx = local.queryContext();
+  const rowIds = unique.flatMap((key) =>
+    local.ws.store.selectErrorIds({ step: step.key, resolved: state === 'resolved', terms: [{ kind: 'field', field: 'retryDataKey', value: key, negate: false }] }, ctx),
+  );
+  return [...new Set(rowIds)].sort((a, b) => b - a);
 }

@@ -8,6 +8,7 @@ import type {
 import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { decodeId, encodeId, idMatchesTime } from '../domain/ids.js';
 import { MASK } from '../domain/mask.js';
+import { templateRefsIn } from '../flows/template.js';
 import type { StepRow } from '../store/rows.js';
 import { TriageRepo, type TagChange, type TouchedError } from '../store/triage-repo.js';
 import { tagCode } from '../workspace/demo.js';
@@ -66,7 +67,7 @@ export interface TagUpdate {
   remove?: string[];
 }
 
-/** A tag selection also reaches resolved errors: ids are taken in either state; --all/filters choose one. */
+/** A tag selection also reaches resolved errors: errorIds are taken in either state; keys, --all and filters choose one. */
 export type TagSelection = ErrorSelection & { resolved?: boolean };
 
 export interface TriageApi {
@@ -98,6 +99,10 @@ export interface TriageApi {
 const EMAIL = /^[^\s@"(),:;<>[\]\\]+@(?:localhost|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)$/i;
 const TAG_CODE = /^[A-Z2-9]{5}$/;
 const CONFIG_KEY = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const USER_EMAIL_KEY = 'user.email';
+const SECRET_KEYS = 'secrets.<name>';
+/** Written by `flowdeck demo` only: set by hand, it would let `demo --reset` wipe a real workspace. */
+const DEMO_KEY = 'demo';
 
 export function isEmail(text: string): boolean {
   return EMAIL.test(text);
@@ -268,7 +273,7 @@ export class TriageService implements TriageApi {
   async setTags(flowRef: string, stepRef: string, selection: TagSelection, update: TagUpdate, options: MutationOptions = {}): Promise<FlowStepTagsResponse> {
     const change = this.tagChange(update);
     return this.mutate(options, () => {
-      const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, selection.errorIds?.length ? 'any' : selection.resolved ? 'resolved' : 'open');
+      const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, selection.resolved ? 'resolved' : 'open', { errorIdsInEitherState: true });
       const now = Date.now();
       const changed = this.repo.setTags(rowIds, change);
       this.audit('tag', step, changed, now, { ...change });
@@ -321,23 +326,46 @@ export class TriageService implements TriageApi {
     const config = this.local.ws.config;
     if (key === undefined || key === '') return maskSecrets(config.store, '');
     checkConfigKey(key);
+    // The keys `set` takes, the groups they sit in (`config get secrets`), and the demo marker.
+    const known = [...this.configKeys(), DEMO_KEY];
+    if (!known.some((k) => configKeyMatches(k, key) || k.startsWith(`${key}.`))) throw unknownConfigKey(key, known);
     if (!config.has(key)) throw new NotFoundError('config key', key);
     return maskSecrets(config.get(key), key);
   }
 
   async setConfig(key: string, value: unknown): Promise<void> {
     checkConfigKey(key);
+    if (key === DEMO_KEY) throw new InvalidInputError(`config key "${DEMO_KEY}" is written by flowdeck demo only`, 'key');
+    const known = this.configKeys();
+    if (!known.some((k) => configKeyMatches(k, key))) throw unknownConfigKey(key, known);
     const config = this.local.ws.config;
     const current: unknown = config.get(key);
     if (current !== null && typeof current === 'object' && !Array.isArray(current)) {
       throw new InvalidInputError(`config key "${key}" holds several values; set one of them (${Object.keys(current).map((k) => `${key}.${k}`).join(', ')})`, 'key');
     }
-    if (key === 'user.email' && (typeof value !== 'string' || !isEmail(value))) {
+    if (key === USER_EMAIL_KEY && (typeof value !== 'string' || !isEmail(value))) {
       throw new InvalidInputError(`user.email must be an email address, got ${JSON.stringify(value)}`, 'value');
     }
     config.set(key, value);
     const secret = isSecretKey(key);
     this.store.audit({ at: Date.now(), actor: this.operator(), action: 'config_set', count: 0, detail: secret ? { key } : { key, value } });
+  }
+
+  /**
+   * The config keys flowdeck reads, so the only ones worth setting (any other would be a typo that
+   * silently does nothing): the operator's user.email, secrets.<name> for {{config.secrets.NAME}}
+   * templates, and any other {{config.path}} the flow files' connections use (connections are the
+   * only definitions whose templates see the config).
+   */
+  private configKeys(): string[] {
+    const used = new Set<string>();
+    for (const connection of this.local.ws.catalog().connections.values()) {
+      for (const ref of templateRefsIn(connection.def)) {
+        const key = ref.startsWith('config.') ? ref.slice('config.'.length) : '';
+        if (CONFIG_KEY.test(key) && key !== USER_EMAIL_KEY && !isSecretKey(key)) used.add(key);
+      }
+    }
+    return [USER_EMAIL_KEY, SECRET_KEYS, ...[...used].sort()];
   }
 
   // ---- helpers --------------------------------------------------------------------------------
@@ -379,6 +407,15 @@ function sortNewestFirst(rows: readonly TouchedError[]): TouchedError[] {
 
 function ids(rows: readonly TouchedError[]): string[] {
   return sortNewestFirst(rows).map(errorIdOf);
+}
+
+/** Whether a known key (`secrets.<name>` stands for every secret) names `key`. */
+function configKeyMatches(known: string, key: string): boolean {
+  return known === key || (known === SECRET_KEYS && key.startsWith('secrets.'));
+}
+
+function unknownConfigKey(key: string, known: readonly string[]): InvalidInputError {
+  return new InvalidInputError(`unknown config key "${key}" (known keys: ${known.join(', ')})`, 'key');
 }
 
 function checkConfigKey(key: string): void {

@@ -44,7 +44,8 @@ export function plural(n: number, word = 'error'): string {
   return `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
 }
 
-function preview(ids: string[], max = 5): string {
+/** ": a, b, … and 12 more" after a count, or nothing for no ids. */
+export function preview(ids: string[], max = 5): string {
   if (ids.length === 0) return '';
   const shown = ids.slice(0, max).join(', ');
   return ids.length > max ? `: ${shown}, … and ${formatCount(ids.length - max)} more` : `: ${shown}`;

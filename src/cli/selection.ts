@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
 import type { ErrorSelection } from '../backend/selection.js';
+import { InvalidInputError } from '../domain/errors.js';
+import { decodeId } from '../domain/ids.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from './filters.js';
 
-// Bulk commands all take the same selection: ids as arguments, --all, or the list filters.
+// Bulk commands all take the same selection: errorIds and retryDataKeys as arguments, --all, or the
+// list filters.
 
 export interface SelectionOptions extends FilterOptions {
   all?: boolean;
@@ -19,9 +22,18 @@ export function addSelectionOptions(command: Command, { destructive = true } = {
   return command.option('--json', "print the API's response as JSON");
 }
 
-export function selectionFromOptions(ids: string[], opts: SelectionOptions, idKind: 'errorIds' | 'retryDataKeys' = 'errorIds'): ErrorSelection {
+/**
+ * The selection of a bulk command's arguments and options. Each argument's kind is read from the
+ * id itself (its kind byte), so errorIds and retryDataKeys may be mixed on one command line; an
+ * argument that is neither is refused by name, before anything is opened or changed.
+ */
+export function selectionFromOptions(args: string[], opts: SelectionOptions): ErrorSelection {
   const selection: ErrorSelection = {};
-  if (ids.length > 0) selection[idKind] = ids;
+  for (const arg of args) {
+    const kind = decodeId('error', arg) ? 'errorIds' : decodeId('retryData', arg) ? 'retryDataKeys' : undefined;
+    if (!kind) throw new InvalidInputError(`"${arg}" is neither an errorId nor a retryDataKey`, 'ids');
+    (selection[kind] ??= []).push(arg);
+  }
   if (opts.all) selection.all = true;
   const query = queryTextFromOptions(opts);
   if (query) selection.query = query;

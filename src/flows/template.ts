@@ -58,6 +58,13 @@ export function templateRefs(template: string): string[] {
   return [...template.matchAll(TEMPLATE)].map((m) => m[1]!);
 }
 
+/** The `{{…}}` expressions of every string in a definition, at any depth. */
+export function templateRefsIn(value: unknown): string[] {
+  if (typeof value === 'string') return templateRefs(value);
+  if (value === null || typeof value !== 'object') return [];
+  return Object.values(value).flatMap(templateRefsIn);
+}
+
 export type MappingResult = { ok: true; value: Record<string, unknown> } | { ok: false; field: string; detail: string };
 
 /** integrator.io-style field and list mappings; without a mapping the record passes unchanged. */

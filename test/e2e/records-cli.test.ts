@@ -227,6 +227,19 @@ describe('retry-data', () => {
     expect(oneLineFailure(await runCli(['retry-data', 'patch', FLOW, STEP, '--set', 'data.x=1', '--yes'], env), 2)).toMatch(/say which errors/);
     expect(oneLineFailure(await runCli(['retry-data', 'patch', FLOW, STEP, e.retryDataKey!, '--yes'], env), 2)).toMatch(/say what to change/);
   }, 90_000);
+
+  it('patch takes errorIds and retryDataKeys mixed; an argument that is neither exits 2', async () => {
+    const [a, b] = [withSnapshot(5), withSnapshot(6)];
+    const stored = storedSnapshots();
+    const dry = parse<{ changed: Array<{ retryDataKey: string }> }>(
+      await runCli(['retry-data', 'patch', FLOW, STEP, a.errorId, b.retryDataKey!, '--set', 'data.mixed=true', '--dry-run', '--json'], env),
+    );
+    expect(dry.changed.map((c) => c.retryDataKey).sort()).toEqual([a.retryDataKey, b.retryDataKey].sort());
+    expect(oneLineFailure(await runCli(['retry-data', 'patch', FLOW, STEP, a.errorId, 'abc', '--set', 'data.mixed=true', '--yes'], env), 2)).toBe(
+      'flowdeck: "abc" is neither an errorId nor a retryDataKey',
+    );
+    expect(storedSnapshots()).toBe(stored);
+  }, 90_000);
 });
 
 describe('requests', () => {

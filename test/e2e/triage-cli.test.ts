@@ -154,7 +154,9 @@ describe('errors assign / unassign', () => {
     await expectRefused(['errors', 'assign', ...ERP, '--to', 'ana.lima@acme.example'], 2, /say which errors/);
     await expectRefused(['errors', 'assign', 'No such flow', ERP[1]!, id, '--to', 'ana.lima@acme.example'], 1, /flow not found: No such flow/);
     await expectRefused(['errors', 'assign', ERP[0]!, 'No such step', id, '--to', 'ana.lima@acme.example'], 1, /step of flow "Shop orders to ERP" not found/);
-    await expectRefused(['errors', 'assign', ...ERP, id, '0123456789e0000000000fff', '--to', 'ana.lima@acme.example'], 1, /not found: 0123456789e0000000000fff/);
+    await expectRefused(['errors', 'assign', ...ERP, id, '01234567e000000000000fff', '--to', 'ana.lima@acme.example'], 1, /not found: 01234567e000000000000fff/);
+    // 24 hex, but its kind byte (89) is no error's: not an id at all
+    await expectRefused(['errors', 'assign', ...ERP, id, '0123456789e0000000000fff', '--to', 'ana.lima@acme.example'], 2, /"0123456789e0000000000fff" is neither an errorId nor a retryDataKey/);
     await expectRefused(['errors', 'assign', ...CRM, id, '--to', 'ana.lima@acme.example'], 1, /not found/);
     await expectRefused(['errors', 'assign', ...ERP, id], 2, /--to/);
     await expectRefused(['errors', 'tag', ...ERP, id, '--add', 'Investigating,Urgent'], 2, /unknown tag "Urgent"/);
@@ -163,6 +165,43 @@ describe('errors assign / unassign', () => {
     await expectRefused(['errors', 'reopen', ...ERP, id], 2, /is open, not resolved/);
     await expectRefused(['resolved', 'delete', ...ERP, id, '--yes'], 2, /is open, not resolved/);
     await expectRefused(['errors', 'show', 'abc'], 1, /error not found: abc/);
+  });
+});
+
+describe('errorIds and retryDataKeys as arguments', () => {
+  /** Open ERP errors with a snapshot, newest first. */
+  const withKeys = async () => (await openErrors(ERP)).filter((e) => e.retryDataKey) as Array<FlowStepError & { retryDataKey: string }>;
+  const jobCount = () => {
+    const db = new Database(join(home, 'flowdeck.db'), { readonly: true });
+    try {
+      return db.prepare('SELECT count(*) FROM jobs').pluck().get();
+    } finally {
+      db.close();
+    }
+  };
+
+  it('mix on a bulk command, each taken for what it is; an argument that is neither is refused by name', async () => {
+    const [a, b] = await withKeys();
+    const assigned = await run(['errors', 'assign', ...ERP, a!.errorId, b!.retryDataKey, '--to', 'ana.lima@acme.example']);
+    expect(assigned.stdout, assigned.stderr).toBe('Assigned 2 errors to ana.lima@acme.example.\n');
+    expect((await openErrors(ERP, '--assignee', 'ana.lima@acme.example')).map((e) => e.errorId)).toEqual([a!.errorId, b!.errorId]);
+    const neither = /^flowdeck: "abc" is neither an errorId nor a retryDataKey$/;
+    await expectRefused(['errors', 'resolve', ...ERP, a!.errorId, 'abc', '--yes'], 2, neither);
+    await expectRefused(['errors', 'retry', ...ERP, b!.retryDataKey, 'abc'], 2, neither);
+    await expectRefused(['errors', 'tag', ...ERP, 'abc', '--add', 'Noise'], 2, neither);
+  });
+
+  it('retry --dry-run --json prints the records and errors a retry would take, and queues nothing', async () => {
+    const [a, b] = await withKeys();
+    const before = { store: snapshot(), jobs: jobCount() };
+    const mixed = await json<unknown>(['errors', 'retry', ...ERP, b!.retryDataKey, a!.errorId, '--dry-run']);
+    expect(mixed).toEqual({ count: 2, retryDataKeys: [a!.retryDataKey, b!.retryDataKey], errorsToReturn: [a!.errorId, b!.errorId] });
+    const text = await run(['errors', 'retry', ...ERP, b!.retryDataKey, a!.errorId, '--dry-run']);
+    expect(text.stdout).toBe(`Would retry 2 records (dry run, nothing changed): ${a!.retryDataKey}, ${b!.retryDataKey}\n`);
+    const invalid = (await withKeys()).filter((e) => e.code === '422');
+    const byFilter = await json<{ count: number; retryDataKeys: string[]; errorsToReturn: string[] }>(['errors', 'retry', ...ERP, '--code', '422', '--dry-run']);
+    expect(byFilter).toEqual({ count: invalid.length, retryDataKeys: invalid.map((e) => e.retryDataKey), errorsToReturn: invalid.map((e) => e.errorId) });
+    expect({ store: snapshot(), jobs: jobCount() }).toEqual(before);
   });
 });
 
@@ -384,7 +423,7 @@ describe('tags, users, config', () => {
     await expectRefused(['tags', 'delete', 'Escalated', '--yes'], 1, /tag not found: Escalated/);
   });
 
-  it('users list; config get masks secrets and config set checks user.email', async () => {
+  it('users list; config get masks secrets and config set checks user.email and takes only known keys', async () => {
     const users = await json<Array<{ _id: string; email: string; name?: string; synthetic: boolean }>>(['users', 'list']);
     expect(users.map((u) => u.email)).toEqual(['ana.lima@acme.example', 'ben.okafor@acme.example', 'chen.wei@acme.example']);
     expect(users[0]).toMatchObject({ name: 'Ana Lima', synthetic: false });
@@ -403,7 +442,12 @@ describe('tags, users, config', () => {
     const set = await run(['config', 'set', 'user.email', 'me@acme.example']);
     expect(set.stdout).toBe('Set user.email = "me@acme.example".\n');
     expect((await run(['config', 'get', 'user.email'])).stdout).toBe('me@acme.example\n');
-    expectOneLineFailure(await run(['config', 'get', 'no.such.key']), 1);
+    expect(expectOneLineFailure(await run(['config', 'get', 'no.such.key']), 2)).toBe('flowdeck: unknown config key "no.such.key" (known keys: user.email, secrets.<name>, demo)');
+    expectOneLineFailure(await run(['config', 'get', 'secrets.noSuchToken']), 1);
+    const file = readFileSync(join(home, 'config.json'), 'utf8');
+    await expectRefused(['config', 'set', 'usr.email', 'me@acme.example'], 2, /^flowdeck: unknown config key "usr\.email" \(known keys: user\.email, secrets\.<name>\)$/);
+    await expectRefused(['config', 'set', 'demo', 'false', '--type', 'boolean'], 2, /written by flowdeck demo only/);
+    expect(readFileSync(join(home, 'config.json'), 'utf8')).toBe(file);
 
     // without FLOWDECK_USER, the configured email is the operator recorded on changes
     const [e] = await openErrors(ERP);

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import type { TriageService } from '../../src/backend/triage.js';
@@ -323,6 +325,44 @@ describe('tags', () => {
   });
 });
 
+describe('selection by retryDataKeys', () => {
+  /** The retryDataKey of an inserted error (each has a snapshot of its own). */
+  const keyOf = (errorId: string) => encodeId('retryData', rowOf(errorId).retryData!, rowOf(errorId).occurredAt);
+
+  it('a malformed retryDataKey is refused by name and changes nothing, never dropped', async () => {
+    const ids = insertErrors(step, 3);
+    await expectUnchanged(() => triage.resolve(FLOW, STEP, { retryDataKeys: [keyOf(ids[0]!), 'abc'] }), InvalidInputError, /^"abc" is not a retryDataKey$/);
+    // an errorId is not a retryDataKey either: its kind byte says so
+    await expectUnchanged(() => triage.assign(FLOW, STEP, { retryDataKeys: [ids[1]!] }, 'ana.lima@acme.example'), InvalidInputError, new RegExp(`"${ids[1]}" is not a retryDataKey`));
+    await expectUnchanged(() => backend.retries.retry(FLOW, STEP, { retryDataKeys: ['abc'] }), InvalidInputError, /"abc" is not a retryDataKey/);
+    await expectUnchanged(() => backend.retries.preview(FLOW, STEP, { retryDataKeys: [keyOf(ids[2]!), 'abc'] }), InvalidInputError, /"abc" is not a retryDataKey/);
+    // a well-formed key of no error selects nothing, as before
+    expect((await triage.resolve(FLOW, STEP, { retryDataKeys: [encodeId('retryData', 999_999, Date.now())] })).errorsToReturn).toEqual([]);
+    for (const id of ids) expect(rowOf(id).resolved).toBe(false);
+  });
+
+  it('errorIds and retryDataKeys together select both; with --all they are refused', async () => {
+    const ids = insertErrors(step, 4);
+    const assigned = await triage.assign(FLOW, STEP, { errorIds: [ids[0]!], retryDataKeys: [keyOf(ids[2]!), keyOf(ids[0]!)] }, 'ana.lima@acme.example');
+    expect(assigned.errorsToReturn).toEqual([ids[0], ids[2]]);
+    await expectUnchanged(() => triage.assign(FLOW, STEP, { errorIds: [ids[1]!], retryDataKeys: [keyOf(ids[3]!)], all: true }, 'ana.lima@acme.example'), InvalidInputError, /not both/);
+    // tags: errorIds in either state, keys in the one asked for (open here)
+    await triage.resolve(FLOW, STEP, { errorIds: [ids[1]!] });
+    const tagged = await triage.setTags(FLOW, STEP, { errorIds: [ids[1]!], retryDataKeys: [keyOf(ids[3]!)] }, { add: ['Noise'] });
+    expect(tagged.errorsToReturn).toEqual({ errors: [ids[3]], resolved: [ids[1]] });
+  });
+
+  it('a retry preview names the records and errors a retry would take, and queues nothing', async () => {
+    const ids = insertErrors(step, 3);
+    const jobs = () => db().prepare('SELECT count(*) FROM jobs').pluck().get();
+    const before = { store: snapshot(), jobs: jobs() };
+    const preview = await backend.retries.preview(FLOW, STEP, { errorIds: [ids[2]!], retryDataKeys: [keyOf(ids[0]!)] });
+    expect(preview).toEqual({ count: 2, retryDataKeys: [keyOf(ids[0]!), keyOf(ids[2]!)], errorsToReturn: [ids[0], ids[2]] });
+    expect((await backend.retries.preview(FLOW, STEP, { query: 'code:422' })).errorsToReturn).toEqual(ids.filter((id) => rowOf(id).code === '422'));
+    expect({ store: snapshot(), jobs: jobs() }).toEqual(before);
+  });
+});
+
 describe('resolve, reopen, resolved list and delete', () => {
   it('resolve moves open errors to resolved: resolvedAt/By, no retryAt, tag rows follow; one audit row', async () => {
     const ids = insertErrors(step, 4, { tags: () => [NOISE] });
@@ -451,12 +491,40 @@ describe('getError, users, config', () => {
     await expect(triage.setConfig('user.email', 'nope')).rejects.toBeInstanceOf(InvalidInputError);
     await expect(triage.setConfig('secrets', 'flat')).rejects.toBeInstanceOf(InvalidInputError);
     await expect(triage.setConfig('bad key!', 'x')).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(triage.getConfig('no.such.key')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(triage.getConfig('no.such.key')).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(triage.getConfig('secrets.noSuchToken')).rejects.toBeInstanceOf(NotFoundError);
     await triage.setConfig('secrets.crmToken', 'crm_s3cr3t_value');
     expect(await triage.getConfig('secrets.crmToken')).toBe(MASK);
     // the audit keeps which key changed, never a secret's value
     const audit = db().prepare(`SELECT detail FROM audit WHERE action = 'config_set'`).pluck().all() as string[];
     expect(audit.map((d) => JSON.parse(d))).toEqual([{ key: 'user.email', value: 'night.shift@acme.example' }, { key: 'secrets.crmToken' }]);
+  });
+});
+
+describe('config keys', () => {
+  it('set takes only the keys flowdeck reads, refusing any other with the list of them; get the same', async () => {
+    const before = JSON.stringify(backend.ws.config.store);
+    const unknown = /^unknown config key "(usr\.email|foo\.bar|secrets|user\.name)" \(known keys: user\.email, secrets\.<name>\)$/;
+    await expectUnchanged(() => triage.setConfig('usr.email', 'ana.lima@acme.example'), InvalidInputError, unknown);
+    await expectUnchanged(() => triage.setConfig('foo.bar', 1), InvalidInputError, unknown);
+    await expectUnchanged(() => triage.setConfig('secrets', 'flat'), InvalidInputError, unknown);
+    await expectUnchanged(() => triage.setConfig('user.name', 'Ana'), InvalidInputError, unknown);
+    // the demo marker is read, but set by hand it would let `demo --reset` wipe a real workspace
+    await expectUnchanged(() => triage.setConfig('demo', false), InvalidInputError, /written by flowdeck demo only/);
+    expect(JSON.stringify(backend.ws.config.store)).toBe(before);
+    await expect(triage.getConfig('foo.bar')).rejects.toThrow(/^unknown config key "foo\.bar" \(known keys: user\.email, secrets\.<name>, demo\)$/);
+    expect(await triage.getConfig('demo')).toBe(true);
+
+    // a {{config.path}} a connection uses becomes a known key
+    writeFileSync(
+      join(backend.ws.flowsDir, 'partner.yaml'),
+      'connections:\n  - name: Partner\n    http:\n      baseURI: "{{config.partner.baseUrl}}"\n      auth: { type: bearer, token: "{{ config.secrets.partnerToken }}" }\n',
+    );
+    backend.ws.reloadCatalog();
+    await expect(triage.setConfig('partner.url', 'x')).rejects.toThrow('unknown config key "partner.url" (known keys: user.email, secrets.<name>, partner.baseUrl)');
+    await triage.setConfig('partner.baseUrl', 'http://127.0.0.1:9');
+    await triage.setConfig('secrets.partnerToken', 'p_s3cr3t');
+    expect(await triage.getConfig('partner')).toEqual({ baseUrl: 'http://127.0.0.1:9' });
   });
 });
 
