@@ -122,11 +122,13 @@ export class RetryService implements RetryApi {
 
   async cancelJob(jobId: string): Promise<JobDetail> {
     const { store } = this.local.ws;
-    const row = this.local.resolveJob(jobId);
-    if (TERMINAL_JOB_STATUSES.includes(row.status)) throw new ConflictError(`job ${jobId} already ${row.status}`, 'job_finished');
     const now = Date.now();
     const by = this.local.ws.operator();
+    // The status is read in the transaction that changes it: a worker claiming the job (queued →
+    // running) in between must not have its running job settled as if nobody ran it.
     store.transaction(() => {
+      const row = this.local.resolveJob(jobId);
+      if (TERMINAL_JOB_STATUSES.includes(row.status)) throw new ConflictError(`job ${jobId} already ${row.status}`, 'job_finished');
       if (row.status === 'queued') {
         // Nobody runs it yet: settle it here, leaving its errors open and untouched.
         if (row.type === 'retry') new RetryRepo(store).skipPending(row.id, 'canceled before it was retried');
