@@ -33,7 +33,7 @@ export interface RetryRunContext {
 
 export { SUPERSEDED_BY } from '../store/rows.js';
 const BATCH = 1000;
-const COMMIT_SLICE = 500;
+const COMMIT_SLICE = 1000;
 /** Records handed to the sender ahead of their outcomes: enough to keep it busy through a commit. */
 const WINDOW = 1024;
 const FEED_CHUNK = 256;
