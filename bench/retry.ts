@@ -184,6 +184,50 @@ async function runOnce(template: string, home: string, url: string, status: numb
   }
 }
 
+/**
+ * The baseline of the same go: the same 100,000 POSTs (a mapped record each) sent by a bare undici
+ * dispatch loop, 64 at a time, against the same target, with nothing read or written around them:
+ * what HTTP alone costs on this machine right now. flowdeck's rate is reported against it, which
+ * holds steadier than the absolute figure on a shared, noisy machine.
+ */
+async function bareHttpRate(url: string): Promise<number> {
+  const { Pool } = await import('undici');
+  const pool = new Pool(url, { connections: CONCURRENCY, pipelining: 1 });
+  const body = JSON.stringify({
+    orderNumber: 'SO-100000',
+    email: 'someone@example.com',
+    customerName: 'Someone Else',
+    currency: 'EUR',
+    priority: 'gold',
+    lines: [
+      { sku: 'SKU-1', quantity: 2, price: 10.5 },
+      { sku: 'SKU-2', quantity: 1, price: 99 },
+    ],
+  });
+  const headers = { accept: 'application/json', authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      pool.dispatch({ method: 'POST', path: '/salesOrders', headers, body }, {
+        onConnect: () => {},
+        onHeaders: () => true,
+        onData: () => true,
+        onComplete: () => resolve(),
+        onError: reject,
+      } as import('undici').Dispatcher.DispatchHandler);
+    });
+  let sent = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (sent < RECORDS) {
+      sent++;
+      await one();
+    }
+  }));
+  const rate = RECORDS / ((performance.now() - t0) / 1000);
+  await pool.close();
+  return rate;
+}
+
 export async function benchRetry(ctx: BenchContext): Promise<Result[]> {
   const template = await templateHome(ctx);
   const results: Result[] = [];
@@ -191,7 +235,13 @@ export async function benchRetry(ctx: BenchContext): Promise<Result[]> {
     const { url, child } = await startTarget(status);
     try {
       const outcomes: RunOutcome[] = [];
+      const bare: number[] = [];
       for (let i = 0; i < RUNS; i++) {
+        // Interleaved with the runs, so both see the machine as it is at the time.
+        if (status < 300) {
+          bare.push(await bareHttpRate(url));
+          ctx.log(`  baseline, bare undici POSTs → ${status}: ${Math.round(bare[bare.length - 1]!).toLocaleString('en-US')} requests/s`);
+        }
         const o = await runOnce(template, join(ctx.dir, 'retry-run'), url, status, child.pid!);
         outcomes.push(o);
         ctx.log(`  retry → ${status}: ${Math.round(RECORDS / (o.ms / 1000)).toLocaleString('en-US')} records/s (${(o.ms / 1000).toFixed(1)} s; job ${(o.jobMs / 1000).toFixed(1)} s; CPU ${(o.cpuMs / 1000).toFixed(1)} s, target ${(o.targetCpuMs / 1000).toFixed(1)} s); ${o.check}`);
@@ -207,6 +257,7 @@ export async function benchRetry(ctx: BenchContext): Promise<Result[]> {
         runs: RUNS,
         median: rate,
         unit: 'records/s',
+        ...(bare.length > 0 ? { baseline: { label: 'bare undici POSTs, nothing stored', median: median(bare) } } : {}),
         ...(status < 300 ? { target: { value: TARGET_RATE, better: 'higher' as const } } : {}),
         note: `select+queue+run; the job alone ${Math.round(jobRate).toLocaleString('en-US')}/s; ${Math.round(cpuRate).toLocaleString('en-US')} per CPU-second of the runtime (target used ${targetCpu.toFixed(1)} CPU-s); verified: ${outcomes[outcomes.length - 1]!.check}`,
       });

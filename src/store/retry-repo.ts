@@ -126,15 +126,18 @@ export class RetryRepo {
     return new Map(rows.map((r) => [r.id, r]));
   }
 
-  /** Resolves the open errors of many snapshots at once (tag rows only for errors that have tags). */
+  /**
+   * Resolves the open errors of many snapshots at once: one pass over the errors, whose RETURNING
+   * says which had tags, so only their error_tags rows are touched (no second lookup of the errors).
+   */
   resolveManyByRetryData(ids: readonly number[], by: string, at: number): number {
-    const list = JSON.stringify(ids);
-    this.store
-      .stmt(`UPDATE error_tags SET resolved = 1 WHERE error IN (SELECT id FROM errors WHERE retry_data IN (SELECT value FROM json_each(?)) AND resolved = 0 AND tags IS NOT NULL)`)
-      .run(list);
-    return this.store
-      .stmt('UPDATE errors SET resolved = 1, resolved_at = ?, resolved_by = ?, retry_at = NULL WHERE retry_data IN (SELECT value FROM json_each(?)) AND resolved = 0')
-      .run(at, by, list).changes;
+    const rows = this.store
+      .stmt('UPDATE errors SET resolved = 1, resolved_at = ?, resolved_by = ?, retry_at = NULL WHERE retry_data IN (SELECT value FROM json_each(?)) AND resolved = 0 RETURNING id, tags IS NOT NULL AS tagged')
+      .raw()
+      .all(at, by, JSON.stringify(ids)) as Array<[number, number]>;
+    const tagged = rows.filter((r) => r[1] === 1).map((r) => r[0]);
+    if (tagged.length > 0) this.store.stmt('UPDATE error_tags SET resolved = 1 WHERE error IN (SELECT value FROM json_each(?))').run(JSON.stringify(tagged));
+    return rows.length;
   }
 
   settleResolved(job: number, seqs: readonly number[]): void {
