@@ -71,6 +71,36 @@ function exchange(pool: Pool, options: Dispatcher.DispatchOptions): Promise<{ st
   });
 }
 
+/** Where a request goes: the origin (its pool) and the path on the wire. */
+interface Target {
+  origin: string;
+  path: string;
+  href: () => string;
+}
+
+const bases = new Map<string, { origin: string; basePath: string }>();
+// A path of plain URL characters with no dot segments: it needs no normalising, so it is joined to
+// the base as it is instead of parsing a URL per request (a retry sends 100,000 of them).
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@%]+)*\/?(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?$/;
+
+/** The URL of `path` (starting with '/') under a base URI, as `new URL(base + path)` would read it. */
+export function targetOf(baseURI: string, path: string): Target {
+  let base = bases.get(baseURI);
+  if (!base) {
+    const parsed = new URL(baseURI);
+    base = { origin: parsed.origin, basePath: parsed.pathname === '/' ? '' : parsed.pathname.replace(/\/+$/, '') };
+    if (parsed.search || parsed.hash || parsed.username || parsed.password) base = undefined;
+    else bases.set(baseURI, base);
+  }
+  if (base && PLAIN_PATH.test(path)) {
+    const { origin, basePath } = base;
+    const full = basePath + path;
+    return { origin, path: full, href: () => origin + full };
+  }
+  const url = new URL(baseURI + path);
+  return { origin: url.origin, path: url.pathname + url.search, href: () => url.toString() };
+}
+
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
 
 export class HttpClient {
@@ -96,7 +126,7 @@ export class HttpClient {
   }
 
   async send(connection: ResolvedConnection, req: HttpRequest): Promise<HttpResult> {
-    const url = new URL(connection.baseURI + (req.path.startsWith('/') ? req.path : `/${req.path}`));
+    const url = targetOf(connection.baseURI, req.path.startsWith('/') ? req.path : `/${req.path}`);
     const headers: Record<string, string> = { accept: 'application/json', ...connection.headers, ...req.headers };
     if (req.body !== undefined) headers['content-type'] ??= 'application/json';
     const startedAt = Date.now();
@@ -106,7 +136,7 @@ export class HttpClient {
       (): MaskedTrace => ({
         request: {
           method: req.method,
-          url: this.redactor.url(url.toString()),
+          url: this.redactor.url(url.href()),
           headers: this.redactor.headers(headers),
           ...(req.body !== undefined ? { body: this.redactor.text(req.body) } : {}),
         },
@@ -120,7 +150,7 @@ export class HttpClient {
     try {
       const res = await exchange(this.pool(connection, url.origin), {
         method: req.method as Dispatcher.HttpMethod,
-        path: url.pathname + url.search,
+        path: url.path,
         headers,
         ...(req.body !== undefined ? { body: req.body } : {}),
       });
