@@ -26,6 +26,11 @@ export class Redactor {
     this.values = [...new Set([...secrets].filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
   }
 
+  /** The values it hides: another thread's redactor is built from them (`new Redactor(r.secrets())`). */
+  secrets(): string[] {
+    return [...this.values];
+  }
+
   text(input: string): string {
     let out = input;
     for (const value of this.values) {

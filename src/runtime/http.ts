@@ -81,7 +81,10 @@ interface Target {
 const bases = new Map<string, { origin: string; basePath: string }>();
 // A path of plain URL characters with no dot segments: it needs no normalising, so it is joined to
 // the base as it is instead of parsing a URL per request (a retry sends 100,000 of them).
-const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@%]+)*\/?(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?$/;
+// No '.' in segments and no encoded dot ('%2e') at all, no "'" or '?' in the query (URL encodes the
+// quote there), and a query is never empty ('/x?' reads as '/x').
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~!$&()*+,;=:@%]+)*\/?(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@%/]+)?$/;
+const ENCODED_DOT = /%2e/i;
 
 /** The URL of `path` (starting with '/') under a base URI, as `new URL(base + path)` would read it. */
 export function targetOf(baseURI: string, path: string): Target {
@@ -92,7 +95,7 @@ export function targetOf(baseURI: string, path: string): Target {
     if (parsed.search || parsed.hash || parsed.username || parsed.password) base = undefined;
     else bases.set(baseURI, base);
   }
-  if (base && PLAIN_PATH.test(path)) {
+  if (base && PLAIN_PATH.test(path) && !ENCODED_DOT.test(path)) {
     const { origin, basePath } = base;
     const full = basePath + path;
     return { origin, path: full, href: () => origin + full };

@@ -75,6 +75,12 @@ function failed(step: RuntimeStep, input: unknown, failure: Failure, startedAt: 
   };
 }
 
+/** A stored snapshot that cannot be read (not JSON): that record's failure at its step, not the job's. */
+export function unreadableSnapshot(step: RuntimeStep, data: string, detail: string): RecordRun {
+  const failure: Failure = { kind: 'mapping', field: '$', detail: `the stored snapshot is not JSON (${detail}); fix it with flowdeck retry-data edit` };
+  return { outcomes: [failed(step, data, failure, Date.now(), () => [])], succeeded: false };
+}
+
 function apiCallLog(http: HttpResult): StageLog {
   const t = http.trace();
   return { stage: 'apiCall', data: { request: t.request, response: t.response } };

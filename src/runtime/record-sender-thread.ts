@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { redactorFor } from './connections.js';
+import { Redactor } from '../domain/mask.js';
 import { HttpClient } from './http.js';
 import { RecordSender, type FromSenderThread, type SenderThreadData, type ToSenderThread } from './record-sender.js';
 
@@ -7,8 +7,8 @@ import { RecordSender, type FromSenderThread, type SenderThreadData, type ToSend
 // pools of its own, driven by messages from the job's thread.
 
 const port = parentPort!;
-const { steps, options } = workerData as SenderThreadData;
-const redactor = redactorFor(steps.map((s) => s.connection));
+const { steps, options, secrets } = workerData as SenderThreadData;
+const redactor = new Redactor(secrets);
 const http = new HttpClient(redactor);
 const send = (m: FromSenderThread) => port.postMessage(m);
 const sender = new RecordSender(

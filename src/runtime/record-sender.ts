@@ -1,6 +1,6 @@
 import type { Redactor } from '../domain/mask.js';
 import type { HttpClient } from './http.js';
-import { runRecord, settleOutcome, type RuntimeStep, type SettledRun } from './pipeline.js';
+import { runRecord, settleOutcome, unreadableSnapshot, type RecordRun, type RuntimeStep, type SettledRun } from './pipeline.js';
 
 // The sending half of a retry job: runs snapshots through the pipeline, `concurrency` at a time
 // and at most `ratePerSecond`, and hands back each record's settled run (plain data, steps as
@@ -39,13 +39,27 @@ const FLUSH_MS = 5;
 
 export class RateLimiter {
   private nextSlot = 0;
+  private readonly waiting = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   constructor(private readonly perSecond: number) {}
 
   async take(): Promise<void> {
     const now = Date.now();
     const wait = this.nextSlot - now;
     this.nextSlot = Math.max(now, this.nextSlot) + 1000 / this.perSecond;
-    if (wait > 0) await sleep(wait);
+    if (wait <= 0) return;
+    await new Promise<void>((resolve) => {
+      const waiter = { timer: setTimeout(() => (this.waiting.delete(waiter), resolve()), wait), resolve };
+      this.waiting.add(waiter);
+    });
+  }
+
+  /** Lets every waiting take() return now: a cancel must not wait out slots reserved minutes ahead. */
+  release(): void {
+    for (const w of this.waiting) {
+      clearTimeout(w.timer);
+      w.resolve();
+    }
+    this.waiting.clear();
   }
 }
 
@@ -79,6 +93,16 @@ export class RecordSender {
     while (this.active < this.options.concurrency && this.head < this.queue.length) void this.loop();
   }
 
+  private async runItem(item: SendItem): Promise<RecordRun> {
+    let record: unknown;
+    try {
+      record = JSON.parse(item.data);
+    } catch (e) {
+      return unreadableSnapshot(this.steps[0]!, item.data, (e as Error).message);
+    }
+    return runRecord(this.steps, record, this.http);
+  }
+
   /**
    * Sends nothing more; reports `drained` once the requests in flight have settled. Never from
    * within this call: the caller may be in the middle of handling a report (a commit that found
@@ -89,6 +113,7 @@ export class RecordSender {
     this.queue = [];
     this.head = 0;
     this.drainPending = true;
+    this.limiter?.release();
     setImmediate(() => this.scheduleFlush());
   }
 
@@ -104,7 +129,7 @@ export class RecordSender {
         }
         await this.limiter?.take();
         if (this.canceled) break;
-        const run = await runRecord(this.steps, JSON.parse(item.data), this.http);
+        const run = await this.runItem(item);
         if (run.succeeded && run.outcomes.length === 1 && !this.options.logging) this.clean.push(item.ref);
         else
           this.out.push({
@@ -175,20 +200,22 @@ export type FromSenderThread = { type: 'results'; results: SendResult[]; clean: 
 export interface SenderThreadData {
   steps: readonly RuntimeStep[];
   options: SenderOptions;
+  /** Every secret value the job's redactor hides (all connections', not only the steps'). */
+  secrets: string[];
 }
 
 /**
- * A sender in a worker thread with its own HTTP pools and redactor (built from the steps'
- * connections). Resolves once the thread is up. Tests run the TypeScript sources, which a worker
+ * A sender in a worker thread with its own HTTP pools, and a redactor hiding what the job's own
+ * hides (every connection's secrets). Resolves once the thread is up. Tests run the TypeScript sources, which a worker
  * cannot load: they get the compiled thread from dist/ (built by the test set-up).
  */
-export async function senderThread(setup: SenderSetup): Promise<SenderHandle> {
+export async function senderThread(setup: SenderSetup, redactor: Redactor): Promise<SenderHandle> {
   const { Worker } = await import('node:worker_threads');
   const here = import.meta.url;
   const entry = here.endsWith('.ts')
     ? new URL('../../dist/src/runtime/record-sender-thread.js', here)
     : new URL('./record-sender-thread.js', here);
-  const data: SenderThreadData = { steps: setup.steps, options: setup.options };
+  const data: SenderThreadData = { steps: setup.steps, options: setup.options, secrets: redactor.secrets() };
   const worker = new Worker(entry, { workerData: data });
   let closing = false;
   worker.on('message', (m: FromSenderThread) => {
@@ -202,6 +229,7 @@ export async function senderThread(setup: SenderSetup): Promise<SenderHandle> {
   await new Promise<void>((resolve, reject) => {
     worker.once('online', resolve);
     worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the retry's sender thread exited (${code}) before it started`)));
   });
   const post = (m: ToSenderThread) => worker.postMessage(m);
   return {

@@ -167,9 +167,15 @@ export class RetryRunner {
       },
     };
     const threaded = this.repo.pendingCount(job) >= (this.ctx.senderThreadFrom ?? SENDER_THREAD_FROM);
-    const sender = threaded ? await senderThread(setup) : senderInThread(setup, this.ctx.http, this.ctx.redactor);
+    const sender = threaded ? await senderThread(setup, this.ctx.redactor) : senderInThread(setup, this.ctx.http, this.ctx.redactor);
     // Liveness apart from progress: a slow, rate-limited job must not look dead to recovery.
-    const heartbeat = setInterval(() => store.updateJob(job, { heartbeatAt: now() }, now()), HEARTBEAT_MS);
+    const heartbeat = setInterval(() => {
+      try {
+        store.updateJob(job, { heartbeatAt: now() }, now());
+      } catch {
+        // busy past the timeout: the next beat (or the next commit) tries again
+      }
+    }, HEARTBEAT_MS);
     heartbeat.unref();
     try {
       while (!state.canceled) {
@@ -183,6 +189,21 @@ export class RetryRunner {
         onProgress?.();
         await sleep(Math.min(1000, Math.max(10, nextDue - now())));
       }
+    } catch (e) {
+      // Not a record's failure (those are outcomes) but the job's: it ends failed, saying why, and
+      // releases its pending records, whose errors stay open for another retry.
+      const note = `runtime error: ${(e as Error).message}`;
+      const at = now();
+      // Apart: when the store refuses item writes (what failed), the job's own row still ends.
+      for (const write of [() => store.updateJob(job, { status: 'failed', endedAt: at, ownerPid: null, note }, at), () => this.repo.skipPending(job, note)]) {
+        try {
+          store.transaction(write);
+        } catch {
+          // the store itself failed: recovery settles the job once this process is gone
+        }
+      }
+      onProgress?.();
+      throw e;
     } finally {
       clearInterval(heartbeat);
       await sender.close();
@@ -219,13 +240,29 @@ export class RetryRunner {
         finished = true;
         clearInterval(cancelWatch);
         state.onFault = undefined;
-        if (error) reject(error);
-        else resolve();
+        if (!error) return resolve();
+        // A fault stops the job: nothing more is sent, and what already came back is kept if the
+        // store still takes it (records in flight stay pending; the job is settled by run()).
+        state.canceled = true;
+        sender.cancel();
+        try {
+          if (settled.length > 0) commitSlice(settled.splice(0));
+        } catch {
+          // the store is what failed: the fault below says so
+        }
+        reject(error);
       };
       const lookForCancel = () => {
         if (!state.canceled && this.isCancelRequested(job)) {
           state.canceled = true;
           sender.cancel();
+        }
+      };
+      const watchForCancel = () => {
+        try {
+          lookForCancel();
+        } catch (e) {
+          finish(e as Error);
         }
       };
       const commit = () => {
@@ -260,9 +297,10 @@ export class RetryRunner {
           finish();
         }
       };
-      const cancelWatch = setInterval(lookForCancel, 250);
+      const cancelWatch = setInterval(watchForCancel, 250);
       state.onFault = (e) => finish(e);
       state.listener = (results, clean, drained) => {
+        if (finished) return;
         try {
           const settleOne = (ref: number, run: SettledRun) => {
             const entry = inFlight.get(ref);
@@ -277,8 +315,6 @@ export class RetryRunner {
           settle(drained);
         } catch (e) {
           // A commit that fails (the store is gone, a lock held past the busy timeout) stops the job.
-          state.canceled = true;
-          sender.cancel();
           finish(e as Error);
         }
       };

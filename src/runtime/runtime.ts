@@ -107,7 +107,7 @@ export class Runtime {
   /** The retry runner; queueing needs no HTTP, so it works before start(). */
   retries(): RetryRunner {
     // FLOWDECK_RETRY_THREAD_FROM: the job size from which a retry sends from a thread of its own.
-    const threadFrom = Number(this.ws.env.FLOWDECK_RETRY_THREAD_FROM ?? Number.NaN);
+    const threadFrom = Number(this.ws.env.FLOWDECK_RETRY_THREAD_FROM?.trim() || Number.NaN);
     return new RetryRunner({
       store: this.ws.store,
       http: this.client!,

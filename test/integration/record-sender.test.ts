@@ -13,6 +13,8 @@ import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js'
 // Each case runs in the job's thread and in a worker thread.
 
 const TOKEN = 'sender_secret_token_7c41';
+/** The secret of a connection the retried step does not use: masked all the same. */
+const OTHER_TOKEN = 'other_connection_secret_93b2';
 const FLOWS = `
 connections:
   - name: Target
@@ -20,9 +22,16 @@ connections:
       baseURI: "{{env.TARGET}}"
       auth: { type: bearer, token: "{{env.TARGET_TOKEN}}" }
       concurrency: 8
+  - name: Other
+    http:
+      baseURI: "{{env.TARGET}}"
+      auth: { type: bearer, token: "{{env.OTHER_TOKEN}}" }
 exports:
   - name: Orders
     _connectionId: Target
+    http: { relativeURI: /orders }
+  - name: Other orders
+    _connectionId: Other
     http: { relativeURI: /orders }
 imports:
   - name: Sales orders
@@ -48,11 +57,11 @@ afterEach(async () => {
 
 /** The import step of the test flow, resolved against a target answering `status`. */
 async function importStep(status: number): Promise<{ steps: RuntimeStep[]; runtime: Runtime }> {
-  const target = await startMockTarget({ status, body: status < 300 ? { ok: true } : { errors: [{ code: 'busy', message: `echo ${TOKEN}` }] } });
+  const target = await startMockTarget({ status, body: status < 300 ? { ok: true } : { errors: [{ code: 'busy', message: `echo ${TOKEN} and ${OTHER_TOKEN}` }] } });
   closers.push(() => target.close());
   tmp = tempHome();
   writeFlowFile(tmp.home, 'sender.yaml', FLOWS);
-  const ws = Workspace.open(tmp.home, { ...process.env, TARGET: target.url, TARGET_TOKEN: TOKEN, FLOWDECK_WORKER: 'off' });
+  const ws = Workspace.open(tmp.home, { ...process.env, TARGET: target.url, TARGET_TOKEN: TOKEN, OTHER_TOKEN, FLOWDECK_WORKER: 'off' });
   closers.push(() => ws.close());
   const runtime = new Runtime(ws);
   await runtime.start();
@@ -89,7 +98,7 @@ async function open(mode: 'inline' | 'thread', steps: RuntimeStep[], runtime: Ru
     },
     onError: (e) => got.errors.push(e),
   };
-  const sender = mode === 'thread' ? await senderThread(setup) : senderInThread(setup, runtime.http, runtime.redactor);
+  const sender = mode === 'thread' ? await senderThread(setup, runtime.redactor) : senderInThread(setup, runtime.http, runtime.redactor);
   closers.push(() => sender.close());
   return { sender, got };
 }
@@ -132,6 +141,7 @@ describe.each(['inline', 'thread'] as const)('record sender (%s)', (mode) => {
     expect(outcome.statusCode).toBe(503);
     expect(outcome.input).toMatchObject({ id: expect.stringMatching(/^SO-/) });
     expect(JSON.stringify(got.results)).not.toContain(TOKEN);
+    expect(JSON.stringify(got.results)).not.toContain(OTHER_TOKEN);
     expect(outcome.trace?.request.headers.authorization).toBe(MASK);
   });
 
@@ -155,11 +165,41 @@ describe.each(['inline', 'thread'] as const)('record sender (%s)', (mode) => {
     expect(new Set(got.clean).size).toBe(got.clean.length);
   });
 
-  it('a snapshot that is not JSON is a fault of ours: it surfaces, it does not hang', async () => {
+  it('a snapshot that is not JSON fails that record, with the reason, and the rest go on', async () => {
     const { steps, runtime } = await importStep(200);
     const { sender, got } = await open(mode, steps, runtime);
-    sender.push([{ ref: 1, data: '{not json' }]);
-    await until(() => got.errors.length > 0);
-    expect(got.errors[0]!.message).toMatch(/JSON/);
+    sender.push([{ ref: 1, data: '{not json' }, ...items(5).map((i) => ({ ...i, ref: i.ref + 10 }))]);
+    await until(() => got.results.length + got.clean.length >= 6);
+    expect(got.errors).toEqual([]);
+    expect(got.clean.sort((a, b) => a - b)).toEqual([10, 11, 12, 13, 14]);
+    const outcome = got.results[0]!.run.outcomes[0]!;
+    if (outcome.ok) throw new Error('expected a failure');
+    expect(got.results[0]!.ref).toBe(1);
+    expect(outcome.classified.message).toMatch(/not JSON/);
+  });
+
+  it('cancel under a rate limit drains at once, not after the slots reserved ahead', async () => {
+    const { steps, runtime } = await importStep(200);
+    const got: Collected = { nested: 0, results: [], clean: [], drained: 0, afterDrain: 0, errors: [] };
+    let drainedAt = 0;
+    const setup: SenderSetup = {
+      steps,
+      options: { concurrency: 8, ratePerSecond: 2, logging: false },
+      listener: (results, clean, drained) => {
+        got.clean.push(...clean);
+        got.results.push(...results);
+        if (drained) drainedAt = Date.now();
+      },
+      onError: (e) => got.errors.push(e),
+    };
+    const sender = mode === 'thread' ? await senderThread(setup, runtime.redactor) : senderInThread(setup, runtime.http, runtime.redactor);
+    closers.push(() => sender.close());
+    sender.push(items(100));
+    await new Promise((r) => setTimeout(r, 300));
+    const canceledAt = Date.now();
+    sender.cancel();
+    await until(() => drainedAt > 0, 5_000);
+    expect(drainedAt - canceledAt).toBeLessThan(1_000);
+    expect(got.clean.length + got.results.length).toBeLessThan(5);
   });
 });

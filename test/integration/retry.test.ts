@@ -249,6 +249,29 @@ describe('guards', () => {
     expect(rowOf(err!.errorId).resolvedBy).toBe(OPERATOR);
   });
 
+  it('a snapshot corrupted in the store fails that record with the reason; the others go on', async () => {
+    const errors = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'class:rate_limit', limit: 5 })).errors;
+    expect(errors.length).toBe(5);
+    const bad = decodeId('retryData', errors[0]!.retryDataKey!)!.rowId;
+    backend.ws.store.db.prepare('UPDATE retry_data SET data = ? WHERE id = ?').run('{"id": "SO-1", ', bad);
+    const job = await backend.retries.retry(ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) }, { wait: true });
+    expect(job!.status).toBe('completed');
+    const report = await backend.retries.retryReport(job!._id);
+    expect(report.summary).toMatchObject({ resolved: 4, failed: 1, pending: 0 });
+    expect(report.items.find((i) => i.outcome === 'failed')!.detail).toMatch(/not JSON/);
+  });
+
+  it('a store that refuses the outcomes ends the job failed, saying why; its errors stay open', async () => {
+    const errors = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'class:rate_limit', limit: 5 })).errors;
+    backend.ws.store.db.exec(`CREATE TRIGGER refuse BEFORE UPDATE ON retry_items BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
+    await expect(backend.retries.retry(ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) }, { wait: true })).rejects.toThrow(/disk on fire/);
+    backend.ws.store.db.exec('DROP TRIGGER refuse');
+    const [job] = await backend.listJobs({ type: 'retry' });
+    expect(job).toMatchObject({ status: 'failed' });
+    expect(backend.ws.store.getJob(decodeId('job', job!._id)!.rowId)!.note).toMatch(/runtime error: .*disk on fire/);
+    for (const e of errors) expect(rowOf(e.errorId).resolved).toBe(false);
+  });
+
   it('a flow that is already running is not started twice', async () => {
     const flow = await backend.getFlow(CRM_FLOW);
     const { store } = backend.ws;

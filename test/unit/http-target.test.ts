@@ -20,6 +20,12 @@ const PATHS = [
   '/ünïcode',
   "/it's(ok)*;=:@",
   '//double',
+  "/q?a=it's",
+  '/x?',
+  '/a/%2e%2e/b',
+  '/%2E%2e/admin',
+  '/a%2Eb/c',
+  '/q?next=/a/b&x=%2e',
 ];
 
 describe('targetOf', () => {

@@ -159,6 +159,9 @@ export function usePromptHost({ theme, width, height, onQuit }: { theme: Theme; 
     }
     if (current.status !== 'open') return;
     const { spec, id } = current;
+    // While an answer is being applied (accept) the prompt takes no keys, esc included: the answer
+    // is already on its way to the screen.
+    if (accepting.current) return;
     if (key.escape) return settle(id, undefined);
     const text = textRef.current;
     switch (spec.kind) {
@@ -177,7 +180,6 @@ export function usePromptHost({ theme, width, height, onQuit }: { theme: Theme; 
         return;
       }
       case 'text': {
-        if (accepting.current) return; // the answer is being applied: keys wait for the prompt to close
         if (key.return) {
           const problem = spec.validate?.(text.value);
           if (problem) return dispatch({ type: 'invalid', id, message: problem });

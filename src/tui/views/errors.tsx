@@ -108,9 +108,11 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
     if (!p) {
       p = new ErrorPager(backend, { flowId, stepId, tab: forTab, query });
       p.ascending = capabilities.ascending;
-      pagers.current.set(key, p);
-      if (pagers.current.size > 4) pagers.current.delete(pagers.current.keys().next().value!);
     }
+    // Most recently used last, so the one evicted is never the one in use.
+    pagers.current.delete(key);
+    pagers.current.set(key, p);
+    if (pagers.current.size > 4) pagers.current.delete(pagers.current.keys().next().value!);
     return p;
   };
   const pager = pagerFor(tab, filter);
@@ -207,6 +209,7 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
 
   const askFilter = () =>
     run(async () => {
+      const before = winRef.current.query;
       const answer = await actions.ask(async () => {
         const [tags, users] = await Promise.all([backend.triage.listTags(), backend.triage.listUsers()]);
         return {
@@ -233,8 +236,8 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
         };
       }, 'Loading tags and users…');
       if (!answer) return;
-      // The rows are already on screen (accept); marks made under the old filter no longer apply.
-      dispatchMarks({ type: 'filter-changed' });
+      // The rows are already on screen (accept); marks made under another filter no longer apply.
+      if (winRef.current.query !== before) dispatchMarks({ type: 'filter-changed' });
       actions.clearMessage();
     });
 
