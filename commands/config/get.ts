@@ -4,7 +4,7 @@ import { json } from '../../src/cli/output.js';
 
 export function configGetCommand(io: CommandIO): Command {
   return new Command('get')
-    .description('print a config value (a key `config set` takes, or a group such as secrets; none: all of it); secrets are masked')
+    .description('print a config value (a stored key, or a group such as secrets; none: all of it); every value but user.email is masked')
     .argument('[key]', 'dotted key, e.g. user.email')
     .option('--json', 'print the value as JSON')
     .action(async (key: string | undefined, opts: { json?: boolean }) => {

@@ -5,7 +5,7 @@ import { configSetCommand } from './set.js';
 
 export function configCommand(io: CommandIO): Command {
   return new Command('config')
-    .description("read and change the workspace's config.json (secrets stay masked)")
+    .description("read and change the workspace's config.json (values other than user.email stay masked)")
     .addCommand(configGetCommand(io))
     .addCommand(configSetCommand(io));
 }

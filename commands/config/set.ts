@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { isMaskedConfigKey } from '../../src/backend/triage.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { parseChoice } from '../../src/cli/options.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
@@ -36,8 +37,8 @@ export function configSetCommand(io: CommandIO): Command {
     .action(async (key: string, text: string, opts: { type: ValueType }) => {
       await withBackend(io.env, async (backend) => {
         await backend.triage.setConfig(key, parseConfigValue(text, opts.type));
-        const secret = key === 'secrets' || key.startsWith('secrets.');
-        print(io, `Set ${key}${secret ? '' : ` = ${JSON.stringify(await backend.triage.getConfig(key))}`}.`);
+        // Only user.email is shown back: any other value may be a connection's secret.
+        print(io, `Set ${key}${isMaskedConfigKey(key) ? '' : ` = ${JSON.stringify(await backend.triage.getConfig(key))}`}.`);
       });
     });
 }

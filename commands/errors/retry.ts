@@ -48,10 +48,11 @@ export function errorsRetryCommand(io: CommandIO): Command {
     const selection = selectionFromOptions(ids, opts);
     await withBackend(io.env, async (backend) => {
       if (opts.dryRun) {
-        // Computed like the retry itself (same selection and checks), so it names what would be queued.
+        // Computed like the retry itself (same selection and checks, records queued elsewhere left out), so it names what would be queued.
         const would = await backend.retries.preview(flow, step, selection);
         if (opts.json) return print(io, json(would));
-        return print(io, `Would retry ${plural(would.count, 'record')} (dry run, nothing changed)${preview(would.retryDataKeys)}`);
+        const queued = would.alreadyQueued ? `, ${formatCount(would.alreadyQueued)} already queued by another retry job` : '';
+        return print(io, `Would retry ${plural(would.count, 'record')}${queued} (dry run, nothing changed)${preview(would.retryDataKeys)}`);
       }
       if (ids.length === 0) {
         const { rowIds } = selectErrors(backend, flow, step, selection);

@@ -40,9 +40,12 @@ export interface RetryReport {
 export interface RetryPreview {
   /** Records that would be retried: retryDataKeys.length. */
   count: number;
+  /** In the order of their newest selected error, newest first. */
   retryDataKeys: string[];
   /** The selected open errors that carry those snapshots, newest first (as FlowStepAffectedErrorsResponse). */
   errorsToReturn: string[];
+  /** Selected records left out because another unfinished retry job already has them queued. */
+  alreadyQueued: number;
 }
 
 export interface RetryApi {
@@ -83,17 +86,20 @@ export class RetryService implements RetryApi {
 
   async preview(flowRef: string, stepRef: string, selection: ErrorSelection): Promise<RetryPreview> {
     const { store } = this.local.ws;
-    const { rowIds } = this.select(flowRef, stepRef, selection);
-    const errorsToReturn: string[] = [];
-    const keys = new Set<string>();
-    // The errors retryDataOf() would take their snapshots from: open, with retry data.
-    for (const id of [...rowIds].sort((a, b) => b - a)) {
-      const row = store.getError(id);
-      if (!row || row.resolved || row.retryData === null || row.retryDataSeconds === null) continue;
-      errorsToReturn.push(errorIdOf(row));
-      keys.add(encodeIdAtSeconds('retryData', row.retryData, row.retryDataSeconds));
-    }
-    return { count: keys.size, retryDataKeys: [...keys], errorsToReturn };
+    // One read transaction: the reads agree with each other, and a running retry is not held up.
+    return store.db.transaction((): RetryPreview => {
+      const { rowIds } = this.select(flowRef, stepRef, selection);
+      // The snapshots retry() would hand to RetryRunner.queue, less those queue() would leave out.
+      const repo = new RetryRepo(store);
+      const retryData = repo.retryDataOf(rowIds);
+      const busy = repo.pendingElsewhere(retryData);
+      const todo = new Set(retryData.filter((rd) => !busy.has(rd)));
+      const errors = repo.openErrorSnapshots(rowIds).filter((e) => todo.has(e.retryData));
+      errors.sort((a, b) => b.id - a.id);
+      const keys = new Map<number, string>();
+      for (const e of errors) if (!keys.has(e.retryData)) keys.set(e.retryData, encodeIdAtSeconds('retryData', e.retryData, e.retryDataSeconds));
+      return { count: keys.size, retryDataKeys: [...keys.values()], errorsToReturn: errors.map(errorIdOf), alreadyQueued: busy.size };
+    }).deferred();
   }
 
   /** The selected errors of a step whose records can be retried: refused on a disabled flow or an export. */
@@ -164,3 +170,4 @@ export class RetryService implements RetryApi {
     return { job: this.local.jobOf(row), summary: counts, items };
   }
 }
+

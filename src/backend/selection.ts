@@ -21,6 +21,8 @@ export interface SelectedErrors {
   step: StepRow;
   /** Error row ids, newest first. */
   rowIds: number[];
+  /** Those of rowIds named by errorId (not only reached by a key or filter): checks that must name what they refuse use these. */
+  byErrorIds: number[];
 }
 
 export function describeSelection(sel: ErrorSelection): 'ids' | 'keys' | 'all' | 'query' | 'none' {
@@ -48,13 +50,13 @@ export function selectErrors(local: LocalBackend, flowRef: string, stepRef: stri
     // errorIds and retryDataKeys may come together (a command line may mix them): the union of both.
     const byIds = sel.errorIds?.length ? errorIdRows(local, step, sel.errorIds, options.errorIdsInEitherState ? 'any' : state) : [];
     const byKeys = sel.retryDataKeys?.length ? retryDataKeyRows(local, step, sel.retryDataKeys, state) : [];
-    return { step, rowIds: [...new Set([...byIds, ...byKeys])] };
+    return { step, rowIds: [...new Set([...byIds, ...byKeys])], byErrorIds: byIds };
   }
   if (!sel.all && !sel.query?.trim()) {
     throw new InvalidInputError('say which errors: give error ids, --all, or filters (see --help)');
   }
   const terms = parseQuery(sel.query ?? '').terms;
-  return { step, rowIds: local.ws.store.selectErrorIds({ step: step.key, resolved: state === 'resolved', terms }, local.queryContext()) };
+  return { step, rowIds: local.ws.store.selectErrorIds({ step: step.key, resolved: state === 'resolved', terms }, local.queryContext()), byErrorIds: [] };
 }
 
 /** The rows of explicit errorIds, in the order given; every one must be an error of the step in `state`. */

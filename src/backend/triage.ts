@@ -91,7 +91,7 @@ export interface TriageApi {
 
   listUsers(): Promise<UserInfo[]>;
 
-  /** A config value (dotted key; none: the whole config), secrets masked. */
+  /** A config value (dotted key; none: the whole config), every value but user.email masked. */
   getConfig(key?: string): Promise<unknown>;
   setConfig(key: string, value: unknown): Promise<void>;
 }
@@ -182,9 +182,10 @@ export class TriageService implements TriageApi {
 
   async reopen(flowRef: string, stepRef: string, selection: ErrorSelection, options: MutationOptions = {}): Promise<FlowStepAffectedErrorsResponse> {
     return this.mutate(options, () => {
-      const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, 'resolved');
-      if (selection.errorIds?.length) {
-        const [first] = this.repo.superseded(rowIds);
+      const { step, rowIds, byErrorIds } = selectErrors(this.local, flowRef, stepRef, selection, 'resolved');
+      // Refused only when named: a key or filter reaching a superseded error skips it (repo.reopen does).
+      if (byErrorIds.length > 0) {
+        const [first] = this.repo.superseded(byErrorIds);
         if (first) {
           throw new InvalidInputError(
             `error ${encodeId('error', first.id, first.occurredAt)} was superseded by a newer error of the same record after a retry; work on that one (flowdeck errors list … --query rdk:<retryDataKey>)`,
@@ -324,13 +325,14 @@ export class TriageService implements TriageApi {
 
   async getConfig(key?: string): Promise<unknown> {
     const config = this.local.ws.config;
-    if (key === undefined || key === '') return maskSecrets(config.store, '');
+    if (key === undefined || key === '') return maskConfig(config.store, '');
     checkConfigKey(key);
+    // Any stored key is shown (one no flow file references any more included), masked.
+    if (config.has(key)) return maskConfig(config.get(key), key);
     // The keys `set` takes, the groups they sit in (`config get secrets`), and the demo marker.
     const known = [...this.configKeys(), DEMO_KEY];
     if (!known.some((k) => configKeyMatches(k, key) || k.startsWith(`${key}.`))) throw unknownConfigKey(key, known);
-    if (!config.has(key)) throw new NotFoundError('config key', key);
-    return maskSecrets(config.get(key), key);
+    throw new NotFoundError('config key', key);
   }
 
   async setConfig(key: string, value: unknown): Promise<void> {
@@ -347,8 +349,7 @@ export class TriageService implements TriageApi {
       throw new InvalidInputError(`user.email must be an email address, got ${JSON.stringify(value)}`, 'value');
     }
     config.set(key, value);
-    const secret = isSecretKey(key);
-    this.store.audit({ at: Date.now(), actor: this.operator(), action: 'config_set', count: 0, detail: secret ? { key } : { key, value } });
+    this.store.audit({ at: Date.now(), actor: this.operator(), action: 'config_set', count: 0, detail: { key, value: maskConfig(value, key) } });
   }
 
   /**
@@ -426,12 +427,17 @@ function isSecretKey(key: string): boolean {
   return key === 'secrets' || key.startsWith('secrets.');
 }
 
-/** Every value under `secrets` (at any depth of what is returned) becomes the mask. */
-function maskSecrets(value: unknown, key: string): unknown {
-  if (isSecretKey(key)) return maskAll(value);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+/** Whether `config get` and the audit show a key's value masked: all but user.email, since any value a connection references is a secret. */
+export function isMaskedConfigKey(key: string): boolean {
+  return key !== USER_EMAIL_KEY;
+}
+
+/** The value at `key` (at any depth of what is returned) with every leaf but user.email's the mask. */
+function maskConfig(value: unknown, key: string): unknown {
+  if (!isMaskedConfigKey(key)) return value;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return maskAll(value);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = maskSecrets(v, key ? `${key}.${k}` : k);
+  for (const [k, v] of Object.entries(value)) out[k] = maskConfig(v, key ? `${key}.${k}` : k);
   return out;
 }
 

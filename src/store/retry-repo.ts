@@ -43,6 +43,24 @@ export class RetryRepo {
     return [...out].sort((a, b) => a - b);
   }
 
+  /**
+   * The open errors among `rowIds` that carry a snapshot, with what their ids and keys are made of
+   * (a retry's preview), 1000 per statement: a preview of 400k errors is 400 reads, not 400k.
+   */
+  openErrorSnapshots(rowIds: readonly number[]): Array<{ id: number; occurredAt: number; retryData: number; retryDataSeconds: number }> {
+    const stmt = this.store
+      .stmt(`SELECT id, occurred_at, retry_data, retry_data_sec FROM errors
+        WHERE id IN (SELECT value FROM json_each(?)) AND resolved = 0 AND retry_data IS NOT NULL AND retry_data_sec IS NOT NULL`)
+      .raw();
+    const out: Array<{ id: number; occurredAt: number; retryData: number; retryDataSeconds: number }> = [];
+    for (let i = 0; i < rowIds.length; i += 1000) {
+      for (const [id, occurredAt, retryData, retryDataSeconds] of stmt.all(JSON.stringify(rowIds.slice(i, i + 1000))) as Array<[number, number, number, number]>) {
+        out.push({ id, occurredAt, retryData, retryDataSeconds });
+      }
+    }
+    return out;
+  }
+
   /** Snapshots already queued in an unfinished retry job: retrying them twice at once is refused. */
   pendingElsewhere(retryData: readonly number[]): Set<number> {
     // Only jobs that will still run count: items a finished job left pending hold nothing.

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -195,12 +195,29 @@ describe('errorIds and retryDataKeys as arguments', () => {
     const [a, b] = await withKeys();
     const before = { store: snapshot(), jobs: jobCount() };
     const mixed = await json<unknown>(['errors', 'retry', ...ERP, b!.retryDataKey, a!.errorId, '--dry-run']);
-    expect(mixed).toEqual({ count: 2, retryDataKeys: [a!.retryDataKey, b!.retryDataKey], errorsToReturn: [a!.errorId, b!.errorId] });
+    expect(mixed).toEqual({ count: 2, retryDataKeys: [a!.retryDataKey, b!.retryDataKey], errorsToReturn: [a!.errorId, b!.errorId], alreadyQueued: 0 });
     const text = await run(['errors', 'retry', ...ERP, b!.retryDataKey, a!.errorId, '--dry-run']);
     expect(text.stdout).toBe(`Would retry 2 records (dry run, nothing changed): ${a!.retryDataKey}, ${b!.retryDataKey}\n`);
     const invalid = (await withKeys()).filter((e) => e.code === '422');
     const byFilter = await json<{ count: number; retryDataKeys: string[]; errorsToReturn: string[] }>(['errors', 'retry', ...ERP, '--code', '422', '--dry-run']);
-    expect(byFilter).toEqual({ count: invalid.length, retryDataKeys: invalid.map((e) => e.retryDataKey), errorsToReturn: invalid.map((e) => e.errorId) });
+    expect(byFilter).toEqual({ count: invalid.length, retryDataKeys: invalid.map((e) => e.retryDataKey), errorsToReturn: invalid.map((e) => e.errorId), alreadyQueued: 0 });
+    expect({ store: snapshot(), jobs: jobCount() }).toEqual(before);
+  });
+
+  it('retry --dry-run leaves out records another unfinished retry job has queued and says how many, as the retry does', async () => {
+    const [a, b] = await withKeys();
+    // queued, not run: no worker picks the job up
+    const queued = await runCli(['errors', 'retry', ...ERP, b!.retryDataKey], { ...env, FLOWDECK_WORKER: 'off' });
+    expect(queued.stdout, queued.stderr).toMatch(/^Queued retry job /);
+    const before = { store: snapshot(), jobs: jobCount() };
+    const text = await run(['errors', 'retry', ...ERP, a!.errorId, b!.retryDataKey, '--dry-run']);
+    expect(text.stdout, text.stderr).toBe(`Would retry 1 record, 1 already queued by another retry job (dry run, nothing changed): ${a!.retryDataKey}\n`);
+    const dry = await json<unknown>(['errors', 'retry', ...ERP, a!.errorId, b!.retryDataKey, '--dry-run']);
+    expect(dry).toEqual({ count: 1, retryDataKeys: [a!.retryDataKey], errorsToReturn: [a!.errorId], alreadyQueued: 1 });
+    const none = await json<unknown>(['errors', 'retry', ...ERP, b!.retryDataKey, '--dry-run']);
+    expect(none).toEqual({ count: 0, retryDataKeys: [], errorsToReturn: [], alreadyQueued: 1 });
+    // what the dry run said: the retry itself refuses
+    await expectRefused(['errors', 'retry', ...ERP, b!.retryDataKey], 1, /already being retried by another job/);
     expect({ store: snapshot(), jobs: jobCount() }).toEqual(before);
   });
 });
@@ -332,6 +349,23 @@ describe('errors resolve / reopen and resolved list / delete', () => {
     expect(shown).not.toHaveProperty('resolvedAt');
   });
 
+  it('reopen refuses a superseded error named by errorId, and skips one a retryDataKey reaches even beside an errorId', async () => {
+    const [unfixed, other] = await openErrors(ERP, '--code', '422', '--classification', 'value');
+    const key = unfixed!.retryDataKey!;
+    // the ERP still rejects it: a new error with the same key supersedes the old one
+    const retried = await run(['errors', 'retry', ...ERP, key, '--wait']);
+    expect(retried.stdout, retried.stderr).toMatch(/0 resolved, 1 still failing/);
+    const [newer] = await openErrors(ERP, '--query', `rdk:${key}`);
+    expect(newer!.errorId).not.toBe(unfixed!.errorId);
+    expect((await run(['errors', 'resolve', ...ERP, newer!.errorId, other!.errorId, '--yes'])).code).toBe(0);
+
+    await expectRefused(['errors', 'reopen', ...ERP, unfixed!.errorId], 2, new RegExp(`^flowdeck: error ${unfixed!.errorId} was superseded`));
+    const reopened = await json<{ errorsToReturn: string[] }>(['errors', 'reopen', ...ERP, other!.errorId, key]);
+    expect(reopened.errorsToReturn.sort()).toEqual([newer!.errorId, other!.errorId].sort());
+    const resolved = await json<FlowStepResolvedResponse>(['resolved', 'list', ...ERP, '--limit', '1000']);
+    expect(resolved.resolved.find((e) => e.errorId === unfixed!.errorId)).toMatchObject({ resolvedBy: 'superseded' });
+  });
+
   it('resolve by filters: --dry-run lists and changes nothing; then resolve and delete them for good', async () => {
     const targets = await openErrors(CRM, '--classification', 'missing');
     expect(targets.length).toBeGreaterThan(0);
@@ -436,7 +470,7 @@ describe('tags, users, config', () => {
       expect(everything.stdout).not.toContain(secret);
       expect(token.stdout).not.toContain(secret);
     }
-    expect(JSON.parse(everything.stdout)).toMatchObject({ demo: true, secrets: { erpToken: '********', shopApiKey: '********' } });
+    expect(JSON.parse(everything.stdout)).toMatchObject({ demo: '********', secrets: { erpToken: '********', shopApiKey: '********' } });
 
     await expectRefused(['config', 'set', 'user.email', 'nobody'], 2, /user\.email must be an email address/);
     const set = await run(['config', 'set', 'user.email', 'me@acme.example']);
@@ -455,5 +489,28 @@ describe('tags, users, config', () => {
     expect(withoutUser.stdout).toBe('Assigned 1 error to you.\n');
     const shown = await json<FlowStepError>(['errors', 'show', e!.errorId]);
     expect(shown).toMatchObject({ assignedTo: 'me@acme.example', assignedBy: 'me@acme.example' });
+  });
+
+  it("config set/get mask a connection's {{config.path}} value, audit included; get still shows it once no flow file uses it", async () => {
+    const flowFile = join(home, 'flows', 'partner.yaml');
+    writeFileSync(flowFile, 'connections:\n  - name: Partner\n    http:\n      baseURI: "http://127.0.0.1:9"\n      auth: { type: bearer, token: "{{config.partner.token}}" }\n');
+    const set = await run(['config', 'set', 'partner.token', 'p_t0ken_value']);
+    expect(set.stdout, set.stderr).toBe('Set partner.token.\n');
+    expect((await run(['config', 'get', 'partner.token'])).stdout).toBe('********\n');
+    const everything = await run(['config', 'get']);
+    expect(JSON.parse(everything.stdout)).toMatchObject({ partner: { token: '********' } });
+    const db = new Database(join(home, 'flowdeck.db'), { readonly: true });
+    try {
+      const audit = db.prepare(`SELECT detail FROM audit WHERE action = 'config_set'`).pluck().all() as string[];
+      expect(audit.map((d) => JSON.parse(d))).toEqual([{ key: 'partner.token', value: '********' }]);
+    } finally {
+      db.close();
+    }
+    expect(readFileSync(join(home, 'config.json'), 'utf8')).toContain('p_t0ken_value');
+
+    rmSync(flowFile);
+    expect((await run(['config', 'get', 'partner.token'])).stdout).toBe('********\n');
+    expect(JSON.parse((await run(['config', 'get', 'partner'])).stdout)).toEqual({ token: '********' });
+    expect(expectOneLineFailure(await run(['config', 'get', 'partner.other']), 2)).toBe('flowdeck: unknown config key "partner.other" (known keys: user.email, secrets.<name>, demo)');
   });
 });

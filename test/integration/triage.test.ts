@@ -1,6 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import type { TriageService } from '../../src/backend/triage.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../src/domain/errors.js';
@@ -357,9 +357,40 @@ describe('selection by retryDataKeys', () => {
     const jobs = () => db().prepare('SELECT count(*) FROM jobs').pluck().get();
     const before = { store: snapshot(), jobs: jobs() };
     const preview = await backend.retries.preview(FLOW, STEP, { errorIds: [ids[2]!], retryDataKeys: [keyOf(ids[0]!)] });
-    expect(preview).toEqual({ count: 2, retryDataKeys: [keyOf(ids[0]!), keyOf(ids[2]!)], errorsToReturn: [ids[0], ids[2]] });
+    expect(preview).toEqual({ count: 2, retryDataKeys: [keyOf(ids[0]!), keyOf(ids[2]!)], errorsToReturn: [ids[0], ids[2]], alreadyQueued: 0 });
     expect((await backend.retries.preview(FLOW, STEP, { query: 'code:422' })).errorsToReturn).toEqual(ids.filter((id) => rowOf(id).code === '422'));
     expect({ store: snapshot(), jobs: jobs() }).toEqual(before);
+  });
+  it('a retry preview leaves out the records another unfinished retry job has queued, as the retry does', async () => {
+    const ids = insertErrors(step, 4);
+    // two errors of one record share its snapshot: one record, two errors
+    const shared = store().insertRetryData({ step: step.key, createdAt: Date.now(), stage: 'import', data: { id: 'SO-shared' } });
+    const pair = insertErrors(step, 2, { sharedRetryData: shared });
+    const busy = backend.runtime.retries().queue(step.flowId, step.key, [rowOf(ids[1]!).retryData!, shared], OPERATOR, {})!;
+    const jobs = () => db().prepare('SELECT count(*) FROM jobs').pluck().get();
+    const before = { store: snapshot(), jobs: jobs() };
+
+    const all = await backend.retries.preview(FLOW, STEP, { all: true });
+    expect(all).toEqual({ count: 3, retryDataKeys: [ids[0], ids[2], ids[3]].map((id) => keyOf(id!)), errorsToReturn: [ids[0], ids[2], ids[3]], alreadyQueued: 2 });
+    // only queued records: the retry refuses, and the preview says why
+    const queued = await backend.retries.preview(FLOW, STEP, { errorIds: [pair[1]!, ids[1]!] });
+    expect(queued).toEqual({ count: 0, retryDataKeys: [], errorsToReturn: [], alreadyQueued: 2 });
+    await expectUnchanged(() => backend.retries.retry(FLOW, STEP, { errorIds: [pair[1]!, ids[1]!] }), ConflictError, /already being retried by another job/);
+    expect({ store: snapshot(), jobs: jobs() }).toEqual(before);
+
+    // a finished job's leftover pending items hold nothing
+    store().updateJob(busy, { status: 'failed', endedAt: Date.now() }, Date.now());
+    expect(await backend.retries.preview(FLOW, STEP, { all: true })).toMatchObject({ count: 5, errorsToReturn: [...pair, ...ids], alreadyQueued: 0 });
+  });
+
+  it('a retry preview of thousands of errors reads them in batches, not one by one', async () => {
+    const ids = insertErrors(step, 3000);
+    const getError = vi.spyOn(store(), 'getError');
+    const preview = await backend.retries.preview(FLOW, STEP, { all: true });
+    expect(getError).not.toHaveBeenCalled();
+    expect(preview.count).toBe(3000);
+    expect(preview.errorsToReturn).toEqual(ids);
+    expect(preview.retryDataKeys).toEqual(ids.map((id) => keyOf(id)));
   });
 });
 
@@ -418,6 +449,25 @@ describe('resolve, reopen, resolved list and delete', () => {
     expect((await backend.listErrors(FLOW, STEP)).errors.map((e) => e.errorId)).toEqual([ids[1]]);
     await expectUnchanged(() => triage.reopen(FLOW, STEP, { errorIds: [ids[1]!] }), InvalidInputError, /open, not resolved/);
     expect((await triage.reopen(FLOW, STEP, { all: true })).errorsToReturn).toEqual([ids[0], ids[2]]);
+  });
+
+  it('reopen refuses a superseded error only when it is named by errorId; keys and filters skip it silently', async () => {
+    const ids = insertErrors(step, 2);
+    // a record that failed again on retry: the older error superseded by the newer one
+    const shared = store().insertRetryData({ step: step.key, createdAt: Date.now(), stage: 'import', data: { id: 'SO-again' } });
+    const [newer, older] = insertErrors(step, 2, { sharedRetryData: shared });
+    await triage.resolve(FLOW, STEP, { all: true });
+    db().prepare(`UPDATE errors SET resolved_by = 'superseded' WHERE id = ?`).run(rowId(older!));
+    const key = encodeId('retryData', shared, rowOf(newer!).occurredAt);
+
+    await expectUnchanged(() => triage.reopen(FLOW, STEP, { errorIds: [older!] }), InvalidInputError, new RegExp(`^error ${older} was superseded`));
+    await expectUnchanged(() => triage.reopen(FLOW, STEP, { errorIds: [ids[0]!, older!], retryDataKeys: [key] }), InvalidInputError, new RegExp(`^error ${older} was superseded`));
+    // an errorId and a key: the key's superseded error is skipped, as with the key alone
+    const mixed = await triage.reopen(FLOW, STEP, { errorIds: [ids[0]!], retryDataKeys: [key] });
+    expect(mixed.errorsToReturn).toEqual([newer, ids[0]]);
+    expect(rowOf(older!)).toMatchObject({ resolved: true, resolvedBy: 'superseded' });
+    expect((await triage.reopen(FLOW, STEP, { all: true })).errorsToReturn).toEqual([ids[1]]);
+    expect(rowOf(older!).resolved).toBe(true);
   });
 
   it('delete removes resolved errors with their search rows, tag rows, traces and unshared snapshots', async () => {
@@ -481,7 +531,7 @@ describe('getError, users, config', () => {
   });
 
   it('config: dotted keys, secrets always masked, user.email checked', async () => {
-    expect(await triage.getConfig('demo')).toBe(true);
+    expect(await triage.getConfig('demo')).toBe(MASK);
     expect(await triage.getConfig('secrets.erpToken')).toBe(MASK);
     const all = (await triage.getConfig()) as { secrets: Record<string, string> };
     expect(Object.values(all.secrets)).toEqual([MASK, MASK]);
@@ -497,7 +547,7 @@ describe('getError, users, config', () => {
     expect(await triage.getConfig('secrets.crmToken')).toBe(MASK);
     // the audit keeps which key changed, never a secret's value
     const audit = db().prepare(`SELECT detail FROM audit WHERE action = 'config_set'`).pluck().all() as string[];
-    expect(audit.map((d) => JSON.parse(d))).toEqual([{ key: 'user.email', value: 'night.shift@acme.example' }, { key: 'secrets.crmToken' }]);
+    expect(audit.map((d) => JSON.parse(d))).toEqual([{ key: 'user.email', value: 'night.shift@acme.example' }, { key: 'secrets.crmToken', value: MASK }]);
   });
 });
 
@@ -513,7 +563,7 @@ describe('config keys', () => {
     await expectUnchanged(() => triage.setConfig('demo', false), InvalidInputError, /written by flowdeck demo only/);
     expect(JSON.stringify(backend.ws.config.store)).toBe(before);
     await expect(triage.getConfig('foo.bar')).rejects.toThrow(/^unknown config key "foo\.bar" \(known keys: user\.email, secrets\.<name>, demo\)$/);
-    expect(await triage.getConfig('demo')).toBe(true);
+    expect(await triage.getConfig('demo')).toBe(MASK);
 
     // a {{config.path}} a connection uses becomes a known key
     writeFileSync(
@@ -524,7 +574,41 @@ describe('config keys', () => {
     await expect(triage.setConfig('partner.url', 'x')).rejects.toThrow('unknown config key "partner.url" (known keys: user.email, secrets.<name>, partner.baseUrl)');
     await triage.setConfig('partner.baseUrl', 'http://127.0.0.1:9');
     await triage.setConfig('secrets.partnerToken', 'p_s3cr3t');
-    expect(await triage.getConfig('partner')).toEqual({ baseUrl: 'http://127.0.0.1:9' });
+    expect(await triage.getConfig('partner')).toEqual({ baseUrl: MASK });
+  });
+
+  it('a value a connection references is a secret: masked in the audit and by get, whole config included; only user.email is shown', async () => {
+    writeFileSync(
+      join(backend.ws.flowsDir, 'partner.yaml'),
+      'connections:\n  - name: Partner\n    http:\n      baseURI: "http://127.0.0.1:9"\n      auth: { type: bearer, token: "{{config.partner.token}}" }\n',
+    );
+    backend.ws.reloadCatalog();
+    await triage.setConfig('partner.token', 'p_t0ken_value');
+    await triage.setConfig('user.email', 'night.shift@acme.example');
+    const audit = db().prepare(`SELECT detail FROM audit WHERE action = 'config_set'`).pluck().all() as string[];
+    expect(audit.map((d) => JSON.parse(d))).toEqual([{ key: 'partner.token', value: MASK }, { key: 'user.email', value: 'night.shift@acme.example' }]);
+    expect(await triage.getConfig('partner.token')).toBe(MASK);
+    expect(await triage.getConfig('partner')).toEqual({ token: MASK });
+    const all = (await triage.getConfig()) as Record<string, unknown>;
+    expect(JSON.stringify(all)).not.toContain('p_t0ken_value');
+    expect(all).toMatchObject({ user: { email: 'night.shift@acme.example' }, partner: { token: MASK }, demo: MASK });
+    expect(backend.ws.config.get('partner.token')).toBe('p_t0ken_value');
+  });
+
+  it('get shows a key that is stored but no longer referenced (masked); refuses only a key neither known nor stored', async () => {
+    const file = join(backend.ws.flowsDir, 'partner.yaml');
+    writeFileSync(file, 'connections:\n  - name: Partner\n    http:\n      baseURI: "http://127.0.0.1:9"\n      auth: { type: bearer, token: "{{config.partner.token}}" }\n');
+    backend.ws.reloadCatalog();
+    await triage.setConfig('partner.token', 'p_t0ken_value');
+    rmSync(file);
+    backend.ws.reloadCatalog();
+    expect(await triage.getConfig('partner.token')).toBe(MASK);
+    expect(await triage.getConfig('partner')).toEqual({ token: MASK });
+    await expect(triage.getConfig('partner.other')).rejects.toThrow(/^unknown config key "partner\.other" \(known keys: user\.email, secrets\.<name>, demo\)$/);
+    // no longer referenced, it is no longer settable either
+    await expectUnchanged(() => triage.setConfig('partner.token', 'x'), InvalidInputError, /^unknown config key "partner\.token"/);
+    expect(backend.ws.config.get('partner.token')).toBe('p_t0ken_value');
+    await expect(triage.getConfig('secrets.noSuchToken')).rejects.toBeInstanceOf(NotFoundError);
   });
 });
 
