@@ -2,7 +2,7 @@ import { TERMINAL_JOB_STATUSES, type Job } from '../domain/api.js';
 import type { BackoffPolicy } from '../domain/backoff.js';
 import { ConflictError, InactiveFlowError, InvalidInputError } from '../domain/errors.js';
 import { encodeId, encodeIdAtSeconds } from '../domain/ids.js';
-import { sleep } from '../runtime/record-sender.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureWorker } from '../runtime/worker.js';
 import { RetryRepo } from '../store/retry-repo.js';
 import type { FlowRow, StepRow } from '../store/rows.js';

@@ -63,8 +63,6 @@ export class RateLimiter {
   }
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export class RecordSender {
   private queue: SendItem[] = [];
   private head = 0;

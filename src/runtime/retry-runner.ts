@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { nextAttemptDelay, type BackoffPolicy } from '../domain/backoff.js';
 import { encodeId } from '../domain/ids.js';
 import type { CatalogFlow } from '../flows/load.js';
@@ -6,7 +7,7 @@ import { SUPERSEDED_BY } from '../store/rows.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { HttpClient } from './http.js';
 import type { RuntimeStep, SettledRun } from './pipeline.js';
-import { senderInThread, senderThread, sleep, type SendItem, type SenderHandle, type SenderListener, type SenderSetup } from './record-sender.js';
+import { senderInThread, senderThread, type SendItem, type SenderHandle, type SenderListener, type SenderSetup } from './record-sender.js';
 import { OutcomeRecorder } from './recorder.js';
 
 // A retry job re-feeds stored snapshots into the pipeline at their step, through the same code as

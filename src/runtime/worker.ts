@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Workspace } from '../workspace/workspace.js';
 import { processAlive, recoverStaleJobs } from './recovery.js';
 import { RetryRepo } from '../store/retry-repo.js';
-import { sleep } from './record-sender.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Runtime } from './runtime.js';
 
 // The runtime as a background process: it runs queued retry jobs (including ones resumed after a
