@@ -10,6 +10,7 @@ import { formatCount, json } from '../../src/cli/output.js';
 import { makeProgress } from '../../src/cli/progress.js';
 import { addSelectionOptions, selectionFromOptions, type SelectionOptions } from '../../src/cli/selection.js';
 import { DEFAULT_BACKOFF } from '../../src/domain/backoff.js';
+import type { RetryReport } from '../../src/backend/retry.js';
 import { stripChildren } from '../jobs/show.js';
 
 interface RetryOptions extends SelectionOptions {
@@ -24,8 +25,9 @@ interface RetryOptions extends SelectionOptions {
   report?: string;
 }
 
-export function retrySummary(job: JobDetail, counts: { resolved: number; failed: number; skipped: number; pending: number }): string {
-  return `Retry job ${job._id} ${job.status}: ${formatCount(counts.resolved)} resolved, ${formatCount(counts.failed)} still failing, ${formatCount(counts.skipped)} skipped${counts.pending ? `, ${formatCount(counts.pending)} pending` : ''}.`;
+export function retrySummary(job: JobDetail, counts: RetryReport['summary']): string {
+  const meanwhile = counts.resolvedMeanwhile ? `, ${formatCount(counts.resolvedMeanwhile)} resolved meanwhile (left as they were)` : '';
+  return `Retry job ${job._id} ${job.status}: ${formatCount(counts.resolved)} resolved, ${formatCount(counts.failed)} still failing, ${formatCount(counts.skipped)} skipped${meanwhile}${counts.pending ? `, ${formatCount(counts.pending)} pending` : ''}.`;
 }
 
 export function errorsRetryCommand(io: CommandIO): Command {

@@ -4,7 +4,7 @@ import { ConflictError, InactiveFlowError, InvalidInputError } from '../domain/e
 import { encodeId, encodeIdAtSeconds } from '../domain/ids.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureWorker } from '../runtime/worker.js';
-import { RetryRepo } from '../store/retry-repo.js';
+import { RetryRepo, type RetryItemCounts } from '../store/retry-repo.js';
 import type { FlowRow, StepRow } from '../store/rows.js';
 import type { JobDetail } from './backend.js';
 import type { LocalBackend } from './local-backend.js';
@@ -24,7 +24,8 @@ export interface RetryRequest {
 
 export interface RetryReportItem {
   retryDataKey: string;
-  outcome: 'resolved' | 'failed' | 'skipped' | 'pending';
+  /** resolved_meanwhile: someone resolved (or deleted) the record's errors while the job had it; its outcome changed nothing. */
+  outcome: 'resolved' | 'failed' | 'skipped' | 'pending' | 'resolved_meanwhile';
   attempts: number;
   newErrorId?: string;
   detail?: string;
@@ -32,7 +33,7 @@ export interface RetryReportItem {
 
 export interface RetryReport {
   job: Job;
-  summary: { resolved: number; failed: number; skipped: number; pending: number };
+  summary: RetryItemCounts;
   items: RetryReportItem[];
 }
 

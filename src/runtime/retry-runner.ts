@@ -13,8 +13,10 @@ import { OutcomeRecorder } from './recorder.js';
 // A retry job re-feeds stored snapshots into the pipeline at their step, through the same code as
 // a flow run. Outcomes commit per batch: a success resolves the record's open errors (resolvedBy =
 // whoever retried) and a final failure records a new error with the same retryDataKey that carries
-// the old one's tags and assignee, while the old one is superseded. Killed mid-way, the job's
-// unsettled items stay pending and the job resumes; nothing is resolved twice.
+// the old one's tags and assignee, while the old one is superseded. A record whose errors someone
+// resolved or deleted after the job was queued ends 'resolved_meanwhile' and its outcome changes no
+// error. Killed mid-way, the job's unsettled items stay pending and the job resumes; nothing is
+// resolved twice.
 
 export interface RetryJobOptions {
   /** Exponential back-off between attempts of a transiently failing record. */
@@ -338,17 +340,39 @@ export class RetryRunner {
     const { store } = this.ctx;
     const at = this.ctx.now();
     store.transaction(() => {
-      const plans: Plan[] = [];
+      const all: Plan[] = [];
+      let meanwhile = 0;
       for (const { item, run, snapshot } of slice) {
-        if (!run || !snapshot) this.repo.settle(job, item.seq, 'skipped', item.attempts, null, 'resolved or deleted before it was retried');
-        else plans.push({ item, run, spent: snapshot.attempts, traceKey: snapshot.traceKey, kind: this.classify(item, run, options) });
+        if (run && snapshot) all.push({ item, run, spent: snapshot.attempts, traceKey: snapshot.traceKey, kind: this.classify(item, run, options) });
+        else {
+          this.repo.settle(job, item.seq, 'resolved_meanwhile', item.attempts, null, 'resolved or deleted before it was sent');
+          meanwhile++;
+        }
       }
-      const needCarry = plans.filter((p) => p.kind === 'failed' || recorder.logging).map((p) => p.item.retryData);
+      // Decided here, in the transaction that records the outcomes: a record whose errors someone
+      // resolved or deleted while its request was out keeps that state. Its outcome reopens
+      // nothing, resolves nothing again and writes no new error (which would drop the triage data).
+      const needCarry = all.filter((p) => p.kind !== 'resolved' || recorder.logging).map((p) => p.item.retryData);
       const latest = needCarry.length > 0 ? this.repo.latestOpenErrors(needCarry) : new Map<number, LatestError>();
+      const resolvedPlans = all.filter((p) => p.kind === 'resolved');
+      // Old errors leave the open list before the new ones (same retryDataKey) are written.
+      const stillOpen = resolvedPlans.length > 0 ? this.repo.resolveManyByRetryData(resolvedPlans.map((p) => p.item.retryData), resolvedBy, at) : new Set<number>();
+      const plans = all.filter((p) => (p.kind === 'resolved' ? stillOpen.has(p.item.retryData) : latest.has(p.item.retryData)));
+      const kept = new Set(plans);
+      for (const plan of all) {
+        if (kept.has(plan)) continue;
+        meanwhile++;
+        const first = plan.run.outcomes[0]!;
+        const outcome = first.ok ? 'it got through' : `it failed again (${first.classified.code}: ${first.classified.message})`;
+        this.repo.settle(job, plan.item.seq, 'resolved_meanwhile', plan.item.attempts + 1, null, this.ctx.redactor.text(`resolved or deleted while it was being retried; ${outcome}`.slice(0, 500)));
+        // What the retry did downstream of the resolved step is still a fact of its own.
+        if (first.ok && (recorder.logging || plan.run.outcomes.length > 1)) {
+          const recordId = `${jobHex}-k${plan.item.seq}`;
+          plan.run.outcomes.forEach((o) => recorder.record(o, { groupId: `${jobHex}-retry`, recordId: `${recordId}-s${o.step.def.position}`, traceKey: plan.traceKey ?? undefined }, at));
+        }
+      }
       const resolved = plans.filter((p) => p.kind === 'resolved');
       const failed = plans.filter((p) => p.kind === 'failed');
-      // Old errors leave the open list before the new ones (same retryDataKey) are written.
-      if (resolved.length > 0) this.repo.resolveManyByRetryData(resolved.map((p) => p.item.retryData), resolvedBy, at);
       if (failed.length > 0) this.repo.resolveManyByRetryData(failed.map((p) => p.item.retryData), SUPERSEDED_BY, at);
       const simple: number[] = [];
       for (const plan of plans) {
@@ -401,7 +425,7 @@ export class RetryRunner {
         this.repo.settle(job, item.seq, 'failed', attempts, newError ?? null, detail);
       }
       if (simple.length > 0) this.repo.settleResolved(job, simple);
-      store.addJobCounters(job, { numSuccess: resolved.length, numError: failed.length }, at);
+      store.addJobCounters(job, { numSuccess: resolved.length, numError: failed.length, numIgnore: meanwhile }, at);
       // Back to running after a back-off wait, but never over a cancel request.
       store.setJobStatusIf(job, ['running', 'retrying'], 'running', at);
       store.updateJob(job, { heartbeatAt: at }, at);

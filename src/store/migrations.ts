@@ -250,4 +250,25 @@ export const MIGRATIONS: readonly string[] = [
      (migration 3) serves every lookup, and each index costs every insert and settle of a retry. */ `
   DROP INDEX ix_retry_items_data;
   `,
+  /* 7: a retry item may end 'resolved_meanwhile': its record's errors were resolved (or deleted) by
+     someone else after the job was queued, so its outcome was kept out of the errors. SQLite cannot
+     widen a CHECK in place: the table is rebuilt with its indexes (one copy of the rows). */ `
+  CREATE TABLE retry_items_next (
+    job INTEGER NOT NULL REFERENCES jobs(id),
+    seq INTEGER NOT NULL,
+    retry_data INTEGER NOT NULL REFERENCES retry_data(id),
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'resolved', 'failed', 'skipped', 'resolved_meanwhile')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL DEFAULT 0,
+    result_error INTEGER,             -- the new error when the record failed again
+    detail TEXT,                      -- the last failure's code and message
+    PRIMARY KEY (job, seq)
+  ) WITHOUT ROWID;
+  INSERT INTO retry_items_next (job, seq, retry_data, state, attempts, next_at, result_error, detail)
+    SELECT job, seq, retry_data, state, attempts, next_at, result_error, detail FROM retry_items;
+  DROP TABLE retry_items;
+  ALTER TABLE retry_items_next RENAME TO retry_items;
+  CREATE INDEX ix_retry_items_pending ON retry_items (job, next_at) WHERE state = 'pending';
+  CREATE INDEX ix_retry_items_retry_data ON retry_items (retry_data);
+  `,
 ];

@@ -26,7 +26,18 @@ export interface RetryItemCounts {
   resolved: number;
   failed: number;
   skipped: number;
+  /** Records whose errors someone else resolved (or deleted) after the job was queued. */
+  resolvedMeanwhile: number;
 }
+
+/** How an item's state is stored (retry_items.state) and counted. */
+export const ITEM_STATE_COUNT: Record<string, keyof RetryItemCounts> = {
+  pending: 'pending',
+  resolved: 'resolved',
+  failed: 'failed',
+  skipped: 'skipped',
+  resolved_meanwhile: 'resolvedMeanwhile',
+};
 
 export class RetryRepo {
   constructor(private readonly store: SqliteStore) {}
@@ -98,8 +109,8 @@ export class RetryRepo {
 
   counts(job: number): RetryItemCounts {
     const rows = this.store.stmt('SELECT state, count(*) AS n FROM retry_items WHERE job = ? GROUP BY state').all(job) as Array<{ state: string; n: number }>;
-    const counts: RetryItemCounts = { pending: 0, resolved: 0, failed: 0, skipped: 0 };
-    for (const r of rows) counts[r.state as keyof RetryItemCounts] = r.n;
+    const counts: RetryItemCounts = { pending: 0, resolved: 0, failed: 0, skipped: 0, resolvedMeanwhile: 0 };
+    for (const r of rows) counts[ITEM_STATE_COUNT[r.state]!] = r.n;
     return counts;
   }
 
@@ -114,7 +125,7 @@ export class RetryRepo {
     this.store.stmt('UPDATE retry_items SET attempts = ?, next_at = ?, detail = ? WHERE job = ? AND seq = ?').run(attempts, nextAt, detail, job, seq);
   }
 
-  settle(job: number, seq: number, state: 'resolved' | 'failed' | 'skipped', attempts: number, resultError: number | null, detail: string | null): void {
+  settle(job: number, seq: number, state: 'resolved' | 'failed' | 'skipped' | 'resolved_meanwhile', attempts: number, resultError: number | null, detail: string | null): void {
     this.store
       .stmt('UPDATE retry_items SET state = ?, attempts = ?, result_error = ?, detail = ? WHERE job = ? AND seq = ? AND state = \'pending\'')
       .run(state, attempts, resultError, detail, job, seq);
@@ -147,15 +158,16 @@ export class RetryRepo {
   /**
    * Resolves the open errors of many snapshots at once: one pass over the errors, whose RETURNING
    * says which had tags, so only their error_tags rows are touched (no second lookup of the errors).
+   * Returns the snapshots that had an open error (the others were resolved or deleted before).
    */
-  resolveManyByRetryData(ids: readonly number[], by: string, at: number): number {
+  resolveManyByRetryData(ids: readonly number[], by: string, at: number): Set<number> {
     const rows = this.store
-      .stmt('UPDATE errors SET resolved = 1, resolved_at = ?, resolved_by = ?, retry_at = NULL WHERE retry_data IN (SELECT value FROM json_each(?)) AND resolved = 0 RETURNING id, tags IS NOT NULL AS tagged')
+      .stmt('UPDATE errors SET resolved = 1, resolved_at = ?, resolved_by = ?, retry_at = NULL WHERE retry_data IN (SELECT value FROM json_each(?)) AND resolved = 0 RETURNING id, tags IS NOT NULL AS tagged, retry_data')
       .raw()
-      .all(at, by, JSON.stringify(ids)) as Array<[number, number]>;
+      .all(at, by, JSON.stringify(ids)) as Array<[number, number, number]>;
     const tagged = rows.filter((r) => r[1] === 1).map((r) => r[0]);
     if (tagged.length > 0) this.store.stmt('UPDATE error_tags SET resolved = 1 WHERE error IN (SELECT value FROM json_each(?))').run(JSON.stringify(tagged));
-    return rows.length;
+    return new Set(rows.map((r) => r[2]));
   }
 
   settleResolved(job: number, seqs: readonly number[]): void {

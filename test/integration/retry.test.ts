@@ -245,7 +245,8 @@ describe('guards', () => {
     const sent = backend.runtime.mockSystems!.erp.received();
     await backend.runtime.runRetryJob(jobId);
     expect(backend.runtime.mockSystems!.erp.received()).toBe(sent);
-    expect(new RetryRepo(backend.ws.store).counts(jobId)).toMatchObject({ skipped: 1, failed: 0, resolved: 0 });
+    expect(new RetryRepo(backend.ws.store).counts(jobId)).toMatchObject({ resolvedMeanwhile: 1, skipped: 0, failed: 0, resolved: 0 });
+    expect((await backend.retries.retryReport(backend.jobOf(backend.ws.store.getJob(jobId)!)._id)).items[0]).toMatchObject({ outcome: 'resolved_meanwhile', detail: 'resolved or deleted before it was sent' });
     expect(rowOf(err!.errorId).resolvedBy).toBe(OPERATOR);
   });
 

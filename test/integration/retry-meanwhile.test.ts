@@ -1,0 +1,246 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LocalBackend } from '../../src/backend/local-backend.js';
+import { decodeId } from '../../src/domain/ids.js';
+import { Workspace } from '../../src/workspace/workspace.js';
+import { retrySummary } from '../../commands/errors/retry.js';
+import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
+
+// An operator's change made while a retry of the same record is in flight is never undone by the
+// retry's outcome. The target holds the retried request until the test releases it, so the
+// operator's action lands exactly while the request is out; then the outcome (503 or 200) arrives.
+// Each pair runs with the sender in the job's thread and in a thread of its own.
+
+const RETRIER = 'night.shift@acme.example';
+const OPERATOR = 'ops.lead@acme.example';
+const FLOW = 'Gated orders';
+const STEP = 'Sales orders';
+const FLOWS = `
+connections:
+  - name: Target
+    http: { baseURI: "{{env.TARGET}}", concurrency: 1, timeoutMs: 120000 }
+exports:
+  - name: Orders
+    _connectionId: Target
+    http: { relativeURI: /orders }
+imports:
+  - name: ${STEP}
+    _connectionId: Target
+    http: { method: POST, relativeURI: /salesOrders }
+    mapping:
+      fields:
+        - { extract: id, generate: orderNumber, required: true }
+flows:
+  - name: ${FLOW}
+    pageGenerators: [{ _exportId: Orders }]
+    pageProcessors: [{ type: import, _importId: ${STEP} }]
+`;
+
+/** A target whose POSTs answer at once, or are held until release() when hold() was called. */
+interface GatedTarget {
+  url: string;
+  /** Bodies of the POSTs received, in order. */
+  posts: string[];
+  hold(): void;
+  /** Resolves once `n` requests are held. */
+  held(n?: number): Promise<void>;
+  release(status: number): void;
+  close(): Promise<void>;
+}
+
+function answer(res: ServerResponse, status: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+const replyOf = (status: number) => (status < 300 ? { ok: true } : { errors: [{ code: 'unavailable', message: 'service unavailable, try again' }] });
+
+async function gatedTarget(): Promise<GatedTarget> {
+  let holding = false;
+  const waiting: ServerResponse[] = [];
+  let notify: Array<() => void> = [];
+  const posts: string[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method === 'GET') return answer(res, 200, [{ id: 'K-1' }]);
+      posts.push(Buffer.concat(chunks).toString('utf8'));
+      if (!holding) return answer(res, 503, replyOf(503));
+      waiting.push(res);
+      for (const n of notify.splice(0)) n();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    posts,
+    hold: () => {
+      holding = true;
+    },
+    held: async (n = 1) => {
+      while (waiting.length < n) await new Promise<void>((resolve) => notify.push(resolve));
+    },
+    release: (status) => {
+      holding = false;
+      for (const res of waiting.splice(0)) answer(res, status, replyOf(status));
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of waiting.splice(0)) res.destroy();
+        notify = [];
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+let tmp: TempHome;
+let target: GatedTarget;
+/** Runs the retry (as RETRIER). */
+let runner: LocalBackend;
+/** Another operator's session on the same workspace (a second connection, as a second process). */
+let operator: LocalBackend;
+let threadFrom: string | undefined;
+/** The record's first error, tagged and assigned. */
+let K: { errorId: string; retryDataKey: string };
+
+const envFor = (user: string): NodeJS.ProcessEnv => ({
+  ...process.env,
+  TARGET: target.url,
+  FLOWDECK_USER: user,
+  FLOWDECK_WORKER: 'off',
+  ...(threadFrom !== undefined ? { FLOWDECK_RETRY_THREAD_FROM: threadFrom } : {}),
+});
+
+beforeEach(async () => {
+  tmp = tempHome();
+  target = await gatedTarget();
+  writeFlowFile(tmp.home, 'gated.yaml', FLOWS);
+  runner = new LocalBackend(Workspace.open(tmp.home, envFor(RETRIER)));
+  await runner.runFlow(FLOW);
+  operator = new LocalBackend(Workspace.open(tmp.home, envFor(OPERATOR)));
+  const [first] = (await operator.listErrors(FLOW, STEP)).errors;
+  expect(first?.retryDataKey).toBeDefined();
+  K = { errorId: first!.errorId, retryDataKey: first!.retryDataKey! };
+  await operator.triage.createTag('Investigating');
+  await operator.triage.createTag('Customer contacted');
+  await operator.triage.setTags(FLOW, STEP, { errorIds: [K.errorId] }, { add: ['Investigating'] });
+  await operator.triage.assign(FLOW, STEP, { errorIds: [K.errorId] }, 'ana.lima@acme.example');
+});
+
+afterEach(async () => {
+  await runner.close();
+  await operator.close();
+  await target.close();
+  tmp.cleanup();
+});
+
+/** Retries K; `during` runs while its request is held by the target, which then answers `status`. */
+async function retryWith(during: () => Promise<unknown>, status: number) {
+  target.hold();
+  const sent = target.posts.length;
+  const job = runner.retries.retry(FLOW, STEP, { errorIds: [K.errorId] }, { wait: true });
+  await target.held();
+  expect(target.posts.length).toBe(sent + 1);
+  await during();
+  target.release(status);
+  const done = (await job)!;
+  expect(done.status).toBe('completed');
+  return { job: done, report: await runner.retries.retryReport(done._id) };
+}
+
+const row = (errorId: string) => runner.ws.store.getError(decodeId('error', errorId)!.rowId);
+const openOfRecord = async () => (await runner.listErrors(FLOW, STEP, { query: `rdk:${K.retryDataKey}` })).errors;
+
+describe.each([
+  ['its sender in the job\'s thread', undefined],
+  ['its sender in a thread of its own', '1'],
+])('an operator acts while a retry is in flight, %s', (_mode, from) => {
+  beforeAll(() => {
+    threadFrom = from;
+  });
+  afterAll(() => {
+    threadFrom = undefined;
+  });
+
+  it('resolve, then the retry fails again: the record stays resolved by the operator with its tags and assignee', async () => {
+    const { job, report } = await retryWith(() => operator.triage.resolve(FLOW, STEP, { errorIds: [K.errorId] }), 503);
+    expect(await openOfRecord()).toEqual([]);
+    expect(row(K.errorId)).toMatchObject({ resolved: true, resolvedBy: OPERATOR, assignee: 'ana.lima@acme.example' });
+    expect((await operator.triage.getError(K.errorId)).error.tags).toEqual(['Investigating']);
+    // No other error of the record appeared anywhere (open or resolved).
+    expect(runner.ws.store.db.prepare('SELECT count(*) FROM errors').pluck().get()).toBe(1);
+    expect(report.summary).toMatchObject({ resolvedMeanwhile: 1, resolved: 0, failed: 0, skipped: 0, pending: 0 });
+    expect(report.items).toEqual([
+      expect.objectContaining({ retryDataKey: K.retryDataKey, outcome: 'resolved_meanwhile', attempts: 1, detail: expect.stringMatching(/while it was being retried; it failed again \(503/) }),
+    ]);
+    expect(report.items[0]!.newErrorId).toBeUndefined();
+    expect(retrySummary(job, report.summary)).toMatch(/0 resolved, 0 still failing, 0 skipped, 1 resolved meanwhile/);
+  });
+
+  it('resolve, then the retry gets through: resolved once, by the operator, at the operator\'s time', async () => {
+    let resolvedAt: number | null = null;
+    const { job, report } = await retryWith(async () => {
+      await operator.triage.resolve(FLOW, STEP, { errorIds: [K.errorId] });
+      resolvedAt = row(K.errorId)!.resolvedAt;
+    }, 200);
+    expect(row(K.errorId)).toMatchObject({ resolved: true, resolvedBy: OPERATOR, resolvedAt });
+    expect(report.summary).toMatchObject({ resolvedMeanwhile: 1, resolved: 0, failed: 0 });
+    expect(report.items[0]).toMatchObject({ outcome: 'resolved_meanwhile', detail: expect.stringMatching(/it got through/) });
+    expect(job).toMatchObject({ numSuccess: 0, numError: 0, numIgnore: 1 });
+  });
+
+  it('resolve and delete, then the retry fails again: the record does not come back', async () => {
+    const { report } = await retryWith(async () => {
+      await operator.triage.resolve(FLOW, STEP, { errorIds: [K.errorId] });
+      await operator.triage.deleteResolved(FLOW, STEP, { errorIds: [K.errorId] });
+    }, 503);
+    expect(runner.ws.store.db.prepare('SELECT count(*) FROM errors').pluck().get()).toBe(0);
+    expect(report.summary).toMatchObject({ resolvedMeanwhile: 1, failed: 0 });
+  });
+
+  it('resolve and reopen, then the retry fails again: one open error, carrying the tags and assignee', async () => {
+    const { report } = await retryWith(async () => {
+      await operator.triage.resolve(FLOW, STEP, { errorIds: [K.errorId] });
+      await operator.triage.reopen(FLOW, STEP, { errorIds: [K.errorId] });
+    }, 503);
+    const open = await openOfRecord();
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatchObject({ errorId: report.items[0]!.newErrorId, tags: ['Investigating'], assignedTo: 'ana.lima@acme.example' });
+    expect(row(K.errorId)).toMatchObject({ resolved: true, resolvedBy: 'superseded' });
+    expect(report.summary).toMatchObject({ failed: 1, resolvedMeanwhile: 0 });
+  });
+
+  it('a tag added in flight is on the error the failure leaves', async () => {
+    await retryWith(() => operator.triage.setTags(FLOW, STEP, { errorIds: [K.errorId] }, { add: ['Customer contacted'] }), 503);
+    const open = await openOfRecord();
+    expect(open).toHaveLength(1);
+    expect(open[0]!.errorId).not.toBe(K.errorId);
+    expect(open[0]!.tags).toEqual(['Investigating', 'Customer contacted']);
+  });
+
+  it('an assignee changed in flight is the one the failure leaves', async () => {
+    await retryWith(() => operator.triage.assign(FLOW, STEP, { errorIds: [K.errorId] }, 'raj.patel@acme.example'), 503);
+    const open = await openOfRecord();
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatchObject({ assignedTo: 'raj.patel@acme.example', tags: ['Investigating'] });
+    expect(row(open[0]!.errorId)!.assignedBy).toBe(OPERATOR);
+  });
+
+  it('a snapshot edited in flight is kept by the failure, with the triage data', async () => {
+    await retryWith(async () => {
+      const envelope = await operator.records.getRetryData(FLOW, STEP, K.retryDataKey);
+      await operator.records.putRetryData(FLOW, STEP, K.retryDataKey, { ...envelope, data: { id: 'K-1-fixed' } });
+    }, 503);
+    const open = await openOfRecord();
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatchObject({ retryDataKey: K.retryDataKey, tags: ['Investigating'], assignedTo: 'ana.lima@acme.example' });
+    expect((await runner.records.getRetryData(FLOW, STEP, K.retryDataKey)).data).toEqual({ id: 'K-1-fixed' });
+    // The next retry sends the edited record.
+    await runner.retries.retry(FLOW, STEP, { errorIds: [open[0]!.errorId] }, { wait: true });
+    expect(JSON.parse(target.posts[target.posts.length - 1]!)).toMatchObject({ orderNumber: 'K-1-fixed' });
+  });
+});
