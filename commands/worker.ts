@@ -7,7 +7,9 @@ export function workerCommand(io: CommandIO): Command {
     .option('--exit-when-idle', 'stop once nothing is queued or due soon')
     .action(async (opts: { exitWhenIdle?: boolean }) => {
       const { runWorker } = await import('../src/runtime/worker.js');
-      await withBackend(io.env, async (backend) => {
+      // This process is the worker: opening the workspace (which re-queues jobs of dead processes)
+      // must not start another one.
+      await withBackend({ ...io.env, FLOWDECK_WORKER: 'off' }, async (backend) => {
         const controller = new AbortController();
         const stop = () => controller.abort();
         process.once('SIGINT', stop);

@@ -72,7 +72,7 @@ export class RetryService implements RetryApi {
     const runtime = this.local.runtime;
     const options = { ...(request.backoff ? { backoff: request.backoff } : {}), ...(request.ratePerSecond ? { ratePerSecond: request.ratePerSecond } : {}) };
     const jobId = runtime.retries().queue(flow.id, step.key, retryData, ws.operator(), options);
-    if (jobId === undefined) throw new ConflictError('every selected record is already being retried by another job (see flowdeck jobs list --type retry)', 'retry_in_progress');
+    if (jobId === undefined) throw new ConflictError(this.heldMessage(repo.holdersOf(retryData)), 'retry_in_progress');
     if (request.wait) {
       const progress = request.onProgress;
       const report = progress ? () => progress(this.local.jobOf(ws.store.getJob(jobId)!)) : undefined;
@@ -101,6 +101,17 @@ export class RetryService implements RetryApi {
       for (const e of errors) if (!keys.has(e.retryData)) keys.set(e.retryData, encodeIdAtSeconds('retryData', e.retryData, e.retryDataSeconds));
       return { count: keys.size, retryDataKeys: [...keys.values()], errorsToReturn: errors.map(errorIdOf), alreadyQueued: busy.size };
     }).deferred();
+  }
+
+  /** Why a retry was refused: which job holds the records, and how to run or cancel it. */
+  private heldMessage(holders: readonly number[]): string {
+    const ids = holders.map((id) => encodeId('job', id, this.local.ws.store.getJob(id)!.createdAt));
+    const first = ids[0] ?? '<id>';
+    const which = ids.length <= 1 ? first : `${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ` and ${ids.length - 3} more` : ''}`;
+    return (
+      `every selected record is already being retried by another job (${which}): ` +
+      `run it with "flowdeck jobs wait ${first}" (or "flowdeck worker"), or cancel it with "flowdeck jobs cancel ${first}"`
+    );
   }
 
   /** The selected errors of a step whose records can be retried: refused on a disabled flow or an export. */

@@ -1,8 +1,10 @@
+import { RetryRepo } from '../store/retry-repo.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 
 // A job whose process was killed stays "running" in the store. Whoever opens the workspace next
 // settles it: the owner is gone when its pid is dead, or when its heartbeat is long stale (the
-// pid may have been reused).
+// pid may have been reused). A re-queued retry job needs a runtime to run it: whoever opens the
+// workspace starts the background worker for it (Workspace.open → ensureWorker).
 
 const STALE_HEARTBEAT_MS = 5 * 60_000;
 
@@ -15,8 +17,23 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** Settles jobs whose process died: flow runs fail, retry jobs go back to the queue to resume. */
+/**
+ * Settles jobs whose process died: flow runs fail, retry jobs go back to the queue to resume. Items
+ * that an ended retry job could not release (the store refused the write) are released here.
+ */
 export function recoverStaleJobs(store: SqliteStore, now: number): { failed: number; requeued: number } {
+  const repo = new RetryRepo(store);
+  // Read first: most opens find nothing and must not take the write lock for it.
+  const ended = repo.endedJobsWithPendingItems();
+  if (ended.length > 0) {
+    try {
+      store.transaction(() => {
+        for (const job of ended) repo.skipPending(job.id, job.note ?? `the job ${job.status} before this record was retried`);
+      });
+    } catch {
+      // still refused (a full disk): the next open or worker tick tries again
+    }
+  }
   const stale = store.activeJobs().filter((job) => {
     if (job.parentId !== null || job.status === 'queued') return false;
     if (job.ownerPid === process.pid) return false;
@@ -36,7 +53,7 @@ export function recoverStaleJobs(store: SqliteStore, now: number): { failed: num
       const status = job.status === 'canceling' ? 'canceled' : 'failed';
       const note = `the process running this job (pid ${job.ownerPid ?? '?'}) ended before it finished`;
       // A finished retry job holds none of its records any more.
-      if (job.type === 'retry') store.stmt(`UPDATE retry_items SET state = 'skipped', detail = ? WHERE job = ? AND state = 'pending'`).run(note, job.id);
+      if (job.type === 'retry') repo.skipPending(job.id, note);
       store.updateJob(job.id, { status, endedAt: now, ownerPid: null, note }, now);
       for (const child of store.childJobs(job.id)) {
         if (child.status === 'running' || child.status === 'queued' || child.status === 'canceling') {

@@ -197,12 +197,19 @@ export class RetryRunner {
       // releases its pending records, whose errors stay open for another retry.
       const note = `runtime error: ${(e as Error).message}`;
       const at = now();
-      // Apart: when the store refuses item writes (what failed), the job's own row still ends.
-      for (const write of [() => store.updateJob(job, { status: 'failed', endedAt: at, ownerPid: null, note }, at), () => this.repo.skipPending(job, note)]) {
+      // Together when the store takes it; else the job's own row alone, and the items it could not
+      // release are released by the next recovery (open or worker tick) once the store takes writes.
+      const end = () => store.updateJob(job, { status: 'failed', endedAt: at, ownerPid: null, note }, at);
+      try {
+        store.transaction(() => {
+          this.repo.skipPending(job, note);
+          end();
+        });
+      } catch {
         try {
-          store.transaction(write);
+          store.transaction(end);
         } catch {
-          // the store itself failed: recovery settles the job once this process is gone
+          // the store refuses every write: recovery re-queues the job once this process is gone
         }
       }
       onProgress?.();

@@ -84,6 +84,17 @@ export class RetryRepo {
     return out;
   }
 
+  /** The unfinished retry jobs that hold (have pending) any of these snapshots, oldest first. */
+  holdersOf(retryData: readonly number[]): number[] {
+    const stmt = this.store.stmt(`SELECT DISTINCT i.job FROM retry_items i JOIN jobs j ON j.id = i.job
+      WHERE i.state = 'pending' AND j.status IN ('queued', 'running', 'retrying', 'canceling') AND i.retry_data IN (SELECT value FROM json_each(?))`);
+    const out = new Set<number>();
+    for (let i = 0; i < retryData.length; i += 1000) {
+      for (const id of stmt.pluck().all(JSON.stringify(retryData.slice(i, i + 1000))) as number[]) out.add(id);
+    }
+    return [...out].sort((a, b) => a - b);
+  }
+
   /** The job's items, seq = position in `retryData`; a statement per 10,000, not per item. */
   insertItems(job: number, retryData: readonly number[]): void {
     const insert = this.store.stmt('INSERT INTO retry_items (job, seq, retry_data) SELECT ?, ? + key, value FROM json_each(?)');
@@ -133,6 +144,22 @@ export class RetryRepo {
 
   skipPending(job: number, detail: string): number {
     return this.store.stmt(`UPDATE retry_items SET state = 'skipped', detail = ? WHERE job = ? AND state = 'pending'`).run(detail, job).changes;
+  }
+
+  /**
+   * Ended retry jobs that still have pending items (the store refused their release when the job
+   * failed, e.g. on a full disk). One index seek per job with pending items (the running ones and
+   * any such leftover): cheap enough for every workspace open and worker tick, and only a read.
+   */
+  endedJobsWithPendingItems(): Array<{ id: number; status: string; note: string | null }> {
+    const next = this.store.stmt(`SELECT min(job) FROM retry_items WHERE state = 'pending' AND job > ?`).pluck();
+    const job = this.store.stmt('SELECT id, status, note FROM jobs WHERE id = ?');
+    const out: Array<{ id: number; status: string; note: string | null }> = [];
+    for (let id = next.get(-1) as number | null; id !== null; id = next.get(id) as number | null) {
+      const row = job.get(id) as { id: number; status: string; note: string | null } | undefined;
+      if (row && (row.status === 'completed' || row.status === 'failed' || row.status === 'canceled')) out.push(row);
+    }
+    return out;
   }
 
   /** The newest open error of each snapshot: what a failed retry carries its tags and assignee from. */

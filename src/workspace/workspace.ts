@@ -6,6 +6,7 @@ import { loadCatalog, type Catalog } from '../flows/load.js';
 import { maskDefinition } from '../runtime/connections.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { recoverStaleJobs } from '../runtime/recovery.js';
+import { ensureWorker } from '../runtime/worker.js';
 
 // A workspace is a directory: flow files under flows/, the SQLite store, and config.json (conf).
 // FLOWDECK_HOME selects it, so tests and users can keep several side by side.
@@ -49,6 +50,8 @@ export class Workspace {
     try {
       ws.catalog();
       ws.recovered = recoverStaleJobs(ws.store, Date.now());
+      // A re-queued retry job runs as a newly queued one does: a background worker picks it up.
+      if (ws.recovered.requeued > 0) ensureWorker(ws);
     } catch (e) {
       ws.close();
       throw e;

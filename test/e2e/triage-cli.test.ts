@@ -217,7 +217,9 @@ describe('errorIds and retryDataKeys as arguments', () => {
     const none = await json<unknown>(['errors', 'retry', ...ERP, b!.retryDataKey, '--dry-run']);
     expect(none).toEqual({ count: 0, retryDataKeys: [], errorsToReturn: [], alreadyQueued: 1 });
     // what the dry run said: the retry itself refuses
-    await expectRefused(['errors', 'retry', ...ERP, b!.retryDataKey], 1, /already being retried by another job/);
+    // …naming the job that holds the record, and how to run or cancel it
+    const holder = /^Queued retry job (\S+)\./.exec(queued.stdout)![1]!;
+    await expectRefused(['errors', 'retry', ...ERP, b!.retryDataKey], 1, new RegExp(`already being retried by another job \\(${holder}\\): run it with "flowdeck jobs wait ${holder}" \\(or "flowdeck worker"\\), or cancel it with "flowdeck jobs cancel ${holder}"$`));
     expect({ store: snapshot(), jobs: jobCount() }).toEqual(before);
   });
 });

@@ -23,7 +23,8 @@ let backend: LocalBackend;
 let threadFrom: string | undefined;
 
 async function seeded(): Promise<LocalBackend> {
-  const env = { ...process.env, FLOWDECK_USER: OPERATOR, ...(threadFrom !== undefined ? { FLOWDECK_RETRY_THREAD_FROM: threadFrom } : {}) };
+  // FLOWDECK_WORKER=off: jobs run in this process only, never in a background worker racing the test.
+  const env = { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off', ...(threadFrom !== undefined ? { FLOWDECK_RETRY_THREAD_FROM: threadFrom } : {}) };
   const b = new Local(seedDemoWorkspace(tmp.home, env));
   for (const flow of await b.listFlows()) if (flow.name !== 'Orders to warehouse') await b.runFlow(flow._id);
   // The runs just saturated the ERP's rate-limit window; these tests are about other failures.
@@ -262,15 +263,57 @@ describe('guards', () => {
     expect(report.items.find((i) => i.outcome === 'failed')!.detail).toMatch(/not JSON/);
   });
 
-  it('a store that refuses the outcomes ends the job failed, saying why; its errors stay open', async () => {
+  it('a store that refuses the outcomes ends the job failed, saying why; its errors stay open and its items are released', async () => {
     const errors = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'class:rate_limit', limit: 5 })).errors;
     backend.ws.store.db.exec(`CREATE TRIGGER refuse BEFORE UPDATE ON retry_items BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
     await expect(backend.retries.retry(ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) }, { wait: true })).rejects.toThrow(/disk on fire/);
     backend.ws.store.db.exec('DROP TRIGGER refuse');
     const [job] = await backend.listJobs({ type: 'retry' });
     expect(job).toMatchObject({ status: 'failed' });
-    expect(backend.ws.store.getJob(decodeId('job', job!._id)!.rowId)!.note).toMatch(/runtime error: .*disk on fire/);
+    const jobRow = decodeId('job', job!._id)!.rowId;
+    expect(backend.ws.store.getJob(jobRow)!.note).toMatch(/runtime error: .*disk on fire/);
     for (const e of errors) expect(rowOf(e.errorId).resolved).toBe(false);
+    // The store refused the items' release with the rest; the next open releases them, saying why.
+    await backend.close();
+    backend = new Local(Workspace.open(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
+    const report = await backend.retries.retryReport(job!._id);
+    expect(report.summary).toMatchObject({ pending: 0, skipped: errors.length });
+    expect(report.items.every((i) => /disk on fire/.test(i.detail ?? ''))).toBe(true);
+    const again = await backend.retries.retry(ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) }, { wait: true });
+    expect(again!.status).toBe('completed');
+  });
+
+  it('a full disk while committing outcomes ends the job failed with the reason and holds no record', async () => {
+    const errors = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'code:422', limit: 5 })).errors;
+    expect(errors.length).toBe(5);
+    const { store } = backend.ws;
+    const flow = await backend.getFlow(ERP_FLOW);
+    const step = backend.resolveStep(backend.resolveFlow(ERP_FLOW), ERP_STEP);
+    const repo = new RetryRepo(store);
+    const retryData = repo.retryDataOf(errors.map((e) => decodeId('error', e.errorId)!.rowId));
+    const jobId = backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, {})!;
+    // SQLITE_FULL for real: the store may not grow, so the new errors of the failed records do not fit.
+    store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
+    await expect(backend.runtime.runRetryJob(jobId)).rejects.toThrow(/full/);
+    store.db.pragma('max_page_count = 1073741823');
+    expect(store.getJob(jobId)).toMatchObject({ status: 'failed', note: expect.stringMatching(/runtime error: database or disk is full/) });
+    expect(repo.counts(jobId)).toMatchObject({ pending: 0, skipped: retryData.length });
+    for (const e of errors) expect(rowOf(e.errorId).resolved).toBe(false);
+    expect(repo.pendingElsewhere(retryData).size).toBe(0);
+    const again = await backend.retries.retry(ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) }, { wait: true });
+    expect(again!.status).toBe('completed');
+  });
+
+  it('a retry refused because another job holds its records names that job and how to run or cancel it', async () => {
+    const errors = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'code:422', limit: 2 })).errors;
+    const selection = { errorIds: errors.map((e) => e.errorId) };
+    const held = await backend.retries.retry(ERP_FLOW, ERP_STEP, selection);
+    expect(held!.status).toBe('queued');
+    const refusal = backend.retries.retry(ERP_FLOW, ERP_STEP, selection, { wait: true });
+    await expect(refusal).rejects.toMatchObject({ code: 'retry_in_progress' });
+    await expect(refusal).rejects.toThrow(
+      `already being retried by another job (${held!._id}): run it with "flowdeck jobs wait ${held!._id}" (or "flowdeck worker"), or cancel it with "flowdeck jobs cancel ${held!._id}"`,
+    );
   });
 
   it('a flow that is already running is not started twice', async () => {
