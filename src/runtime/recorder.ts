@@ -48,6 +48,13 @@ export class OutcomeRecorder {
 
   /** Writes one step outcome; returns the new error's row id when it failed. */
   record(outcome: SettledOutcome, ctx: RecordContext, now: number, carry?: CarryOver): number | undefined {
+    this.log(outcome, ctx);
+    if (outcome.ok) return undefined;
+    return this.recordError(outcome, ctx, now, carry);
+  }
+
+  /** The outcome's execution-log entry alone (when the flow logs in full). */
+  log(outcome: SettledOutcome, ctx: RecordContext): void {
     const step = outcome.step;
     if (this.logging) {
       this.store.insertLogEntry({
@@ -65,8 +72,10 @@ export class OutcomeRecorder {
         data: outcome.logs ?? [],
       });
     }
-    if (outcome.ok) return undefined;
+  }
 
+  private recordError(outcome: Extract<SettledOutcome, { ok: false }>, ctx: RecordContext, now: number, carry?: CarryOver): number {
+    const step = outcome.step;
     const { classified } = outcome;
     let trace: number | undefined;
     if (outcome.trace) {

@@ -372,11 +372,10 @@ export class RetryRunner {
         const first = plan.run.outcomes[0]!;
         const outcome = first.ok ? 'it got through' : `it failed again (${first.classified.code}: ${first.classified.message})`;
         this.repo.settle(job, plan.item.seq, 'resolved_meanwhile', plan.item.attempts + 1, null, this.ctx.redactor.text(`resolved or deleted while it was being retried; ${outcome}`.slice(0, 500)));
-        // What the retry did downstream of the resolved step is still a fact of its own.
-        if (first.ok && (recorder.logging || plan.run.outcomes.length > 1)) {
-          const recordId = `${jobHex}-k${plan.item.seq}`;
-          plan.run.outcomes.forEach((o) => recorder.record(o, { groupId: `${jobHex}-retry`, recordId: `${recordId}-s${o.step.def.position}`, traceKey: plan.traceKey ?? undefined }, at));
-        }
+        // The attempt is still logged; what it did downstream of the resolved step is a fact of its own.
+        const ctx = (o: (typeof plan.run.outcomes)[number]) => ({ groupId: `${jobHex}-retry`, recordId: `${jobHex}-k${plan.item.seq}-s${o.step.def.position}`, traceKey: plan.traceKey ?? undefined });
+        if (!first.ok) recorder.log(first, ctx(first));
+        else if (recorder.logging || plan.run.outcomes.length > 1) plan.run.outcomes.forEach((o) => recorder.record(o, ctx(o), at));
       }
       const resolved = plans.filter((p) => p.kind === 'resolved');
       const failed = plans.filter((p) => p.kind === 'failed');

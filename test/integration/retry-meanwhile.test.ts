@@ -33,6 +33,7 @@ imports:
         - { extract: id, generate: orderNumber, required: true }
 flows:
   - name: ${FLOW}
+    logging: { mode: full }
     pageGenerators: [{ _exportId: Orders }]
     pageProcessors: [{ type: import, _importId: ${STEP} }]
 `;
@@ -179,6 +180,9 @@ describe.each([
     ]);
     expect(report.items[0]!.newErrorId).toBeUndefined();
     expect(retrySummary(job, report.summary)).toMatch(/0 resolved, 0 still failing, 0 skipped, 1 resolved meanwhile/);
+    // The attempt itself is in the execution log, as every attempt is.
+    const jobRow = decodeId('job', job._id)!.rowId;
+    expect(runner.ws.store.db.prepare('SELECT status FROM log_entries WHERE job = ?').pluck().all(jobRow)).toEqual(['error']);
   });
 
   it('resolve, then the retry gets through: resolved once, by the operator, at the operator\'s time', async () => {
