@@ -1,6 +1,7 @@
 import { createContext, useContext, type ReactNode } from 'react';
 import type { JobDetail } from '../backend/backend.js';
 import type { TuiBackend } from './backend.js';
+import type { KeyHandler } from './input-queue.js';
 import type { KeyContext, ViewName } from './keys.js';
 import type { NavState, Route } from './state/nav.js';
 import type { PromptAnswer, PromptSpec } from './state/prompt.js';
@@ -83,6 +84,10 @@ export interface UIActions {
   touch(): void;
   /** The `:` prompt: flows, jobs, or a flow by name. */
   jumpPrompt(): void;
+  /** A view of the stack takes its keys through this handler (undefined: it left); see KeyQueue. */
+  registerKeys(navKey: number, handler: KeyHandler | undefined): void;
+  /** How many views the navigation stack holds now (not as of the last render). */
+  stackDepth(): number;
 }
 
 const StateContext = createContext<UIState | undefined>(undefined);

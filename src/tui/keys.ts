@@ -236,7 +236,7 @@ const SEQUENCES: Record<string, Partial<Key>> = {
 };
 
 /** One key of a burst as ink would have reported it alone. */
-function keyOf(token: string): [string, Key] {
+export function keyOf(token: string): [string, Key] {
   if (token.startsWith('\u001B')) {
     if (token === '\u001B') return ['', { ...NO_KEY, escape: true, meta: true }];
     const known = SEQUENCES[token.slice(1)];
@@ -269,34 +269,5 @@ export function tokenizeKeys(raw: string): string[] {
     out.push(ch);
     i += ch.length;
   }
-  return out;
-}
-
-/**
- * Ink hands a burst of keys (a paste, or keys sent faster than a frame, as tmux send-keys does) to
- * the handler as one string. Outside text inputs each of them is a key of its own.
- */
-export function splitKeys(input: string, key: Key): Array<[string, Key]> {
-  if (input.length <= 1 || key.ctrl || specialOf(key)) return [[input, key]];
-  return tokenizeKeys(input).map(keyOf);
-}
-
-/** Like splitKeys, for text inputs: runs of printable characters stay together (one insert). */
-export function splitTextBurst(input: string, key: Key): Array<[string, Key]> {
-  // eslint-disable-next-line no-control-regex
-  if (input.length <= 1 || key.ctrl || specialOf(key) || !/[\u0000-\u001f\u007f]/.test(input)) return [[input, key]];
-  const out: Array<[string, Key]> = [];
-  let run = '';
-  for (const token of tokenizeKeys(input)) {
-    // eslint-disable-next-line no-control-regex
-    if (token.length === 1 && !/[\u0000-\u001f\u007f]/.test(token)) {
-      run += token;
-      continue;
-    }
-    if (run) out.push([run, NO_KEY]);
-    run = '';
-    out.push(keyOf(token));
-  }
-  if (run) out.push([run, NO_KEY]);
   return out;
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePatchText } from '../../src/tui/actions.js';
 import { layoutColumns, messageLine, progressBar } from '../../src/tui/format.js';
-import { BINDINGS, bindingsFor, footerItems, matchCommand, NO_KEY, splitKeys, splitTextBurst, tokenizeKeys, type ViewName } from '../../src/tui/keys.js';
+import { BINDINGS, bindingsFor, footerItems, keyOf, matchCommand, NO_KEY, tokenizeKeys, type ViewName } from '../../src/tui/keys.js';
 import { createTheme } from '../../src/tui/theme.js';
 import { complete } from '../../src/tui/components/prompt.js';
 
@@ -64,17 +64,12 @@ describe('bindings', () => {
 
   it('splits a burst of keys (tmux send-keys, a paste) into single keys', () => {
     expect(tokenizeKeys('jj\r\u001B[B\u001B[1;2Ax\u001B')).toEqual(['j', 'j', '\r', '\u001B[B', '\u001B[1;2A', 'x', '\u001B']);
-    const keys = splitKeys('jG\r', key({}));
-    expect(keys.map(([i]) => i)).toEqual(['j', 'G', '\r']);
+    const keys = tokenizeKeys('jG\r\u0012').map(keyOf);
+    expect(keys.map(([i]) => i)).toEqual(['j', 'G', '\r', 'r']);
     expect(keys[1]![1].shift).toBe(true);
     expect(keys[2]![1].return).toBe(true);
-    expect(splitKeys('\u0012', key({ ctrl: true }))).toHaveLength(1);
-    // In a text input, typed text stays one insert; control keys split off.
-    expect(splitTextBurst('code:422\r', key({})).map(([i, k]) => [i, k.return])).toEqual([
-      ['code:422', false],
-      ['\r', true],
-    ]);
-    expect(splitTextBurst('plain text', key({}))).toEqual([['plain text', key({})]]);
+    expect(keys[3]![1].ctrl).toBe(true);
+    expect(keyOf('\u001B[B')[1].downArrow).toBe(true);
   });
 });
 
