@@ -10,6 +10,7 @@ import { useInterval, useSyncReducer, useSyncState, useTerminalSize } from './ho
 import { KeyQueue, type KeyHandler, type KeyRoute } from './input-queue.js';
 import { currentRoute, initialNav, navReducer, type Route } from './state/nav.js';
 import type { PromptAnswer, PromptSpec } from './state/prompt.js';
+import { withHistory, type Session } from './session.js';
 import { createTheme } from './theme.js';
 import { ErrorDetailView } from './views/error-detail.js';
 import { ErrorsView } from './views/errors.js';
@@ -33,9 +34,14 @@ export interface AppProps {
   /** Opens a file in the operator's editor with the TUI suspended (run.ts provides the real one). */
   editFile: (file: string) => Promise<void> | void;
   onQuit?: () => void;
+  /** How often the visible view refreshes itself (default every 2 s; 0: never). */
+  refreshMs?: number;
+  /** Where the operator was is kept here (run.ts: a file in the workspace); absent: not kept. */
+  session?: { history: readonly string[]; save(session: Session): void };
 }
 
 const RETRY_POLL_MS = 500;
+const REFRESH_MS = 2000;
 
 function ViewFor({ route }: { route: Route }) {
   switch (route.view) {
@@ -69,7 +75,7 @@ const StackEntry = memo(function StackEntry({ navKey, route, shown, height }: { 
   );
 });
 
-export function App({ backend, workspace, operator, env = process.env, initialRoutes, editFile, onQuit }: AppProps) {
+export function App({ backend, workspace, operator, env = process.env, initialRoutes, editFile, onQuit, refreshMs = REFRESH_MS, session }: AppProps) {
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize();
   const theme = useMemo(() => createTheme(env), [env]);
@@ -82,6 +88,26 @@ export function App({ backend, workspace, operator, env = process.env, initialRo
   const [watches, setWatches] = useState<RetryWatch[]>([]);
   const [dataVersion, setDataVersion] = useState(0);
   const capabilities = useRef<{ ascending?: boolean }>({}).current;
+
+  // Where the operator is, saved as it changes: the stack, each errors view's filter, the history.
+  const history = useRef<string[]>([...(session?.history ?? [])]);
+  const filters = useRef(new Map<number, string>());
+  const sessionRef = useRef(session);
+  sessionRef.current = session;
+  const saveSession = useCallback(() => {
+    const routes = navRef.current.stack.map((e): Route => {
+      if (e.route.view !== 'errors') return e.route;
+      const { query: _old, ...rest } = e.route;
+      const query = filters.current.get(e.key) ?? e.route.query ?? '';
+      return query ? { ...rest, query } : rest;
+    });
+    sessionRef.current?.save({ routes, history: history.current });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  useEffect(() => {
+    for (const key of filters.current.keys()) if (!nav.stack.some((e) => e.key === key)) filters.current.delete(key);
+    saveSession();
+  }, [nav, saveSession]);
 
   // One line is left free below the frame: ink writes a newline after it, and a frame as tall as the
   // terminal would scroll it by one line on every redraw.
@@ -144,6 +170,16 @@ export function App({ backend, workspace, operator, env = process.env, initialRo
         if (handler) queue.resume();
       },
       stackDepth: () => navRef.current.stack.length,
+      noteFilter: (navKey, query) => {
+        if ((filters.current.get(navKey) ?? null) === query) return;
+        filters.current.set(navKey, query);
+        saveSession();
+      },
+      filterHistory: () => history.current,
+      addFilterHistory: (query) => {
+        history.current = withHistory(history.current, query);
+        saveSession();
+      },
       jumpPrompt: () => {
         void (async () => {
           try {
@@ -241,9 +277,10 @@ export function App({ backend, workspace, operator, env = process.env, initialRo
       isVisible: (navKey: number) => navKey === topKey,
       retryWatches: watches,
       dataVersion,
+      refreshMs,
       capabilities,
     }),
-    [backend, theme, columns, rows, bodyHeight, workspace, operator, nav, topKey, help, promptOpen, watches, dataVersion, capabilities],
+    [backend, theme, columns, rows, bodyHeight, workspace, operator, nav, topKey, help, promptOpen, watches, dataVersion, refreshMs, capabilities],
   );
 
   const activeChrome = chrome && chrome.navKey === top.key ? chrome.chrome : { view: currentRoute(nav).view, keys: {} };

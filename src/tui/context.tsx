@@ -57,6 +57,8 @@ export interface UIState {
   retryWatches: readonly RetryWatch[];
   /** Bumped whenever something changed the errors behind the views (a retry progressed or ended). */
   dataVersion: number;
+  /** How often the visible view refreshes itself (ms; 0: never). */
+  refreshMs: number;
   /** Cache of what the backend can do, shared by every view. */
   capabilities: { ascending?: boolean };
 }
@@ -88,6 +90,11 @@ export interface UIActions {
   registerKeys(navKey: number, handler: KeyHandler | undefined): void;
   /** How many views the navigation stack holds now (not as of the last render). */
   stackDepth(): number;
+  /** An errors view says which filter it shows (remembered for the next TUI of this workspace). */
+  noteFilter(navKey: number, query: string): void;
+  /** The `/` prompt's history, oldest first; addFilterHistory records an applied filter. */
+  filterHistory(): readonly string[];
+  addFilterHistory(query: string): void;
 }
 
 const StateContext = createContext<UIState | undefined>(undefined);

@@ -81,6 +81,16 @@ export function useInterval(fn: () => void, ms: number, active: boolean): void {
   }, [ms, active]);
 }
 
+/**
+ * Calls `fn` every `ui.refreshMs` while the view is the visible one (k9s-style: counts, RETRY AT and
+ * progress stay current without ctrl-r). `fn` must be cheap: it reads what is on screen, no more.
+ */
+export function useAutoRefresh(fn: () => void): void {
+  const navKey = useNavKey();
+  const ui = useUIState();
+  useInterval(fn, ui.refreshMs, ui.refreshMs > 0 && ui.isVisible(navKey));
+}
+
 export interface Loaded<T> {
   data?: T;
   error?: string;

@@ -58,6 +58,13 @@ describe('bindings', () => {
     const narrow = footerItems('errors', {}, 60);
     expect(narrow.reduce((n, i) => n + i.key.length + i.label.length + 3, 0)).toBeLessThanOrEqual(60);
     expect(narrow.slice(-2).map((i) => i.key)).toEqual(['?', 'q']);
+    // At 90 columns with rows marked, what acts on them stays; less important keys go first.
+    const marked = footerItems('errors', { marked: true }, 90);
+    expect(marked.reduce((n, i) => n + i.key.length + i.label.length + 3, 0)).toBeLessThanOrEqual(90);
+    expect(marked.map((i) => `${i.key} ${i.label}`)).toEqual(expect.arrayContaining(['x resolve', 'r retry', 'u unmark', '/ filter']));
+    // The tab key says where it goes.
+    expect(footerItems('errors', {}, 200).map((i) => `${i.key} ${i.label}`)).toContain('tab show resolved');
+    expect(footerItems('errors', { tab: 'resolved' }, 200).map((i) => `${i.key} ${i.label}`)).toContain('tab show open');
     // Every binding says what it does.
     for (const b of BINDINGS) expect(b.help.length).toBeGreaterThan(3);
   });

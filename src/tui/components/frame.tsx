@@ -101,7 +101,8 @@ export function helpLines(view: ViewName, keys: KeyContext): Array<{ text: strin
     const key = `${b.display}:${b.command}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const off = b.when && !b.when(keys) ? '  (not here now)' : '';
+    const twins = all.filter((x) => x.display === b.display && x.command === b.command);
+    const off = twins.some((x) => !x.when || x.when(keys)) ? '' : '  (not here now)';
     lines.push({ text: `  ${b.display.padEnd(width)}  ${b.help}${off}` });
   }
   if (view === 'errors') {
