@@ -83,7 +83,8 @@ export function useInterval(fn: () => void, ms: number, active: boolean): void {
 
 /**
  * Calls `fn` every `ui.refreshMs` while the view is the visible one (k9s-style: counts, RETRY AT and
- * progress stay current without ctrl-r). `fn` must be cheap: it reads what is on screen, no more.
+ * progress stay current without ctrl-r). `fn` must be cheap: it reads what is on screen, no more,
+ * and leaves out loads too slow to repeat (cheapEnough).
  */
 export function useAutoRefresh(fn: () => void): void {
   const navKey = useNavKey();
@@ -91,11 +92,18 @@ export function useAutoRefresh(fn: () => void): void {
   useInterval(fn, ui.refreshMs, ui.refreshMs > 0 && ui.isVisible(navKey));
 }
 
+/** Whether a load is cheap enough to repeat on the refresh timer (at most a tenth of the period). */
+export function cheapEnough(loaded: Pick<Loaded<unknown>, 'loading' | 'lastMs'>, refreshMs: number): boolean {
+  return !loaded.loading && loaded.lastMs <= refreshMs / 10;
+}
+
 export interface Loaded<T> {
   data?: T;
   error?: string;
   loading: boolean;
   reload(): void;
+  /** How long the last load took (ms), so a timed refresh can leave out a load too slow to repeat. */
+  lastMs: number;
 }
 
 /**
@@ -112,11 +120,13 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
   const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });
   const loadRef = useRef(load);
   loadRef.current = load;
+  const took = useRef(0);
   useEffect(() => {
     if (!enabled) return;
     let current = true;
     setState((s) => (s.loading ? s : { ...s, loading: true }));
-    loadRef.current().then(
+    const started = Date.now();
+    loadRef.current().finally(() => (took.current = Date.now() - started)).then(
       (data) => current && setState({ data, loading: false }),
       (e: unknown) => current && setState((s) => ({ ...s, error: failureMessage(e), loading: false })),
     );
@@ -126,7 +136,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [tick, enabled, ...deps]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { ...state, reload };
+  return { ...state, reload, lastMs: took.current };
 }
 
 /** Calls `fn` when the view comes back on top (after a drill-down returns), not on first show. */

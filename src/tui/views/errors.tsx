@@ -19,7 +19,7 @@ import { Table, type TableRow } from '../components/table.js';
 import { useNavKey, useUIActions, useUIState, type RetryWatch } from '../context.js';
 import { ErrorPager, FetchCanceled } from '../data/error-pager.js';
 import { age, formatCount, messageLine, shortTime, type ColumnSpec } from '../format.js';
-import { useAutoRefresh, useCommands, useDataRefresh, useLoad, useOnReturn, useSyncReducer, useSyncState } from '../hooks.js';
+import { cheapEnough, useAutoRefresh, useCommands, useDataRefresh, useLoad, useOnReturn, useSyncReducer, useSyncState } from '../hooks.js';
 import type { Command } from '../keys.js';
 import { cursorRow, initialWindow, PAGE, position, rowIdOf, visibleRows, windowReducer, type ErrorRow } from '../state/error-window.js';
 import { describeMarks, hasMarks, isMarked, marksReducer, NO_MARKS, selectionOf } from '../state/marks.js';
@@ -150,16 +150,13 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
   }, [flowId, stepId]);
   // A filtered list or the Resolved tab is counted apart (the step's count covers neither), after
   // its first page is drawn.
-  const countCost = useRef(0);
   const matching = useLoad(async () => {
     if (tab === 'open' && filter === '') return undefined;
     await new Promise((resolve) => setImmediate(resolve));
-    const started = Date.now();
     const selection = filter ? { query: filter } : { all: true };
     const dry = tab === 'open'
       ? await backend.triage.resolve(flowId, stepId, selection, { dryRun: true })
       : await backend.triage.reopen(flowId, stepId, selection, { dryRun: true });
-    countCost.current = Date.now() - started;
     return { tab, filter, count: dry.errorsToReturn.length };
   }, [tab, filter, flowId, stepId]);
   const refresh = () => {
@@ -169,12 +166,12 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
   };
   useOnReturn(refresh);
   useDataRefresh(refresh);
-  // Every couple of seconds: the rows on screen and the counts, read again (a count that took long
-  // on a big filtered list waits for ctrl-r or a change made here).
+  // Every couple of seconds: the rows on screen and the counts, read again (a count too slow to
+  // repeat, on a big list, waits for ctrl-r or a change made here).
   useAutoRefresh(() => {
     dispatch({ type: 'refresh' });
-    if (!step.loading) step.reload();
-    if (!matching.loading && countCost.current < 100) matching.reload();
+    if (cheapEnough(step, ui.refreshMs)) step.reload();
+    if (cheapEnough(matching, ui.refreshMs)) matching.reload();
   });
 
   const counted = matching.data && matching.data.tab === tab && matching.data.filter === filter ? matching.data.count : undefined;
