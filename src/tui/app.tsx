@@ -261,7 +261,6 @@ export function App({ backend, workspace, operator, env = process.env, initialRo
 
   // The state the views read changes only when something they show changes: a new footer message
   // or key hint re-renders the footer, not every view in the stack.
-  const promptOpen = prompt.open;
   const topKey = top.key;
   const state: UIState = useMemo(
     () => ({
@@ -273,14 +272,13 @@ export function App({ backend, workspace, operator, env = process.env, initialRo
       ...(workspace !== undefined ? { workspace } : {}),
       ...(operator !== undefined ? { operator } : {}),
       nav,
-      isActive: (navKey: number) => navKey === topKey && !help && !promptOpen,
       isVisible: (navKey: number) => navKey === topKey,
       retryWatches: watches,
       dataVersion,
       refreshMs,
       capabilities,
     }),
-    [backend, theme, columns, rows, bodyHeight, workspace, operator, nav, topKey, help, promptOpen, watches, dataVersion, refreshMs, capabilities],
+    [backend, theme, columns, rows, bodyHeight, workspace, operator, nav, topKey, watches, dataVersion, refreshMs, capabilities],
   );
 
   const activeChrome = chrome && chrome.navKey === top.key ? chrome.chrome : { view: currentRoute(nav).view, keys: {} };

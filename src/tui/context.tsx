@@ -49,8 +49,6 @@ export interface UIState {
   workspace?: string;
   operator?: string;
   nav: NavState;
-  /** Whether the view with this nav key is on top and nothing (prompt, help) covers it. */
-  isActive(navKey: number): boolean;
   /** Whether the view with this nav key is the visible one. */
   isVisible(navKey: number): boolean;
   /** Retry jobs queued here and still running. */
