@@ -117,7 +117,7 @@ export async function benchTui(ctx: BenchContext): Promise<Result[]> {
     const stdin = new BenchStdin();
     const started = performance.now();
     const instance = render(
-      createElement(App, { backend, env, editFile: () => undefined, workspace: home, ...(routes ? { initialRoutes: routes } : {}) }),
+      createElement(App, { backend, env, editFile: () => undefined, workspace: home, refreshMs: 0, ...(routes ? { initialRoutes: routes } : {}) }),
       { stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false, maxFps: 60 },
     );
     return { stdout, stdin, started, instance };

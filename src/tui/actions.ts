@@ -1,4 +1,4 @@
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
@@ -372,7 +372,17 @@ export function exportCsv(ctx: ActionContext, t: { flowId: string; stepId: strin
     });
     if (!answer) return undefined;
     const path = resolvePath(answer.value.trim());
-    const out = createWriteStream(path, { flags: 'wx' });
+    // An existing file is replaced only when the operator says so.
+    let flags = 'wx';
+    if (existsSync(path)) {
+      const overwrite = await ctx.ui.ask({ kind: 'confirm', message: `${path} exists. Overwrite it?` });
+      if (!overwrite?.yes) {
+        ctx.ui.info(`Not exported: ${path} is kept as it was.`);
+        return undefined;
+      }
+      flags = 'w';
+    }
+    const out = createWriteStream(path, { flags });
     const opened = new Promise<void>((resolve, reject) => {
       out.once('open', () => resolve());
       out.once('error', reject);

@@ -1,6 +1,7 @@
 import { createContext, useContext, type ReactNode } from 'react';
 import type { JobDetail } from '../backend/backend.js';
 import type { TuiBackend } from './backend.js';
+import type { KeyHandler } from './input-queue.js';
 import type { KeyContext, ViewName } from './keys.js';
 import type { NavState, Route } from './state/nav.js';
 import type { PromptAnswer, PromptSpec } from './state/prompt.js';
@@ -48,14 +49,14 @@ export interface UIState {
   workspace?: string;
   operator?: string;
   nav: NavState;
-  /** Whether the view with this nav key is on top and nothing (prompt, help) covers it. */
-  isActive(navKey: number): boolean;
   /** Whether the view with this nav key is the visible one. */
   isVisible(navKey: number): boolean;
   /** Retry jobs queued here and still running. */
   retryWatches: readonly RetryWatch[];
   /** Bumped whenever something changed the errors behind the views (a retry progressed or ended). */
   dataVersion: number;
+  /** How often the visible view refreshes itself (ms; 0: never). */
+  refreshMs: number;
   /** Cache of what the backend can do, shared by every view. */
   capabilities: { ascending?: boolean };
 }
@@ -83,6 +84,15 @@ export interface UIActions {
   touch(): void;
   /** The `:` prompt: flows, jobs, or a flow by name. */
   jumpPrompt(): void;
+  /** A view of the stack takes its keys through this handler (undefined: it left); see KeyQueue. */
+  registerKeys(navKey: number, handler: KeyHandler | undefined): void;
+  /** How many views the navigation stack holds now (not as of the last render). */
+  stackDepth(): number;
+  /** An errors view says which filter it shows (remembered for the next TUI of this workspace). */
+  noteFilter(navKey: number, query: string): void;
+  /** The `/` prompt's history, oldest first; addFilterHistory records an applied filter. */
+  filterHistory(): readonly string[];
+  addFilterHistory(query: string): void;
 }
 
 const StateContext = createContext<UIState | undefined>(undefined);

@@ -105,3 +105,22 @@ export function layoutColumns(columns: readonly ColumnSpec[], total: number): nu
   return widths;
 }
 
+
+/**
+ * A line cut into pieces of at most `width` characters, at spaces where there are any (a word
+ * longer than the width is cut where it must), so a long message reads in full on a narrow screen.
+ */
+export function wrapLine(text: string, width: number): string[] {
+  const w = Math.max(8, width);
+  if (text.length <= w) return [text];
+  const out: string[] = [];
+  let rest = text;
+  while (rest.length > w) {
+    const space = rest.lastIndexOf(' ', w);
+    const at = space > w / 3 ? space : w;
+    out.push(rest.slice(0, at).trimEnd());
+    rest = rest.slice(at).replace(/^ /, '');
+  }
+  if (rest) out.push(rest);
+  return out;
+}

@@ -1,8 +1,8 @@
-import { useInput, useStdout } from 'ink';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useStdout, type Key } from 'ink';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { failureMessage } from './backend.js';
 import { useNavKey, useUIActions, useUIState } from './context.js';
-import { matchCommand, splitKeys, type Command, type KeyContext, type ViewName } from './keys.js';
+import { matchCommand, type Command, type KeyContext, type ViewName } from './keys.js';
 import { initialList, listReducer, type ListAction, type ListState } from './state/list.js';
 
 /** The terminal size, following resizes. */
@@ -24,18 +24,19 @@ export function useTerminalSize(fallback = { columns: 100, rows: 30 }): { column
 }
 
 /**
- * A view's keys: only the view on top (with no prompt or help over it) hears them; each key is
- * matched against the binding table for the view, and the commands every view shares (quit, help,
- * jump, back) are handled here unless the view handles them first (returns true).
+ * A view's keys: the app's key queue hands them to the view on top (with no prompt or help over
+ * it), one at a time; each is matched against the binding table for the view, and the commands
+ * every view shares (quit, help, jump, back) are handled here unless the view handles them first
+ * (returns true). `keys` may be a function reading the view's synchronous state, so a key of a
+ * burst sees what the key before it left (a tab switched, marks cleared) before any re-render.
  */
-export function useCommands(view: ViewName, keys: KeyContext, handle: (command: Command) => boolean | void, info?: string): void {
+export function useCommands(view: ViewName, keys: KeyContext | (() => KeyContext), handle: (command: Command) => boolean | void, info?: string): void {
   const navKey = useNavKey();
   const ui = useUIState();
   const actions = useUIActions();
-  const active = ui.isActive(navKey);
   const visible = ui.isVisible(navKey);
   const root = ui.nav.stack.length <= 1;
-  const context: KeyContext = { ...keys, root };
+  const context: KeyContext = { ...(typeof keys === 'function' ? keys() : keys), root };
   const contextKey = JSON.stringify(context);
 
   useEffect(() => {
@@ -45,23 +46,28 @@ export function useCommands(view: ViewName, keys: KeyContext, handle: (command: 
 
   const handleRef = useRef(handle);
   handleRef.current = handle;
-  const contextRef = useRef(context);
-  contextRef.current = context;
+  const keysRef = useRef(keys);
+  keysRef.current = keys;
 
-  useInput(
-    (input, key) => {
-      for (const [ch, k] of splitKeys(input, key)) {
-        const command = matchCommand(view, contextRef.current, ch, k);
-        if (!command) continue;
-        if (command === 'quit') return actions.quit();
-        if (command === 'help') return actions.showHelp();
-        if (command === 'jump') return actions.jumpPrompt();
-        const handled = handleRef.current(command);
-        if (handled !== true && command === 'back') actions.pop();
-      }
+  const onKey = useCallback(
+    (input: string, key: Key) => {
+      const k = keysRef.current;
+      const now: KeyContext = { ...(typeof k === 'function' ? k() : k), root: actions.stackDepth() <= 1 };
+      const command = matchCommand(view, now, input, key);
+      if (!command) return;
+      if (command === 'quit') return actions.quit();
+      if (command === 'help') return actions.showHelp();
+      if (command === 'jump') return actions.jumpPrompt();
+      const handled = handleRef.current(command);
+      if (handled !== true && command === 'back') actions.pop();
     },
-    { isActive: active },
+    [view, actions],
   );
+  // Registered as soon as the view is mounted: keys that came with the one that opened it wait for it.
+  useLayoutEffect(() => {
+    actions.registerKeys(navKey, onKey);
+    return () => actions.registerKeys(navKey, undefined);
+  }, [navKey, onKey, actions]);
 }
 
 /** Runs `fn` every `ms` while `active`; the latest `fn` is called (no restart when it changes). */
@@ -75,11 +81,29 @@ export function useInterval(fn: () => void, ms: number, active: boolean): void {
   }, [ms, active]);
 }
 
+/**
+ * Calls `fn` every `ui.refreshMs` while the view is the visible one (k9s-style: counts, RETRY AT and
+ * progress stay current without ctrl-r). `fn` must be cheap: it reads what is on screen, no more,
+ * and leaves out loads too slow to repeat (cheapEnough).
+ */
+export function useAutoRefresh(fn: () => void): void {
+  const navKey = useNavKey();
+  const ui = useUIState();
+  useInterval(fn, ui.refreshMs, ui.refreshMs > 0 && ui.isVisible(navKey));
+}
+
+/** Whether a load is cheap enough to repeat on the refresh timer (at most a tenth of the period). */
+export function cheapEnough(loaded: Pick<Loaded<unknown>, 'loading' | 'lastMs'>, refreshMs: number): boolean {
+  return !loaded.loading && loaded.lastMs <= refreshMs / 10;
+}
+
 export interface Loaded<T> {
   data?: T;
   error?: string;
   loading: boolean;
   reload(): void;
+  /** How long the last load took (ms), so a timed refresh can leave out a load too slow to repeat. */
+  lastMs: number;
 }
 
 /**
@@ -96,11 +120,13 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
   const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });
   const loadRef = useRef(load);
   loadRef.current = load;
+  const took = useRef(0);
   useEffect(() => {
     if (!enabled) return;
     let current = true;
     setState((s) => (s.loading ? s : { ...s, loading: true }));
-    loadRef.current().then(
+    const started = Date.now();
+    loadRef.current().finally(() => (took.current = Date.now() - started)).then(
       (data) => current && setState({ data, loading: false }),
       (e: unknown) => current && setState((s) => ({ ...s, error: failureMessage(e), loading: false })),
     );
@@ -110,7 +136,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [tick, enabled, ...deps]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { ...state, reload };
+  return { ...state, reload, lastMs: took.current };
 }
 
 /** Calls `fn` when the view comes back on top (after a drill-down returns), not on first show. */

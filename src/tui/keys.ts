@@ -86,8 +86,10 @@ export interface Binding {
   help: string;
   views: readonly ViewName[] | 'all';
   when?: (ctx: KeyContext) => boolean;
-  /** Footer order: lower first (default 50); when the footer is too narrow the last ones go. */
+  /** Footer order: lower first (default 50). */
   footer?: number;
+  /** When the footer is too narrow, which stay: lower first (default 50); the others go. */
+  priority?: number;
 }
 
 const LISTS: ViewName[] = ['flows', 'steps', 'errors', 'jobs', 'job', 'trace'];
@@ -97,21 +99,22 @@ const openTab = (c: KeyContext) => c.tab !== 'resolved';
 const openError = (c: KeyContext) => (c.tab === undefined ? c.open !== false : c.tab === 'open');
 
 export const BINDINGS: readonly Binding[] = [
-  { command: 'open', keys: [{ special: 'return' }], display: 'enter', label: 'open', footer: 80, help: 'open the row under the cursor (drill down)', views: ['flows', 'steps', 'errors', 'jobs', 'job', 'trace'] },
-  { command: 'clearFilter', keys: [{ special: 'escape' }], display: 'esc', label: 'clear filter', help: 'clear the filter', views: ['errors'], when: (c) => c.filtered === true },
-  { command: 'back', keys: [{ special: 'escape' }], display: 'esc', label: 'back', footer: 81, help: 'back to the previous view', views: 'all', when: (c) => c.root !== true && c.filtered !== true },
-  { command: 'filter', keys: [{ input: '/' }], display: '/', label: 'filter', help: 'filter with the query language (code:429 tag:x assignee:me …)', views: ['errors'] },
-  { command: 'tab', keys: [{ special: 'tab' }], display: 'tab', label: 'resolved tab', footer: 70, help: 'switch between open and resolved errors', views: ['errors'] },
-  { command: 'mark', keys: [{ input: ' ' }], display: 'space', label: 'mark', help: 'mark or unmark the row', views: ['errors'] },
+  { command: 'open', keys: [{ special: 'return' }], display: 'enter', label: 'open', footer: 80, priority: 30, help: 'open the row under the cursor (drill down)', views: ['flows', 'steps', 'errors', 'jobs', 'job', 'trace'] },
+  { command: 'clearFilter', keys: [{ special: 'escape' }], display: 'esc', label: 'clear filter', priority: 8, help: 'clear the filter', views: ['errors'], when: (c) => c.filtered === true },
+  { command: 'back', keys: [{ special: 'escape' }], display: 'esc', label: 'back', footer: 81, priority: 30, help: 'back to the previous view', views: 'all', when: (c) => c.root !== true && c.filtered !== true },
+  { command: 'filter', keys: [{ input: '/' }], display: '/', label: 'filter', priority: 8, help: 'filter with the query language (code:429 tag:x assignee:me …)', views: ['errors'] },
+  { command: 'tab', keys: [{ special: 'tab' }], display: 'tab', label: 'show resolved', footer: 70, help: 'switch between open and resolved errors', views: ['errors'], when: openTab },
+  { command: 'tab', keys: [{ special: 'tab' }], display: 'tab', label: 'show open', footer: 70, help: 'switch between open and resolved errors', views: ['errors'], when: (c) => !openTab(c) },
+  { command: 'mark', keys: [{ input: ' ' }], display: 'space', label: 'mark', priority: 9, help: 'mark or unmark the row', views: ['errors'] },
   { command: 'markRange', keys: [{ input: 'v' }], display: 'v', label: 'range', footer: 60, help: 'start or end a range mark: rows the cursor passes are marked', views: ['errors'] },
   { command: 'markUp', keys: [{ special: 'up', shift: true }, { input: 'K' }], display: 'shift-↑/K', help: 'mark the row and move up', views: ['errors'] },
   { command: 'markDown', keys: [{ special: 'down', shift: true }, { input: 'J' }], display: 'shift-↓/J', help: 'mark the row and move down', views: ['errors'] },
   { command: 'markAll', keys: [{ input: 'A' }], display: 'A', label: 'mark all', help: 'mark every error matching the filter (not only the rows on screen)', views: ['errors'] },
-  { command: 'clearMarks', keys: [{ input: 'u' }], display: 'u', label: 'unmark', help: 'clear every mark', views: ['errors'], when: (c) => c.marked === true },
-  { command: 'retry', keys: [{ input: 'r' }], display: 'r', label: 'retry', help: 'retry the marked errors (or the one under the cursor) as a background job', views: ACT_ON_ERRORS, when: openError },
+  { command: 'clearMarks', keys: [{ input: 'u' }], display: 'u', label: 'unmark', priority: 7, help: 'clear every mark', views: ['errors'], when: (c) => c.marked === true },
+  { command: 'retry', keys: [{ input: 'r' }], display: 'r', label: 'retry', priority: 6, help: 'retry the marked errors (or the one under the cursor) as a background job', views: ACT_ON_ERRORS, when: openError },
   { command: 'retryBackoff', keys: [{ input: 'b' }], display: 'b', label: 'back-off', help: 'retry with exponential back-off (5 attempts, 1s ×2, at most 5m apart)', views: ACT_ON_ERRORS, when: openError },
-  { command: 'resolve', keys: [{ input: 'x' }], display: 'x', label: 'resolve', help: 'resolve the marked errors (or the one under the cursor)', views: ACT_ON_ERRORS, when: openError },
-  { command: 'reopen', keys: [{ input: 'o' }], display: 'o', label: 'reopen', help: 'reopen the marked resolved errors (or the one under the cursor)', views: ACT_ON_ERRORS, when: (c) => !openError(c) },
+  { command: 'resolve', keys: [{ input: 'x' }], display: 'x', label: 'resolve', priority: 5, help: 'resolve the marked errors (or the one under the cursor)', views: ACT_ON_ERRORS, when: openError },
+  { command: 'reopen', keys: [{ input: 'o' }], display: 'o', label: 'reopen', priority: 5, help: 'reopen the marked resolved errors (or the one under the cursor)', views: ACT_ON_ERRORS, when: (c) => !openError(c) },
   { command: 'assign', keys: [{ input: 'a' }], display: 'a', label: 'assign', help: 'assign to a user (pick one or type an email), or unassign', views: ACT_ON_ERRORS, when: openError },
   { command: 'tags', keys: [{ input: 't' }], display: 't', label: 'tags', help: 'add or remove tags from the catalog', views: ACT_ON_ERRORS },
   { command: 'edit', keys: [{ input: 'e' }], display: 'e', label: 'edit', help: "edit the error's retry-data snapshot in $EDITOR (validated, diff before saving)", views: ACT_ON_ERRORS, when: openError },
@@ -127,7 +130,7 @@ export const BINDINGS: readonly Binding[] = [
   { command: 'top', keys: [{ input: 'g' }, { special: 'home' }], display: 'g/Home', help: 'to the top (newest)', views: ALL_SCROLL },
   { command: 'bottom', keys: [{ input: 'G' }, { special: 'end' }], display: 'G/End', help: 'to the bottom (oldest)', views: ALL_SCROLL },
   { command: 'refresh', keys: [{ input: 'r', ctrl: true }], display: 'ctrl-r', help: 'reload the view', views: 'all' },
-  { command: 'jump', keys: [{ input: ':' }], display: ':', label: 'jump', footer: 82, help: 'jump to a view: flows, jobs, or a flow by name', views: 'all' },
+  { command: 'jump', keys: [{ input: ':' }], display: ':', label: 'jump', footer: 82, priority: 40, help: 'jump to a view: flows, jobs, or a flow by name', views: 'all' },
   { command: 'help', keys: [{ input: '?' }], display: '?', label: 'help', help: 'this help', views: 'all' },
   { command: 'quit', keys: [{ input: 'q' }, { input: 'c', ctrl: true }], display: 'q', label: 'quit', help: 'quit flowdeck', views: 'all' },
 ];
@@ -177,20 +180,23 @@ export function matchCommand(view: ViewName, ctx: KeyContext, input: string, key
 export function footerItems(view: ViewName, ctx: KeyContext, width: number): Array<{ key: string; label: string }> {
   const items = bindingsFor(view, ctx)
     .filter((b) => b.label !== undefined && b.command !== 'help' && b.command !== 'quit')
-    .map((b, i) => ({ key: b.display, label: b.label!, order: (b.footer ?? 50) * 1000 + i }))
-    .sort((a, b) => a.order - b.order)
-    .map(({ key, label }) => ({ key, label }));
+    .map((b, i) => ({ key: b.display, label: b.label!, order: (b.footer ?? 50) * 1000 + i, priority: (b.priority ?? 50) * 1000 + i }));
   const tail = [
     { key: '?', label: 'help' },
     { key: 'q', label: 'quit' },
   ];
-  const size = (list: Array<{ key: string; label: string }>) => list.reduce((n, i) => n + i.key.length + i.label.length + 3, 0);
-  const out: Array<{ key: string; label: string }> = [];
-  for (const item of items) {
-    if (size([...out, item, ...tail]) > width) break;
-    out.push(item);
-  }
-  return [...out, ...tail];
+  const size = (list: ReadonlyArray<{ key: string; label: string }>) => list.reduce((n, i) => n + i.key.length + i.label.length + 3, 0);
+  // The most important keys that fit are kept (x resolve before l logs), then shown in footer order.
+  let room = width - size(tail);
+  const kept = [...items]
+    .sort((a, b) => a.priority - b.priority)
+    .filter((item) => {
+      const need = size([item]);
+      if (need > room) return false;
+      room -= need;
+      return true;
+    });
+  return [...kept.sort((a, b) => a.order - b.order).map(({ key, label }) => ({ key, label })), ...tail];
 }
 
 /** A no-op key (for synthesising presses, e.g. splitting a pasted burst into single keys). */
@@ -236,7 +242,7 @@ const SEQUENCES: Record<string, Partial<Key>> = {
 };
 
 /** One key of a burst as ink would have reported it alone. */
-function keyOf(token: string): [string, Key] {
+export function keyOf(token: string): [string, Key] {
   if (token.startsWith('\u001B')) {
     if (token === '\u001B') return ['', { ...NO_KEY, escape: true, meta: true }];
     const known = SEQUENCES[token.slice(1)];
@@ -269,34 +275,5 @@ export function tokenizeKeys(raw: string): string[] {
     out.push(ch);
     i += ch.length;
   }
-  return out;
-}
-
-/**
- * Ink hands a burst of keys (a paste, or keys sent faster than a frame, as tmux send-keys does) to
- * the handler as one string. Outside text inputs each of them is a key of its own.
- */
-export function splitKeys(input: string, key: Key): Array<[string, Key]> {
-  if (input.length <= 1 || key.ctrl || specialOf(key)) return [[input, key]];
-  return tokenizeKeys(input).map(keyOf);
-}
-
-/** Like splitKeys, for text inputs: runs of printable characters stay together (one insert). */
-export function splitTextBurst(input: string, key: Key): Array<[string, Key]> {
-  // eslint-disable-next-line no-control-regex
-  if (input.length <= 1 || key.ctrl || specialOf(key) || !/[\u0000-\u001f\u007f]/.test(input)) return [[input, key]];
-  const out: Array<[string, Key]> = [];
-  let run = '';
-  for (const token of tokenizeKeys(input)) {
-    // eslint-disable-next-line no-control-regex
-    if (token.length === 1 && !/[\u0000-\u001f\u007f]/.test(token)) {
-      run += token;
-      continue;
-    }
-    if (run) out.push([run, NO_KEY]);
-    run = '';
-    out.push(keyOf(token));
-  }
-  if (run) out.push([run, NO_KEY]);
   return out;
 }

@@ -3,6 +3,7 @@ import { writeSync } from 'node:fs';
 import type { Instance } from 'ink';
 import { InvalidInputError } from '../domain/errors.js';
 import type { TuiBackend } from './backend.js';
+import { liveRoutes, readSession, writeSession, type Session } from './session.js';
 import type { Route } from './state/nav.js';
 
 // Runs the TUI on the terminal: the alternate screen (so the shell's screen comes back intact),
@@ -48,6 +49,10 @@ export async function loadTui() {
 
 export async function runTui(backend: TuiBackend, options: RunTuiOptions = {}): Promise<TuiResult> {
   const { render, createElement, App } = await loadTui();
+  // Back where the operator was in this workspace (unless told where to start).
+  const home = options.workspace;
+  const saved = home !== undefined ? readSession(home) : undefined;
+  const initialRoutes = options.initialRoutes ?? (saved ? await liveRoutes(backend, saved.routes) : undefined);
   const stdin = options.stdin ?? process.stdin;
   const stdout = options.stdout ?? process.stdout;
   const env = options.env ?? process.env;
@@ -113,7 +118,8 @@ export async function runTui(backend: TuiBackend, options: RunTuiOptions = {}): 
         editFile,
         ...(options.workspace !== undefined ? { workspace: options.workspace } : {}),
         ...(options.operator !== undefined ? { operator: options.operator } : {}),
-        ...(options.initialRoutes ? { initialRoutes: options.initialRoutes } : {}),
+        ...(initialRoutes ? { initialRoutes } : {}),
+        ...(home !== undefined && saved ? { session: { history: saved.history, save: (s: Session) => writeSession(home, s) } } : {}),
       }),
       {
         stdin,

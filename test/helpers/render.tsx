@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import { decodeId } from '../../src/domain/ids.js';
-import { App } from '../../src/tui/app.js';
+import { App, type AppProps } from '../../src/tui/app.js';
 import type { TuiBackend } from '../../src/tui/backend.js';
 import type { Route } from '../../src/tui/state/nav.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
@@ -98,6 +98,10 @@ export interface RenderOptions {
   routes?: Route[];
   /** What "the editor" does to a file (the real app runs $EDITOR with the TUI suspended). */
   edit?: (file: string) => void;
+  /** The views' own refresh period (ms); off unless a test asks for it. */
+  refreshMs?: number;
+  /** Where the session (view, filter, `/` history) is kept; not kept unless given. */
+  session?: AppProps['session'];
 }
 
 export function renderTui(backend: TuiBackend, options: RenderOptions = {}): TuiHarness {
@@ -115,6 +119,8 @@ export function renderTui(backend: TuiBackend, options: RenderOptions = {}): Tui
         options.edit?.(file);
       }}
       onQuit={() => quits++}
+      refreshMs={options.refreshMs ?? 0}
+      {...(options.session ? { session: options.session } : {})}
     />,
   );
   const resize = (columns: number, rows: number) => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
@@ -475,12 +475,20 @@ describe('export and logs', () => {
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines[0]).toMatch(/^occurredAt,source,code,message/);
     expect(lines).toHaveLength(value.length + 1);
-    // The same name again is refused, not overwritten.
+    // The same name again asks before overwriting: n keeps the file as it was, y replaces it.
+    writeFileSync(file, 'kept\n');
     await t.pressAndWait('E', 'Export to:');
     t.press(KEYS.ctrlU);
     t.type(file);
-    await t.pressAndWait(KEYS.enter, 'already exists');
-    expect(existsSync(file)).toBe(true);
+    await t.pressAndWait(KEYS.enter, `${file} exists. Overwrite it? y/N`);
+    await t.pressAndWait('n', `Not exported: ${file} is kept as it was.`);
+    expect(readFileSync(file, 'utf8')).toBe('kept\n');
+    await t.pressAndWait('E', 'Export to:');
+    t.press(KEYS.ctrlU);
+    t.type(file);
+    await t.pressAndWait(KEYS.enter, 'Overwrite it? y/N');
+    await t.pressAndWait('y', `Exported ${value.length} rows to ${file}`);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(value.length + 1);
   });
 
   it("l opens the execution logs of the error's run, at its record", async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePatchText } from '../../src/tui/actions.js';
 import { layoutColumns, messageLine, progressBar } from '../../src/tui/format.js';
-import { BINDINGS, bindingsFor, footerItems, matchCommand, NO_KEY, splitKeys, splitTextBurst, tokenizeKeys, type ViewName } from '../../src/tui/keys.js';
+import { BINDINGS, bindingsFor, footerItems, keyOf, matchCommand, NO_KEY, tokenizeKeys, type ViewName } from '../../src/tui/keys.js';
 import { createTheme } from '../../src/tui/theme.js';
 import { complete } from '../../src/tui/components/prompt.js';
 
@@ -58,23 +58,25 @@ describe('bindings', () => {
     const narrow = footerItems('errors', {}, 60);
     expect(narrow.reduce((n, i) => n + i.key.length + i.label.length + 3, 0)).toBeLessThanOrEqual(60);
     expect(narrow.slice(-2).map((i) => i.key)).toEqual(['?', 'q']);
+    // At 90 columns with rows marked, what acts on them stays; less important keys go first.
+    const marked = footerItems('errors', { marked: true }, 90);
+    expect(marked.reduce((n, i) => n + i.key.length + i.label.length + 3, 0)).toBeLessThanOrEqual(90);
+    expect(marked.map((i) => `${i.key} ${i.label}`)).toEqual(expect.arrayContaining(['x resolve', 'r retry', 'u unmark', '/ filter']));
+    // The tab key says where it goes.
+    expect(footerItems('errors', {}, 200).map((i) => `${i.key} ${i.label}`)).toContain('tab show resolved');
+    expect(footerItems('errors', { tab: 'resolved' }, 200).map((i) => `${i.key} ${i.label}`)).toContain('tab show open');
     // Every binding says what it does.
     for (const b of BINDINGS) expect(b.help.length).toBeGreaterThan(3);
   });
 
   it('splits a burst of keys (tmux send-keys, a paste) into single keys', () => {
     expect(tokenizeKeys('jj\r\u001B[B\u001B[1;2Ax\u001B')).toEqual(['j', 'j', '\r', '\u001B[B', '\u001B[1;2A', 'x', '\u001B']);
-    const keys = splitKeys('jG\r', key({}));
-    expect(keys.map(([i]) => i)).toEqual(['j', 'G', '\r']);
+    const keys = tokenizeKeys('jG\r\u0012').map(keyOf);
+    expect(keys.map(([i]) => i)).toEqual(['j', 'G', '\r', 'r']);
     expect(keys[1]![1].shift).toBe(true);
     expect(keys[2]![1].return).toBe(true);
-    expect(splitKeys('\u0012', key({ ctrl: true }))).toHaveLength(1);
-    // In a text input, typed text stays one insert; control keys split off.
-    expect(splitTextBurst('code:422\r', key({})).map(([i, k]) => [i, k.return])).toEqual([
-      ['code:422', false],
-      ['\r', true],
-    ]);
-    expect(splitTextBurst('plain text', key({}))).toEqual([['plain text', key({})]]);
+    expect(keys[3]![1].ctrl).toBe(true);
+    expect(keyOf('\u001B[B')[1].downArrow).toBe(true);
   });
 });
 

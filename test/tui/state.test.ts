@@ -162,6 +162,7 @@ function answer(list: ErrorRow[], fetch: Fetch): FetchResult {
     case 'older':
       return desc(fetch.before, fetch.limit);
     case 'above':
+    case 'visible':
       return desc(fetch.before, fetch.limit);
     case 'newer':
       return asc(fetch.after, fetch.limit);
@@ -245,6 +246,36 @@ describe('errors window', () => {
     s = windowReducer(s, { type: 'remove', errorIds: [s.rows[3]!.errorId, s.rows[10]!.errorId] });
     expect(s.cursor).toBe(9);
     expect(cursorId(s)).toBe(before - 2);
+  });
+
+  it('a timed refresh reads only the rows on screen, and keeps the cursor on its error', () => {
+    let s = settle(initialWindow(20), list);
+    s = windowReducer(s, { type: 'page', direction: 1 });
+    s = windowReducer(s, { type: 'move', delta: 3 });
+    const before = cursorId(s);
+    const at = position(s).row;
+    // A row on screen went (resolved elsewhere); a new error arrived at the top, above the screen.
+    const gone = rowIdOf(s.rows[s.offset + 1]!.errorId);
+    const changed = [{ ...list[0]!, errorId: rows(5001)[0]!.errorId }, ...list.filter((r) => rowIdOf(r.errorId) !== gone)];
+    s = windowReducer(s, { type: 'refresh' });
+    expect(s.pending?.fetch).toEqual({ kind: 'visible', before: s.rows[s.offset - 1]!.errorId, from: s.offset, limit: 20 });
+    s = settle(s, changed);
+    expect(cursorId(s)).toBe(before);
+    // One row above it on screen went; the new top error is not read (it is not on screen).
+    expect(position(s).row).toBe(at! - 1);
+    const ids = s.rows.map((r) => rowIdOf(r.errorId));
+    expect(ids).not.toContain(gone);
+    // Still the list's rows in order, no gap where the fresh ones meet those held below.
+    expect(ids).toEqual(changed.map((r) => rowIdOf(r.errorId)).filter((id) => id <= ids[0]! && id >= ids[ids.length - 1]!));
+  });
+
+  it('a burst of moves past the held rows is done when the next page arrives', () => {
+    let s = settle(initialWindow(20), list);
+    for (let i = 0; i < PAGE + 50; i++) s = windowReducer(s, { type: 'move', delta: 1 });
+    expect(s.cursor).toBe(PAGE - 1);
+    s = settle(s, list);
+    expect(position(s).row).toBe(PAGE + 51);
+    expect(s.owed).toBeUndefined();
   });
 
   it('drops answers to questions no longer asked', () => {

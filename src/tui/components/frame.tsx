@@ -1,5 +1,5 @@
-import { Box, Text, useInput } from 'ink';
-import { useState, type ReactNode } from 'react';
+import { Box, Text, type Key } from 'ink';
+import type { ReactNode } from 'react';
 import { QUERY_HELP } from '../../domain/query.js';
 import { fit } from '../format.js';
 import { BINDINGS, footerItems, VIEW_TITLES, type Binding, type KeyContext, type ViewName } from '../keys.js';
@@ -91,7 +91,7 @@ export function Footer({
   );
 }
 
-function helpLines(view: ViewName, keys: KeyContext): Array<{ text: string; bold?: boolean }> {
+export function helpLines(view: ViewName, keys: KeyContext): Array<{ text: string; bold?: boolean }> {
   const inView = (b: Binding) => b.views === 'all' || b.views.includes(view);
   const all = BINDINGS.filter(inView);
   const width = Math.max(...all.map((b) => b.display.length));
@@ -101,7 +101,8 @@ function helpLines(view: ViewName, keys: KeyContext): Array<{ text: string; bold
     const key = `${b.display}:${b.command}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const off = b.when && !b.when(keys) ? '  (not here now)' : '';
+    const twins = all.filter((x) => x.display === b.display && x.command === b.command);
+    const off = twins.some((x) => !x.when || x.when(keys)) ? '' : '  (not here now)';
     lines.push({ text: `  ${b.display.padEnd(width)}  ${b.help}${off}` });
   }
   if (view === 'errors') {
@@ -112,17 +113,20 @@ function helpLines(view: ViewName, keys: KeyContext): Array<{ text: string; bold
   return lines;
 }
 
-export function HelpOverlay({ theme, view, keys, width, height, onClose }: { theme: Theme; view: ViewName; keys: KeyContext; width: number; height: number; onClose: () => void }) {
+/** A key in the help overlay: the new scroll offset, or 'close'. */
+export function helpKey(input: string, key: Key, offset: number, lineCount: number, height: number): number | 'close' {
+  const max = Math.max(0, lineCount - height);
+  if (key.escape || input === '?' || input === 'q') return 'close';
+  if (key.downArrow || input === 'j') return Math.min(max, offset + 1);
+  if (key.upArrow || input === 'k') return Math.max(0, offset - 1);
+  if (key.pageDown || input === ' ') return Math.min(max, offset + height - 1);
+  if (key.pageUp) return Math.max(0, offset - height + 1);
+  return offset;
+}
+
+/** The `?` overlay; its keys come through the app's key queue (helpKey). */
+export function HelpOverlay({ theme, view, keys, width, height, offset }: { theme: Theme; view: ViewName; keys: KeyContext; width: number; height: number; offset: number }) {
   const lines = helpLines(view, keys);
-  const [offset, setOffset] = useState(0);
-  const max = Math.max(0, lines.length - height);
-  useInput((input, key) => {
-    if (key.escape || input === '?' || input === 'q') return onClose();
-    if (key.downArrow || input === 'j') setOffset((o) => Math.min(max, o + 1));
-    if (key.upArrow || input === 'k') setOffset((o) => Math.max(0, o - 1));
-    if (key.pageDown || input === ' ') setOffset((o) => Math.min(max, o + height - 1));
-    if (key.pageUp) setOffset((o) => Math.max(0, o - height + 1));
-  });
   return (
     <Box flexDirection="column" height={height} width={width}>
       {lines.slice(offset, offset + height).map((l, i) => (

@@ -1,9 +1,9 @@
-import { Box, Text, useInput, type Key } from 'ink';
-import { useCallback, useRef, type ReactNode } from 'react';
+import { Box, Text, type Key } from 'ink';
+import { useCallback, useEffect, useRef, type ReactNode } from 'react';
 import { failureMessage } from '../backend.js';
 import { useSyncReducer, useSyncState } from '../hooks.js';
 import { cut, fit } from '../format.js';
-import { splitTextBurst } from '../keys.js';
+import type { KeyRoute } from '../input-queue.js';
 import {
   filterOptions,
   IDLE,
@@ -16,6 +16,7 @@ import {
   type PromptState,
   type TagChoice,
 } from '../state/prompt.js';
+import { completeStep, type Completion } from '../state/completion.js';
 import { initialTextInput, textInputReducer, type TextInputAction, type TextInputState } from '../state/text-input.js';
 import type { Theme } from '../theme.js';
 
@@ -55,19 +56,9 @@ export function InputText({ state, width }: { state: TextInputState; width: numb
   );
 }
 
-/** Completes the word before the cursor from `suggestions` (the first one it starts). */
+/** Completes the word before the cursor from `suggestions` (the first match; see completeStep). */
 export function complete(state: TextInputState, suggestions: readonly string[]): TextInputState {
-  const head = state.value.slice(0, state.cursor);
-  const match = /(\S*)$/.exec(head);
-  const word = match?.[1] ?? '';
-  if (!word) return state;
-  const lower = word.toLowerCase();
-  const negation = /^[!-]/.test(word) ? word[0]! : '';
-  const bare = negation ? lower.slice(1) : lower;
-  const found = suggestions.find((s) => s.toLowerCase().startsWith(bare) && s.length > bare.length);
-  if (!found) return state;
-  const value = head.slice(0, head.length - word.length) + negation + found + state.value.slice(state.cursor);
-  return { value, cursor: head.length - word.length + negation.length + found.length };
+  return completeStep(state, suggestions, 'word').input;
 }
 
 export interface PromptHost {
@@ -80,9 +71,24 @@ export interface PromptHost {
   /** Drawn over the body: pick lists, tags, reviews. */
   panel: ReactNode;
   open: boolean;
+  /** Whether the prompt owns the keyboard now: not at all (idle), not yet (loading, applying), or yes. */
+  route(): KeyRoute | 'idle';
+  /** esc while the prompt is loading (cancels it) or applying an answer (ignored). Returns whether it took the esc. */
+  escapeWhileHeld(): boolean;
 }
 
-export function usePromptHost({ theme, width, height, onQuit }: { theme: Theme; width: number; height: number; onQuit: () => void }): PromptHost {
+export interface PromptHostOptions {
+  theme: Theme;
+  width: number;
+  height: number;
+  onQuit: () => void;
+  /** Called when the prompt becomes ready for keys it was holding (opened, answer applied, closed). */
+  onReady: () => void;
+  /** The seq of the last key the app received (see KeyQueue). */
+  lastSeq: () => number;
+}
+
+export function usePromptHost({ theme, width, height, onQuit, onReady, lastSeq }: PromptHostOptions): PromptHost {
   // Synchronous state: a burst of keys (typed text then enter) acts on what each key left behind.
   const [state, dispatch, stateRef] = useSyncReducer(promptReducer, () => IDLE as PromptState);
   const [text, setText, textRef] = useSyncState<TextInputState>(initialTextInput());
@@ -90,15 +96,31 @@ export function usePromptHost({ theme, width, height, onQuit }: { theme: Theme; 
   const [tags, setTags, tagsRef] = useSyncState<Map<string, TagChoice>>(new Map());
   const [tagCursor, setTagCursor, tagCursorRef] = useSyncState(0);
   const [reviewOffset, setReviewOffset, reviewRef] = useSyncState(0);
+  const completion = useRef<Completion | undefined>(undefined);
+  /** Walking the text prompt's history: the entry shown (undefined: the draft) and the draft. */
+  const historyAt = useRef<{ index: number; draft: TextInputState } | undefined>(undefined);
   const resolvers = useRef(new Map<number, Resolver>());
   const accepting = useRef(false);
   const nextId = useRef(1);
+  const readyRef = useRef(onReady);
+  readyRef.current = onReady;
+  // A y/N question is answered only by keys that arrived after it was drawn: the last key seq seen
+  // when it reached the screen. Keys typed before (`xy` in one burst) never answer it.
+  const shown = useRef<{ id: number; seq: number } | undefined>(undefined);
+  const lastSeqRef = useRef(lastSeq);
+  lastSeqRef.current = lastSeq;
+  const openId = state.status === 'open' ? state.id : undefined;
+  useEffect(() => {
+    if (openId !== undefined) shown.current = { id: openId, seq: lastSeqRef.current() };
+  }, [openId]);
 
   const settle = useCallback((id: number, answer: PromptAnswer | undefined) => {
     const resolve = resolvers.current.get(id);
     resolvers.current.delete(id);
     dispatch({ type: 'close', id });
     resolve?.(answer);
+    // Keys held while the answer was applied go on (to the view, or to a prompt the answer opened).
+    queueMicrotask(() => readyRef.current());
   }, []);
 
   const ask = useCallback((spec: PromptSpec | (() => Promise<PromptSpec>), loading = 'Loading…') => {
@@ -112,11 +134,14 @@ export function usePromptHost({ theme, width, height, onQuit }: { theme: Theme; 
       resolvers.current.set(id, resolve);
       const show = (s: PromptSpec) => {
         setText(initialTextInput(s.kind === 'text' ? s.initial ?? '' : ''));
+        completion.current = undefined;
+        historyAt.current = undefined;
         setPick(0);
         setTags(new Map());
         setTagCursor(0);
         setReviewOffset(0);
         dispatch({ type: 'open', id, spec: s });
+        readyRef.current();
       };
       if (typeof spec === 'function') {
         dispatch({ type: 'load', id, label: loading });
@@ -125,6 +150,7 @@ export function usePromptHost({ theme, width, height, onQuit }: { theme: Theme; 
           resolvers.current.delete(id);
           dispatch({ type: 'close', id });
           reject(e);
+          readyRef.current();
         });
       } else {
         dispatch({ type: 'load', id, label: '' });
@@ -150,20 +176,20 @@ export function usePromptHost({ theme, width, height, onQuit }: { theme: Theme; 
   };
   const options = optionsFor(state, text);
 
-  const onKey = (input: string, key: Key): void => {
+  const onKey = (input: string, key: Key, seq: number): void => {
     const current = stateRef.current;
     if (key.ctrl && input === 'c') return onQuit();
-    if (current.status === 'loading') {
-      if (key.escape) settle(current.id, undefined);
-      return;
-    }
     if (current.status !== 'open') return;
     const { spec, id } = current;
-    // While an answer is being applied (accept) the prompt takes no keys, esc included: the answer
-    // is already on its way to the screen.
-    if (accepting.current) return;
+    // A question answers only to keys typed after it was on screen; earlier ones are dropped.
+    const seen = shown.current;
+    if ((spec.kind === 'confirm' || spec.kind === 'review') && (!seen || seen.id !== id || seq <= seen.seq)) return;
     if (key.escape) return settle(id, undefined);
     const text = textRef.current;
+    // Retyping clears the last validation error: it was about the text as it was.
+    const edited = () => {
+      if (current.error !== undefined) dispatch({ type: 'edited', id });
+    };
     switch (spec.kind) {
       case 'confirm':
         return settle(id, { kind: 'confirm', yes: input === 'y' || input === 'Y' });
@@ -185,6 +211,8 @@ export function usePromptHost({ theme, width, height, onQuit }: { theme: Theme; 
           if (problem) return dispatch({ type: 'invalid', id, message: problem });
           const value = text.value;
           if (!spec.accept) return settle(id, { kind: 'text', value });
+          // While the answer is applied the prompt holds the keys that follow (esc included: the
+          // answer is already on its way to the screen); they go on when it closes.
           accepting.current = true;
           spec.accept(value).then(
             () => {
@@ -194,13 +222,37 @@ export function usePromptHost({ theme, width, height, onQuit }: { theme: Theme; 
             (e: unknown) => {
               accepting.current = false;
               dispatch({ type: 'invalid', id, message: failureMessage(e) });
+              readyRef.current();
             },
           );
           return;
         }
-        if (key.tab && spec.suggestions) return setText(complete(text, spec.suggestions));
+        if ((key.upArrow || key.downArrow) && spec.history && spec.history.length > 0) {
+          const list = spec.history;
+          const at = historyAt.current;
+          const index = key.upArrow ? Math.max(0, (at ? at.index : list.length) - 1) : (at ? at.index : list.length) + 1;
+          if (index >= list.length) {
+            if (at) setText(at.draft);
+            historyAt.current = undefined;
+          } else {
+            historyAt.current = { index, draft: at ? at.draft : text };
+            setText(initialTextInput(list[index]!));
+          }
+          edited();
+          return;
+        }
+        if (key.tab && spec.suggestions) {
+          const step = completeStep(text, spec.suggestions, spec.completion ?? 'word', completion.current);
+          completion.current = step.completion;
+          if (step.input.value !== text.value) edited();
+          return setText(step.input);
+        }
         const action = textKey(input, key);
-        if (action) setText(textInputReducer(text, action));
+        if (action) {
+          const next = textInputReducer(text, action);
+          if (next.value !== text.value) edited();
+          setText(next);
+        }
         return;
       }
       case 'pick': {
@@ -219,7 +271,9 @@ export function usePromptHost({ theme, width, height, onQuit }: { theme: Theme; 
         if (key.upArrow) return setPick(Math.max(0, p - 1));
         const action = textKey(input, key);
         if (action) {
-          setText(textInputReducer(text, action));
+          const next = textInputReducer(text, action);
+          if (next.value !== text.value) edited();
+          setText(next);
           setPick(0);
         }
         return;
@@ -241,12 +295,24 @@ export function usePromptHost({ theme, width, height, onQuit }: { theme: Theme; 
       }
     }
   };
-  useInput(
-    (input, key) => {
-      for (const [ch, k] of splitTextBurst(input, key)) onKey(ch, k);
-    },
-    { isActive: state.status !== 'idle' },
-  );
+  const onKeyRef = useRef(onKey);
+  onKeyRef.current = onKey;
+  const handleKey = useCallback((input: string, key: Key, seq: number) => onKeyRef.current(input, key, seq), []);
+  const route = useCallback((): KeyRoute | 'idle' => {
+    const current = stateRef.current;
+    if (current.status === 'idle') return 'idle';
+    if (current.status === 'loading' || accepting.current) return 'hold';
+    return { handle: handleKey, text: current.spec.kind === 'text' || current.spec.kind === 'pick' };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  const escapeWhileHeld = useCallback((): boolean => {
+    const current = stateRef.current;
+    if (current.status === 'open' && accepting.current) return true;
+    if (current.status !== 'loading') return false;
+    settle(current.id, undefined);
+    return true;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
 
   let line: ReactNode = null;
   let hint: ReactNode = null;
@@ -366,5 +432,5 @@ export function usePromptHost({ theme, width, height, onQuit }: { theme: Theme; 
       }
     }
   }
-  return { state, ask, line, hint, panel, open: state.status !== 'idle' };
+  return { state, ask, line, hint, panel, open: state.status !== 'idle', route, escapeWhileHeld };
 }

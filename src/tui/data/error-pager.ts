@@ -65,6 +65,7 @@ export class ErrorPager {
       }
       case 'older':
         return this.list({ before: fetch.before, limit: fetch.limit });
+      case 'visible':
       case 'above':
         return this.list({ ...(fetch.before ? { before: fetch.before } : {}), limit: fetch.limit });
       case 'newer':

@@ -33,7 +33,9 @@ export type Fetch =
   /** Rows newer than `after` (ascending paging), prepended above. */
   | { kind: 'newer'; after: string; limit: number }
   /** The segment again from its anchor, keeping the cursor on the same error. */
-  | { kind: 'reload'; from: { side: 'top'; before: string | undefined } | { side: 'bottom'; after: string | undefined }; limit: number };
+  | { kind: 'reload'; from: { side: 'top'; before: string | undefined } | { side: 'bottom'; after: string | undefined }; limit: number }
+  /** The rows on screen again (a timed refresh): `limit` rows older than `before`, from index `from`. */
+  | { kind: 'visible'; before: string | undefined; from: number; limit: number };
 
 export interface PendingFetch {
   seq: number;
@@ -82,6 +84,11 @@ export interface ErrorWindow extends Segment {
   error?: string;
   /** A walk to the end in progress: rows passed so far. */
   walking?: number;
+  /**
+   * Moves past the held rows while the next page is on its way (a burst of j): done when it
+   * arrives, so 250 j's move 250 rows however fast they came. Positive: down.
+   */
+  owed?: number;
 }
 
 export type WindowAction =
@@ -96,6 +103,8 @@ export type WindowAction =
   | { type: 'replace'; query: string; result: FetchResult }
   /** Read the held segment again (after a change), keeping the cursor where it was. */
   | { type: 'reload' }
+  /** Read only the rows on screen again (a timed refresh: cheap, whatever the list's size). */
+  | { type: 'refresh' }
   /** Rows known gone (resolved, reopened, deleted): dropped at once, before the reload confirms. */
   | { type: 'remove'; errorIds: readonly string[] }
   | { type: 'loaded'; seq: number; generation: number; result: FetchResult }
@@ -277,6 +286,16 @@ function applyLoaded(s: ErrorWindow, pending: PendingFetch, result: FetchResult)
       }
       break;
     }
+    case 'visible': {
+      // The rows above the screen stay; the fresh ones replace those on screen; rows held below
+      // continue after the last fresh one (older), or go when the list now ends on screen.
+      const head = seg.rows.slice(0, fetch.from);
+      const last = result.rows[result.rows.length - 1];
+      const minId = last ? rowIdOf(last.errorId) : Number.POSITIVE_INFINITY;
+      const tail = result.more ? seg.rows.slice(fetch.from).filter((r) => rowIdOf(r.errorId) < minId) : [];
+      seg = { ...seg, rows: [...head, ...result.rows, ...tail], ...(result.more ? {} : { atBottom: true, below: 0, bottomCursor: null }) };
+      break;
+    }
   }
   if (then && 'cursorTo' in then) {
     cursor = then.cursorTo === 'first' ? 0 : seg.rows.length - 1;
@@ -288,19 +307,32 @@ function applyLoaded(s: ErrorWindow, pending: PendingFetch, result: FetchResult)
   return withSegment(s, seg, cursor, screenRow);
 }
 
+/** How far `want` lies past the held rows on a side with more to come (0: within them, or at an end). */
+function owedBeyond(s: ErrorWindow, want: number): number | undefined {
+  const n = s.rows.length;
+  if (n === 0) return undefined;
+  if (want > n - 1 && !s.atBottom) return want - (n - 1);
+  if (want < 0 && !s.atTop) return want;
+  return undefined;
+}
+
 export function windowReducer(s: ErrorWindow, action: WindowAction): ErrorWindow {
   switch (action.type) {
-    case 'move':
-      return plan({ ...place(s, s.cursor + action.delta), error: undefined } as ErrorWindow);
+    case 'move': {
+      const want = s.cursor + (s.owed ?? 0) + action.delta;
+      return plan({ ...place(s, want), error: undefined, owed: owedBeyond(s, want) } as ErrorWindow);
+    }
     case 'page': {
       const step = Math.max(1, s.height - 1) * action.direction;
       const moved = place({ ...s, offset: s.offset + step }, s.cursor + step);
       return plan({ ...moved, error: undefined } as ErrorWindow);
     }
     case 'top':
+      s = { ...s, owed: undefined };
       if (s.atTop) return plan(place({ ...s, error: undefined } as ErrorWindow, 0, 0));
       return request({ ...s, error: undefined, pending: undefined } as ErrorWindow, { kind: 'first', limit: PAGE });
     case 'bottom':
+      s = { ...s, owed: undefined };
       if (s.atBottom) return plan(place({ ...s, error: undefined } as ErrorWindow, s.rows.length - 1, s.height - 1));
       return request({ ...s, error: undefined, pending: undefined } as ErrorWindow, { kind: 'last', limit: PAGE });
     case 'resize':
@@ -322,6 +354,15 @@ export function windowReducer(s: ErrorWindow, action: WindowAction): ErrorWindow
       const from = s.topCursor !== null ? ({ side: 'top', before: s.topCursor } as const) : ({ side: 'bottom', after: s.bottomCursor ?? undefined } as const);
       return request({ ...s, error: undefined, pending: undefined } as ErrorWindow, { kind: 'reload', from, limit }, then);
     }
+    case 'refresh': {
+      if (!s.loaded || s.pending || s.walking !== undefined || s.error !== undefined) return s;
+      const before = s.offset > 0 ? s.rows[s.offset - 1]?.errorId : s.topCursor;
+      // A segment read upward from the end has no cursor to re-read its top from: a reload does it.
+      if (before === null) return s;
+      const keep = s.rows[s.cursor];
+      const then = keep ? { keepId: keep.errorId, screenRow: s.cursor - s.offset } : undefined;
+      return request(s, { kind: 'visible', before, from: s.offset, limit: s.height }, then);
+    }
     case 'remove': {
       const gone = new Set(action.errorIds);
       if (!s.rows.some((r) => gone.has(r.errorId))) return s;
@@ -332,8 +373,10 @@ export function windowReducer(s: ErrorWindow, action: WindowAction): ErrorWindow
     case 'loaded': {
       const pending = s.pending;
       if (!pending || pending.seq !== action.seq || action.generation !== s.generation) return s;
-      const next = applyLoaded({ ...s, pending: undefined, walking: undefined, loaded: true }, pending, action.result);
-      return plan(next);
+      const next = applyLoaded({ ...s, pending: undefined, walking: undefined, loaded: true, owed: undefined }, pending, action.result);
+      if (!s.owed) return plan(next);
+      const want = next.cursor + s.owed;
+      return plan({ ...place(next, want), owed: owedBeyond(next, want) } as ErrorWindow);
     }
     case 'failed': {
       if (!s.pending || s.pending.seq !== action.seq || action.generation !== s.generation) return s;

@@ -8,7 +8,8 @@ import { VIEW_TITLES } from '../keys.js';
 export type Route =
   | { view: 'flows' }
   | { view: 'steps'; flowId: string; flowName: string }
-  | { view: 'errors'; flowId: string; flowName: string; stepId: string; stepName: string }
+  /** `query`: the filter the view opens with (a remembered one). */
+  | { view: 'errors'; flowId: string; flowName: string; stepId: string; stepName: string; query?: string }
   | { view: 'error'; errorId: string; flowId: string; flowName: string; stepId: string; stepName: string }
   | { view: 'jobs' }
   | { view: 'job'; jobId: string; flowId: string; flowName: string; traceKey?: string }

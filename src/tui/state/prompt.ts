@@ -3,6 +3,8 @@
 // promise on submit or cancel. idle → loading → open (→ open with an error when validation fails)
 // → idle. Only the open prompt hears keys; the view under it hears none.
 
+import type { CompletionMode } from './completion.js';
+
 export interface PickOption {
   label: string;
   value: string;
@@ -30,6 +32,10 @@ export type PromptSpec =
       validate?: (value: string) => string | undefined;
       accept?: (value: string) => Promise<void>;
       suggestions?: readonly string[];
+      /** What tab completes: the word before the cursor (default) or the whole input. */
+      completion?: CompletionMode;
+      /** Earlier answers, newest last: ↑/↓ walk them. */
+      history?: readonly string[];
     }
   /** Pick one option; typing filters them; with `freeText`, the typed text itself can be the answer. */
   | { kind: 'pick'; title: string; options: readonly PickOption[]; freeText?: { label: string; validate?: (value: string) => string | undefined }; hint?: string }
@@ -56,6 +62,8 @@ export type PromptAction =
   | { type: 'load'; id: number; label: string }
   | { type: 'open'; id: number; spec: PromptSpec }
   | { type: 'invalid'; id: number; message: string }
+  /** The text changed: a validation error about the old text goes. */
+  | { type: 'edited'; id: number }
   | { type: 'close'; id: number };
 
 export const IDLE: PromptState = { status: 'idle' };
@@ -70,6 +78,9 @@ export function promptReducer(state: PromptState, action: PromptAction): PromptS
       return { status: 'open', id: action.id, spec: action.spec };
     case 'invalid':
       return state.status === 'open' && state.id === action.id ? { ...state, error: action.message } : state;
+    case 'edited':
+      if (state.status !== 'open' || state.id !== action.id || state.error === undefined) return state;
+      return { status: 'open', id: state.id, spec: state.spec };
     case 'close':
       return state.status !== 'idle' && state.id === action.id ? IDLE : state;
   }

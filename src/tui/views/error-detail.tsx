@@ -5,7 +5,7 @@ import { assignErrors, editSnapshot, reopenErrors, resolveErrors, retryErrors, t
 import { failureMessage, type TuiBackend } from '../backend.js';
 import { TextPage } from '../components/table.js';
 import { useUIActions, useUIState } from '../context.js';
-import { age, cut, prettyText, shortTime } from '../format.js';
+import { age, cut, prettyText, shortTime, wrapLine } from '../format.js';
 import { useCommands, useDataRefresh, useListWindow, useLoad } from '../hooks.js';
 import type { Command } from '../keys.js';
 import { listMotion } from '../state/list.js';
@@ -93,8 +93,12 @@ function section(theme: Theme, title: string): Line[] {
   return [{ text: '' }, { text: `── ${title} ──`, style: theme.heading() }];
 }
 
-function block(text: string): Line[] {
-  return text.split('\n').map((l) => ({ text: `  ${l}` }));
+/** Indented text, wrapped to the width (continuation lines indented one more step). */
+function block(text: string, width: number): Line[] {
+  return text.split('\n').flatMap((l) => {
+    const indent = /^\s*/.exec(l)![0];
+    return wrapLine(l, width - 4 - indent.length).map((piece, i) => ({ text: `  ${i === 0 ? piece : `${indent}  ${piece.trimStart()}`}` }));
+  });
 }
 
 export function errorPageLines(page: ErrorPage, theme: Theme, width: number): Line[] {
@@ -120,12 +124,12 @@ export function errorPageLines(page: ErrorPage, theme: Theme, width: number): Li
   ];
   for (const [k, v] of facts) if (v !== undefined) lines.push({ text: `${`${k}:`.padEnd(12)}${v}` });
 
-  lines.push(...section(theme, 'Message'), ...block(prettyText(e.message)));
+  lines.push(...section(theme, 'Message'), ...block(prettyText(e.message), width));
 
   lines.push(...section(theme, 'Retry data (snapshot)'));
   if (page.retryData === undefined) lines.push({ text: '  none', style: theme.muted() });
   else if (typeof page.retryData === 'string') lines.push({ text: `  ${page.retryData}`, style: theme.message('error') });
-  else lines.push(...block(JSON.stringify(page.retryData, null, 2)));
+  else lines.push(...block(JSON.stringify(page.retryData, null, 2), width));
 
   lines.push(...section(theme, 'Request and response (secrets masked)'));
   if (page.request === undefined) lines.push({ text: '  none captured', style: theme.muted() });
@@ -134,10 +138,10 @@ export function errorPageLines(page: ErrorPage, theme: Theme, width: number): Li
     const { request, response } = page.request;
     lines.push({ text: `  ${request.method ?? '?'} ${request.url ?? ''}`, style: { bold: true } });
     for (const [k, v] of Object.entries(request.headers ?? {})) lines.push({ text: `  ${k}: ${v}`, style: theme.muted() });
-    if (request.body) lines.push(...block(prettyText(request.body)));
+    if (request.body) lines.push(...block(prettyText(request.body), width));
     lines.push({ text: '' }, { text: `  → ${response.statusCode ?? 'no response'}`, style: { bold: true } });
     for (const [k, v] of Object.entries(response.headers ?? {})) lines.push({ text: `  ${k}: ${v}`, style: theme.muted() });
-    if (response.body) lines.push(...block(prettyText(response.body)));
+    if (response.body) lines.push(...block(prettyText(response.body), width));
   }
 
   lines.push(...section(theme, `History: other errors of the same retry data${page.history.length >= HISTORY_LIMIT ? ` (newest ${HISTORY_LIMIT})` : ''}`));

@@ -16,10 +16,10 @@ import {
 } from '../actions.js';
 import { failureMessage } from '../backend.js';
 import { Table, type TableRow } from '../components/table.js';
-import { useUIActions, useUIState, type RetryWatch } from '../context.js';
+import { useNavKey, useUIActions, useUIState, type RetryWatch } from '../context.js';
 import { ErrorPager, FetchCanceled } from '../data/error-pager.js';
 import { age, formatCount, messageLine, shortTime, type ColumnSpec } from '../format.js';
-import { useCommands, useDataRefresh, useLoad, useOnReturn, useSyncReducer, useSyncState } from '../hooks.js';
+import { cheapEnough, useAutoRefresh, useCommands, useDataRefresh, useLoad, useOnReturn, useSyncReducer, useSyncState } from '../hooks.js';
 import type { Command } from '../keys.js';
 import { cursorRow, initialWindow, PAGE, position, rowIdOf, visibleRows, windowReducer, type ErrorRow } from '../state/error-window.js';
 import { describeMarks, hasMarks, isMarked, marksReducer, NO_MARKS, selectionOf } from '../state/marks.js';
@@ -94,8 +94,10 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
   const [tab, setTab, tabRef] = useSyncState<'open' | 'resolved'>('open');
   const tableHeight = Math.max(1, bodyHeight - 2);
   // The filter lives in the window: a new filter and its rows arrive in one update (one frame).
-  const [win, dispatch, winRef] = useSyncReducer(windowReducer, () => initialWindow(tableHeight));
+  const [win, dispatch, winRef] = useSyncReducer(windowReducer, () => initialWindow(tableHeight, route.query ?? ''));
   const filter = win.query;
+  const navKey = useNavKey();
+  useEffect(() => actions.noteFilter(navKey, filter), [actions, navKey, filter]);
   const [marks, dispatchMarks, marksRef] = useSyncReducer(marksReducer, () => NO_MARKS);
   const ctx: ActionContext = { backend, ui: actions };
 
@@ -146,14 +148,34 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
     await new Promise((resolve) => setImmediate(resolve));
     return (await backend.getFlow(flowId)).steps.find((s) => s._id === stepId);
   }, [flowId, stepId]);
+  // A filtered list or the Resolved tab is counted apart (the step's count covers neither), after
+  // its first page is drawn.
+  const matching = useLoad(async () => {
+    if (tab === 'open' && filter === '') return undefined;
+    await new Promise((resolve) => setImmediate(resolve));
+    const selection = filter ? { query: filter } : { all: true };
+    const dry = tab === 'open'
+      ? await backend.triage.resolve(flowId, stepId, selection, { dryRun: true })
+      : await backend.triage.reopen(flowId, stepId, selection, { dryRun: true });
+    return { tab, filter, count: dry.errorsToReturn.length };
+  }, [tab, filter, flowId, stepId]);
   const refresh = () => {
     dispatch({ type: 'reload' });
     step.reload();
+    matching.reload();
   };
   useOnReturn(refresh);
   useDataRefresh(refresh);
+  // Every couple of seconds: the rows on screen and the counts, read again (a count too slow to
+  // repeat, on a big list, waits for ctrl-r or a change made here).
+  useAutoRefresh(() => {
+    dispatch({ type: 'refresh' });
+    if (cheapEnough(step, ui.refreshMs)) step.reload();
+    if (cheapEnough(matching, ui.refreshMs)) matching.reload();
+  });
 
-  const total = tab === 'open' && filter === '' ? step.data?.numOpenError : win.atTop && win.atBottom ? win.rows.length : undefined;
+  const counted = matching.data && matching.data.tab === tab && matching.data.filter === filter ? matching.data.count : undefined;
+  const total = tab === 'open' && filter === '' ? step.data?.numOpenError : win.atTop && win.atBottom ? win.rows.length : counted;
   const watches = tab === 'open' ? retryWatches.filter((w) => w.flowId === flowId && w.stepId === stepId) : [];
 
   const target = (): Target | undefined => {
@@ -165,10 +187,14 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
     return { flowId, stepId, stepName, selection, tab: tabRef.current, ...(selection.errorIds ? { count: selection.errorIds.length } : {}) };
   };
 
-  const afterGone = (ids: string[] | undefined) => {
+  const afterGone = async (ids: string[] | undefined, t: Target) => {
     if (!ids) return;
-    dispatch({ type: 'remove', errorIds: ids });
     dispatchMarks({ type: 'clear' });
+    if (t.selection.errorIds) return dispatch({ type: 'remove', errorIds: ids });
+    // Every match went (mark-all): the place the cursor was at means nothing now; back to the top.
+    const query = winRef.current.query;
+    const first = await pagerFor(tabRef.current, query).run({ kind: 'first', limit: PAGE });
+    if (winRef.current.query === query) dispatch({ type: 'replace', query, result: first });
   };
 
   /** Moves; shift-moves mark the rows left behind, a range mark also the row arrived at. */
@@ -217,6 +243,7 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
           label: '/',
           initial: winRef.current.query,
           hint: 'code:429 class:intermittent tag:Investigating assignee:none !source:connection data.customer.email:*@x',
+          history: actions.filterHistory(),
           suggestions: filterSuggestions(
             tags.map((t) => t.tag),
             users.map((u) => u.email),
@@ -236,6 +263,7 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
         };
       }, 'Loading tags and users…');
       if (!answer) return;
+      actions.addFilterHistory(answer.value);
       // The rows are already on screen (accept); marks made under another filter no longer apply.
       if (winRef.current.query !== before) dispatchMarks({ type: 'filter-changed' });
       actions.clearMessage();
@@ -289,11 +317,11 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
         return actions.clearMessage();
       case 'mark':
         if (!current) return;
-        if (marksRef.current.all) return actions.info('Every matching error is marked; u clears the marksRef.current.');
+        if (marksRef.current.all) return actions.info('Every matching error is marked; u clears the marks.');
         dispatchMarks({ type: 'toggle', errorId: current.errorId });
         return dispatch({ type: 'move', delta: 1 });
       case 'markRange':
-        if (marksRef.current.all) return actions.info('Every matching error is marked; u clears the marksRef.current.');
+        if (marksRef.current.all) return actions.info('Every matching error is marked; u clears the marks.');
         if (marksRef.current.range) {
           dispatchMarks({ type: 'range', on: false });
           return actions.info(`Range ended: ${formatCount(marksRef.current.ids.size)} marked.`);
@@ -314,12 +342,12 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
         return;
       case 'resolve': {
         const t = target();
-        if (t) run(async () => afterGone(await resolveErrors(ctx, t)));
+        if (t) run(async () => afterGone(await resolveErrors(ctx, t), t));
         return;
       }
       case 'reopen': {
         const t = target();
-        if (t) run(async () => afterGone(await reopenErrors(ctx, t)));
+        if (t) run(async () => afterGone(await reopenErrors(ctx, t), t));
         return;
       }
       case 'retry':

@@ -3,7 +3,7 @@ import type { FlowInfo } from '../../backend/backend.js';
 import { Table, type TableRow } from '../components/table.js';
 import { useUIActions, useUIState } from '../context.js';
 import { age, formatCount, type ColumnSpec } from '../format.js';
-import { useCommands, useDataRefresh, useListWindow, useLoad, useOnReturn } from '../hooks.js';
+import { cheapEnough, useAutoRefresh, useCommands, useDataRefresh, useListWindow, useLoad, useOnReturn } from '../hooks.js';
 import type { Command } from '../keys.js';
 import { listMotion, visibleRange } from '../state/list.js';
 
@@ -31,6 +31,7 @@ export function FlowsView() {
   const [list, dispatch, listRef] = useListWindow(data.length, height);
   useOnReturn(flows.reload);
   useDataRefresh(flows.reload);
+  useAutoRefresh(() => cheapEnough(flows, ui.refreshMs) && flows.reload());
 
   const currentRow = () => data[listRef.current.cursor];
   const handle = (command: Command) => {

@@ -2,7 +2,7 @@ import { Box, Text } from 'ink';
 import { Table, type TableRow } from '../components/table.js';
 import { useUIActions, useUIState } from '../context.js';
 import { age, formatCount, shortTime, type ColumnSpec } from '../format.js';
-import { useCommands, useDataRefresh, useListWindow, useLoad, useOnReturn } from '../hooks.js';
+import { cheapEnough, useAutoRefresh, useCommands, useDataRefresh, useListWindow, useLoad, useOnReturn } from '../hooks.js';
 import type { Command } from '../keys.js';
 import { listMotion, visibleRange } from '../state/list.js';
 import type { Route } from '../state/nav.js';
@@ -26,6 +26,7 @@ export function StepsView({ route }: { route: Extract<Route, { view: 'steps' }> 
   const [list, dispatch, listRef] = useListWindow(steps.length, height);
   useOnReturn(flow.reload);
   useDataRefresh(flow.reload);
+  useAutoRefresh(() => cheapEnough(flow, ui.refreshMs) && flow.reload());
 
   const currentRow = () => steps[listRef.current.cursor];
   const handle = (command: Command) => {
