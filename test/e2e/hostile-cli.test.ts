@@ -116,6 +116,8 @@ describe('hostile files and environment', () => {
   it('FLOWDECK_HOME that is a file, and a corrupt config.json, are named with what to do', async () => {
     const file = join(copyHome(), 'config.json');
     expect(oneLine(await runCli(['flows', 'list'], { ...env, FLOWDECK_HOME: file }), 1)).toMatch(/is a file, not a directory; point FLOWDECK_HOME at a directory/);
+    expect(oneLine(await runCli(['demo', '--reset', '--no-tui'], { ...env, FLOWDECK_HOME: file }), 1)).toMatch(/is a file, not a directory/);
+    expect(readFileSync(file, 'utf8')).toBe(readFileSync(join(tmp.home, 'config.json'), 'utf8'));
     writeFileSync(file, '{"user": ');
     expect(oneLine(await runCli(['flows', 'list'], { ...env, FLOWDECK_HOME: join(file, '..') }), 1)).toMatch(
       new RegExp(`^flowdeck: ${file.replace(/[.]/g, '\\.')} is not valid JSON \\(.*\\): fix it by hand, or move it away`),
