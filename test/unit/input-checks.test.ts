@@ -180,3 +180,17 @@ describe('the schema a store must have', () => {
     expect(new Map(created.map((r) => [r.name, r.type]))).toEqual(expectedSchema());
   });
 });
+
+describe('store failures in people\'s words', () => {
+  const sqliteError = (code: string, message: string) => Object.assign(new Error(message), { code });
+  it('read-only, damaged and full stores are said as such, never "unexpected error"', async () => {
+    const { describeError } = await import('../../src/cli/handle-error.js');
+    expect(describeError(sqliteError('SQLITE_READONLY', 'attempt to write a readonly database'))).toEqual({
+      message: 'the workspace is read-only: this command changes it (reading commands still work)',
+      exitCode: 1,
+    });
+    expect(describeError(sqliteError('SQLITE_CORRUPT', 'database disk image is malformed')).message).toBe('the workspace store is damaged (database disk image is malformed); run flowdeck doctor');
+    expect(describeError(sqliteError('SQLITE_NOTADB', 'file is not a database')).message).toMatch(/^the workspace store is damaged/);
+    expect(describeError(sqliteError('SQLITE_FULL', 'database or disk is full')).message).toMatch(/^the disk is full/);
+  });
+});
