@@ -48,6 +48,12 @@ describe('JSON from people', () => {
     expect(refused(() => parseJsonText('{bad', 'env.json'))).toMatch(/^invalid JSON in env\.json: /);
   });
 
+  it('refuses a config set --type json value nested past the limit', async () => {
+    const { parseConfigValue } = await import('../../commands/config/set.js');
+    expect(refused(() => parseConfigValue(deep(100_000), 'json'))).toBe(`the value nests deeper than ${MAX_JSON_DEPTH} levels; no record needs that, so it is refused`);
+    expect(parseConfigValue('[1]', 'json')).toEqual([1]);
+  });
+
   it('refuses a --set value nested past the limit', () => {
     expect(refused(() => parseSetArg(`data.x=${deep(MAX_JSON_DEPTH + 1)}`))).toMatch(/^--set data\.x nests deeper than/);
   });
