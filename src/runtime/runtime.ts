@@ -21,7 +21,8 @@ export const DEMO_MOCK_OPTIONS = { orders: 200, erpRateLimit: 90 } as const;
 function assertBaseUri(connection: ResolvedConnection, template: string, file: string): void {
   if (URL.canParse(connection.baseURI)) return;
   const refs = template.includes('{{') ? ' (check the config and environment values its templates use)' : '';
-  throw new WorkspaceError(`${file}: connection "${connection.name}": baseURI "${template}" does not render to a URL${refs}`, 'baseURI');
+  const shown = template.replace(/\/\/([^/@\s]*):[^/@\s]*@/, '//$1:********@'); // a literal password never reaches the screen
+  throw new WorkspaceError(`${file}: connection "${connection.name}": baseURI "${shown}" does not render to a URL${refs}`, 'baseURI');
 }
 
 export class Runtime {

@@ -122,6 +122,19 @@ describe('opening a hostile workspace', () => {
     await expect(b.runFlow(FLOW)).rejects.toThrow(`${join(dir, 'config.json')}: "secrets" must be an object of named secrets, is a string`);
   });
 
+  it('a baseURI that renders to no URL is named with its connection, a literal password masked', async () => {
+    const dir = home();
+    writeFlowFile(dir, 'flows.yaml', DEMO_FLOWS_YAML.replace('baseURI: "{{mocks.shop}}"', 'baseURI: "http://svc:s3cr3t@{{config.shopHost}} x"'));
+    const b = open(dir);
+    const err = await b.runFlow(FLOW).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(WorkspaceError);
+    expect(err!.message).toMatch(/connection "Shop": baseURI "http:\/\/svc:\*{8}@\{\{config\.shopHost\}\} x" does not render to a URL \(check the config and environment values its templates use\)$/);
+    expect(err!.message).not.toContain('s3cr3t');
+  });
+
   it('missing indexes (a kill during the demo generator) are re-created on open; a missing table is said', async () => {
     const { dir, b } = seeded();
     const db = b.ws.store.db;
