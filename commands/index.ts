@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { openLocalBackend, processIO, type CommandIO } from '../src/cli/context.js';
 import { reportError } from '../src/cli/handle-error.js';
 import { demoCommand } from './demo.js';
+import { doctorCommand } from './doctor.js';
 import { errorsCommand } from './errors/index.js';
 import { flowsCommand } from './flows/index.js';
 import { jobsCommand } from './jobs/index.js';
@@ -35,6 +36,7 @@ export function buildProgram(io: CommandIO = processIO()): Command {
     .addCommand(retryDataCommand(io))
     .addCommand(requestsCommand(io))
     .addCommand(logsCommand(io))
+    .addCommand(doctorCommand(io))
     .addCommand(workerCommand(io), { hidden: true });
   // Every command (and sub-command) throws instead of exiting, so one handler decides the exit code.
   const configure = (cmd: Command) => {

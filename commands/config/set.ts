@@ -3,6 +3,7 @@ import { isMaskedConfigKey } from '../../src/backend/triage.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { parseChoice } from '../../src/cli/options.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
+import { assertJsonDepth } from '../../src/domain/json-text.js';
 
 const TYPES = ['string', 'number', 'boolean', 'json'] as const;
 type ValueType = (typeof TYPES)[number];
@@ -19,12 +20,16 @@ export function parseConfigValue(text: string, type: ValueType): unknown {
     case 'boolean':
       if (!/^(true|false)$/.test(text)) throw new InvalidInputError(`"${text}" is not true or false`, 'value');
       return text === 'true';
-    case 'json':
+    case 'json': {
+      let value: unknown;
       try {
-        return JSON.parse(text) as unknown;
+        value = JSON.parse(text) as unknown;
       } catch (e) {
         throw new InvalidInputError(`the value is not JSON: ${(e as Error).message}`, 'value');
       }
+      assertJsonDepth(value, 'the value', 'value');
+      return value;
+    }
   }
 }
 

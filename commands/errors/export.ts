@@ -1,13 +1,12 @@
 import { once } from 'node:events';
-import { accessSync, constants as fsConstants, createWriteStream, rmSync, statSync, type WriteStream } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import type { CsvExportOptions } from '../../src/backend/csv.js';
 import { withBackend, type CommandIO } from '../../src/cli/context.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { formatCount } from '../../src/cli/output.js';
-import { InvalidInputError } from '../../src/domain/errors.js';
+import { assertWritableFile } from '../../src/cli/input.js';
 
 interface ExportOptions extends FilterOptions {
   resolved?: boolean;
@@ -64,21 +63,6 @@ class LazyFile extends Writable {
   }
 }
 
-/** The file must be creatable before the export starts: a bad path is bad input, said in one line. */
-function assertWritable(file: string): void {
-  const dir = dirname(resolve(file));
-  try {
-    accessSync(dir, fsConstants.W_OK);
-  } catch (e) {
-    throw new InvalidInputError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? `no directory ${dir}` : (e as Error).message}`, 'output');
-  }
-  try {
-    if (statSync(file).isDirectory()) throw new InvalidInputError(`cannot write ${file}: it is a directory`, 'output');
-  } catch (e) {
-    if (e instanceof InvalidInputError) throw e;
-  }
-}
-
 /** A progress reporter for stderr: redrawn in place on a terminal, a line every few seconds otherwise. */
 function progressReporter(stderr: CommandIO['stderr'], file: string) {
   // Quiet for the first moments: a small export needs no progress, only its final line.
@@ -129,7 +113,7 @@ export function errorsExportCommand(io: CommandIO): Command {
         return;
       }
       const file = opts.output;
-      assertWritable(file);
+      assertWritableFile(file, 'output');
       const out = new LazyFile(file);
       // A write that fails later (disk full) ends the export with one line, not an unhandled event.
       let writeError: Error | undefined;

@@ -3,7 +3,7 @@ import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
-import { pageParams } from '../../src/cli/paging.js';
+import { assertPageOf, pageParams } from '../../src/cli/paging.js';
 import { errorColumns } from '../../src/cli/error-columns.js';
 import { json, renderTable } from '../../src/cli/output.js';
 
@@ -50,6 +50,10 @@ export function errorsListCommand(io: CommandIO): Command {
       if (opts.all) return streamAll(io, backend, flow, step, query, opts.json === true);
       // A nextPageURL carries its page size; an explicit --limit overrides it.
       const limitGiven = command.getOptionValueSource('limit') === 'cli';
+      if (opts.page) {
+        const f = backend.resolveFlow(flow);
+        assertPageOf(opts.page, { flowId: f.id, stepId: backend.resolveStep(f, step).stepId, listing: 'errors' });
+      }
       const params = opts.page ? { ...pageParams(opts.page), ...(limitGiven ? { limit: opts.limit } : {}) } : { query, limit: opts.limit };
       const response = await backend.listErrors(flow, step, params);
       if (opts.json) return print(io, json(response));

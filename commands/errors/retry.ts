@@ -7,22 +7,17 @@ import { confirm } from '../../src/cli/confirm.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { formatDuration, parseDurationMs, parseNumberIn, parsePositiveInt, parseRate } from '../../src/cli/options.js';
 import { formatCount, json } from '../../src/cli/output.js';
+import { assertWritableFile } from '../../src/cli/input.js';
+import { backoffFromFlags, checkReportFlags, type RetryFlags } from '../../src/cli/retry-flags.js';
 import { makeProgress } from '../../src/cli/progress.js';
 import { addSelectionOptions, selectionFromOptions, type SelectionOptions } from '../../src/cli/selection.js';
 import { DEFAULT_BACKOFF } from '../../src/domain/backoff.js';
 import type { RetryReport } from '../../src/backend/retry.js';
+import { ConflictError } from '../../src/domain/errors.js';
 import { stripChildren } from '../jobs/show.js';
 
-interface RetryOptions extends SelectionOptions {
-  backoff?: 'exponential';
-  maxAttempts: number;
-  baseDelay: number;
-  factor: number;
-  maxDelay: number;
-  jitter: number;
+interface RetryOptions extends SelectionOptions, RetryFlags {
   rate?: number;
-  wait?: boolean;
-  report?: string;
 }
 
 export function retrySummary(job: JobDetail, counts: RetryReport['summary']): string {
@@ -48,6 +43,9 @@ export function errorsRetryCommand(io: CommandIO): Command {
   addSelectionOptions(command);
   return command.action(async (flow: string, step: string, ids: string[], opts: RetryOptions) => {
     const selection = selectionFromOptions(ids, opts);
+    const backoff = backoffFromFlags(opts, (key) => command.getOptionValueSource(key) === 'cli');
+    checkReportFlags(opts);
+    if (opts.report !== undefined) assertWritableFile(opts.report, 'report');
     await withBackend(io.env, async (backend) => {
       if (opts.dryRun) {
         // Computed like the retry itself (same selection and checks, records queued elsewhere left out), so it names what would be queued.
@@ -62,9 +60,6 @@ export function errorsRetryCommand(io: CommandIO): Command {
           return io.stderr.write('Nothing retried.\n');
         }
       }
-      const backoff = opts.backoff
-        ? { maxAttempts: opts.maxAttempts, baseDelayMs: opts.baseDelay, factor: opts.factor, maxDelayMs: opts.maxDelay, jitter: opts.jitter }
-        : undefined;
       const total = { n: 0 };
       const progress = makeProgress(io.stderr, 0);
       const job = await backend.retries.retry(flow, step, selection, {
@@ -86,7 +81,14 @@ export function errorsRetryCommand(io: CommandIO): Command {
         return print(io, `Queued retry job ${job._id}. Follow it with: flowdeck jobs wait ${job._id}`);
       }
       const report = await backend.retries.retryReport(job._id);
-      if (opts.report) writeFileSync(opts.report, `${json(report)}\n`);
+      if (opts.report) {
+        try {
+          writeFileSync(opts.report, `${json(report)}\n`);
+        } catch (e) {
+          // The path was checked before the job ran; it can still fail now (disk full, removed meanwhile).
+          throw new ConflictError(`retry job ${job._id} ran, but its report could not be written to ${opts.report} (${(e as Error).message}); see flowdeck jobs show ${job._id}`, 'report_not_written');
+        }
+      }
       if (opts.json) print(io, json(stripChildren(job)));
       else print(io, retrySummary(job, report.summary));
     });

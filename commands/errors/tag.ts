@@ -19,16 +19,25 @@ const list = (text: string): string[] =>
     .map((t) => t.trim())
     .filter(Boolean);
 
+/** A flag's tag list; an empty one ("", ",") would change nothing, so it is refused rather than reported as done. */
+function tagList(flag: 'set' | 'add' | 'remove', text: string): string[] {
+  const tags = list(text);
+  if (tags.length === 0) {
+    throw new InvalidInputError(`--${flag} needs at least one tag name${flag === 'set' ? ' (--clear removes every tag)' : ''}, got "${text}"`, flag);
+  }
+  return tags;
+}
+
 /** The flags as one tag update; --set and --clear replace, --add/--remove merge per error. */
 export function tagUpdateFromOptions(opts: TagOptions): TagUpdate {
   const update: TagUpdate = {};
   if (opts.clear) update.set = [];
   if (opts.set !== undefined) {
     if (opts.clear) throw new InvalidInputError('give --set or --clear, not both', 'set');
-    update.set = list(opts.set);
+    update.set = tagList('set', opts.set);
   }
-  if (opts.add !== undefined) update.add = list(opts.add);
-  if (opts.remove !== undefined) update.remove = list(opts.remove);
+  if (opts.add !== undefined) update.add = tagList('add', opts.add);
+  if (opts.remove !== undefined) update.remove = tagList('remove', opts.remove);
   if (update.set === undefined && update.add === undefined && update.remove === undefined) {
     throw new InvalidInputError('say how to change the tags: --set A,B, --add A, --remove B or --clear', 'set');
   }

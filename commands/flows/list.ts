@@ -18,7 +18,7 @@ export function flowsListCommand(io: CommandIO): Command {
             [
               { header: 'NAME', value: (f) => f.name, flex: true },
               { header: 'ID', value: (f) => f._id },
-              { header: 'STATE', value: (f) => (f.disabled ? 'disabled' : 'enabled') },
+              { header: 'STATE', value: (f) => (f.removed ? 'removed (no flow file)' : f.disabled ? 'disabled' : 'enabled') },
               { header: 'OPEN ERRORS', value: (f) => formatCount(f.numOpenError), align: 'right' },
               { header: 'STEPS', value: (f) => String(f.steps.length), align: 'right' },
               { header: 'LAST RUN', value: (f) => (f.lastJob ? `${f.lastJob.status} ${formatAge(f.lastJob.endedAt ?? f.lastJob.startedAt)}` : 'never') },

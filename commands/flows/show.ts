@@ -14,7 +14,7 @@ export function flowsShowCommand(io: CommandIO): Command {
         const lines = [
           `Flow:        ${flow.name}`,
           `Id:          ${flow._id}`,
-          `State:       ${flow.disabled ? 'disabled' : 'enabled'}`,
+          `State:       ${flow.removed ? 'removed: no flow file defines it any more (its errors can be read and resolved, not retried)' : flow.disabled ? 'disabled' : 'enabled'}`,
           `File:        ${flow.file}`,
           `Open errors: ${formatCount(flow.numOpenError)}`,
           `Last run:    ${flow.lastJob ? `${flow.lastJob.status} ${formatAge(flow.lastJob.endedAt ?? flow.lastJob.startedAt)} (job ${flow.lastJob._id})` : 'never'}`,

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { RequestListParams } from '../../src/backend/records.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
+import { assertPageOf } from '../../src/cli/paging.js';
 import { json, renderTable } from '../../src/cli/output.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
 import { resolveTimeValue } from '../../src/domain/query.js';
@@ -76,6 +77,10 @@ export function requestsListCommand(io: CommandIO): Command {
             ...(opts.stage !== undefined ? { stage: opts.stage } : {}),
           };
       await withBackend(io.env, async (backend) => {
+        if (opts.page) {
+          const f = backend.resolveFlow(flow);
+          assertPageOf(opts.page, { flowId: f.id, stepId: backend.resolveStep(f, step).stepId, listing: 'requests' });
+        }
         const response = await backend.records.listRequests(flow, step, params);
         if (opts.json) return print(io, json(response));
         if (response.requests.length === 0) return print(io, 'No stored requests match.');

@@ -3,7 +3,7 @@ import { errorCoreColumns } from '../../src/cli/error-columns.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
-import { pageParams } from '../../src/cli/paging.js';
+import { assertPageOf, pageParams } from '../../src/cli/paging.js';
 import { formatAge, json, renderTable, type Column } from '../../src/cli/output.js';
 import type { ResolvedFlowStepError } from '../../src/domain/api.js';
 
@@ -33,6 +33,10 @@ export function resolvedListCommand(io: CommandIO): Command {
     await withBackend(io.env, async (backend) => {
       // A nextPageURL carries its page size; an explicit --limit overrides it.
       const limitGiven = command.getOptionValueSource('limit') === 'cli';
+      if (opts.page) {
+        const f = backend.resolveFlow(flow);
+        assertPageOf(opts.page, { flowId: f.id, stepId: backend.resolveStep(f, step).stepId, listing: 'resolved' });
+      }
       const params = opts.page ? { ...pageParams(opts.page), ...(limitGiven ? { limit: opts.limit } : {}) } : { query, limit: opts.limit };
       const response = await backend.triage.listResolved(flow, step, params);
       if (opts.json) return print(io, json(response));

@@ -8,7 +8,7 @@ import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { json } from '../../src/cli/output.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
 import { deepEqual } from '../../src/domain/json-patch.js';
-import { parseJsonText } from './put.js';
+import { parseJsonText } from '../../src/domain/json-text.js';
 
 /** Runs $VISUAL / $EDITOR (or vi) on a file the way git does: the variable may carry arguments. */
 export function runEditor(env: NodeJS.ProcessEnv, file: string): void {

@@ -6,7 +6,8 @@ import { formatCount, json } from '../../src/cli/output.js';
 import { addSelectionOptions, selectionFromOptions, type SelectionOptions } from '../../src/cli/selection.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
 import { parsePatchDocument, parseSetArg, parseUnsetArg, type PatchOp } from '../../src/domain/json-patch.js';
-import { parseJsonText, readInput } from './put.js';
+import { readInput } from '../../src/cli/input.js';
+import { parseJsonText } from '../../src/domain/json-text.js';
 
 interface PatchOptions extends SelectionOptions {
   set?: SequencedOp[];
@@ -51,11 +52,11 @@ export function patchSummary(r: RetryDataPatchResult): string {
   return `${[head, ...leftAlone(r)].join('; ')}.`;
 }
 
-function opsFrom(opts: PatchOptions): PatchOp[] {
+async function opsFrom(opts: PatchOptions): Promise<PatchOp[]> {
   const flags = [...(opts.set ?? []), ...(opts.unset ?? [])].sort((a, b) => a.seq - b.seq).map((s) => s.op);
   if (opts.patch !== undefined) {
     if (flags.length) throw new InvalidInputError('give --patch or --set/--unset, not both', 'patch');
-    const input = readInput(opts.patch, 'JSON Patch');
+    const input = await readInput(opts.patch, 'JSON Patch');
     return parsePatchDocument(parseJsonText(input.text, input.source), input.source);
   }
   if (flags.length === 0) throw new InvalidInputError('say what to change: --set data.path=value, --unset data.path or --patch file.json', 'set');
@@ -73,7 +74,7 @@ export function retryDataPatchCommand(io: CommandIO): Command {
     .option('--patch <file>', 'an RFC 6902 JSON Patch with paths under /data (- reads stdin)');
   addSelectionOptions(command);
   return command.action(async (flow: string, step: string, ids: string[], opts: PatchOptions) => {
-    const ops = opsFrom(opts);
+    const ops = await opsFrom(opts);
     const selection = selectionFromOptions(ids, opts);
     await withBackend(io.env, async (backend) => {
       const records = backend.records;

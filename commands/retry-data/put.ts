@@ -1,34 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { json } from '../../src/cli/output.js';
-import { InvalidInputError } from '../../src/domain/errors.js';
-
-/** The text of a file, or of stdin for "-" (or no file when stdin is not a terminal). */
-export function readInput(file: string | undefined, what: string): { text: string; source: string } {
-  if (file === undefined || file === '-') {
-    if (file === undefined && process.stdin.isTTY) throw new InvalidInputError(`give a file with the ${what}, or pipe it on stdin (-)`);
-    try {
-      return { text: readFileSync(0, 'utf8'), source: 'stdin' };
-    } catch (e) {
-      throw new InvalidInputError(`cannot read stdin: ${(e as Error).message}`);
-    }
-  }
-  try {
-    return { text: readFileSync(file, 'utf8'), source: file };
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new InvalidInputError(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-  }
-}
-
-export function parseJsonText(text: string, source: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new InvalidInputError(`invalid JSON in ${source}: ${(e as Error).message.split('\n')[0]}`);
-  }
-}
+import { readInput } from '../../src/cli/input.js';
+import { parseJsonText } from '../../src/domain/json-text.js';
 
 export function retryDataPutCommand(io: CommandIO): Command {
   return new Command('put')
@@ -40,7 +14,7 @@ export function retryDataPutCommand(io: CommandIO): Command {
     .option('--dry-run', 'validate the envelope, save nothing')
     .option('--json', 'print the saved FlowStepRetryData')
     .action(async (flow: string, step: string, key: string, file: string | undefined, opts: { dryRun?: boolean; json?: boolean }) => {
-      const input = readInput(file, 'retry-data envelope');
+      const input = await readInput(file, 'retry-data envelope');
       const envelope = parseJsonText(input.text, input.source);
       await withBackend(io.env, async (backend) => {
         const saved = await backend.records.putRetryData(flow, step, key, envelope, { dryRun: opts.dryRun === true });

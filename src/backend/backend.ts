@@ -32,6 +32,8 @@ export interface FlowInfo {
   lastExecutedAt?: string;
   numOpenError: number;
   steps: StepInfo[];
+  /** No flow file defines it any more; its errors can be read and resolved, not retried or run. */
+  removed?: true;
   lastJob?: Pick<Job, '_id' | 'status' | 'startedAt' | 'endedAt'>;
 }
 

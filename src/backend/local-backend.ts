@@ -1,5 +1,5 @@
 import type { ErrorsFilterMetadataResponse, FlowErrorsResponse, FlowStepErrorsResponse, Job } from '../domain/api.js';
-import { InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { InvalidInputError, NotFoundError, RemovedFlowError } from '../domain/errors.js';
 import { filterMetadata } from '../domain/filter-metadata.js';
 import { decodeId, idMatchesTime } from '../domain/ids.js';
 import { hasWildcard, parseQuery, wildcardToLike } from '../domain/query.js';
@@ -124,6 +124,7 @@ export class LocalBackend implements Backend {
       numOpenError: steps.reduce((n, s) => n + s.numOpenError, 0),
       steps,
     };
+    if (flow.removed) info.removed = true;
     if (flow.lastExecutedAt !== null) info.lastExecutedAt = iso(flow.lastExecutedAt);
     const last = this.store.listJobs({ flowId: flow.id, type: 'flow', limit: 1 })[0];
     if (last) {
@@ -135,10 +136,11 @@ export class LocalBackend implements Backend {
   }
 
   async listFlows(): Promise<FlowInfo[]> {
+    // A flow gone from the files stays listed, marked, while it has open errors: they are still to triage.
     return this.store
       .listFlows()
-      .filter((f) => !f.removed)
-      .map((f) => this.flowInfo(f));
+      .map((f) => this.flowInfo(f))
+      .filter((f) => !f.removed || f.numOpenError > 0);
   }
 
   async getFlow(flowRef: string): Promise<FlowInfo> {
@@ -147,7 +149,7 @@ export class LocalBackend implements Backend {
 
   async runFlow(flowRef: string, options: RunFlowOptions = {}): Promise<JobDetail> {
     const flow = this.resolveFlow(flowRef);
-    if (flow.removed) throw new NotFoundError('flow', flowRef);
+    if (flow.removed) throw new RemovedFlowError(flow.name, flow.file, 'running');
     const progress = options.onProgress;
     const jobId = await this.runtime.runFlow(
       flow.id,

@@ -14,9 +14,11 @@ import {
   type FlowStepRequestsListResponse,
   type FlowStepRetryData,
 } from '../domain/api.js';
-import { InvalidInputError, NoRetryDataError, NotFoundError } from '../domain/errors.js';
+import { InvalidInputError, NoRetryDataError, NotFoundError, RemovedFlowError } from '../domain/errors.js';
 import { decodeId, encodeId, idMatchesTime } from '../domain/ids.js';
 import { applyPatch, assertPathsUnder, deepEqual, PatchTestFailed, type PatchOp } from '../domain/json-patch.js';
+import { assertJsonDepth } from '../domain/json-text.js';
+import { RETRY_STAGE } from '../runtime/recorder.js';
 import { RecordsRepo } from '../store/records-repo.js';
 import type { FlowRow, JobRow, LogEntryRow, RetryDataRow, StepRow, TraceRow } from '../store/rows.js';
 import type { FlowInfo } from './backend.js';
@@ -166,6 +168,22 @@ function envelopeError(issues: z.core.$ZodIssue[]): InvalidInputError {
   return new InvalidInputError(`retry data envelope field "${field}": ${issue.message.replace(/^Invalid input: /, '')}`, field);
 }
 
+const describeJson = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`);
+
+/**
+ * Why `data` cannot be what a retry feeds to the snapshot's stage, or undefined when it can. A
+ * lookup merges its response into the record's fields, so the record must be an object; an import
+ * maps (or sends) the record as its request body, an object or an array; a page generator's
+ * record is one element of an export page, an object or an array as the export returned it.
+ */
+export function recordShapeProblem(stage: string, data: unknown): string | undefined {
+  const isObject = data !== null && typeof data === 'object' && !Array.isArray(data);
+  if (stage === RETRY_STAGE.lookup) return isObject ? undefined : `a lookup's record must be a JSON object, got ${describeJson(data)}`;
+  if (isObject || Array.isArray(data)) return undefined;
+  const what = stage === RETRY_STAGE.import ? "an import's record" : 'the record';
+  return `${what} must be a JSON object or array, got ${describeJson(data)}`;
+}
+
 function parseJsonColumn(text: string | null): unknown {
   return text === null ? undefined : JSON.parse(text);
 }
@@ -284,6 +302,7 @@ export class RecordsService implements RecordsApi {
   async putRetryData(flowRef: string, stepRef: string, key: string, envelope: unknown, options: PutRetryDataOptions = {}): Promise<FlowStepRetryData> {
     const { flow, step } = this.flowAndStep(flowRef, stepRef);
     const row = this.snapshot(step, key);
+    assertJsonDepth(envelope, 'the retry data envelope', 'data');
     const parsed = RetryDataEnvelope.safeParse(envelope);
     if (!parsed.success) throw envelopeError(parsed.error.issues);
     const env = parsed.data;
@@ -296,6 +315,14 @@ export class RecordsService implements RecordsApi {
     }
     if (env.stage !== row.stage) {
       throw new InvalidInputError(`stage "${env.stage}" does not match the stored snapshot's "${row.stage}"`, 'stage');
+    }
+    const shape = recordShapeProblem(row.stage, env.data);
+    if (shape) throw new InvalidInputError(`retry data envelope field "data": ${shape}`, 'data');
+    if ((env.traceKey ?? null) !== row.traceKey) {
+      throw new InvalidInputError(
+        `traceKey ${env.traceKey == null ? '(absent)' : `"${env.traceKey}"`} does not match the stored snapshot's ${row.traceKey === null ? '(absent)' : `"${row.traceKey}"`}; it names the record in the execution logs and cannot change`,
+        'traceKey',
+      );
     }
     if ((env.pgExportId ?? null) !== row.pgExportId) {
       throw new InvalidInputError(
@@ -376,6 +403,8 @@ export class RecordsService implements RecordsApi {
           result.unchanged.push(before.retryDataKey);
           continue;
         }
+        const shape = recordShapeProblem(row.stage, patched.data);
+        if (shape) throw new InvalidInputError(`retry data ${before.retryDataKey}: the patch leaves "data" unusable: ${shape}`, 'patch');
         const after: FlowStepRetryData = { ...before, data: patched.data };
         result.changed.push({ retryDataKey: before.retryDataKey, errorIds, before, after });
         if (!dryRun) this.repo.updateRetryDataJson(id, JSON.stringify(patched.data), at);
@@ -516,7 +545,7 @@ export class RecordsService implements RecordsApi {
 
   async setFlowDisabled(flowRef: string, disabled: boolean): Promise<FlowInfo> {
     const flow = this.local.resolveFlow(flowRef);
-    if (flow.removed) throw new NotFoundError('flow', flowRef);
+    if (flow.removed) throw new RemovedFlowError(flow.name, flow.file, 'enabling or disabling');
     if (flow.disabled !== disabled) {
       this.repo.transaction(() => {
         this.repo.setFlowDisabled(flow.id, disabled);

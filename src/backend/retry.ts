@@ -1,6 +1,6 @@
 import { TERMINAL_JOB_STATUSES, type Job } from '../domain/api.js';
 import type { BackoffPolicy } from '../domain/backoff.js';
-import { ConflictError, InactiveFlowError, InvalidInputError } from '../domain/errors.js';
+import { ConflictError, InactiveFlowError, InvalidInputError, RemovedFlowError } from '../domain/errors.js';
 import { encodeId, encodeIdAtSeconds } from '../domain/ids.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureWorker } from '../runtime/worker.js';
@@ -117,6 +117,7 @@ export class RetryService implements RetryApi {
   /** The selected errors of a step whose records can be retried: refused on a disabled flow or an export. */
   private select(flowRef: string, stepRef: string, selection: ErrorSelection): { flow: FlowRow; step: StepRow; rowIds: number[] } {
     const flow = this.local.resolveFlow(flowRef);
+    if (flow.removed) throw new RemovedFlowError(flow.name, flow.file, 'retrying');
     if (flow.disabled) throw new InactiveFlowError(flow.name);
     const { step, rowIds } = selectErrors(this.local, flow.id, stepRef, selection);
     if (step.kind === 'export') throw new InvalidInputError(`step "${step.name}" is an export: its errors are page failures; run the flow again to recover them`);

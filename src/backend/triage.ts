@@ -5,7 +5,7 @@ import type {
   FlowStepTagsResponse,
   ResolvedFlowStepError,
 } from '../domain/api.js';
-import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, InvalidInputError, NotFoundError, ReadOnlyWorkspaceError } from '../domain/errors.js';
 import { decodeId, encodeId, idMatchesTime } from '../domain/ids.js';
 import { MASK } from '../domain/mask.js';
 import { templateRefsIn } from '../flows/template.js';
@@ -337,6 +337,8 @@ export class TriageService implements TriageApi {
 
   async setConfig(key: string, value: unknown): Promise<void> {
     checkConfigKey(key);
+    // config.json may be writable when the store is not: check first, so no half of the change is made.
+    if (this.local.ws.readonly) throw new ReadOnlyWorkspaceError(this.local.ws.home);
     if (key === DEMO_KEY) throw new InvalidInputError(`config key "${DEMO_KEY}" is written by flowdeck demo only`, 'key');
     const known = this.configKeys();
     if (!known.some((k) => configKeyMatches(k, key))) throw unknownConfigKey(key, known);
@@ -419,8 +421,13 @@ function unknownConfigKey(key: string, known: readonly string[]): InvalidInputEr
   return new InvalidInputError(`unknown config key "${key}" (known keys: ${known.join(', ')})`, 'key');
 }
 
+/** Names the config store (dot-prop) silently refuses to write, so `set` would report a change it never made. */
+const RESERVED_CONFIG_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+
 function checkConfigKey(key: string): void {
   if (!CONFIG_KEY.test(key)) throw new InvalidInputError(`"${key}" is not a config key (dotted names, e.g. user.email)`, 'key');
+  const reserved = key.split('.').find((segment) => RESERVED_CONFIG_SEGMENTS.has(segment));
+  if (reserved) throw new InvalidInputError(`"${key}" is not a config key: "${reserved}" cannot be a name in it`, 'key');
 }
 
 function isSecretKey(key: string): boolean {

@@ -1,5 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import type { LocalBackend } from '../backend/local-backend.js';
+import { ReadOnlyWorkspaceError } from '../domain/errors.js';
 
 // Commands get the backend through here: opened at the door, closed on the way out. The backend
 // and workspace modules (SQLite, conf, the flow-file loader) are imported only when a command
@@ -18,13 +19,25 @@ export async function openLocalBackend(env: NodeJS.ProcessEnv = process.env): Pr
     import('../backend/local-backend.js'),
     import('../workspace/workspace.js'),
   ]);
-  return new LocalBackend(Workspace.open(defaultHome(env), env));
+  const ws = Workspace.open(defaultHome(env), env);
+  if (ws.repairedSchema.length > 0) {
+    process.stderr.write(`flowdeck: re-created ${ws.repairedSchema.length} missing index${ws.repairedSchema.length === 1 ? '' : 'es'} of the store (an earlier run was interrupted): ${ws.repairedSchema.join(', ')}\n`);
+  }
+  return new LocalBackend(ws);
+}
+
+/** A write that SQLite refused because the store is open read-only, said as what it means. */
+function readOnlyAsWorkspaceError(backend: LocalBackend, e: unknown): unknown {
+  const code = (e as { code?: string } | undefined)?.code;
+  return backend.ws.readonly && typeof code === 'string' && code.startsWith('SQLITE_READONLY') ? new ReadOnlyWorkspaceError(backend.ws.home) : e;
 }
 
 export async function withBackend<T>(env: NodeJS.ProcessEnv, fn: (backend: LocalBackend & Backend) => Promise<T>): Promise<T> {
   const backend = await openLocalBackend(env);
   try {
     return await fn(backend);
+  } catch (e) {
+    throw readOnlyAsWorkspaceError(backend, e);
   } finally {
     await backend.close();
   }

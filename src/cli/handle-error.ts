@@ -20,6 +20,10 @@ export function describeError(error: unknown): ErrorReport {
   const err = error as NodeJS.ErrnoException;
   if (err?.code === 'SQLITE_BUSY') return { message: 'the workspace store is busy (another flowdeck is writing); try again', exitCode: 1 };
   if (err?.code === 'EACCES' || err?.code === 'EROFS') return { message: `cannot write the workspace: ${err.message}`, exitCode: 1 };
+  const sqlite = typeof err?.code === 'string' ? err.code : '';
+  if (sqlite.startsWith('SQLITE_READONLY')) return { message: 'the workspace is read-only: this command changes it (reading commands still work)', exitCode: 1 };
+  if (sqlite.startsWith('SQLITE_CORRUPT') || sqlite === 'SQLITE_NOTADB') return { message: `the workspace store is damaged (${err.message}); run flowdeck doctor`, exitCode: 1 };
+  if (sqlite === 'SQLITE_FULL' || sqlite === 'ENOSPC') return { message: 'the disk is full: nothing after the last commit was saved; free some space and run the command again', exitCode: 1 };
   const message = err instanceof Error ? err.message : String(error);
   return { message: `unexpected error: ${message.split('\n')[0]}`, exitCode: 1 };
 }

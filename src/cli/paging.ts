@@ -17,3 +17,33 @@ export function pageParams(url: string): { before: string; query?: string; limit
   const size = parsed.searchParams.get('pageSize');
   return { before, ...(q ? { query: q } : {}), ...(size ? { limit: Number(size) } : {}) };
 }
+
+/** Where a nextPageURL belongs: `/v1/flows/{flowId}/{stepId}/{listing}`. */
+export interface PageTarget {
+  flowId: string;
+  stepId: string;
+  listing: 'errors' | 'resolved' | 'requests';
+}
+
+/**
+ * A nextPageURL names the listing it continues; one of another flow, step or listing would page
+ * through the wrong rows (or silently none), so it is refused. A bare query ("?before=…") is taken as is.
+ */
+export function assertPageOf(url: string, target: PageTarget): void {
+  let path: string;
+  try {
+    path = new URL(url, 'http://flowdeck.local').pathname;
+  } catch {
+    return; // pageParams says what is wrong with it
+  }
+  if (path === '/' || path === '') return;
+  const m = /^\/v1\/flows\/([^/]+)\/([^/]+)\/([^/]+)\/?$/.exec(path);
+  const want = `/v1/flows/${target.flowId}/${target.stepId}/${target.listing}`;
+  if (!m) throw new InvalidInputError(`--page URL is not a nextPageURL of this listing (expected a path like ${want}), got "${url}"`, 'page');
+  const [, flowId, stepId, listing] = m.map((p) => decodeURIComponent(p).toLowerCase());
+  if (flowId !== target.flowId || stepId !== target.stepId || listing !== target.listing) {
+    const what = flowId !== target.flowId ? `flow ${flowId}` : stepId !== target.stepId ? `step ${stepId}` : `the ${listing} listing`;
+    const hint = flowId !== target.flowId || stepId !== target.stepId ? 'give the flow and step it was printed for' : 'use it with the command that printed it';
+    throw new InvalidInputError(`--page URL continues ${what}, not this listing (${want}); ${hint}`, 'page');
+  }
+}

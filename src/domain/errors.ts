@@ -87,3 +87,27 @@ export class ConflictError extends FlowdeckError {
 export function isFlowdeckError(e: unknown): e is FlowdeckError {
   return e instanceof FlowdeckError;
 }
+
+/** The workspace cannot be used as it is (its directory, config.json or store): names the file and what to do. */
+export class WorkspaceError extends FlowdeckError {
+  readonly code = 'invalid_workspace';
+  readonly status = 500;
+}
+
+/** A change asked of a workspace that is opened read-only (its files or directory are not writable). */
+export class ReadOnlyWorkspaceError extends FlowdeckError {
+  readonly code = 'read_only_workspace';
+  readonly status = 403;
+  constructor(readonly home: string) {
+    super(`the workspace ${home} is read-only: this command changes it (reading commands still work); make it writable or use another FLOWDECK_HOME`);
+  }
+}
+
+/** A flow whose file no longer defines it: its errors stay readable and resolvable, nothing runs. */
+export class RemovedFlowError extends FlowdeckError {
+  readonly code = 'removed_flow';
+  readonly status = 422;
+  constructor(flowName: string, file: string, action: 'retrying' | 'running' | 'enabling or disabling') {
+    super(`flow "${flowName}" is no longer defined (its file ${file} is gone or no longer has it): its errors can be read and resolved, but ${action} it needs the flow back in a flow file`);
+  }
+}

@@ -1,4 +1,5 @@
 import { InvalidInputError } from './errors.js';
+import { assertJsonDepth } from './json-text.js';
 
 // JSON Patch (RFC 6902) over plain JSON values, plus the two operations behind the CLI's
 // `--set data.path=value` (creates missing parents) and `--unset data.path` (a missing path is not
@@ -73,6 +74,7 @@ export function parseSetArg(arg: string): PatchOp {
   } catch {
     // not JSON: the text itself
   }
+  assertJsonDepth(value, `--set ${arg.slice(0, eq).trim()}`, 'set');
   return { op: 'set', path: dotPathToPointer(arg.slice(0, eq).trim()), value };
 }
 

@@ -1,7 +1,8 @@
-import { NotFoundError, InactiveFlowError } from '../domain/errors.js';
+import { NotFoundError, InactiveFlowError, WorkspaceError } from '../domain/errors.js';
 import type { Redactor } from '../domain/mask.js';
 import type { CatalogFlow } from '../flows/load.js';
 import type { MockSystems } from '../mocks/systems.js';
+import { assertConfigUsable } from '../workspace/config-check.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { redactorFor, resolveConnection, type ResolvedConnection } from './connections.js';
 import { FlowRunner } from './flow-runner.js';
@@ -15,6 +16,14 @@ import type { RuntimeStep } from './pipeline.js';
 // are imported by start(), so a process that only reads the store never loads them.
 
 export const DEMO_MOCK_OPTIONS = { orders: 200, erpRateLimit: 90 } as const;
+
+/** A baseURI whose templates render to no URL is named with its template (the value may hold a secret). */
+function assertBaseUri(connection: ResolvedConnection, template: string, file: string): void {
+  if (URL.canParse(connection.baseURI)) return;
+  const refs = template.includes('{{') ? ' (check the config and environment values its templates use)' : '';
+  const shown = template.replace(/\/\/([^/@\s]*):[^/@\s]*@/, '//$1:********@'); // a literal password never reaches the screen
+  throw new WorkspaceError(`${file}: connection "${connection.name}": baseURI "${shown}" does not render to a URL${refs}`, 'baseURI');
+}
 
 export class Runtime {
   private mocks: MockSystems | undefined;
@@ -36,6 +45,9 @@ export class Runtime {
   }
 
   private async startOnce(): Promise<void> {
+    // Checked before anything starts: a wrong-typed {{config.…}} value is named, not an "Invalid URL" later.
+    const config = this.ws.config.store as Record<string, unknown>;
+    assertConfigUsable(config, this.ws.catalog(), this.ws.config.path);
     const { HttpClient } = await import('./http.js');
     const mockUrls: Record<string, string> = {};
     if (this.ws.isDemo) {
@@ -43,9 +55,13 @@ export class Runtime {
       this.mocks = await startMockSystems(DEMO_MOCK_OPTIONS);
       Object.assign(mockUrls, this.mocks.urls);
     }
-    const scope = { env: this.ws.env, config: this.ws.config.store as Record<string, unknown>, mocks: mockUrls };
+    const scope = { env: this.ws.env, config, mocks: mockUrls };
     const connections = new Map<string, ResolvedConnection>();
-    for (const c of this.ws.catalog().connections.values()) connections.set(c.id, resolveConnection(c.id, c.def, scope));
+    for (const c of this.ws.catalog().connections.values()) {
+      const resolved = resolveConnection(c.id, c.def, scope);
+      assertBaseUri(resolved, c.def.http.baseURI, c.file);
+      connections.set(c.id, resolved);
+    }
     this.connections = connections;
     this.redactorValue = redactorFor(connections.values());
     this.client = new HttpClient(this.redactorValue);

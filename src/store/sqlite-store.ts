@@ -4,7 +4,7 @@ import { NotFoundError } from '../domain/errors.js';
 import { idSecondsSql } from '../domain/ids.js';
 import type { QueryTerm } from '../domain/query.js';
 import type { Catalog } from '../flows/load.js';
-import { openDatabase, type Db } from './db.js';
+import { openDatabase, type Db, type OpenOptions } from './db.js';
 import { compileErrorQuery, type CompiledQuery, ftsStepToken, type IndexedTerm, type QueryContext, type QueryTimes } from './error-query.js';
 import type {
   ErrorKey,
@@ -265,9 +265,14 @@ export function buildErrorListing(
 export class SqliteStore implements ListingStats {
   readonly db: Db;
   private readonly statements = new Map<string, Statement>();
+  private readonly closeHooks: Array<() => void> = [];
 
-  constructor(file: string) {
-    this.db = openDatabase(file);
+  constructor(file: string, options: OpenOptions = {}) {
+    this.db = openDatabase(file, options);
+  }
+
+  get readonly(): boolean {
+    return this.db.readonly;
   }
 
   close(): void {
@@ -277,6 +282,12 @@ export class SqliteStore implements ListingStats {
       // optimize is advice; a busy or read-only database may decline it
     }
     this.db.close();
+    for (const fn of this.closeHooks.splice(0)) fn();
+  }
+
+  /** Runs after the connection closes (a read-only snapshot copy removes its files). */
+  onClose(fn: () => void): void {
+    this.closeHooks.push(fn);
   }
 
   /** Prepared once per connection, then reused: statement compilation dominates small queries. */
@@ -307,7 +318,8 @@ export class SqliteStore implements ListingStats {
 
   /** Mirrors the flow files into the store; flows gone from the files are kept, marked removed. */
   syncCatalog(catalog: Catalog, maskDefinition: (def: unknown) => unknown): void {
-    if (this.getMeta('catalog_digest') === catalog.digest) return;
+    // A read-only store keeps the definitions it has: its reads still work, and nothing else may write.
+    if (this.readonly || this.getMeta('catalog_digest') === catalog.digest) return;
     this.transaction(() => {
       const upConnection = this.stmt(`INSERT INTO connections (id, name, base_uri, definition) VALUES (?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET name = excluded.name, base_uri = excluded.base_uri, definition = excluded.definition`);

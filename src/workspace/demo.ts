@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { ConflictError } from '../domain/errors.js';
 import { join } from 'node:path';
 import type { SqliteStore } from '../store/sqlite-store.js';
+import { ensureHomeDirectory } from './open-checks.js';
 import { Workspace } from './workspace.js';
 
 // The demo workspace: three flows over the built-in mock systems (shop → CRM lookup → ERP, shop →
@@ -166,6 +167,7 @@ export function tagCode(name: string): string {
  * or in a workspace that is already a demo, never in someone's real workspace.
  */
 export function assertDemoHome(home: string): void {
+  ensureHomeDirectory(home); // a file there is said to be one before --reset touches anything
   let entries: string[];
   try {
     entries = readdirSync(home);
@@ -208,6 +210,7 @@ function seedCatalogs(store: SqliteStore, now: number): void {
 
 /** Writes the demo's flow file and config; returns the opened workspace. */
 export function seedDemoWorkspace(home: string, env: NodeJS.ProcessEnv): Workspace {
+  ensureHomeDirectory(home);
   mkdirSync(join(home, 'flows'), { recursive: true });
   writeFileSync(join(home, 'flows', DEMO_FLOW_FILE), DEMO_FLOWS_YAML);
   const ws = Workspace.open(home, env);

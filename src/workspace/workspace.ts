@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import Conf from 'conf';
+import type Conf from 'conf';
 import { loadCatalog, type Catalog } from '../flows/load.js';
 import { maskDefinition } from '../runtime/connections.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { ensureHomeDirectory, mustOpenReadOnly, openConfig } from './open-checks.js';
+import { ensureSchema, openStore } from './store-checks.js';
 import { recoverStaleJobs } from '../runtime/recovery.js';
 import { ensureWorker } from '../runtime/worker.js';
 
@@ -32,16 +33,27 @@ export class Workspace {
   private cachedCatalog: Catalog | undefined;
   /** What opening found: jobs of dead processes, failed or re-queued. */
   recovered = { failed: 0, requeued: 0 };
+  /** Opened read-only (not writable, or FLOWDECK_READONLY=1): reads work, writes are refused. */
+  readonly readonly: boolean;
+  /** Indexes opening found missing and re-created (an earlier run was interrupted). */
+  readonly repairedSchema: string[];
 
   private constructor(
     readonly home: string,
     readonly env: NodeJS.ProcessEnv,
   ) {
-    mkdirSync(home, { recursive: true });
+    ensureHomeDirectory(home);
     this.flowsDir = join(home, 'flows');
     this.dbFile = join(home, 'flowdeck.db');
-    this.config = new Conf<WorkspaceConfigShape>({ cwd: home, configName: 'config', projectName: 'flowdeck', clearInvalidConfig: false });
-    this.store = new SqliteStore(this.dbFile);
+    this.readonly = mustOpenReadOnly(home, this.dbFile, env);
+    this.config = openConfig<WorkspaceConfigShape>(home);
+    this.store = openStore(this.dbFile, this.readonly);
+    try {
+      this.repairedSchema = ensureSchema(this.store, this.dbFile);
+    } catch (e) {
+      this.store.close();
+      throw e;
+    }
   }
 
   /** Opens (creating when needed) the workspace, syncs its flow files and marks jobs whose process died. */
@@ -49,9 +61,11 @@ export class Workspace {
     const ws = new Workspace(home, env);
     try {
       ws.catalog();
-      ws.recovered = recoverStaleJobs(ws.store, Date.now());
-      // A re-queued retry job runs as a newly queued one does: a background worker picks it up.
-      if (ws.recovered.requeued > 0) ensureWorker(ws);
+      if (!ws.readonly) {
+        ws.recovered = recoverStaleJobs(ws.store, Date.now());
+        // A re-queued retry job runs as a newly queued one does: a background worker picks it up.
+        if (ws.recovered.requeued > 0) ensureWorker(ws);
+      }
     } catch (e) {
       ws.close();
       throw e;
@@ -79,7 +93,9 @@ export class Workspace {
 
   /** Who is acting: FLOWDECK_USER, else `config set user.email`, else the OS user. */
   operator(): string {
-    return this.env.FLOWDECK_USER || (this.config.get('user') as WorkspaceConfigShape['user'])?.email || `${this.env.USER ?? 'operator'}@localhost`;
+    const email = (this.config.get('user') as WorkspaceConfigShape['user'] | undefined)?.email;
+    // A hand-edited config.json may hold anything there; `flowdeck doctor` names it.
+    return this.env.FLOWDECK_USER || (typeof email === 'string' && email ? email : `${this.env.USER ?? 'operator'}@localhost`);
   }
 
   close(): void {

@@ -58,8 +58,8 @@ export function FlowsView() {
   const { from, to } = visibleRange(list);
   const rows: TableRow[] = data.slice(from, to).map((f) => ({
     key: f._id,
-    cells: [f.name, formatCount(f.numOpenError), lastRun(f), f.disabled ? 'disabled' : 'enabled'],
-    cellStyles: [undefined, theme.count(f.numOpenError), theme.jobStatus(f.lastJob?.status), theme.flowState(f.disabled)],
+    cells: [f.name, formatCount(f.numOpenError), lastRun(f), f.removed ? 'removed' : f.disabled ? 'disabled' : 'enabled'],
+    cellStyles: [undefined, theme.count(f.numOpenError), theme.jobStatus(f.lastJob?.status), theme.flowState(f.disabled || f.removed === true)],
   }));
   return (
     <Box flexDirection="column">

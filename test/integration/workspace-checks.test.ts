@@ -1,0 +1,234 @@
+import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LocalBackend } from '../../src/backend/local-backend.js';
+import { encodeId } from '../../src/domain/ids.js';
+import { InvalidInputError, ReadOnlyWorkspaceError, RemovedFlowError, WorkspaceError } from '../../src/domain/errors.js';
+import { checkSchema } from '../../src/store/schema-check.js';
+import { DEMO_FLOWS_YAML } from '../../src/workspace/demo.js';
+import { runDoctor } from '../../src/workspace/doctor.js';
+import { Workspace } from '../../src/workspace/workspace.js';
+import { openBackend, tempHome, writeFlowFile } from '../helpers/workspace.js';
+
+// Issue 9 §5/§6 over real workspaces (SQLite on disk, conf's config.json, flow files): hostile files
+// are named with what to do, a read-only workspace reads, a damaged schema is noticed and repaired,
+// a removed flow's errors stay reachable, and bad retry-data or config input changes nothing.
+
+const FLOW = 'Shop orders to ERP';
+const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
+const env = { ...process.env, FLOWDECK_USER: 'ops@acme.example' };
+const cleanups: Array<() => void> = [];
+const backends: LocalBackend[] = [];
+
+afterEach(async () => {
+  while (backends.length) await backends.pop()!.close();
+  while (cleanups.length) cleanups.pop()!();
+});
+
+function home(): string {
+  const t = tempHome();
+  cleanups.push(t.cleanup);
+  return t.home;
+}
+
+function open(dir: string, extra: NodeJS.ProcessEnv = {}): LocalBackend {
+  const b = openBackend(dir, { ...env, ...extra });
+  backends.push(b);
+  return b;
+}
+
+/** A demo-flows workspace with one open error (and snapshot) on the ERP import and one on the CRM lookup. */
+function seeded(): { dir: string; b: LocalBackend; importKey: string; lookupKey: string; importErrorId: string } {
+  const dir = home();
+  writeFlowFile(dir, 'flows.yaml', DEMO_FLOWS_YAML);
+  const b = open(dir);
+  const store = b.ws.store;
+  const flow = b.resolveFlow(FLOW);
+  const [shop, lookup, erp] = store.steps(flow.id);
+  const ids = store.transaction(() => {
+    const add = (step: typeof erp, stage: string, n: number) => {
+      const rd = store.insertRetryData({ step: step!.key, createdAt: T0 + n, stage, pgExportId: shop!.stepId, traceKey: `SO-${n}`, data: { id: `SO-${n}` } });
+      const err = store.insertError({ step: step!.key, occurredAt: T0 + n + 1, source: 'application', code: '422', message: 'bad', traceKey: `SO-${n}`, retryData: rd });
+      return { key: encodeId('retryData', rd, T0 + n), errorId: encodeId('error', err, T0 + n + 1) };
+    };
+    return { imp: add(erp, 'page_processor_import', 1), look: add(lookup, 'page_processor_lookup', 2) };
+  });
+  return { dir, b, importKey: ids.imp.key, lookupKey: ids.look.key, importErrorId: ids.imp.errorId };
+}
+
+const auditCount = (b: LocalBackend) => (b.ws.store.db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
+
+describe('retry-data put', () => {
+  it('refuses data the stage cannot use and a changed traceKey, and saves nothing', async () => {
+    const { b, importKey, lookupKey } = seeded();
+    const records = b.records;
+    const imp = await records.getRetryData(FLOW, 'ERP sales orders', importKey);
+    const look = await records.getRetryData(FLOW, 'CRM customer lookup', lookupKey);
+    await expect(records.putRetryData(FLOW, 'ERP sales orders', importKey, { ...imp, data: null })).rejects.toThrow(
+      `retry data envelope field "data": an import's record must be a JSON object or array, got null`,
+    );
+    await expect(records.putRetryData(FLOW, 'ERP sales orders', importKey, { ...imp, data: 42 })).rejects.toThrow(/got a number$/);
+    await expect(records.putRetryData(FLOW, 'CRM customer lookup', lookupKey, { ...look, data: [] })).rejects.toThrow(
+      `retry data envelope field "data": a lookup's record must be a JSON object, got an array`,
+    );
+    await expect(records.putRetryData(FLOW, 'ERP sales orders', importKey, { ...imp, traceKey: 'SO-999' })).rejects.toThrow(
+      /^traceKey "SO-999" does not match the stored snapshot's "SO-1"/,
+    );
+    await expect(records.putRetryData(FLOW, 'ERP sales orders', importKey, { ...imp, traceKey: null })).rejects.toBeInstanceOf(InvalidInputError);
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    await expect(records.putRetryData(FLOW, 'ERP sales orders', importKey, { ...imp, data: { deep } })).rejects.toThrow(/nests deeper than 512 levels/);
+    await expect(records.patchRetryData(FLOW, 'ERP sales orders', { retryDataKeys: [importKey] }, [{ op: 'replace', path: '/data', value: 42 }])).rejects.toThrow(
+      /the patch leaves "data" unusable: an import's record must be a JSON object or array, got a number$/,
+    );
+    expect(await records.getRetryData(FLOW, 'ERP sales orders', importKey)).toEqual(imp);
+    expect(auditCount(b)).toBe(0);
+    expect((await records.putRetryData(FLOW, 'ERP sales orders', importKey, { ...imp, data: { id: 'SO-1', fixed: true } })).data).toEqual({ id: 'SO-1', fixed: true });
+  });
+});
+
+describe('config set', () => {
+  it('refuses __proto__, constructor and prototype in a key, writes no audit row and leaves config.json alone', async () => {
+    const { b } = seeded();
+    for (const key of ['secrets.__proto__', 'secrets.constructor', 'secrets.prototype', 'prototype']) {
+      await expect(b.triage.setConfig(key, 'x')).rejects.toThrow(/is not a config key: ".*" cannot be a name in it$/);
+    }
+    expect(auditCount(b)).toBe(0);
+    expect(b.ws.config.store).toEqual({});
+  });
+});
+
+describe('opening a hostile workspace', () => {
+  it('FLOWDECK_HOME that is a file is said to be one', () => {
+    const file = join(home(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    expect(() => Workspace.open(file, env)).toThrow(new WorkspaceError(`the workspace ${file} is a file, not a directory; point FLOWDECK_HOME at a directory (or move the file away)`));
+    expect(() => Workspace.open(join(file, 'sub'), env)).toThrow(/^cannot create the workspace directory .*: a part of the path is a file, not a directory/);
+  });
+
+  it('a corrupt or empty config.json names the file and how to fix it', () => {
+    const dir = home();
+    const file = join(dir, 'config.json');
+    writeFileSync(file, '{"user": ');
+    expect(() => Workspace.open(dir, env)).toThrow(/config\.json is not valid JSON \(.*\): fix it by hand, or move it away to start with an empty config/);
+    writeFileSync(file, '');
+    expect(() => Workspace.open(dir, env)).toThrow(`${file} is empty: fix it by hand`);
+  });
+
+  it('a wrong-typed config value a connection uses is named before a run starts', async () => {
+    const { dir, b } = seeded();
+    b.ws.config.set('secrets', 'not-an-object');
+    await expect(b.runFlow(FLOW)).rejects.toThrow(`${join(dir, 'config.json')}: "secrets" must be an object of named secrets, is a string`);
+  });
+
+  it('a baseURI that renders to no URL is named with its connection, a literal password masked', async () => {
+    const dir = home();
+    writeFlowFile(dir, 'flows.yaml', DEMO_FLOWS_YAML.replace('baseURI: "{{mocks.shop}}"', 'baseURI: "http://svc:s3cr3t@{{config.shopHost}} x"'));
+    const b = open(dir);
+    const err = await b.runFlow(FLOW).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(WorkspaceError);
+    expect(err!.message).toMatch(/connection "Shop": baseURI "http:\/\/svc:\*{8}@\{\{config\.shopHost\}\} x" does not render to a URL \(check the config and environment values its templates use\)$/);
+    expect(err!.message).not.toContain('s3cr3t');
+  });
+
+  it('missing indexes (a kill during the demo generator) are re-created on open; a missing table is said', async () => {
+    const { dir, b } = seeded();
+    const db = b.ws.store.db;
+    const dropped = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'errors' AND sql IS NOT NULL").all() as Array<{ name: string }>).map((r) => r.name);
+    expect(dropped.length).toBeGreaterThanOrEqual(10);
+    for (const name of dropped.slice(2)) db.exec(`DROP INDEX ${name}`);
+    await backends.pop()!.close();
+
+    const report = runDoctor(dir, env);
+    expect(report.ok).toBe(false);
+    expect(report.checks.find((c) => c.name === 'schema')).toMatchObject({ ok: false, fix: expect.stringMatching(/^run flowdeck doctor --repair/) });
+
+    const again = open(dir);
+    expect(again.ws.repairedSchema.sort()).toEqual(dropped.slice(2).sort());
+    expect(checkSchema(again.ws.store.db)).toEqual({ missingTables: [], missingIndexes: [], missingOther: [] });
+    expect(runDoctor(dir, env).ok).toBe(true);
+
+    again.ws.store.db.exec('DROP TABLE log_data');
+    await backends.pop()!.close();
+    expect(() => Workspace.open(dir, env)).toThrow(`the store ${join(dir, 'flowdeck.db')} is damaged: table log_data is missing; run flowdeck doctor for what to do`);
+    expect(runDoctor(dir, env).checks.find((c) => c.name === 'schema')).toMatchObject({ ok: false, detail: 'missing table log_data' });
+  });
+
+  it('doctor --repair re-creates missing indexes itself', async () => {
+    const { dir, b } = seeded();
+    b.ws.store.db.exec('DROP INDEX ix_errors_code');
+    await backends.pop()!.close();
+    const repaired = runDoctor(dir, env, { repair: true });
+    expect(repaired.ok).toBe(true);
+    expect(repaired.checks.find((c) => c.name === 'schema')?.detail).toBe('re-created ix_errors_code; every table and index is there');
+  });
+
+  it('doctor finds damaged pages with integrity_check and says what to do', async () => {
+    const { dir, b } = seeded();
+    const db = b.ws.store.db;
+    // Enough rows that errors' pages are not the first ones, then overwrite the middle of the file.
+    db.transaction(() => {
+      const step = b.ws.store.steps(b.resolveFlow(FLOW).id)[2]!.key;
+      const insert = db.prepare("INSERT INTO errors (step, occurred_at, source, code, message) VALUES (?, ?, 'application', '422', ?)");
+      for (let i = 0; i < 3000; i++) insert.run(step, T0 + i, `message ${i} ${'x'.repeat(200)}`);
+    })();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    await backends.pop()!.close();
+    const file = join(dir, 'flowdeck.db');
+    const raw = new Database(file);
+    const pages = raw.pragma('page_count', { simple: true }) as number;
+    const pageSize = raw.pragma('page_size', { simple: true }) as number;
+    raw.close();
+    const { openSync, writeSync, closeSync } = await import('node:fs');
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.alloc(pageSize * 4, 0xde), 0, pageSize * 4, Math.floor(pages / 2) * pageSize);
+    closeSync(fd);
+    const report = runDoctor(dir, env);
+    expect(report.ok).toBe(false);
+    const integrity = report.checks.find((c) => c.name === 'integrity')!;
+    expect(integrity.ok).toBe(false);
+    expect(integrity.fix).toMatch(/restore a backup/);
+  });
+});
+
+describe('a read-only workspace', () => {
+  it('reads (the store opened read-only) and refuses writes as read-only, changing nothing', async () => {
+    const { dir, b, importErrorId } = seeded();
+    await backends.pop()!.close();
+    const ro = open(dir, { FLOWDECK_READONLY: '1' });
+    expect(ro.ws.readonly).toBe(true);
+    expect(ro.ws.store.db.readonly).toBe(true);
+    expect((await ro.listErrors(FLOW, 'ERP sales orders')).errors.map((e) => e.errorId)).toEqual([importErrorId]);
+    await expect(ro.triage.setConfig('user.email', 'ana@acme.example')).rejects.toBeInstanceOf(ReadOnlyWorkspaceError);
+    await expect(ro.triage.resolve(FLOW, 'ERP sales orders', { errorIds: [importErrorId] })).rejects.toMatchObject({ code: expect.stringMatching(/^SQLITE_READONLY/) });
+    expect(ro.ws.config.store).toEqual({});
+    expect((await ro.listErrors(FLOW, 'ERP sales orders')).errors).toHaveLength(1);
+  });
+
+  it('with no store yet says so rather than creating one', () => {
+    expect(() => Workspace.open(home(), { ...env, FLOWDECK_READONLY: '1' })).toThrow(/is read-only and has no store yet; make it writable once/);
+  });
+});
+
+describe('a flow whose file is gone', () => {
+  it('is listed as removed while it has open errors, which stay readable and resolvable but not retryable', async () => {
+    const { dir, importErrorId } = seeded();
+    await backends.pop()!.close();
+    unlinkSync(join(dir, 'flows', 'flows.yaml'));
+    rmSync(join(dir, 'flows'), { recursive: true });
+    const b = open(dir);
+    const flows = await b.listFlows();
+    expect(flows.map((f) => [f.name, f.removed, f.numOpenError])).toEqual([[FLOW, true, 2]]);
+    expect((await b.getFlow(FLOW)).removed).toBe(true);
+    expect((await b.listErrors(FLOW, 'ERP sales orders')).errors.map((e) => e.errorId)).toEqual([importErrorId]);
+    await expect(b.retries.retry(FLOW, 'ERP sales orders', { errorIds: [importErrorId] })).rejects.toBeInstanceOf(RemovedFlowError);
+    await expect(b.runFlow(FLOW)).rejects.toThrow(/is no longer defined .*but running it needs the flow back in a flow file$/);
+    await b.triage.resolve(FLOW, 'ERP sales orders', { errorIds: [importErrorId] });
+    expect((await b.listErrors(FLOW, 'ERP sales orders')).errors).toHaveLength(0);
+    expect((await b.triage.listResolved(FLOW, 'ERP sales orders')).resolved.map((e) => e.errorId)).toEqual([importErrorId]);
+  });
+});
