@@ -2,7 +2,7 @@ import { classifyFailure, type Classified, type Failure } from '../domain/classi
 import type { FlowStepDef } from '../flows/load.js';
 import type { ExportDef, ImportDef } from '../flows/schema.js';
 import { applyMapping, getPath, renderTemplate, setPath } from '../flows/template.js';
-import type { ResolvedConnection } from './connections.js';
+import type { ResolvedConnection, ResolvedRequest } from './connections.js';
 import type { Redactor } from '../domain/mask.js';
 import type { HttpClient, HttpResult, MaskedTrace } from './http.js';
 
@@ -14,6 +14,8 @@ export interface RuntimeStep {
   key: number;
   def: FlowStepDef;
   connection: ResolvedConnection;
+  /** The step's relativeURI and headers with the definition's templates resolved. */
+  request: ResolvedRequest;
   exportDef?: ExportDef;
   importDef?: ImportDef;
 }
@@ -86,17 +88,6 @@ function apiCallLog(http: HttpResult): StageLog {
   return { stage: 'apiCall', data: { request: t.request, response: t.response } };
 }
 
-// A step's own headers, built once per definition rather than once per record.
-const headerCache = new WeakMap<readonly { name: string; value: string }[], Record<string, string>>();
-function stepHeaders(list: readonly { name: string; value: string }[]): Record<string, string> {
-  let headers = headerCache.get(list);
-  if (!headers) {
-    headers = Object.fromEntries(list.map((h) => [h.name.toLowerCase(), h.value]));
-    headerCache.set(list, headers);
-  }
-  return headers;
-}
-
 export async function runStep(step: RuntimeStep, record: unknown, http: HttpClient): Promise<StepOutcome> {
   const startedAt = Date.now();
   if (step.importDef) {
@@ -107,8 +98,8 @@ export async function runStep(step: RuntimeStep, record: unknown, http: HttpClie
     if (!mapped.ok) return failed(step, record, { kind: 'mapping', field: mapped.field, detail: mapped.detail }, startedAt, stages);
     const result = await http.send(step.connection, {
       method: def.http.method,
-      path: renderPath(def.http.relativeURI, record),
-      headers: stepHeaders(def.http.headers),
+      path: renderPath(step.request.relativeURI, record),
+      headers: step.request.headers,
       body: JSON.stringify(mapped.value),
     });
     stages = () => [mappingLog(), apiCallLog(result)];
@@ -120,8 +111,8 @@ export async function runStep(step: RuntimeStep, record: unknown, http: HttpClie
   const def = step.exportDef!;
   const result = await http.send(step.connection, {
     method: def.http.method,
-    path: renderPath(def.http.relativeURI, record),
-    headers: stepHeaders(def.http.headers),
+    path: renderPath(step.request.relativeURI, record),
+    headers: step.request.headers,
   });
   const stages: Stages = () => [apiCallLog(result)];
   if (result.failure) return failed(step, record, result.failure, startedAt, stages, result);

@@ -200,6 +200,8 @@ export interface SenderThreadData {
   options: SenderOptions;
   /** Every secret value the job's redactor hides (all connections', not only the steps'). */
   secrets: string[];
+  /** The header names it masks beyond the built-in pattern. */
+  secretHeaders: string[];
 }
 
 /**
@@ -213,7 +215,7 @@ export async function senderThread(setup: SenderSetup, redactor: Redactor): Prom
   const entry = here.endsWith('.ts')
     ? new URL('../../dist/src/runtime/record-sender-thread.js', here)
     : new URL('./record-sender-thread.js', here);
-  const data: SenderThreadData = { steps: setup.steps, options: setup.options, secrets: redactor.secrets() };
+  const data: SenderThreadData = { steps: setup.steps, options: setup.options, secrets: redactor.secrets(), secretHeaders: redactor.secretHeaders() };
   const worker = new Worker(entry, { workerData: data });
   let closing = false;
   worker.on('message', (m: FromSenderThread) => {
