@@ -88,7 +88,7 @@ function apiCallLog(http: HttpResult): StageLog {
   return { stage: 'apiCall', data: { request: t.request, response: t.response } };
 }
 
-export async function runStep(step: RuntimeStep, record: unknown, http: HttpClient): Promise<StepOutcome> {
+export async function runStep(step: RuntimeStep, record: unknown, http: HttpClient, signal?: AbortSignal): Promise<StepOutcome> {
   const startedAt = Date.now();
   if (step.importDef) {
     const def = step.importDef;
@@ -101,6 +101,7 @@ export async function runStep(step: RuntimeStep, record: unknown, http: HttpClie
       path: renderPath(step.request.relativeURI, record),
       headers: step.request.headers,
       body: JSON.stringify(mapped.value),
+      signal,
     });
     stages = () => [mappingLog(), apiCallLog(result)];
     if (result.failure) return failed(step, record, result.failure, startedAt, stages, result);
@@ -113,6 +114,7 @@ export async function runStep(step: RuntimeStep, record: unknown, http: HttpClie
     method: def.http.method,
     path: renderPath(step.request.relativeURI, record),
     headers: step.request.headers,
+    signal,
   });
   const stages: Stages = () => [apiCallLog(result)];
   if (result.failure) return failed(step, record, result.failure, startedAt, stages, result);
@@ -166,12 +168,12 @@ export function settleOutcome<S>(o: StepOutcome, step: S, logging: boolean, reda
 }
 
 /** Runs a record through `steps` in order; a failure stops it unless the step proceeds on failure. */
-export async function runRecord(steps: readonly RuntimeStep[], record: unknown, http: HttpClient): Promise<RecordRun> {
+export async function runRecord(steps: readonly RuntimeStep[], record: unknown, http: HttpClient, signal?: AbortSignal): Promise<RecordRun> {
   const outcomes: StepOutcome[] = [];
   let current = record;
   let succeeded = true;
   for (const step of steps) {
-    const outcome = await runStep(step, current, http);
+    const outcome = await runStep(step, current, http, signal);
     outcomes.push(outcome);
     if (outcome.ok) {
       current = outcome.output;

@@ -73,6 +73,8 @@ export class RecordSender {
   private clean: number[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly limiter: RateLimiter | undefined;
+  /** Aborts the requests in flight on cancel: a dribbling target must not hold a canceled job. */
+  private readonly inFlight = new AbortController();
 
   constructor(
     private readonly steps: readonly RuntimeStep[],
@@ -98,7 +100,7 @@ export class RecordSender {
     } catch (e) {
       return unreadableSnapshot(this.steps[0]!, item.data, (e as Error).message);
     }
-    return runRecord(this.steps, record, this.http);
+    return runRecord(this.steps, record, this.http, this.inFlight.signal);
   }
 
   /**
@@ -112,6 +114,7 @@ export class RecordSender {
     this.head = 0;
     this.drainPending = true;
     this.limiter?.release();
+    this.inFlight.abort();
     setImmediate(() => this.scheduleFlush());
   }
 
@@ -128,6 +131,8 @@ export class RecordSender {
         await this.limiter?.take();
         if (this.canceled) break;
         const run = await this.runItem(item);
+        // A record whose request the cancel aborted was not settled: left unreported, it counts as never sent.
+        if (this.canceled && run.outcomes.some((o) => !o.ok && o.failure.kind === 'canceled')) continue;
         if (run.succeeded && run.outcomes.length === 1 && !this.options.logging) this.clean.push(item.ref);
         else
           this.out.push({
