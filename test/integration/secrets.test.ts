@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { decodeId } from '../../src/domain/ids.js';
 import { MASK } from '../../src/domain/mask.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { openBackend, tempHome, writeFlowFile } from '../helpers/workspace.js';
 
 // Secrets are resolved in memory only. After flows that fail (so traces, messages, retry data and
@@ -213,26 +214,6 @@ describe('secrets never reach the store', () => {
   });
 });
 
-/** The commands in this process (no child process per command), their output captured. */
-async function cli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { buildProgram } = await import('../../commands/index.js');
-  const { reportError } = await import('../../src/cli/handle-error.js');
-  const { PassThrough } = await import('node:stream');
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  stdout.on('data', (c: Buffer) => out.push(c));
-  stderr.on('data', (c: Buffer) => err.push(c));
-  let code = 0;
-  try {
-    await buildProgram({ stdout, stderr, env }).parseAsync(['node', 'flowdeck', ...args]);
-  } catch (e) {
-    code = reportError(e, stderr);
-  }
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
-
 /** A target that echoes every request (method, URL, headers) in its body and in its headers. */
 async function startFullEcho(seen: Array<{ url: string; headers: IncomingHttpHeaders }>): Promise<number> {
   echo = createServer((req, res) => {
@@ -319,7 +300,7 @@ flows:
     const env = { ...process.env, FLOWDECK_HOME: t.home, FLOWDECK_T_QUERY: token.envQuery, FLOWDECK_RETRY_THREAD_FROM: '' };
     const outputs: string[] = [];
     const run = async (...args: string[]) => {
-      const r = await cli(env, args);
+      const r = await runInProcess(env, args);
       outputs.push(r.stdout, r.stderr);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       return r.stdout;
