@@ -280,7 +280,7 @@ exports:
     http: { relativeURI: "/source?access_token=${token.exportQuery}", response: { resourcePath: records } }
   - name: Lookup
     _connectionId: Echo
-    http: { relativeURI: "/lookup/{{record.id}}?access_token=${token.lookupQuery}&c={{config.secrets.lookupKey}}" }
+    http: { relativeURI: "/lookup/{{record.id}}?access_token=${token.lookupQuery}&c={{config.partner.lookupKey}}" }
 imports:
   - name: Sink
     _connectionId: Echo
@@ -305,7 +305,7 @@ flows:
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       return r.stdout;
     };
-    await run('config', 'set', 'secrets.lookupKey', token.configQuery);
+    await run('config', 'set', 'partner.lookupKey', token.configQuery);
 
     const job = JSON.parse(await run('flows', 'run', 'Echoed secrets', '--json')) as { _id: string; numError: number };
     expect(job.numError).toBe(3);
