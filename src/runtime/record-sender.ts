@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Redactor } from '../domain/mask.js';
 import type { HttpClient } from './http.js';
 import { runRecord, settleOutcome, unreadableSnapshot, type RecordRun, type RuntimeStep, type SettledRun } from './pipeline.js';
@@ -85,6 +86,8 @@ export class RecordSender {
     private readonly onError: (e: Error) => void,
   ) {
     this.limiter = options.ratePerSecond ? new RateLimiter(options.ratePerSecond) : undefined;
+    // Every request in flight listens on it: as many as the connection's concurrency.
+    setMaxListeners(0, this.inFlight.signal);
   }
 
   push(items: readonly SendItem[]): void {
