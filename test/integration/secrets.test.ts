@@ -326,10 +326,14 @@ flows:
     const csv = join(t.home, 'errors.csv');
     await run('errors', 'export', 'Echoed secrets', 'Sink', '-o', csv);
     await run('errors', 'retry', 'Echoed secrets', 'Sink', '--all', '--yes', '--wait', '--json');
-    await run('jobs', 'list', '--json');
+    // Again with the sender in a thread of its own (its redactor is rebuilt from the job's).
+    env.FLOWDECK_RETRY_THREAD_FROM = '0';
+    await run('errors', 'retry', 'Echoed secrets', 'Sink', '--all', '--yes', '--wait', '--json');
+    const retryJobs = JSON.parse(await run('jobs', 'list', '--json')) as Array<{ type: string; status: string }>;
+    expect(retryJobs.filter((j) => j.type === 'retry' && j.status === 'completed')).toHaveLength(2);
 
     // Every token really went out (so its absence below means something).
-    expect(seen.length).toBeGreaterThanOrEqual(1 + 3 + 3 + 3);
+    expect(seen.length).toBeGreaterThanOrEqual(1 + 3 + 3 + 3 + 3);
     const wire = JSON.stringify(seen);
     for (const [name, value] of Object.entries(token)) if (name !== 'urlPassword') expect(wire, name).toContain(value);
     expect(seen.find((s) => s.url.startsWith('/sink/'))!.headers.authorization).toBe(`Basic ${basic}`);
