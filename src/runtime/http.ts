@@ -1,6 +1,7 @@
 import { Pool, util, type Dispatcher } from 'undici';
 import type { Failure } from '../domain/classify.js';
 import type { Redactor } from '../domain/mask.js';
+import type { CancelScope } from './cancel-scope.js';
 import type { ResolvedConnection } from './connections.js';
 
 // The HTTP adaptor: one keep-alive pool per origin, sized by the connection's concurrency, so a
@@ -13,7 +14,7 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   body?: string;
   /** Aborts the request in flight (a retry job's cancel). */
-  signal?: AbortSignal | undefined;
+  cancel?: CancelScope | undefined;
 }
 
 export interface MaskedTrace {
@@ -53,7 +54,7 @@ class EndedByUs extends Error {
 interface ExchangeLimits {
   maxResponseBytes: number;
   deadlineMs: number;
-  signal?: AbortSignal | undefined;
+  cancel?: CancelScope | undefined;
 }
 
 interface Exchanged {
@@ -68,7 +69,7 @@ interface Exchanged {
  * (a retry of 100,000 records spends most of its time here). The handler uses the callbacks
  * undici 7's pools call natively; its newer controller-based ones need an extra wrapping layer.
  * A hostile target cannot hold it: past `maxResponseBytes` (or a content-length over it) and at
- * the total deadline the request is aborted, and so it is when `signal` aborts (a job's cancel).
+ * the total deadline the request is aborted, and so it is when its `cancel` scope is (a job's cancel).
  */
 function exchange(pool: Pool, options: Dispatcher.DispatchOptions, limits: ExchangeLimits): Promise<Exchanged> {
   return new Promise((resolve, reject) => {
@@ -83,7 +84,7 @@ function exchange(pool: Pool, options: Dispatcher.DispatchOptions, limits: Excha
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
-      limits.signal?.removeEventListener('abort', onCancel);
+      unregister?.();
       fn();
     };
     // Ends the request from this side: at once when it is on a socket, else as soon as it gets one
@@ -92,9 +93,8 @@ function exchange(pool: Pool, options: Dispatcher.DispatchOptions, limits: Excha
       if (abort) abort(e);
       finish(() => reject(e));
     };
-    const onCancel = () => end(new EndedByUs('canceled'));
-    if (limits.signal?.aborted) return reject(new EndedByUs('canceled'));
-    limits.signal?.addEventListener('abort', onCancel, { once: true });
+    if (limits.cancel?.canceled) return reject(new EndedByUs('canceled'));
+    const unregister = limits.cancel?.add(() => end(new EndedByUs('canceled')));
     deadline = setTimeout(() => end(new EndedByUs('deadline', received)), limits.deadlineMs);
     pool.dispatch(options, {
       onConnect: (a: (e: Error) => void) => {
@@ -229,7 +229,7 @@ export class HttpClient {
         path: url.path,
         headers,
         ...(req.body !== undefined ? { body: req.body } : {}),
-      }, { maxResponseBytes: connection.maxResponseBytes, deadlineMs: connection.deadlineMs, signal: req.signal });
+      }, { maxResponseBytes: connection.maxResponseBytes, deadlineMs: connection.deadlineMs, cancel: req.cancel });
       const { statusCode, body } = res;
       const receivedAt = Date.now();
       const responseHeaders = () => flatHeaders(util.parseHeaders(res.rawHeaders));

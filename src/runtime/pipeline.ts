@@ -4,6 +4,7 @@ import type { ExportDef, ImportDef } from '../flows/schema.js';
 import { applyMapping, getPath, renderTemplate, setPath } from '../flows/template.js';
 import type { ResolvedConnection, ResolvedRequest } from './connections.js';
 import type { Redactor } from '../domain/mask.js';
+import type { CancelScope } from './cancel-scope.js';
 import type { HttpClient, HttpResult, MaskedTrace } from './http.js';
 
 // One record through the page processors: lookups enrich it, imports send it. Each step yields an
@@ -88,7 +89,7 @@ function apiCallLog(http: HttpResult): StageLog {
   return { stage: 'apiCall', data: { request: t.request, response: t.response } };
 }
 
-export async function runStep(step: RuntimeStep, record: unknown, http: HttpClient, signal?: AbortSignal): Promise<StepOutcome> {
+export async function runStep(step: RuntimeStep, record: unknown, http: HttpClient, cancel?: CancelScope): Promise<StepOutcome> {
   const startedAt = Date.now();
   if (step.importDef) {
     const def = step.importDef;
@@ -101,7 +102,7 @@ export async function runStep(step: RuntimeStep, record: unknown, http: HttpClie
       path: renderPath(step.request.relativeURI, record),
       headers: step.request.headers,
       body: JSON.stringify(mapped.value),
-      signal,
+      cancel,
     });
     stages = () => [mappingLog(), apiCallLog(result)];
     if (result.failure) return failed(step, record, result.failure, startedAt, stages, result);
@@ -114,7 +115,7 @@ export async function runStep(step: RuntimeStep, record: unknown, http: HttpClie
     method: def.http.method,
     path: renderPath(step.request.relativeURI, record),
     headers: step.request.headers,
-    signal,
+    cancel,
   });
   const stages: Stages = () => [apiCallLog(result)];
   if (result.failure) return failed(step, record, result.failure, startedAt, stages, result);
@@ -168,12 +169,12 @@ export function settleOutcome<S>(o: StepOutcome, step: S, logging: boolean, reda
 }
 
 /** Runs a record through `steps` in order; a failure stops it unless the step proceeds on failure. */
-export async function runRecord(steps: readonly RuntimeStep[], record: unknown, http: HttpClient, signal?: AbortSignal): Promise<RecordRun> {
+export async function runRecord(steps: readonly RuntimeStep[], record: unknown, http: HttpClient, cancel?: CancelScope): Promise<RecordRun> {
   const outcomes: StepOutcome[] = [];
   let current = record;
   let succeeded = true;
   for (const step of steps) {
-    const outcome = await runStep(step, current, http, signal);
+    const outcome = await runStep(step, current, http, cancel);
     outcomes.push(outcome);
     if (outcome.ok) {
       current = outcome.output;

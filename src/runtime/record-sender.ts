@@ -1,5 +1,5 @@
-import { setMaxListeners } from 'node:events';
 import type { Redactor } from '../domain/mask.js';
+import { CancelScope } from './cancel-scope.js';
 import type { HttpClient } from './http.js';
 import { runRecord, settleOutcome, unreadableSnapshot, type RecordRun, type RuntimeStep, type SettledRun } from './pipeline.js';
 
@@ -75,7 +75,7 @@ export class RecordSender {
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly limiter: RateLimiter | undefined;
   /** Aborts the requests in flight on cancel: a dribbling target must not hold a canceled job. */
-  private readonly inFlight = new AbortController();
+  private readonly inFlight = new CancelScope();
 
   constructor(
     private readonly steps: readonly RuntimeStep[],
@@ -86,8 +86,6 @@ export class RecordSender {
     private readonly onError: (e: Error) => void,
   ) {
     this.limiter = options.ratePerSecond ? new RateLimiter(options.ratePerSecond) : undefined;
-    // Every request in flight listens on it: as many as the connection's concurrency.
-    setMaxListeners(0, this.inFlight.signal);
   }
 
   push(items: readonly SendItem[]): void {
@@ -103,7 +101,7 @@ export class RecordSender {
     } catch (e) {
       return unreadableSnapshot(this.steps[0]!, item.data, (e as Error).message);
     }
-    return runRecord(this.steps, record, this.http, this.inFlight.signal);
+    return runRecord(this.steps, record, this.http, this.inFlight);
   }
 
   /**
@@ -117,7 +115,7 @@ export class RecordSender {
     this.head = 0;
     this.drainPending = true;
     this.limiter?.release();
-    this.inFlight.abort();
+    this.inFlight.cancel();
     setImmediate(() => this.scheduleFlush());
   }
 
