@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { openLocalBackend, processIO, type CommandIO } from '../src/cli/context.js';
 import { reportError } from '../src/cli/handle-error.js';
+import { terminalSafe } from '../src/domain/text.js';
 import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
 import { errorsCommand } from './errors/index.js';
@@ -42,8 +43,8 @@ export function buildProgram(io: CommandIO = processIO()): Command {
   const configure = (cmd: Command) => {
     cmd.exitOverride();
     cmd.configureOutput({
-      writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
+      writeOut: (s) => io.stdout.write(terminalSafe(s)),
+      writeErr: (s) => io.stderr.write(terminalSafe(s)),
       outputError: (s, write) => write(`flowdeck: ${s.replace(/^error:\s*/i, '')}`),
     });
     cmd.commands.forEach(configure);

@@ -6,6 +6,7 @@ import { parsePositiveInt } from '../../src/cli/options.js';
 import { assertPageOf, pageParams } from '../../src/cli/paging.js';
 import { errorColumns } from '../../src/cli/error-columns.js';
 import { json, renderTable } from '../../src/cli/output.js';
+import { terminalSafe } from '../../src/domain/text.js';
 
 interface ListOptions extends FilterOptions {
   limit: number;
@@ -23,8 +24,8 @@ async function streamAll(io: CommandIO, backend: LocalBackend, flow: string, ste
   for (;;) {
     const page = await backend.listErrors(flow, step, { query, limit: 1000, ...(before ? { before } : {}) });
     for (const error of page.errors) {
-      if (asJson) io.stdout.write(`${first ? '\n' : ',\n'}    ${JSON.stringify(error)}`);
-      else io.stdout.write(`${JSON.stringify(error)}\n`);
+      if (asJson) io.stdout.write(`${first ? '\n' : ',\n'}    ${terminalSafe(JSON.stringify(error))}`);
+      else io.stdout.write(`${terminalSafe(JSON.stringify(error))}\n`);
       first = false;
     }
     const last = page.errors[page.errors.length - 1];
@@ -59,7 +60,7 @@ export function errorsListCommand(io: CommandIO): Command {
       if (opts.json) return print(io, json(response));
       if (response.errors.length === 0) return print(io, query ? `No open errors match "${query}".` : 'No open errors on this step.');
       print(io, renderTable(response.errors, errorColumns, width(io)));
-      if (response.nextPageURL) io.stderr.write(`more: flowdeck errors list ${JSON.stringify(flow)} ${JSON.stringify(step)} --page '${response.nextPageURL}'\n`);
+      if (response.nextPageURL) io.stderr.write(terminalSafe(`more: flowdeck errors list ${JSON.stringify(flow)} ${JSON.stringify(step)} --page '${response.nextPageURL}'\n`));
     });
   });
 }

@@ -4,6 +4,7 @@ import type { LogListParams, LogStatusFilter } from '../../src/backend/records.j
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
 import { json, renderTable } from '../../src/cli/output.js';
+import { terminalSafe } from '../../src/domain/text.js';
 import type { ExecutionLogEntry } from '../../src/domain/api.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
 
@@ -100,7 +101,7 @@ export function logsListCommand(io: CommandIO): Command {
             width(io),
           ),
         );
-        if (response.nextPageUrl) io.stderr.write(`more: flowdeck logs list ${JSON.stringify(flow)} ${JSON.stringify(job)} --page '${response.nextPageUrl}'\n`);
+        if (response.nextPageUrl) io.stderr.write(terminalSafe(`more: flowdeck logs list ${JSON.stringify(flow)} ${JSON.stringify(job)} --page '${response.nextPageUrl}'\n`));
       });
     });
 }

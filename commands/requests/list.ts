@@ -4,6 +4,7 @@ import { print, withBackend, width, type CommandIO } from '../../src/cli/context
 import { parsePositiveInt } from '../../src/cli/options.js';
 import { assertPageOf } from '../../src/cli/paging.js';
 import { json, renderTable } from '../../src/cli/output.js';
+import { terminalSafe } from '../../src/domain/text.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
 import { resolveTimeValue } from '../../src/domain/query.js';
 
@@ -98,7 +99,7 @@ export function requestsListCommand(io: CommandIO): Command {
             width(io),
           ),
         );
-        if (response.nextPageURL) io.stderr.write(`more: flowdeck requests list ${JSON.stringify(flow)} ${JSON.stringify(step)} --page '${response.nextPageURL}'\n`);
+        if (response.nextPageURL) io.stderr.write(terminalSafe(`more: flowdeck requests list ${JSON.stringify(flow)} ${JSON.stringify(step)} --page '${response.nextPageURL}'\n`));
       });
     });
 }

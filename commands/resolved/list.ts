@@ -5,6 +5,7 @@ import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../.
 import { parsePositiveInt } from '../../src/cli/options.js';
 import { assertPageOf, pageParams } from '../../src/cli/paging.js';
 import { formatAge, json, renderTable, type Column } from '../../src/cli/output.js';
+import { terminalSafe } from '../../src/domain/text.js';
 import type { ResolvedFlowStepError } from '../../src/domain/api.js';
 
 interface ListOptions extends FilterOptions {
@@ -42,7 +43,7 @@ export function resolvedListCommand(io: CommandIO): Command {
       if (opts.json) return print(io, json(response));
       if (response.resolved.length === 0) return print(io, query ? `No resolved errors match "${query}".` : 'No resolved errors on this step.');
       print(io, renderTable(response.resolved, resolvedColumns, width(io)));
-      if (response.nextPageURL) io.stderr.write(`more: flowdeck resolved list ${JSON.stringify(flow)} ${JSON.stringify(step)} --page '${response.nextPageURL}'\n`);
+      if (response.nextPageURL) io.stderr.write(terminalSafe(`more: flowdeck resolved list ${JSON.stringify(flow)} ${JSON.stringify(step)} --page '${response.nextPageURL}'\n`));
     });
   });
 }

@@ -357,13 +357,14 @@ export class TriageService implements TriageApi {
   /**
    * The config keys flowdeck reads, so the only ones worth setting (any other would be a typo that
    * silently does nothing): the operator's user.email, secrets.<name> for {{config.secrets.NAME}}
-   * templates, and any other {{config.path}} the flow files' connections use (connections are the
-   * only definitions whose templates see the config).
+   * templates, and any other {{config.path}} the flow files' connections, exports and imports use
+   * (their baseURI, relativeURI, headers and auth see the config).
    */
   private configKeys(): string[] {
     const used = new Set<string>();
-    for (const connection of this.local.ws.catalog().connections.values()) {
-      for (const ref of templateRefsIn(connection.def)) {
+    const catalog = this.local.ws.catalog();
+    for (const def of [...catalog.connections.values(), ...catalog.exports.values(), ...catalog.imports.values()].map((e) => e.def)) {
+      for (const ref of templateRefsIn(def)) {
         const key = ref.startsWith('config.') ? ref.slice('config.'.length) : '';
         if (CONFIG_KEY.test(key) && key !== USER_EMAIL_KEY && !isSecretKey(key)) used.add(key);
       }

@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { LocalBackend } from '../backend/local-backend.js';
 import { ReadOnlyWorkspaceError } from '../domain/errors.js';
+import { terminalSafe } from '../domain/text.js';
 
 // Commands get the backend through here: opened at the door, closed on the way out. The backend
 // and workspace modules (SQLite, conf, the flow-file loader) are imported only when a command
@@ -43,8 +44,10 @@ export async function withBackend<T>(env: NodeJS.ProcessEnv, fn: (backend: Local
   }
 }
 
+/** Every command's output: control characters escaped (a target's body must not drive the terminal; JSON stays exact). */
 export function print(io: CommandIO, text: string): void {
-  io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const safe = terminalSafe(text);
+  io.stdout.write(safe.endsWith('\n') ? safe : `${safe}\n`);
 }
 
 export function width(io: CommandIO): number {

@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import { isFlowdeckError } from '../domain/errors.js';
+import { terminalSafe } from '../domain/text.js';
 
 // Every failure leaves through here: one line on stderr and the exit code of the contract
 // (0 ok, 1 failure, 2 usage). Nothing deeper calls process.exit.
@@ -30,7 +31,8 @@ export function describeError(error: unknown): ErrorReport {
 
 export function reportError(error: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
   const report = describeError(error);
-  if (report.message) stderr.write(`flowdeck: ${report.message}\n`);
+  // Messages echo arguments and remote text: no control character reaches the terminal.
+  if (report.message) stderr.write(`flowdeck: ${terminalSafe(report.message)}\n`);
   if (process.env.FLOWDECK_DEBUG && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
   return report.exitCode;
 }

@@ -4,7 +4,11 @@ import type { Classification, ErrorSource } from './filter-metadata.js';
 // builds one of these per failed call; everything below is a pure function of it.
 export type Failure =
   | { kind: 'socket'; errno: string; message: string }
-  | { kind: 'timeout'; timeoutMs: number }
+  | { kind: 'timeout'; timeoutMs: number; /** The request's total deadline, not an idle wait. */ deadline?: boolean }
+  /** The response outgrew the connection's maxResponseBytes: reading stopped, the request was aborted. */
+  | { kind: 'too_large'; limitBytes: number; receivedBytes: number }
+  /** Aborted by this side (a job's cancel): the record was not settled. */
+  | { kind: 'canceled' }
   | { kind: 'status'; statusCode: number; body: string; retryAfter?: string }
   | { kind: 'parse'; statusCode: number; body: string; detail: string }
   | { kind: 'mapping'; field: string; detail: string };
@@ -81,8 +85,28 @@ export function classifyFailure(failure: Failure): Classified {
         classification: 'connection',
         source: 'connection',
         code: 'ETIMEDOUT',
-        message: `Request timed out after ${failure.timeoutMs} ms waiting for a response`,
+        message: failure.deadline
+          ? `Request did not complete within its deadline of ${failure.timeoutMs} ms (the connection's deadlineMs)`
+          : `Request timed out after ${failure.timeoutMs} ms waiting for a response`,
         retriable: false,
+        autoRetry: false,
+      };
+    case 'too_large':
+      return {
+        classification: 'too_large',
+        source: 'connection',
+        code: 'response_too_large',
+        message: `Response too large: over ${failure.limitBytes} bytes (the connection's maxResponseBytes)${failure.receivedBytes > failure.limitBytes ? `, ${failure.receivedBytes} bytes announced or read when it was stopped` : ''}`,
+        retriable: true,
+        autoRetry: false,
+      };
+    case 'canceled':
+      return {
+        classification: 'none',
+        source: 'connection',
+        code: 'canceled',
+        message: 'Request canceled before it completed',
+        retriable: true,
         autoRetry: false,
       };
     case 'status': {

@@ -4,14 +4,18 @@
 
 export const MASK = '********';
 
-const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|apikey|x-auth-token|x-access-token|x-csrf-token)$|token|secret|password|api[-_]?key|signature|session/i;
-const SECRET_PARAM = /^(key|sig|signature|auth|authorization|sessionid|code|pwd|passwd)$|token|secret|password|api[-_]?key/i;
+// Header names are matched broadly (Ocp-Apim-Subscription-Key, X-Auth-Key, X-Step-Token…): masking a
+// harmless header costs a little readability, missing a credential leaks it. A connection can name
+// more (`secretHeaders`).
+const SECRET_HEADER = /key|token|secret|auth|passw|pwd|signature|session|cookie|subscription|credential/i;
+// Query parameters: a narrower net, since `keyword` or `author` are ordinary search fields.
+const SECRET_PARAM = /^(key|sig|signature|auth|authorization|sessionid|code|pwd|passwd)$|token|secret|password|api[-_]?key|[-_]key$|subscription|signature|credential|session/i;
 // In JSON bodies `key`, `code` or `auth` are ordinary field names (an error's code!): only the
 // unmistakable names are masked there.
 const SECRET_JSON_KEY = /^(authorization|pwd|passwd)$|token|secret|password|api[-_]?key/i;
 
-export function isSecretHeader(name: string): boolean {
-  return SECRET_HEADER.test(name);
+export function isSecretHeader(name: string, extra?: ReadonlySet<string>): boolean {
+  return SECRET_HEADER.test(name) || (extra !== undefined && extra.has(name.toLowerCase()));
 }
 
 export function isSecretParam(name: string): boolean {
@@ -20,15 +24,24 @@ export function isSecretParam(name: string): boolean {
 
 export class Redactor {
   private readonly values: string[];
+  private readonly headerNames: ReadonlySet<string>;
 
-  /** `secrets`: the clear values to hide wherever they occur (shorter than 4 chars are ignored). */
-  constructor(secrets: Iterable<string> = []) {
+  /**
+   * `secrets`: the clear values to hide wherever they occur (shorter than 4 chars are ignored);
+   * `secretHeaders`: header names to mask beyond the built-in pattern (the connections' `secretHeaders`).
+   */
+  constructor(secrets: Iterable<string> = [], secretHeaders: Iterable<string> = []) {
     this.values = [...new Set([...secrets].filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
+    this.headerNames = new Set([...secretHeaders].map((h) => h.toLowerCase()));
   }
 
-  /** The values it hides: another thread's redactor is built from them (`new Redactor(r.secrets())`). */
+  /** The values it hides: another thread's redactor is built from them (`new Redactor(r.secrets(), r.secretHeaders())`). */
   secrets(): string[] {
     return [...this.values];
+  }
+
+  secretHeaders(): string[] {
+    return [...this.headerNames];
   }
 
   text(input: string): string {
@@ -42,7 +55,7 @@ export class Redactor {
   headers(headers: Record<string, string>): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(headers)) {
-      out[name] = isSecretHeader(name) ? MASK : this.text(value);
+      out[name] = isSecretHeader(name, this.headerNames) ? MASK : this.text(value);
     }
     return out;
   }

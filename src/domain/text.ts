@@ -7,12 +7,24 @@ export function displayable(text: string): string {
   return text.replace(CONTROL, '\ufffd');
 }
 
+/**
+ * Text for a terminal with every control character but newline and tab written as a `\u00XX`
+ * escape. What every command prints goes through it: a human line shows an escape where a
+ * target's body (or a tag, an echoed argument) had one, and JSON stays exactly the same JSON —
+ * control characters occur only inside its strings, where `\u00XX` means the same character
+ * (JSON.stringify leaves DEL and C1 raw, which some terminals obey).
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** A message that is JSON, pretty-printed; anything else as it is. */
 export function prettyText(text: string): string {
   const trimmed = text.trim();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {
-      return JSON.stringify(JSON.parse(trimmed), null, 2);
+      // JSON.stringify escapes C0 controls in strings, not DEL or C1 (U+009B is a CSI).
+      return displayable(JSON.stringify(JSON.parse(trimmed), null, 2));
     } catch {
       // not JSON after all
     }

@@ -27,7 +27,14 @@ export const connectionSchema = z
         baseURI: z.string().min(1),
         headers: z.array(header).default([]),
         auth: authSchema.default({ type: 'none' }),
+        /** Idle timeout: the longest wait for the response's headers or its next bytes. */
         timeoutMs: z.number().int().min(50).max(600_000).default(10_000),
+        /** Total deadline of one request, however steadily a target dribbles its bytes. */
+        deadlineMs: z.number().int().min(50).max(3_600_000).default(60_000),
+        /** The most of a response body that is read; past it the request is aborted (too_large). */
+        maxResponseBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
+        /** Header names whose values are secrets beyond the built-in pattern (key, token, auth…). */
+        secretHeaders: z.array(z.string().trim().min(1)).default([]),
         concurrency: z.number().int().min(1).max(512).default(16),
       })
       .strict(),

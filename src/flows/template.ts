@@ -53,6 +53,20 @@ export function renderTemplate(template: string, scope: Record<string, unknown>,
   });
 }
 
+/**
+ * Renders only the `{{…}}` whose expression starts with one of `roots` (e.g. 'env.'), leaving the
+ * others for a later render (a relativeURI's `{{record.id}}`). A value is encoded, so it cannot
+ * bring new `{{` of its own.
+ */
+export function renderTemplateRoots(template: string, scope: Record<string, unknown>, roots: readonly string[], encode: (s: string) => string): string {
+  return template.replace(TEMPLATE, (whole, expr: string) => {
+    if (!roots.some((r) => expr.startsWith(r))) return whole;
+    const value = getPath(scope, expr);
+    if (value === undefined || value === null) return '';
+    return encode(typeof value === 'object' ? JSON.stringify(value) : String(value));
+  });
+}
+
 /** The `{{…}}` expressions a template refers to. */
 export function templateRefs(template: string): string[] {
   return [...template.matchAll(TEMPLATE)].map((m) => m[1]!);

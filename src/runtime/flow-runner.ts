@@ -132,7 +132,7 @@ export class FlowRunner {
     for (let n = 0; n < pages; n++) {
       if (this.isCancelRequested(jobId)) return 'canceled';
       const pageNo = paging.method === 'page' ? paging.firstPage + n : 1;
-      let path = renderPath(def.http.relativeURI, {});
+      let path = renderPath(generator.request.relativeURI, {});
       if (paging.method === 'page') {
         const sep = path.includes('?') ? '&' : '?';
         path += `${sep}${encodeURIComponent(paging.pageParam)}=${pageNo}&${encodeURIComponent(paging.sizeParam)}=${paging.pageSize}`;
@@ -140,7 +140,7 @@ export class FlowRunner {
       const result = await http.send(generator.connection, {
         method: def.http.method,
         path,
-        headers: Object.fromEntries(def.http.headers.map((h) => [h.name.toLowerCase(), h.value])),
+        headers: generator.request.headers,
       });
       const groupId = `${jobHex}-p${pageNo}`;
       let records: unknown[] | undefined;

@@ -1,6 +1,7 @@
 import { Pool, util, type Dispatcher } from 'undici';
 import type { Failure } from '../domain/classify.js';
 import type { Redactor } from '../domain/mask.js';
+import type { CancelScope } from './cancel-scope.js';
 import type { ResolvedConnection } from './connections.js';
 
 // The HTTP adaptor: one keep-alive pool per origin, sized by the connection's concurrency, so a
@@ -12,6 +13,8 @@ export interface HttpRequest {
   path: string;
   headers?: Record<string, string>;
   body?: string;
+  /** Aborts the request in flight (a retry job's cancel). */
+  cancel?: CancelScope | undefined;
 }
 
 export interface MaskedTrace {
@@ -38,37 +41,107 @@ function flatHeaders(headers: Record<string, string | string[] | undefined>): Re
   return out;
 }
 
+/** Why this side ended a request early: the response outgrew its cap, the deadline passed, or a cancel. */
+class EndedByUs extends Error {
+  constructor(
+    readonly reason: 'too_large' | 'deadline' | 'canceled',
+    readonly receivedBytes = 0,
+  ) {
+    super(reason);
+  }
+}
+
+interface ExchangeLimits {
+  maxResponseBytes: number;
+  deadlineMs: number;
+  cancel?: CancelScope | undefined;
+}
+
+interface Exchanged {
+  statusCode: number;
+  rawHeaders: Buffer[];
+  body: string;
+}
+
 /**
  * One request and its whole response through undici's dispatch(), with a handler that collects the
  * body: half the CPU of request(), whose stream and promise plumbing a small JSON body never needs
  * (a retry of 100,000 records spends most of its time here). The handler uses the callbacks
  * undici 7's pools call natively; its newer controller-based ones need an extra wrapping layer.
+ * A hostile target cannot hold it: past `maxResponseBytes` (or a content-length over it) and at
+ * the total deadline the request is aborted, and so it is when its `cancel` scope is (a job's cancel).
  */
-function exchange(pool: Pool, options: Dispatcher.DispatchOptions): Promise<{ statusCode: number; rawHeaders: Buffer[]; body: string }> {
+function exchange(pool: Pool, options: Dispatcher.DispatchOptions, limits: ExchangeLimits): Promise<Exchanged> {
   return new Promise((resolve, reject) => {
     let statusCode = 0;
     let rawHeaders: Buffer[] = [];
     const chunks: Buffer[] = [];
+    let received = 0;
+    let abort: ((e: Error) => void) | undefined;
+    let settled = false;
+    let deadline: NodeJS.Timeout | undefined;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      unregister?.();
+      fn();
+    };
+    // Ends the request from this side: at once when it is on a socket, else as soon as it gets one
+    // (the caller's answer does not wait for a socket that a dribbling target holds).
+    const end = (e: EndedByUs) => {
+      if (abort) abort(e);
+      finish(() => reject(e));
+    };
+    if (limits.cancel?.canceled) return reject(new EndedByUs('canceled'));
+    const unregister = limits.cancel?.add(() => end(new EndedByUs('canceled')));
+    deadline = setTimeout(() => end(new EndedByUs('deadline', received)), limits.deadlineMs);
     pool.dispatch(options, {
-      onConnect: () => {},
+      onConnect: (a: (e: Error) => void) => {
+        abort = a;
+        if (settled) a(new EndedByUs('canceled'));
+      },
       onHeaders: (status: number, headers: Buffer[]) => {
         // 1xx informational responses come first and carry no body of their own.
         if (status < 200) return true;
         statusCode = status;
         rawHeaders = headers;
+        const length = Number(contentLength(headers));
+        if (length > limits.maxResponseBytes) end(new EndedByUs('too_large', length));
         return true;
       },
       onData: (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > limits.maxResponseBytes) {
+          end(new EndedByUs('too_large', received));
+          return false;
+        }
         chunks.push(chunk);
         return true;
       },
       onComplete: () => {
         const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-        resolve({ statusCode, rawHeaders, body });
+        finish(() => resolve({ statusCode, rawHeaders, body }));
       },
-      onError: reject,
+      onError: (e: Error) => finish(() => reject(e)),
     } as Dispatcher.DispatchHandler);
   });
+}
+
+function contentLength(rawHeaders: Buffer[]): string | undefined {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length === 14 && rawHeaders[i]!.toString('latin1').toLowerCase() === 'content-length') return rawHeaders[i + 1]!.toString('latin1');
+  }
+  return undefined;
+}
+
+/** The most of a body a trace keeps: enough to read an error, never a 700 MB page. */
+export const TRACE_BODY_LIMIT = 64 * 1024;
+
+/** A body as a trace keeps it: clipped past TRACE_BODY_LIMIT, saying how long it was. */
+export function clipBody(body: string): string {
+  if (body.length <= TRACE_BODY_LIMIT) return body;
+  return `${body.slice(0, TRACE_BODY_LIMIT)}\n… [clipped: ${Buffer.byteLength(body)} bytes in all, ${TRACE_BODY_LIMIT} characters kept]`;
 }
 
 /** Where a request goes: the origin (its pool) and the path on the wire. */
@@ -141,12 +214,12 @@ export class HttpClient {
           method: req.method,
           url: this.redactor.url(url.href()),
           headers: this.redactor.headers(headers),
-          ...(req.body !== undefined ? { body: this.redactor.text(req.body) } : {}),
+          ...(req.body !== undefined ? { body: clipBody(this.redactor.text(req.body)) } : {}),
         },
         response: {
           ...(response.statusCode !== undefined ? { statusCode: response.statusCode } : {}),
           ...(response.headers ? { headers: this.redactor.headers(response.headers()) } : {}),
-          ...(response.body !== undefined ? { body: this.redactor.text(response.body) } : {}),
+          ...(response.body !== undefined ? { body: clipBody(this.redactor.text(response.body)) } : {}),
           receivedAt: response.receivedAt,
         },
       });
@@ -156,7 +229,7 @@ export class HttpClient {
         path: url.path,
         headers,
         ...(req.body !== undefined ? { body: req.body } : {}),
-      });
+      }, { maxResponseBytes: connection.maxResponseBytes, deadlineMs: connection.deadlineMs, cancel: req.cancel });
       const { statusCode, body } = res;
       const receivedAt = Date.now();
       const responseHeaders = () => flatHeaders(util.parseHeaders(res.rawHeaders));
@@ -178,9 +251,16 @@ export class HttpClient {
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
       const code = err.code ?? err.cause?.code ?? 'EUNKNOWN';
-      const failure: Failure = TIMEOUT_CODES.has(code)
-        ? { kind: 'timeout', timeoutMs: connection.timeoutMs }
-        : { kind: 'socket', errno: code, message: this.redactor.text(`${code}: ${err.cause?.message ?? err.message} (${url.origin})`) };
+      const failure: Failure =
+        e instanceof EndedByUs
+          ? e.reason === 'too_large'
+            ? { kind: 'too_large', limitBytes: connection.maxResponseBytes, receivedBytes: e.receivedBytes }
+            : e.reason === 'deadline'
+              ? { kind: 'timeout', timeoutMs: connection.deadlineMs, deadline: true }
+              : { kind: 'canceled' }
+          : TIMEOUT_CODES.has(code)
+            ? { kind: 'timeout', timeoutMs: connection.timeoutMs }
+            : { kind: 'socket', errno: code, message: this.redactor.text(`${code}: ${err.cause?.message ?? err.message} (${url.origin})`) };
       const now = Date.now();
       return { ok: false, body: '', failure, startedAt, timeTaken: now - startedAt, trace: trace({ receivedAt: now }) };
     }

@@ -2,8 +2,9 @@ import { classifyFailure, type Classified, type Failure } from '../domain/classi
 import type { FlowStepDef } from '../flows/load.js';
 import type { ExportDef, ImportDef } from '../flows/schema.js';
 import { applyMapping, getPath, renderTemplate, setPath } from '../flows/template.js';
-import type { ResolvedConnection } from './connections.js';
+import type { ResolvedConnection, ResolvedRequest } from './connections.js';
 import type { Redactor } from '../domain/mask.js';
+import type { CancelScope } from './cancel-scope.js';
 import type { HttpClient, HttpResult, MaskedTrace } from './http.js';
 
 // One record through the page processors: lookups enrich it, imports send it. Each step yields an
@@ -14,6 +15,8 @@ export interface RuntimeStep {
   key: number;
   def: FlowStepDef;
   connection: ResolvedConnection;
+  /** The step's relativeURI and headers with the definition's templates resolved. */
+  request: ResolvedRequest;
   exportDef?: ExportDef;
   importDef?: ImportDef;
 }
@@ -86,18 +89,7 @@ function apiCallLog(http: HttpResult): StageLog {
   return { stage: 'apiCall', data: { request: t.request, response: t.response } };
 }
 
-// A step's own headers, built once per definition rather than once per record.
-const headerCache = new WeakMap<readonly { name: string; value: string }[], Record<string, string>>();
-function stepHeaders(list: readonly { name: string; value: string }[]): Record<string, string> {
-  let headers = headerCache.get(list);
-  if (!headers) {
-    headers = Object.fromEntries(list.map((h) => [h.name.toLowerCase(), h.value]));
-    headerCache.set(list, headers);
-  }
-  return headers;
-}
-
-export async function runStep(step: RuntimeStep, record: unknown, http: HttpClient): Promise<StepOutcome> {
+export async function runStep(step: RuntimeStep, record: unknown, http: HttpClient, cancel?: CancelScope): Promise<StepOutcome> {
   const startedAt = Date.now();
   if (step.importDef) {
     const def = step.importDef;
@@ -107,9 +99,10 @@ export async function runStep(step: RuntimeStep, record: unknown, http: HttpClie
     if (!mapped.ok) return failed(step, record, { kind: 'mapping', field: mapped.field, detail: mapped.detail }, startedAt, stages);
     const result = await http.send(step.connection, {
       method: def.http.method,
-      path: renderPath(def.http.relativeURI, record),
-      headers: stepHeaders(def.http.headers),
+      path: renderPath(step.request.relativeURI, record),
+      headers: step.request.headers,
       body: JSON.stringify(mapped.value),
+      cancel,
     });
     stages = () => [mappingLog(), apiCallLog(result)];
     if (result.failure) return failed(step, record, result.failure, startedAt, stages, result);
@@ -120,8 +113,9 @@ export async function runStep(step: RuntimeStep, record: unknown, http: HttpClie
   const def = step.exportDef!;
   const result = await http.send(step.connection, {
     method: def.http.method,
-    path: renderPath(def.http.relativeURI, record),
-    headers: stepHeaders(def.http.headers),
+    path: renderPath(step.request.relativeURI, record),
+    headers: step.request.headers,
+    cancel,
   });
   const stages: Stages = () => [apiCallLog(result)];
   if (result.failure) return failed(step, record, result.failure, startedAt, stages, result);
@@ -175,12 +169,12 @@ export function settleOutcome<S>(o: StepOutcome, step: S, logging: boolean, reda
 }
 
 /** Runs a record through `steps` in order; a failure stops it unless the step proceeds on failure. */
-export async function runRecord(steps: readonly RuntimeStep[], record: unknown, http: HttpClient): Promise<RecordRun> {
+export async function runRecord(steps: readonly RuntimeStep[], record: unknown, http: HttpClient, cancel?: CancelScope): Promise<RecordRun> {
   const outcomes: StepOutcome[] = [];
   let current = record;
   let succeeded = true;
   for (const step of steps) {
-    const outcome = await runStep(step, current, http);
+    const outcome = await runStep(step, current, http, cancel);
     outcomes.push(outcome);
     if (outcome.ok) {
       current = outcome.output;

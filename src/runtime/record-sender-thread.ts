@@ -7,8 +7,8 @@ import { RecordSender, type FromSenderThread, type SenderThreadData, type ToSend
 // pools of its own, driven by messages from the job's thread.
 
 const port = parentPort!;
-const { steps, options, secrets } = workerData as SenderThreadData;
-const redactor = new Redactor(secrets);
+const { steps, options, secrets, secretHeaders } = workerData as SenderThreadData;
+const redactor = new Redactor(secrets, secretHeaders);
 const http = new HttpClient(redactor);
 const send = (m: FromSenderThread) => port.postMessage(m);
 const sender = new RecordSender(

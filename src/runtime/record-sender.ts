@@ -1,4 +1,5 @@
 import type { Redactor } from '../domain/mask.js';
+import { CancelScope } from './cancel-scope.js';
 import type { HttpClient } from './http.js';
 import { runRecord, settleOutcome, unreadableSnapshot, type RecordRun, type RuntimeStep, type SettledRun } from './pipeline.js';
 
@@ -73,6 +74,8 @@ export class RecordSender {
   private clean: number[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly limiter: RateLimiter | undefined;
+  /** Aborts the requests in flight on cancel: a dribbling target must not hold a canceled job. */
+  private readonly inFlight = new CancelScope();
 
   constructor(
     private readonly steps: readonly RuntimeStep[],
@@ -98,7 +101,7 @@ export class RecordSender {
     } catch (e) {
       return unreadableSnapshot(this.steps[0]!, item.data, (e as Error).message);
     }
-    return runRecord(this.steps, record, this.http);
+    return runRecord(this.steps, record, this.http, this.inFlight);
   }
 
   /**
@@ -112,6 +115,7 @@ export class RecordSender {
     this.head = 0;
     this.drainPending = true;
     this.limiter?.release();
+    this.inFlight.cancel();
     setImmediate(() => this.scheduleFlush());
   }
 
@@ -128,6 +132,8 @@ export class RecordSender {
         await this.limiter?.take();
         if (this.canceled) break;
         const run = await this.runItem(item);
+        // A record whose request the cancel aborted was not settled: left unreported, it counts as never sent.
+        if (this.canceled && run.outcomes.some((o) => !o.ok && o.failure.kind === 'canceled')) continue;
         if (run.succeeded && run.outcomes.length === 1 && !this.options.logging) this.clean.push(item.ref);
         else
           this.out.push({
@@ -200,6 +206,8 @@ export interface SenderThreadData {
   options: SenderOptions;
   /** Every secret value the job's redactor hides (all connections', not only the steps'). */
   secrets: string[];
+  /** The header names it masks beyond the built-in pattern. */
+  secretHeaders: string[];
 }
 
 /**
@@ -213,7 +221,7 @@ export async function senderThread(setup: SenderSetup, redactor: Redactor): Prom
   const entry = here.endsWith('.ts')
     ? new URL('../../dist/src/runtime/record-sender-thread.js', here)
     : new URL('./record-sender-thread.js', here);
-  const data: SenderThreadData = { steps: setup.steps, options: setup.options, secrets: redactor.secrets() };
+  const data: SenderThreadData = { steps: setup.steps, options: setup.options, secrets: redactor.secrets(), secretHeaders: redactor.secretHeaders() };
   const worker = new Worker(entry, { workerData: data });
   let closing = false;
   worker.on('message', (m: FromSenderThread) => {

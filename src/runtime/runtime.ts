@@ -4,7 +4,7 @@ import type { CatalogFlow } from '../flows/load.js';
 import type { MockSystems } from '../mocks/systems.js';
 import { assertConfigUsable } from '../workspace/config-check.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { redactorFor, resolveConnection, type ResolvedConnection } from './connections.js';
+import { redactorFor, resolveConnection, resolveRequest, type ResolvedConnection, type ResolvedRequest } from './connections.js';
 import { FlowRunner } from './flow-runner.js';
 import type { HttpClient } from './http.js';
 import { RetryRunner } from './retry-runner.js';
@@ -28,6 +28,8 @@ function assertBaseUri(connection: ResolvedConnection, template: string, file: s
 export class Runtime {
   private mocks: MockSystems | undefined;
   private connections: Map<string, ResolvedConnection> | undefined;
+  /** Every export's and import's request, by its id (ids of exports and imports never collide). */
+  private requests: Map<string, ResolvedRequest> | undefined;
   private client: HttpClient | undefined;
   private redactorValue: Redactor | undefined;
   private starting: Promise<void> | undefined;
@@ -57,13 +59,20 @@ export class Runtime {
     }
     const scope = { env: this.ws.env, config, mocks: mockUrls };
     const connections = new Map<string, ResolvedConnection>();
-    for (const c of this.ws.catalog().connections.values()) {
+    const catalog = this.ws.catalog();
+    for (const c of catalog.connections.values()) {
       const resolved = resolveConnection(c.id, c.def, scope);
       assertBaseUri(resolved, c.def.http.baseURI, c.file);
       connections.set(c.id, resolved);
     }
+    // Every step's request, not only the running flow's: the redactor hides all their secrets.
+    const requests = new Map<string, ResolvedRequest>();
+    for (const e of [...catalog.exports.values(), ...catalog.imports.values()]) {
+      requests.set(e.id, resolveRequest(e.def.http, scope, connections.get(e.connectionId)!));
+    }
     this.connections = connections;
-    this.redactorValue = redactorFor(connections.values());
+    this.requests = requests;
+    this.redactorValue = redactorFor(connections.values(), requests.values());
     this.client = new HttpClient(this.redactorValue);
   }
 
@@ -95,7 +104,7 @@ export class Runtime {
       const exportEntry = def.kind === 'import' ? undefined : catalog.exports.get(def.id);
       const importEntry = def.kind === 'import' ? catalog.imports.get(def.id) : undefined;
       const connectionId = (exportEntry ?? importEntry)!.connectionId;
-      const step: RuntimeStep = { key: keys.get(def.id)!, def, connection: this.connections!.get(connectionId)! };
+      const step: RuntimeStep = { key: keys.get(def.id)!, def, connection: this.connections!.get(connectionId)!, request: this.requests!.get(def.id)! };
       if (exportEntry) step.exportDef = exportEntry.def;
       if (importEntry) step.importDef = importEntry.def;
       return step;
@@ -151,6 +160,7 @@ export class Runtime {
     this.client = undefined;
     this.mocks = undefined;
     this.connections = undefined;
+    this.requests = undefined;
     this.starting = undefined;
   }
 }

@@ -318,13 +318,18 @@ export class SqliteStore implements ListingStats {
 
   /** Mirrors the flow files into the store; flows gone from the files are kept, marked removed. */
   syncCatalog(catalog: Catalog, maskDefinition: (def: unknown) => unknown): void {
-    // A read-only store keeps the definitions it has: its reads still work, and nothing else may write.
-    if (this.readonly || this.getMeta('catalog_digest') === catalog.digest) return;
+    // The masking's version is part of the digest: definitions stored by an older, narrower
+    // masking are rewritten even when the flow files did not change. A read-only store keeps the
+    // definitions it has: its reads still work, and nothing else may write.
+    const digest = `${catalog.digest}:mask2`;
+    if (this.readonly || this.getMeta('catalog_digest') === digest) return;
     this.transaction(() => {
       const upConnection = this.stmt(`INSERT INTO connections (id, name, base_uri, definition) VALUES (?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET name = excluded.name, base_uri = excluded.base_uri, definition = excluded.definition`);
       for (const c of catalog.connections.values()) {
-        upConnection.run(c.id, c.name, c.def.http.baseURI, JSON.stringify(maskDefinition(c.def)));
+        // The baseURI column too: credentials in it (http://svc:PASS@host) are masked.
+        const masked = maskDefinition(c.def) as { http: { baseURI: string } };
+        upConnection.run(c.id, c.name, masked.http.baseURI, JSON.stringify(masked));
       }
       for (const [table, entries] of [
         ['exports', catalog.exports],
@@ -346,7 +351,7 @@ export class SqliteStore implements ListingStats {
         this.stmt('UPDATE steps SET position = 1000 + position WHERE flow_id = ? AND position < 1000').run(f.id);
         for (const s of f.steps) upStep.run(f.id, s.id, s.kind, s.name, s.position);
       }
-      this.setMeta('catalog_digest', catalog.digest);
+      this.setMeta('catalog_digest', digest);
     });
   }
 

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type Conf from 'conf';
 import { loadCatalog, type Catalog } from '../flows/load.js';
-import { maskDefinition } from '../runtime/connections.js';
+import { definitionMasker } from '../runtime/connections.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { ensureHomeDirectory, mustOpenReadOnly, openConfig } from './open-checks.js';
 import { ensureSchema, openStore } from './store-checks.js';
@@ -77,7 +77,7 @@ export class Workspace {
   catalog(): Catalog {
     if (!this.cachedCatalog) {
       this.cachedCatalog = loadCatalog(this.flowsDir);
-      this.store.syncCatalog(this.cachedCatalog, maskDefinition);
+      this.store.syncCatalog(this.cachedCatalog, definitionMasker(this.cachedCatalog.connections.values()));
     }
     return this.cachedCatalog;
   }

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { decodeId } from '../../src/domain/ids.js';
 import { MASK } from '../../src/domain/mask.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { openBackend, tempHome, writeFlowFile } from '../helpers/workspace.js';
 
 // Secrets are resolved in memory only. After flows that fail (so traces, messages, retry data and
@@ -210,5 +211,152 @@ describe('secrets never reach the store', () => {
     }
     // positive control: the scan does find a secret where one is
     expect(leaks(new Map([['flow file', readFileSync(flowFile)]]), secrets)).toEqual([`flow file holds ${HARDCODED} (utf8)`, `flow file holds ${HARDCODED} (latin1)`]);
+  });
+});
+
+/** A target that echoes every request (method, URL, headers) in its body and in its headers. */
+async function startFullEcho(seen: Array<{ url: string; headers: IncomingHttpHeaders }>): Promise<number> {
+  echo = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      seen.push({ url: req.url!, headers: req.headers });
+      const echoed = { method: req.method, url: req.url, headers: req.headers };
+      const path = req.url!.split('?')[0]!;
+      const [status, body] = path === '/source'
+        ? [200, { records: [{ id: 'r1' }, { id: 'r2' }, { id: 'r3' }], echo: echoed }]
+        : path.startsWith('/lookup/')
+          ? [200, { found: true, echo: echoed }]
+          : [400, { errors: [{ code: 'rejected', message: 'record rejected' }], echo: echoed }];
+      const text = JSON.stringify(body);
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+        'x-echo-url': req.url!,
+        'x-echo-request': JSON.stringify(req.headers),
+      });
+      res.end(text);
+    });
+  });
+  await new Promise<void>((resolve) => echo!.listen(0, '127.0.0.1', resolve));
+  return (echo.address() as AddressInfo).port;
+}
+
+describe('every secret a definition sends is masked wherever a target echoes it', () => {
+  it('query tokens, templates in relativeURI, step headers, broad and configured header names and URL credentials', async () => {
+    const token = {
+      importQuery: secret('impq'),
+      exportQuery: secret('expq'),
+      lookupQuery: secret('lkpq'),
+      envQuery: secret('envq'),
+      configQuery: secret('cfgq'),
+      stepHeader: secret('steph'),
+      subscription: secret('subk'),
+      authKey: secret('authk'),
+      configured: secret('tenant'),
+      urlPassword: secret('urlpw'),
+    };
+    const basic = Buffer.from(`svc:${token.urlPassword}`).toString('base64');
+    const secrets = [...Object.values(token), basic];
+
+    const seen: Array<{ url: string; headers: IncomingHttpHeaders }> = [];
+    const port = await startFullEcho(seen);
+    const t = tempHome();
+    cleanups.push(t.cleanup);
+    const flowFile = writeFlowFile(
+      t.home,
+      'echoed.yaml',
+      `connections:
+  - name: Echo
+    http:
+      baseURI: "http://svc:${token.urlPassword}@127.0.0.1:${port}"
+      secretHeaders: [X-Tenant-Ref]
+      headers:
+        - { name: Ocp-Apim-Subscription-Key, value: ${token.subscription} }
+        - { name: X-Auth-Key, value: ${token.authKey} }
+        - { name: X-Tenant-Ref, value: ${token.configured} }
+exports:
+  - name: Source
+    _connectionId: Echo
+    http: { relativeURI: "/source?access_token=${token.exportQuery}", response: { resourcePath: records } }
+  - name: Lookup
+    _connectionId: Echo
+    http: { relativeURI: "/lookup/{{record.id}}?access_token=${token.lookupQuery}&c={{config.partner.lookupKey}}" }
+imports:
+  - name: Sink
+    _connectionId: Echo
+    http:
+      method: POST
+      relativeURI: "/sink/{{record.id}}?api_key=${token.importQuery}&t={{env.FLOWDECK_T_QUERY}}"
+      headers: [{ name: X-Step-Token, value: ${token.stepHeader} }]
+flows:
+  - name: Echoed secrets
+    logging: { mode: full }
+    pageGenerators: [{ _exportId: Source }]
+    pageProcessors:
+      - { type: export, _exportId: Lookup }
+      - { type: import, _importId: Sink }
+`,
+    );
+    const env = { ...process.env, FLOWDECK_HOME: t.home, FLOWDECK_T_QUERY: token.envQuery, FLOWDECK_RETRY_THREAD_FROM: '' };
+    const outputs: string[] = [];
+    const run = async (...args: string[]) => {
+      const r = await runInProcess(env, args);
+      outputs.push(r.stdout, r.stderr);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return r.stdout;
+    };
+    await run('config', 'set', 'partner.lookupKey', token.configQuery);
+
+    const job = JSON.parse(await run('flows', 'run', 'Echoed secrets', '--json')) as { _id: string; numError: number };
+    expect(job.numError).toBe(3);
+    const errors = JSON.parse(await run('errors', 'list', 'Echoed secrets', 'Sink', '--json')).errors as Array<{ errorId: string; reqAndResKey: string; retryDataKey: string }>;
+    expect(errors).toHaveLength(3);
+    const first = errors[0]!;
+    await run('errors', 'show', first.errorId);
+    await run('errors', 'show', first.errorId, '--json');
+    const trace = JSON.parse(await run('requests', 'show', 'Echoed secrets', 'Sink', first.reqAndResKey, '--json'));
+    await run('requests', 'show', 'Echoed secrets', 'Sink', first.reqAndResKey);
+    await run('retry-data', 'get', 'Echoed secrets', 'Sink', first.retryDataKey, '--json');
+    await run('flows', 'show', 'Echoed secrets', '--json');
+    const logs = JSON.parse(await run('logs', 'list', 'Echoed secrets', job._id, '--json')) as { logs: Array<{ recordId: string; _stepId?: string }> };
+    expect(logs.logs.length).toBeGreaterThan(0);
+    for (const step of ['Source', 'Lookup', 'Sink']) {
+      await run('logs', 'data', 'Echoed secrets', job._id, logs.logs.at(-1)!.recordId, '--step', step, '--json').catch(() => undefined);
+    }
+    const csv = join(t.home, 'errors.csv');
+    await run('errors', 'export', 'Echoed secrets', 'Sink', '-o', csv);
+    await run('errors', 'retry', 'Echoed secrets', 'Sink', '--all', '--yes', '--wait', '--json');
+    // Again with the sender in a thread of its own (its redactor is rebuilt from the job's).
+    env.FLOWDECK_RETRY_THREAD_FROM = '0';
+    await run('errors', 'retry', 'Echoed secrets', 'Sink', '--all', '--yes', '--wait', '--json');
+    const retryJobs = JSON.parse(await run('jobs', 'list', '--json')) as Array<{ type: string; status: string }>;
+    expect(retryJobs.filter((j) => j.type === 'retry' && j.status === 'completed')).toHaveLength(2);
+
+    // Every token really went out (so its absence below means something).
+    expect(seen.length).toBeGreaterThanOrEqual(1 + 3 + 3 + 3 + 3);
+    const wire = JSON.stringify(seen);
+    for (const [name, value] of Object.entries(token)) if (name !== 'urlPassword') expect(wire, name).toContain(value);
+    expect(seen.find((s) => s.url.startsWith('/sink/'))!.headers.authorization).toBe(`Basic ${basic}`);
+
+    // What is shown says where a secret was.
+    expect(trace.request.url).toContain(`api_key=${MASK}`);
+    expect(trace.request.headers).toMatchObject({ 'x-step-token': MASK, 'ocp-apim-subscription-key': MASK, 'x-auth-key': MASK, 'x-tenant-ref': MASK, authorization: MASK });
+    expect(trace.response.headers['x-echo-url']).toContain(MASK);
+    const db = (await import('better-sqlite3')).default(join(t.home, 'flowdeck.db'), { readonly: true });
+    const connection = JSON.parse(db.prepare(`SELECT definition FROM connections WHERE name = 'Echo'`).pluck().get() as string);
+    const baseUri = db.prepare(`SELECT base_uri FROM connections WHERE name = 'Echo'`).pluck().get() as string;
+    const sink = JSON.parse(db.prepare(`SELECT definition FROM imports WHERE name = 'Sink'`).pluck().get() as string);
+    db.close();
+    expect(baseUri).toBe(`http://${MASK}:${MASK}@127.0.0.1:${port}`);
+    expect(connection.http.headers.map((h: { value: string }) => h.value)).toEqual([MASK, MASK, MASK]);
+    expect(sink.http.relativeURI).toBe(`/sink/{{record.id}}?api_key=${MASK}&t={{env.FLOWDECK_T_QUERY}}`);
+
+    const files = storeFiles(t.home);
+    files.set('errors.csv', readFileSync(csv));
+    files.set('command output', Buffer.from(outputs.join('\n')));
+    expect(files.get('errors.csv')!.length).toBeGreaterThan(100);
+    expect(leaks(files, secrets)).toEqual([]);
+    // positive control
+    expect(leaks(new Map([['flow file', readFileSync(flowFile)]]), [token.importQuery])).toHaveLength(2);
   });
 });

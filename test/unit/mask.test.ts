@@ -161,3 +161,15 @@ describe('Redactor.inStrings (snapshots)', () => {
     expect(r.inStrings(value)).toEqual({ year: 20261, note: 'paid in ********', quote: 'a ******** here', token: 'kept-by-key' });
   });
 });
+
+describe('broad secret header names', () => {
+  it('matches names the old pattern missed, and a redactor masks the names it was given', () => {
+    for (const name of ['Ocp-Apim-Subscription-Key', 'X-Auth-Key', 'X-Step-Token', 'X-Amz-Security-Token', 'x-client-credential', 'X-Authorization-Code']) {
+      expect(isSecretHeader(name), name).toBe(true);
+    }
+    for (const name of ['content-type', 'accept', 'x-request-id', 'user-agent', 'connection']) expect(isSecretHeader(name), name).toBe(false);
+    const r = new Redactor([], ['X-Tenant-Ref']);
+    expect(r.headers({ 'x-tenant-ref': 'acme', 'x-trace': 't' })).toEqual({ 'x-tenant-ref': MASK, 'x-trace': 't' });
+    expect(new Redactor(r.secrets(), r.secretHeaders()).headers({ 'X-TENANT-REF': 'acme' })).toEqual({ 'X-TENANT-REF': MASK });
+  });
+});

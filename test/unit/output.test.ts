@@ -114,3 +114,20 @@ describe('text from remote systems', () => {
     expect(displayable('tab\tand\nnewline stay')).toBe('tab\tand\nnewline stay');
   });
 });
+
+describe('terminal safety', () => {
+  it('terminalSafe escapes every control character but newline and tab, and keeps JSON the same JSON', async () => {
+    const { terminalSafe } = await import('../../src/domain/text.js');
+    const value = { body: 'a\u001b[6n\u009b6n\u007f\r', ok: 'tab\there' };
+    const text = JSON.stringify(value, null, 2);
+    const safe = terminalSafe(text);
+    expect(safe).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(JSON.parse(safe)).toEqual(value);
+    expect(terminalSafe('x\u001b]0;t\u0007\ny')).toBe('x\\u001b]0;t\\u0007\ny');
+  });
+
+  it('prettyText of JSON leaves no DEL or C1 character (JSON.stringify keeps them raw)', async () => {
+    const { prettyText } = await import('../../src/domain/text.js');
+    expect(prettyText(JSON.stringify({ m: 'x\u009b6n\u007f' }))).not.toMatch(/[\u007f-\u009f]/);
+  });
+});

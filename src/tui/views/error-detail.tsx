@@ -5,7 +5,7 @@ import { assignErrors, editSnapshot, reopenErrors, resolveErrors, retryErrors, t
 import { failureMessage, type TuiBackend } from '../backend.js';
 import { TextPage } from '../components/table.js';
 import { useUIActions, useUIState } from '../context.js';
-import { age, cut, prettyText, shortTime, wrapLine } from '../format.js';
+import { age, cut, displayable, prettyText, shortTime, wrapLine } from '../format.js';
 import { useCommands, useDataRefresh, useListWindow, useLoad } from '../hooks.js';
 import type { Command } from '../keys.js';
 import { listMotion } from '../state/list.js';
@@ -165,7 +165,8 @@ export function errorPageLines(page: ErrorPage, theme: Theme, width: number): Li
       });
     }
   }
-  return lines;
+  // Headers, URLs, tags and names come from targets and operators: no control character reaches the terminal.
+  return lines.map((l) => ({ ...l, text: displayable(l.text) }));
 }
 
 export function ErrorDetailView({ route }: { route: DetailRoute }) {

@@ -1,0 +1,30 @@
+import { PassThrough } from 'node:stream';
+import { buildProgram } from '../../commands/index.js';
+import { reportError } from '../../src/cli/handle-error.js';
+
+// The commands run in this process with their output captured: what a process would print, at
+// the cost of no process (tests that need a real one, for exit or kill, use cli.ts).
+
+export interface InProcessResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runInProcess(env: NodeJS.ProcessEnv, args: string[]): Promise<InProcessResult> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  stdout.on('data', (c: Buffer) => out.push(c));
+  stderr.on('data', (c: Buffer) => err.push(c));
+  let code = 0;
+  try {
+    await buildProgram({ stdout, stderr, env }).parseAsync(['node', 'flowdeck', ...args]);
+  } catch (e) {
+    // Commander printed its own usage errors already (as the real main() leaves them).
+    const c = (e as { code?: string; exitCode?: number }).code;
+    code = c?.startsWith('commander.') ? ((e as { exitCode?: number }).exitCode ?? 2) : reportError(e, stderr);
+  }
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
