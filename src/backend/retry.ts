@@ -20,6 +20,17 @@ export interface RetryRequest {
   /** Run the job in this process (and report progress) instead of handing it to the worker. */
   wait?: boolean;
   onProgress?: (job: Job) => void;
+  /** Called once the job is queued, before it runs: the job and how many records it holds. */
+  onQueued?: (job: Job, records: number) => void;
+}
+
+/** Where a retry job's records stand (the total is what a progress bar fills up to). */
+export interface RetryRecordCounts {
+  total: number;
+  resolved: number;
+  failed: number;
+  skipped: number;
+  pending: number;
 }
 
 export interface RetryReportItem {
@@ -56,6 +67,8 @@ export interface RetryApi {
   waitForJob(jobId: string, onProgress?: (job: Job) => void, timeoutMs?: number): Promise<JobDetail>;
   cancelJob(jobId: string): Promise<JobDetail>;
   retryReport(jobId: string): Promise<RetryReport>;
+  /** A retry job's record counts (cheap: one grouped count), or undefined for a job of another type. */
+  recordCounts(jobId: string): Promise<RetryRecordCounts | undefined>;
 }
 
 export class RetryService implements RetryApi {
@@ -72,6 +85,7 @@ export class RetryService implements RetryApi {
     const options = { ...(request.backoff ? { backoff: request.backoff } : {}), ...(request.ratePerSecond ? { ratePerSecond: request.ratePerSecond } : {}) };
     const jobId = runtime.retries().queue(flow.id, step.key, retryData, ws.operator(), options);
     if (jobId === undefined) throw new ConflictError('every selected record is already being retried by another job (see flowdeck jobs list --type retry)', 'retry_in_progress');
+    request.onQueued?.(this.local.jobOf(ws.store.getJob(jobId)!), repo.pendingCount(jobId));
     if (request.wait) {
       const progress = request.onProgress;
       const report = progress ? () => progress(this.local.jobOf(ws.store.getJob(jobId)!)) : undefined;
@@ -145,6 +159,13 @@ export class RetryService implements RetryApi {
       store.audit({ at: now, actor: by, action: 'cancel_job', ...(row.flowId ? { flowId: row.flowId } : {}), count: 1, detail: { job: jobId } });
     });
     return this.local.getJob(jobId);
+  }
+
+  async recordCounts(jobId: string): Promise<RetryRecordCounts | undefined> {
+    const row = this.local.resolveJob(jobId);
+    if (row.type !== 'retry') return undefined;
+    const counts = new RetryRepo(this.local.ws.store).counts(row.id);
+    return { ...counts, total: counts.pending + counts.resolved + counts.failed + counts.skipped };
   }
 
   async retryReport(jobId: string): Promise<RetryReport> {

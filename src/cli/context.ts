@@ -9,6 +9,8 @@ export interface CommandIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** Where questions are answered (process.stdin unless a test or an embedder gives another). */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 export const processIO = (): CommandIO => ({ stdout: process.stdout, stderr: process.stderr, env: process.env });

@@ -411,7 +411,7 @@ describe('retry', () => {
     const t = await openErrors();
     await filter(t, 'class:rate_limit');
     await t.pressAndWait('A', 'all matching');
-    await t.pressAndWait('r', `Retry ${rateLimited.length} errors? y/N`);
+    await t.pressAndWait('r', `Retry ${rateLimited.length} records? y/N`);
     const queued = await t.pressAndWait('y', /Retry job [0-9a-f]{24} queued/);
     const jobId = /Retry job ([0-9a-f]{24}) queued/.exec(queued)![1]!;
     await t.waitFor((f) => (cursorLine(f) ?? '').includes('retrying') && f.includes('1 retry job running'));
@@ -437,11 +437,11 @@ describe('retry', () => {
 
   it('b asks before retrying with back-off; n queues nothing', async () => {
     const t = await openErrors(CRM_FLOW, CRM_STEP);
-    await t.pressAndWait('b', /Retry 1 error with exponential back-off \(5 attempts, 1s ×2/);
+    await t.pressAndWait('b', /Retry 1 record with exponential back-off \(5 attempts, 1s ×2/);
     await t.pressAndWait('n', 'Canceled: nothing retried.');
     expect(await backend.listJobs({ type: 'retry' })).toHaveLength(0);
     await t.pressAndWait('b', 'with exponential back-off');
-    await t.pressAndWait('y', /Retry job [0-9a-f]{24} queued for 1 error/);
+    await t.pressAndWait('y', /Retry job [0-9a-f]{24} queued for 1 record/);
     const [job] = await backend.listJobs({ type: 'retry' });
     expect(job!.status).toBe('queued');
   });
