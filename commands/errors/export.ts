@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { accessSync, constants as fsConstants, createWriteStream, rmSync, statSync, type WriteStream } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { isClosedPipe } from '../../src/cli/closed-pipe.js';
 import { Command } from 'commander';
 import type { CsvExportOptions } from '../../src/backend/csv.js';
 import { withBackend, type CommandIO } from '../../src/cli/context.js';
@@ -123,7 +124,7 @@ export function errorsExportCommand(io: CommandIO): Command {
           await backend.records.exportErrorsCsv(flow, step, options, io.stdout as NodeJS.WritableStream as import('node:stream').Writable);
         } catch (e) {
           // A reader that stops early (| head) is not a failure of the export.
-          if ((e as NodeJS.ErrnoException).code === 'EPIPE') return;
+          if (isClosedPipe(e)) return;
           throw e;
         }
         return;

@@ -30,7 +30,7 @@ export function retrySummary(job: JobDetail, counts: { resolved: number; failed:
 
 /** Nothing had retry data to re-feed: said in the operator's words, exit 1. */
 function nothingToRetry(errorIds: readonly string[], alreadyQueued: number): NothingToDoError {
-  if (alreadyQueued > 0) return new NothingToDoError(`every selected record is already queued by another retry job (${plural(alreadyQueued, 'record')}); see flowdeck jobs list --type retry`, 'retry_in_progress');
+  if (alreadyQueued > 0) return new NothingToDoError(`every selected record is already being retried by another job (${plural(alreadyQueued, 'record')}); see flowdeck jobs list --type retry`, 'retry_in_progress');
   const which = errorIds.length === 1 ? `error ${errorIds[0]} has no` : 'no selected open error has';
   return new NothingToDoError(`${which} retry data (a connection failure has no record to re-feed; run the flow again to recover it): nothing was queued`, 'no_retrydata_found');
 }

@@ -15,12 +15,19 @@ export interface CommandIO {
 
 export const processIO = (): CommandIO => ({ stdout: process.stdout, stderr: process.stderr, env: process.env });
 
-export async function openLocalBackend(env: NodeJS.ProcessEnv = process.env): Promise<LocalBackend> {
-  const [{ LocalBackend }, { defaultHome, Workspace }] = await Promise.all([
+/**
+ * Opens the workspace. One that does not exist yet is created, and said so once on stderr: a
+ * mistyped FLOWDECK_HOME must not quietly become an empty workspace.
+ */
+export async function openLocalBackend(env: NodeJS.ProcessEnv = process.env, notice: (line: string) => void = (line) => void process.stderr.write(line)): Promise<LocalBackend> {
+  const [{ LocalBackend }, { defaultHome, Workspace }, { existsSync }] = await Promise.all([
     import('../backend/local-backend.js'),
     import('../workspace/workspace.js'),
+    import('node:fs'),
   ]);
-  return new LocalBackend(Workspace.open(defaultHome(env), env));
+  const home = defaultHome(env);
+  if (!existsSync(home)) notice(`flowdeck: creating a new workspace at ${home}${env.FLOWDECK_HOME ? ' (FLOWDECK_HOME)' : ''}\n`);
+  return new LocalBackend(Workspace.open(home, env));
 }
 
 export async function withBackend<T>(env: NodeJS.ProcessEnv, fn: (backend: LocalBackend & Backend) => Promise<T>): Promise<T> {

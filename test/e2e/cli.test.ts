@@ -191,7 +191,7 @@ describe('failures and usage errors', () => {
       runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--page', 'not a url'], env),
     ]);
     expect(expectOneLineFailure(status, 2)).toContain('--status');
-    expect(expectOneLineFailure(tag, 2)).toContain('unknown tag');
+    expect(expectOneLineFailure(tag, 1)).toContain('unknown tag');
     expect(expectOneLineFailure(page, 2)).toContain('--page');
   });
 
