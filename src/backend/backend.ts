@@ -62,8 +62,15 @@ export interface JobListParams {
   flowRef?: string;
   type?: JobType;
   status?: JobStatus;
+  /** Who started the jobs (an operator's email, `auto`, …). */
+  triggeredBy?: string;
   limit?: number;
+  /** Continue after this jobId (newest first), as the last job of the page before. */
+  before?: string;
 }
+
+/** A job as listed: the API's Job and, on a job that failed, why (not part of the API's shape). */
+export type JobListEntry = Job & { note?: string };
 
 export interface RunFlowOptions {
   /** Called with the job as it progresses (after every committed page). */
@@ -82,7 +89,7 @@ export interface Backend {
   getFlow(flowRef: string): Promise<FlowInfo>;
   runFlow(flowRef: string, options?: RunFlowOptions): Promise<JobDetail>;
 
-  listJobs(params?: JobListParams): Promise<Job[]>;
+  listJobs(params?: JobListParams): Promise<JobListEntry[]>;
   getJob(jobId: string): Promise<JobDetail>;
 
   flowErrors(flowRef: string): Promise<FlowErrorsResponse>;
