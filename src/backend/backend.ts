@@ -69,6 +69,16 @@ export interface JobListParams {
   before?: string;
 }
 
+/**
+ * Automatic retries as the TUI keeps them going: how many are due, and whether a worker runs them
+ * (`started`: none was alive, one was started now; `off`: FLOWDECK_WORKER=off, they wait for a
+ * `flowdeck worker` started by hand).
+ */
+export interface AutomaticRetries {
+  due: number;
+  worker: 'running' | 'started' | 'off' | 'idle';
+}
+
 /** A job as listed: the API's Job and, on a job that failed, why (not part of the API's shape). */
 export type JobListEntry = Job & { note?: string };
 
@@ -91,6 +101,8 @@ export interface Backend {
 
   listJobs(params?: JobListParams): Promise<JobListEntry[]>;
   getJob(jobId: string): Promise<JobDetail>;
+  /** Starts a background worker when retries are due or queued and none runs (as queueing work does). */
+  keepAutomaticRetries(): Promise<AutomaticRetries>;
 
   flowErrors(flowRef: string): Promise<FlowErrorsResponse>;
   listErrors(flowRef: string, stepRef: string, params?: ErrorListParams): Promise<FlowStepErrorsResponse>;

@@ -195,6 +195,11 @@ export class RetryRepo {
       .all(now, JSON.stringify(exceptSteps), limit > 0 ? limit : -1) as Array<{ step: number; errorId: number; retryData: number | null }>;
   }
 
+  /** How many open errors are due for an automatic retry (the partial retry_at index answers it). */
+  countDue(now: number): number {
+    return this.store.stmt('SELECT count(*) FROM errors WHERE retry_at IS NOT NULL AND resolved = 0 AND retry_at <= ?').pluck().get(now) as number;
+  }
+
   clearRetryAt(errorIds: readonly number[]): void {
     this.store.stmt('UPDATE errors SET retry_at = NULL WHERE id IN (SELECT value FROM json_each(?))').run(JSON.stringify(errorIds));
   }

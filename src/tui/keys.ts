@@ -98,9 +98,9 @@ const openError = (c: KeyContext) => (c.tab === undefined ? c.open !== false : c
 
 export const BINDINGS: readonly Binding[] = [
   { command: 'open', keys: [{ special: 'return' }], display: 'enter', label: 'open', footer: 80, help: 'open the row under the cursor (drill down)', views: ['flows', 'steps', 'errors', 'jobs', 'job', 'trace'] },
-  { command: 'clearFilter', keys: [{ special: 'escape' }], display: 'esc', label: 'clear filter', help: 'clear the filter', views: ['errors'], when: (c) => c.filtered === true },
+  { command: 'clearFilter', keys: [{ special: 'escape' }], display: 'esc', label: 'clear filter', help: 'clear the filter', views: ['errors', 'jobs'], when: (c) => c.filtered === true },
   { command: 'back', keys: [{ special: 'escape' }], display: 'esc', label: 'back', footer: 81, help: 'back to the previous view', views: 'all', when: (c) => c.root !== true && c.filtered !== true },
-  { command: 'filter', keys: [{ input: '/' }], display: '/', label: 'filter', help: 'filter with the query language (code:429 tag:x assignee:me …)', views: ['errors'] },
+  { command: 'filter', keys: [{ input: '/' }], display: '/', label: 'filter', help: 'filter with the query language (code:429 tag:x assignee:me …); on jobs: type:retry status:failed by:me flow:<name>', views: ['errors', 'jobs'] },
   { command: 'tab', keys: [{ special: 'tab' }], display: 'tab', label: 'resolved tab', footer: 70, help: 'switch between open and resolved errors', views: ['errors'] },
   { command: 'mark', keys: [{ input: ' ' }], display: 'space', label: 'mark', help: 'mark or unmark the row', views: ['errors'] },
   { command: 'markRange', keys: [{ input: 'v' }], display: 'v', label: 'range', footer: 60, help: 'start or end a range mark: rows the cursor passes are marked', views: ['errors'] },

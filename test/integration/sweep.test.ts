@@ -4,6 +4,7 @@ import type { Job } from '../../src/domain/api.js';
 import { encodeId } from '../../src/domain/ids.js';
 import { queueDueRetries } from '../../src/runtime/worker.js';
 import type { StepRow } from '../../src/store/rows.js';
+import { autoRetryNote } from '../../src/tui/components/frame.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
 
@@ -102,6 +103,19 @@ describe('the automatic-retry sweep', () => {
       expect(row.resolved).toBe(false);
       expect(row.retryAt).toBeNull();
     }
+  });
+});
+
+describe('automatic retries while the TUI has the workspace open', () => {
+  it('counts the due ones; with FLOWDECK_WORKER=off the header says they wait for a worker', async () => {
+    expect(await backend.keepAutomaticRetries()).toEqual({ due: 0, worker: 'off' });
+    addDue(stepNamed('ERP sales orders'), 3);
+    addDue(stepNamed('ERP sales orders'), 2, { dueAt: Date.now() + 3_600_000 });
+    const state = await backend.keepAutomaticRetries();
+    expect(state).toEqual({ due: 3, worker: 'off' });
+    expect(autoRetryNote(state)).toBe('3 retries due: no worker (flowdeck worker)');
+    expect(autoRetryNote({ due: 3, worker: 'running' })).toBe('');
+    expect(autoRetryNote({ due: 0, worker: 'off' })).toBe('');
   });
 });
 
