@@ -33,17 +33,31 @@ const COLUMNS: ColumnSpec[] = [
 export const JOBS_PAGE = 100;
 
 /** The jobs of a filter, newest first, up to `limit` (read in pages of at most 1,000). */
-async function loadJobs(backend: TuiBackend, filter: Omit<JobListParams, 'limit' | 'before'>, limit: number): Promise<{ list: JobListEntry[]; more: boolean }> {
-  const list: JobListEntry[] = [];
+/** A listed job; an unfinished retry job also with how many records it holds (its bar's whole). */
+export type ListedJob = JobListEntry & { records?: number };
+
+async function loadJobs(backend: TuiBackend, filter: Omit<JobListParams, 'limit' | 'before'>, limit: number): Promise<{ list: ListedJob[]; more: boolean }> {
+  const list: ListedJob[] = [];
   let before: string | undefined;
   while (list.length < limit) {
     const want = Math.min(1000, limit - list.length + 1);
     const page = await backend.listJobs({ ...filter, limit: want, ...(before ? { before } : {}) });
     list.push(...page);
-    if (page.length < want) return { list: list.slice(0, limit), more: false };
+    if (page.length < want) break;
     before = page[page.length - 1]!._id;
   }
-  return { list: list.slice(0, limit), more: list.length > limit };
+  const more = list.length > limit;
+  const shown = list.slice(0, limit);
+  // Unfinished retry jobs are few: their totals (one grouped count each) make their bars true,
+  // automatic ones and those queued elsewhere included.
+  await Promise.all(
+    shown.map(async (job, i) => {
+      if (job.type !== 'retry' || !isActiveJob(job)) return;
+      const counts = await backend.retries.recordCounts(job._id);
+      if (counts) shown[i] = { ...job, records: counts.total };
+    }),
+  );
+  return { list: shown, more };
 }
 
 /** "100 jobs · 2 running · 96 queued": a queued job waits for a worker, it is not running. */
@@ -65,15 +79,16 @@ export function isActiveJob(job: Pick<Job, 'status'>): boolean {
 }
 
 /** The progress cell: a bar while running (when the whole is known), the outcome after (why, for a failed job). */
-export function jobProgress(job: JobListEntry, watch: RetryWatch | undefined, width: number): string {
+export function jobProgress(job: ListedJob, watch: RetryWatch | undefined, width: number): string {
   const done = (job.numSuccess ?? 0) + (job.numError ?? 0) + (job.numIgnore ?? 0);
   if (!isActiveJob(job)) return job.status === 'completed' ? 'done' : job.status === 'failed' && job.note ? job.note : job.status === 'canceled' && job.canceledBy ? `canceled by ${job.canceledBy}` : job.status;
-  const total = job.type === 'retry' ? watch?.total : job.doneExporting ? job.numExport : undefined;
+  if (job.status === 'queued') return job.records ? `${formatCount(job.records)} records, waiting for a worker` : 'waiting for a worker';
+  const total = job.type === 'retry' ? (job.records ?? watch?.total) : job.doneExporting ? job.numExport : undefined;
   if (total && total > 0) {
     const pct = `${Math.min(100, Math.round((done / total) * 100))}%`;
     return `${progressBar(done, total, Math.max(4, width - pct.length - 1))} ${pct}`;
   }
-  return job.status === 'queued' ? 'waiting for a worker' : `${formatCount(done)} done…`;
+  return `${formatCount(done)} done…`;
 }
 
 export function JobsView() {
