@@ -79,11 +79,13 @@ export function errorsRetryCommand(io: CommandIO): Command {
         ? { maxAttempts: opts.maxAttempts, baseDelayMs: opts.baseDelay, factor: opts.factor, maxDelayMs: opts.maxDelay, jitter: opts.jitter }
         : undefined;
       const progress = makeProgress(io.stderr);
+      let queuedRecords = 0;
       const job = await backend.retries.retry(flow, step, target, {
         ...(backoff ? { backoff } : {}),
         ...(opts.rate ? { ratePerSecond: opts.rate } : {}),
         wait: opts.wait === true,
         onQueued: (queued, records) => {
+          queuedRecords = records;
           progress.setTotal(records);
           const gone = confirmedRecords === undefined ? '' : meanwhileNote(confirmedRecords, records, 'resolved or queued by another job meanwhile');
           if (opts.wait || gone) io.stderr.write(`Queued ${plural(records, 'record')} (job ${queued._id}).${gone}\n`);
@@ -95,7 +97,7 @@ export function errorsRetryCommand(io: CommandIO): Command {
       if (!job) throw nothingToRetry(selection.errorIds ?? [], 0);
       if (!opts.wait) {
         if (opts.json) return print(io, json(stripChildren(job)));
-        return print(io, `Queued retry job ${job._id}. Follow it with: flowdeck jobs wait ${job._id}`);
+        return print(io, `Queued retry job ${job._id} (${plural(queuedRecords, 'record')}). Follow it with: flowdeck jobs wait ${job._id}`);
       }
       const report = await backend.retries.retryReport(job._id);
       if (opts.report) writeFileSync(opts.report, `${json(report)}\n`);

@@ -165,7 +165,7 @@ describe('the CLI acts on the set it counted and confirmed', () => {
     });
     await runCommand(t.io, ['errors', 'retry', FLOW, STEP, '--all']);
     expect(t.err()).toMatch(/Queued 3 records \(job [0-9a-f]{24}\)\. 1 of the 4 was resolved or queued by another job meanwhile and left alone\./);
-    const jobId = /Queued retry job ([0-9a-f]{24})/.exec(t.out())![1]!;
+    const jobId = /^Queued retry job ([0-9a-f]{24}) \(3 records\)\. Follow it with: flowdeck jobs wait \1\n$/.exec(t.out())![1]!;
     const report = await backend.retries.retryReport(jobId);
     const queuedKeys = report.items.map((i) => i.retryDataKey).sort();
     const expectedKeys = withData.slice(1).map((id) => store().getError(rowId(id))!.retryData!).map((rd) => encodeId('retryData', rd, store().getRetryData(rd)!.createdAt)).sort();
