@@ -242,7 +242,7 @@ export function App({ backend, workspace, operator, env = process.env, initialRo
   return (
     <UIProviders state={state} actions={actions}>
       <Box flexDirection="column" width={columns} height={height}>
-        <Header theme={theme} width={columns} {...(workspace ? { workspace } : {})} {...(operator ? { operator } : {})} nav={nav} running={watches.length} {...(autoRetries ? { autoRetries } : {})} />
+        <Header theme={theme} width={columns} {...(workspace ? { workspace } : {})} {...(operator ? { operator } : {})} nav={nav} running={watches.filter((w) => w.job.status !== 'queued').length} queued={watches.filter((w) => w.job.status === 'queued').length} {...(autoRetries ? { autoRetries } : {})} />
         <Box flexDirection="column" height={bodyHeight} width={columns}>
           {nav.stack.map((entry) => (
             <StackEntry key={entry.key} navKey={entry.key} route={entry.route} shown={entry.key === top.key && !overlay} height={bodyHeight} />

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { encodeId } from '../../src/domain/ids.js';
 import { parseJobFilter } from '../../src/tui/state/job-filter.js';
+import { retryJobsNote } from '../../src/tui/components/frame.js';
 import { describeJobs } from '../../src/tui/views/jobs.js';
 import { cursorLine, ERP_FLOW, ERP_STEP, KEYS, openBackend, OPERATOR, removeTemplate, renderTui, seededHome, type TuiHarness } from '../helpers/render.js';
 
@@ -52,6 +53,10 @@ describe('the jobs filter and the footer', () => {
 
   it('counts queued jobs as queued, not running', () => {
     expect(describeJobs([{ status: 'queued' }, { status: 'queued' }, { status: 'running' }, { status: 'completed' }], true, '')).toBe('4+ jobs · 1 running · 2 queued');
+    // the header, for the jobs queued from the TUI
+    expect(retryJobsNote(0, 1)).toBe('1 retry job queued');
+    expect(retryJobsNote(2, 1)).toBe('2 retry jobs running · 1 queued');
+    expect(retryJobsNote(0, 0)).toBe('');
   });
 });
 

@@ -18,9 +18,16 @@ export function autoRetryNote(auto: AutomaticRetries | undefined): string {
   return `${auto.due.toLocaleString('en-US')} retr${auto.due === 1 ? 'y' : 'ies'} due: no worker (flowdeck worker)`;
 }
 
-export function Header({ theme, width, workspace, operator, nav, running, autoRetries }: { theme: Theme; width: number; workspace?: string; operator?: string; nav: NavState; running: number; autoRetries?: AutomaticRetries }) {
+/** "2 retry jobs running · 1 queued": a queued job waits for a worker, it is not running. */
+export function retryJobsNote(running: number, queued: number): string {
+  const jobs = (n: number) => `${n} retry job${n === 1 ? '' : 's'}`;
+  if (running > 0) return `${jobs(running)} running${queued > 0 ? ` · ${queued} queued` : ''}`;
+  return queued > 0 ? `${jobs(queued)} queued` : '';
+}
+
+export function Header({ theme, width, workspace, operator, nav, running, queued = 0, autoRetries }: { theme: Theme; width: number; workspace?: string; operator?: string; nav: NavState; running: number; queued?: number; autoRetries?: AutomaticRetries }) {
   const crumbs = nav.stack.map((e) => routeLabel(e.route));
-  const right = [running > 0 ? `${running} retry job${running === 1 ? '' : 's'} running` : '', autoRetryNote(autoRetries), operator ?? ''].filter(Boolean).join(' · ');
+  const right = [retryJobsNote(running, queued), autoRetryNote(autoRetries), operator ?? ''].filter(Boolean).join(' · ');
   const left = `flowdeck${workspace ? `  ${workspace}` : ''}`;
   const gap = Math.max(1, width - left.length - right.length);
   return (
