@@ -383,7 +383,8 @@ export function patchSnapshots(ctx: ActionContext, t: Target): Promise<boolean> 
       ctx.ui.info('Not saved: nothing changed.');
       return false;
     }
-    const done = await ctx.backend.records.patchRetryData(t.flowId, t.stepId, t.selection, ops);
+    // Exactly the snapshots reviewed: errors recorded meanwhile are not reached.
+    const done = await ctx.backend.records.patchRetryData(t.flowId, t.stepId, { errorIds: dry.changed.flatMap((c) => c.errorIds), confirmed: true }, ops);
     ctx.ui.success(`Patched ${plural(done.changed.length, 'snapshot')}. The errors stay open until retried (r).`);
     ctx.ui.touch();
     return true;

@@ -174,6 +174,19 @@ describe('the CLI acts on the set it counted and confirmed', () => {
     expect(added.every(isOpen)).toBe(true);
   });
 
+  it('retry-data patch --all: patches the snapshots it showed, not those of errors recorded while asking', async () => {
+    const counted = addErrors(4);
+    let added: string[] = [];
+    const t = terminalIO((question) => {
+      expect(question).toContain('Patch 4 retry-data snapshots of 4 errors?');
+      added = addErrors(3);
+    });
+    await runCommand(t.io, ['retry-data', 'patch', FLOW, STEP, '--all', '--set', 'data.checked=true']);
+    const dataOf = (id: string) => JSON.parse(store().getRetryData(store().getError(rowId(id))!.retryData!)!.data) as Record<string, unknown>;
+    expect(counted.map((id) => dataOf(id).checked)).toEqual([true, true, true, true]);
+    expect(added.map((id) => dataOf(id).checked)).toEqual([undefined, undefined, undefined]);
+  });
+
   it('errors retry of an errorId without retry data queues nothing and fails (exit 1) in words', async () => {
     const [id] = addErrors(1, { withRetryData: false });
     const t = terminalIO(() => {});
