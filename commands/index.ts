@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { openLocalBackend, processIO, type CommandIO } from '../src/cli/context.js';
+import { endQuietlyOnClosedPipe } from '../src/cli/closed-pipe.js';
 import { reportError } from '../src/cli/handle-error.js';
 import { terminalSafe } from '../src/domain/text.js';
 import { demoCommand } from './demo.js';
@@ -55,6 +56,7 @@ export function buildProgram(io: CommandIO = processIO()): Command {
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   const io = processIO();
+  endQuietlyOnClosedPipe();
   const program = buildProgram(io);
   if (argv.length <= 2) {
     // On a terminal, `flowdeck` alone opens the TUI, loaded only then: plain commands never load ink.

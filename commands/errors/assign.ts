@@ -27,6 +27,7 @@ export function errorsAssignCommand(io: CommandIO): Command {
         noContent: false,
         suffix: `to ${to === 'me' ? 'you' : to}`,
         run: (backend, selection, options) => backend.triage.assign(flow, step, selection, to === 'me' ? backend.ws.operator() : to, options),
+        meanwhile: 'resolved or changed meanwhile',
         ids: (r) => r.errorsToReturn,
       },
       selectionFromOptions(ids, opts),

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
+import { isClosedPipe } from '../../src/cli/closed-pipe.js';
 import { Command } from 'commander';
 import type { CsvExportOptions } from '../../src/backend/csv.js';
 import { withBackend, type CommandIO } from '../../src/cli/context.js';
@@ -107,7 +108,7 @@ export function errorsExportCommand(io: CommandIO): Command {
           await backend.records.exportErrorsCsv(flow, step, options, io.stdout as NodeJS.WritableStream as import('node:stream').Writable);
         } catch (e) {
           // A reader that stops early (| head) is not a failure of the export.
-          if ((e as NodeJS.ErrnoException).code === 'EPIPE') return;
+          if (isClosedPipe(e)) return;
           throw e;
         }
         return;

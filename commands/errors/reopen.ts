@@ -20,6 +20,7 @@ export function errorsReopenCommand(io: CommandIO): Command {
         destructive: false,
         noContent: false,
         run: (backend, selection, options) => backend.triage.reopen(flow, step, selection, options),
+        meanwhile: 'reopened or deleted meanwhile',
         ids: (r) => r.errorsToReturn,
       },
       selectionFromOptions(ids, opts),

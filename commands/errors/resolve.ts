@@ -20,6 +20,7 @@ export function errorsResolveCommand(io: CommandIO): Command {
         destructive: true,
         noContent: true,
         run: (backend, selection, options) => backend.triage.resolve(flow, step, selection, options),
+        meanwhile: 'resolved meanwhile',
         ids: (r) => r.errorsToReturn,
       },
       selectionFromOptions(ids, opts),

@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { JobDetail } from '../../src/backend/backend.js';
-import { selectErrors } from '../../src/backend/selection.js';
-import { plural, preview } from '../../src/cli/bulk.js';
+import { CanceledError, meanwhileNote, plural, preview } from '../../src/cli/bulk.js';
 import { confirm } from '../../src/cli/confirm.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { formatDuration, parseDurationMs, parseNumberIn, parsePositiveInt, parseRate } from '../../src/cli/options.js';
@@ -12,8 +11,9 @@ import { backoffFromFlags, checkReportFlags, type RetryFlags } from '../../src/c
 import { makeProgress } from '../../src/cli/progress.js';
 import { addSelectionOptions, selectionFromOptions, type SelectionOptions } from '../../src/cli/selection.js';
 import { DEFAULT_BACKOFF } from '../../src/domain/backoff.js';
+import { heldByMessage } from '../../src/backend/held-message.js';
 import type { RetryReport } from '../../src/backend/retry.js';
-import { ConflictError } from '../../src/domain/errors.js';
+import { ConflictError, JobOutcomeError, NothingToDoError } from '../../src/domain/errors.js';
 import { stripChildren } from '../jobs/show.js';
 
 interface RetryOptions extends SelectionOptions, RetryFlags {
@@ -23,6 +23,13 @@ interface RetryOptions extends SelectionOptions, RetryFlags {
 export function retrySummary(job: JobDetail, counts: RetryReport['summary']): string {
   const meanwhile = counts.resolvedMeanwhile ? `, ${formatCount(counts.resolvedMeanwhile)} resolved meanwhile (left as they were)` : '';
   return `Retry job ${job._id} ${job.status}: ${formatCount(counts.resolved)} resolved, ${formatCount(counts.failed)} still failing, ${formatCount(counts.skipped)} skipped${meanwhile}${counts.pending ? `, ${formatCount(counts.pending)} pending` : ''}.`;
+}
+
+/** Nothing had retry data to re-feed: said in the operator's words, exit 1. */
+function nothingToRetry(errorIds: readonly string[], alreadyQueued: number, heldBy: readonly string[] = []): NothingToDoError {
+  if (alreadyQueued > 0) return new NothingToDoError(heldByMessage(heldBy), 'retry_in_progress');
+  const which = errorIds.length === 1 ? `error ${errorIds[0]} has no` : 'no selected open error has';
+  return new NothingToDoError(`${which} retry data (a connection failure has no record to re-feed; run the flow again to recover it): nothing was queued`, 'no_retrydata_found');
 }
 
 export function errorsRetryCommand(io: CommandIO): Command {
@@ -54,31 +61,40 @@ export function errorsRetryCommand(io: CommandIO): Command {
         const queued = would.alreadyQueued ? `, ${formatCount(would.alreadyQueued)} already queued by another retry job` : '';
         return print(io, `Would retry ${plural(would.count, 'record')}${queued} (dry run, nothing changed)${preview(would.retryDataKeys)}`);
       }
-      if (ids.length === 0) {
-        const { rowIds } = selectErrors(backend, flow, step, selection);
-        if (rowIds.length > 1 && !(await confirm(io, `Retry the records of ${formatCount(rowIds.length)} errors?`, { yes: opts.yes }))) {
-          return io.stderr.write('Nothing retried.\n');
+      // What will actually be retried is counted before asking (records with retry data, less those
+      // another job has queued), and the retry then takes exactly that confirmed set.
+      let target = selection;
+      let confirmedRecords: number | undefined;
+      if (!opts.yes || ids.length > 0) {
+        const would = await backend.retries.preview(flow, step, selection);
+        if (would.count === 0) throw nothingToRetry(selection.errorIds ?? [], would.alreadyQueued, would.heldBy);
+        if (ids.length === 0 && would.count > 1) {
+          const left = would.alreadyQueued ? ` (${formatCount(would.alreadyQueued)} more already queued by another retry job)` : '';
+          if (!(await confirm(io, `Retry ${plural(would.count, 'record')}${left}?`, { yes: opts.yes }))) throw new CanceledError();
+          target = { errorIds: would.errorsToReturn, confirmed: true };
+          confirmedRecords = would.count;
         }
       }
-      const total = { n: 0 };
-      const progress = makeProgress(io.stderr, 0);
-      const job = await backend.retries.retry(flow, step, selection, {
+      const progress = makeProgress(io.stderr);
+      let queuedRecords = 0;
+      const job = await backend.retries.retry(flow, step, target, {
         ...(backoff ? { backoff } : {}),
         ...(opts.rate ? { ratePerSecond: opts.rate } : {}),
         wait: opts.wait === true,
-        onProgress: (j) => {
-          total.n ||= (j.numSuccess ?? 0) + (j.numError ?? 0);
-          progress.update(j);
+        onQueued: (queued, records) => {
+          queuedRecords = records;
+          progress.setTotal(records);
+          const gone = confirmedRecords === undefined ? '' : meanwhileNote(confirmedRecords, records, 'resolved or queued by another job meanwhile');
+          if (opts.wait || gone) io.stderr.write(`Queued ${plural(records, 'record')} (job ${queued._id}).${gone}\n`);
+          if (opts.wait) progress.update(queued, true);
         },
+        onProgress: (j) => progress.update(j),
       });
       progress.done();
-      if (!job) {
-        io.stderr.write('No open error with retry data matched: nothing was queued.\n');
-        return;
-      }
+      if (!job) throw nothingToRetry(selection.errorIds ?? [], 0);
       if (!opts.wait) {
         if (opts.json) return print(io, json(stripChildren(job)));
-        return print(io, `Queued retry job ${job._id}. Follow it with: flowdeck jobs wait ${job._id}`);
+        return print(io, `Queued retry job ${job._id} (${plural(queuedRecords, 'record')}). Follow it with: flowdeck jobs wait ${job._id}`);
       }
       const report = await backend.retries.retryReport(job._id);
       if (opts.report) {
@@ -91,6 +107,10 @@ export function errorsRetryCommand(io: CommandIO): Command {
       }
       if (opts.json) print(io, json(stripChildren(job)));
       else print(io, retrySummary(job, report.summary));
+      // 0 only when every record is done: a script must notice records still failing.
+      if (job.status !== 'completed' || report.summary.failed > 0 || report.summary.pending > 0) {
+        throw new JobOutcomeError(`retry job ${job._id} ${job.status === 'completed' ? `left ${plural(report.summary.failed + report.summary.pending, 'record')} failing` : job.status}`);
+      }
     });
   });
 }

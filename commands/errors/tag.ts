@@ -74,6 +74,7 @@ export function errorsTagCommand(io: CommandIO): Command {
         noContent: false,
         suffix: describeUpdate(update),
         run: (backend, sel, options) => backend.triage.setTags(flow, step, sel, update, options),
+        meanwhile: 'resolved or changed meanwhile',
         ids: (r) => [...r.errorsToReturn.errors, ...r.errorsToReturn.resolved],
       },
       selection,

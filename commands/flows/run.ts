@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { json } from '../../src/cli/output.js';
-import { ConflictError } from '../../src/domain/errors.js';
+import { JobOutcomeError } from '../../src/domain/errors.js';
 import { describeJob, stripChildren } from '../jobs/show.js';
 
 export function flowsRunCommand(io: CommandIO): Command {
@@ -18,8 +18,10 @@ export function flowsRunCommand(io: CommandIO): Command {
         const job = await backend.runFlow(flowRef, progress ? { onProgress: progress } : {});
         if (progress) io.stderr.write('\n');
         print(io, opts.json ? json(stripChildren(job)) : describeJob(job));
-        // Like jobs wait: scripts see a run that did not complete as a failure.
-        if (job.status !== 'completed') throw new ConflictError(`job ${job._id} ${job.status}${job.note ? `: ${job.note}` : ''}`, 'job_not_completed');
+        // Like jobs wait: scripts see a run that did not complete, or whose records failed, as a failure.
+        if (job.status !== 'completed') throw new JobOutcomeError(`job ${job._id} ${job.status}${job.note ? `: ${job.note}` : ''}`);
+        const failed = job.numError ?? 0;
+        if (failed > 0) throw new JobOutcomeError(`job ${job._id} completed with ${failed.toLocaleString('en-US')} record${failed === 1 ? '' : 's'} failing`);
       });
     });
 }

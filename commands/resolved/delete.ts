@@ -20,6 +20,7 @@ export function resolvedDeleteCommand(io: CommandIO): Command {
         destructive: true,
         noContent: true,
         run: (backend, selection, options) => backend.triage.deleteResolved(flow, step, selection, options),
+        meanwhile: 'reopened or deleted meanwhile',
         ids: (r) => r.errorsToReturn,
       },
       selectionFromOptions(ids, opts),

@@ -95,7 +95,8 @@ export function retryDataPatchCommand(io: CommandIO): Command {
         io.stderr.write('Nothing changed.\n');
         return;
       }
-      const result = await records.patchRetryData(flow, step, selection, ops);
+      // Exactly the snapshots shown and confirmed: errors recorded meanwhile are not reached.
+      const result = await records.patchRetryData(flow, step, { errorIds: preview.changed.flatMap((c) => c.errorIds), confirmed: true }, ops);
       print(io, opts.json ? json(result) : patchSummary(result));
     });
   });

@@ -64,8 +64,25 @@ export interface JobListParams {
   flowRef?: string;
   type?: JobType;
   status?: JobStatus;
+  /** Who started the jobs (an operator's email, `auto`, …). */
+  triggeredBy?: string;
   limit?: number;
+  /** Continue after this jobId (newest first), as the last job of the page before. */
+  before?: string;
 }
+
+/**
+ * Automatic retries as the TUI keeps them going: how many are due, and whether a worker runs them
+ * (`started`: none was alive, one was started now; `off`: FLOWDECK_WORKER=off, they wait for a
+ * `flowdeck worker` started by hand).
+ */
+export interface AutomaticRetries {
+  due: number;
+  worker: 'running' | 'started' | 'off' | 'idle';
+}
+
+/** A job as listed: the API's Job and, on a job that failed, why (not part of the API's shape). */
+export type JobListEntry = Job & { note?: string };
 
 export interface RunFlowOptions {
   /** Called with the job as it progresses (after every committed page). */
@@ -84,8 +101,10 @@ export interface Backend {
   getFlow(flowRef: string): Promise<FlowInfo>;
   runFlow(flowRef: string, options?: RunFlowOptions): Promise<JobDetail>;
 
-  listJobs(params?: JobListParams): Promise<Job[]>;
+  listJobs(params?: JobListParams): Promise<JobListEntry[]>;
   getJob(jobId: string): Promise<JobDetail>;
+  /** Starts a background worker when retries are due or queued and none runs (as queueing work does). */
+  keepAutomaticRetries(): Promise<AutomaticRetries>;
 
   flowErrors(flowRef: string): Promise<FlowErrorsResponse>;
   listErrors(flowRef: string, stepRef: string, params?: ErrorListParams): Promise<FlowStepErrorsResponse>;

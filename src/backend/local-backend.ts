@@ -10,7 +10,7 @@ import { RetryService } from './retry.js';
 import type { QueryContext } from '../store/error-query.js';
 import type { ErrorRow, FlowRow, JobRow, StepRow } from '../store/rows.js';
 import type { Workspace } from '../workspace/workspace.js';
-import type { Backend, ErrorListParams, Facet, FacetField, FlowInfo, JobDetail, JobListParams, RunFlowOptions, StepInfo } from './backend.js';
+import type { AutomaticRetries, Backend, ErrorListParams, Facet, FacetField, FlowInfo, JobDetail, JobListEntry, JobListParams, RunFlowOptions, StepInfo } from './backend.js';
 import { errorIdOf, iso, jobIdOf, toFlowStepError, toJob } from './shapes.js';
 import { TriageService } from './triage.js';
 
@@ -179,7 +179,21 @@ export class LocalBackend implements Backend {
   async listJobs(params: JobListParams = {}): Promise<Job[]> {
     const flowId = params.flowRef ? this.resolveFlow(params.flowRef).id : undefined;
     const limit = clampLimit(params.limit ?? 50);
-    return this.store.listJobs({ flowId, type: params.type, status: params.status, topLevel: true, limit }).map((r) => this.jobOf(r));
+    const beforeId = params.before !== undefined ? this.resolveJob(params.before).id : undefined;
+    return this.store
+      .listJobs({ flowId, type: params.type, status: params.status, triggeredBy: params.triggeredBy, beforeId, topLevel: true, limit })
+      .map((r): JobListEntry => (r.note ? { ...this.jobOf(r), note: r.note } : this.jobOf(r)));
+  }
+
+  async keepAutomaticRetries(): Promise<AutomaticRetries> {
+    const { ensureWorker, workerAlive } = await import('../runtime/worker.js');
+    const due = new RetryRepo(this.store).countDue(Date.now());
+    if (this.ws.env.FLOWDECK_WORKER === 'off') return { due, worker: 'off' };
+    if (workerAlive(this.ws)) return { due, worker: 'running' };
+    const queued = this.store.activeJobs().some((j) => j.type === 'retry' && j.status === 'queued');
+    if (due === 0 && !queued) return { due, worker: 'idle' };
+    ensureWorker(this.ws);
+    return { due, worker: 'started' };
   }
 
   async getJob(jobId: string): Promise<JobDetail> {

@@ -157,7 +157,19 @@ const RetryDataEnvelope = z
   })
   .strict();
 
-function envelopeError(issues: z.core.$ZodIssue[]): InvalidInputError {
+/** What a JSON value is, as a person would say it ("1.5", "text", "a list", "missing"). */
+function kindOf(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return typeof value === 'object' ? 'an object' : typeof value === 'string' ? 'text' : `a ${typeof value}`;
+}
+
+const EXPECTED: Record<string, string> = { string: 'text', number: 'a number', int: 'a whole number', boolean: 'true or false', object: 'an object', record: 'an object', array: 'a list' };
+
+/** The first problem of an envelope in the operator's words, not the validator's. */
+function envelopeError(issues: z.core.$ZodIssue[], envelope: unknown): InvalidInputError {
   const issue = issues[0]!;
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as { keys: string[] }).keys;
@@ -165,6 +177,15 @@ function envelopeError(issues: z.core.$ZodIssue[]): InvalidInputError {
   }
   const field = issue.path.join('.');
   if (!field) return new InvalidInputError('retry data envelope must be a JSON object', 'envelope');
+  if (issue.code === 'invalid_type') {
+    const value = issue.path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined), envelope);
+    const expected = EXPECTED[(issue as { expected?: string }).expected ?? ''] ?? (issue as { expected?: string }).expected ?? 'something else';
+    const keep = field === 'retryDataKey' || field === 'stage' ? ' (keep it as flowdeck retry-data get printed it)' : '';
+    return new InvalidInputError(
+      value === undefined ? `the retry data envelope needs "${field}"${keep}` : `"${field}" in the retry data envelope must be ${expected}, not ${kindOf(value)}${keep}`,
+      field,
+    );
+  }
   return new InvalidInputError(`retry data envelope field "${field}": ${issue.message.replace(/^Invalid input: /, '')}`, field);
 }
 
@@ -304,7 +325,7 @@ export class RecordsService implements RecordsApi {
     const row = this.snapshot(step, key);
     assertJsonDepth(envelope, 'the retry data envelope', 'data');
     const parsed = RetryDataEnvelope.safeParse(envelope);
-    if (!parsed.success) throw envelopeError(parsed.error.issues);
+    if (!parsed.success) throw envelopeError(parsed.error.issues, envelope);
     const env = parsed.data;
     if (!Object.prototype.hasOwnProperty.call(envelope, 'data') || env.data === undefined) {
       throw new InvalidInputError('retry data envelope field "data" is required', 'data');

@@ -8,6 +8,7 @@ import { RetryRepo, type RetryItemCounts } from '../store/retry-repo.js';
 import type { FlowRow, StepRow } from '../store/rows.js';
 import type { JobDetail } from './backend.js';
 import type { LocalBackend } from './local-backend.js';
+import { heldByMessage } from './held-message.js';
 import { selectErrors, type ErrorSelection } from './selection.js';
 import { errorIdOf } from './shapes.js';
 
@@ -20,6 +21,17 @@ export interface RetryRequest {
   /** Run the job in this process (and report progress) instead of handing it to the worker. */
   wait?: boolean;
   onProgress?: (job: Job) => void;
+  /** Called once the job is queued, before it runs: the job and how many records it holds. */
+  onQueued?: (job: Job, records: number) => void;
+}
+
+/** Where a retry job's records stand (the total is what a progress bar fills up to). */
+export interface RetryRecordCounts {
+  total: number;
+  resolved: number;
+  failed: number;
+  skipped: number;
+  pending: number;
 }
 
 export interface RetryReportItem {
@@ -47,6 +59,8 @@ export interface RetryPreview {
   errorsToReturn: string[];
   /** Selected records left out because another unfinished retry job already has them queued. */
   alreadyQueued: number;
+  /** With alreadyQueued: the unfinished retry jobs that hold those records, oldest first. */
+  heldBy?: string[];
 }
 
 export interface RetryApi {
@@ -57,6 +71,8 @@ export interface RetryApi {
   waitForJob(jobId: string, onProgress?: (job: Job) => void, timeoutMs?: number): Promise<JobDetail>;
   cancelJob(jobId: string): Promise<JobDetail>;
   retryReport(jobId: string): Promise<RetryReport>;
+  /** A retry job's record counts (cheap: one grouped count), or undefined for a job of another type. */
+  recordCounts(jobId: string): Promise<RetryRecordCounts | undefined>;
 }
 
 export class RetryService implements RetryApi {
@@ -73,6 +89,7 @@ export class RetryService implements RetryApi {
     const options = { ...(request.backoff ? { backoff: request.backoff } : {}), ...(request.ratePerSecond ? { ratePerSecond: request.ratePerSecond } : {}) };
     const jobId = runtime.retries().queue(flow.id, step.key, retryData, ws.operator(), options);
     if (jobId === undefined) throw new ConflictError(this.heldMessage(repo.holdersOf(retryData)), 'retry_in_progress');
+    request.onQueued?.(this.local.jobOf(ws.store.getJob(jobId)!), repo.pendingCount(jobId));
     if (request.wait) {
       const progress = request.onProgress;
       const report = progress ? () => progress(this.local.jobOf(ws.store.getJob(jobId)!)) : undefined;
@@ -99,19 +116,18 @@ export class RetryService implements RetryApi {
       errors.sort((a, b) => b.id - a.id);
       const keys = new Map<number, string>();
       for (const e of errors) if (!keys.has(e.retryData)) keys.set(e.retryData, encodeIdAtSeconds('retryData', e.retryData, e.retryDataSeconds));
-      return { count: keys.size, retryDataKeys: [...keys.values()], errorsToReturn: errors.map(errorIdOf), alreadyQueued: busy.size };
+      const preview: RetryPreview = { count: keys.size, retryDataKeys: [...keys.values()], errorsToReturn: errors.map(errorIdOf), alreadyQueued: busy.size };
+      if (busy.size > 0) preview.heldBy = this.jobIds(repo.holdersOf([...busy]));
+      return preview;
     }).deferred();
   }
 
-  /** Why a retry was refused: which job holds the records, and how to run or cancel it. */
   private heldMessage(holders: readonly number[]): string {
-    const ids = holders.map((id) => encodeId('job', id, this.local.ws.store.getJob(id)!.createdAt));
-    const first = ids[0] ?? '<id>';
-    const which = ids.length <= 1 ? first : `${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ` and ${ids.length - 3} more` : ''}`;
-    return (
-      `every selected record is already being retried by another job (${which}): ` +
-      `run it with "flowdeck jobs wait ${first}" (or "flowdeck worker"), or cancel it with "flowdeck jobs cancel ${first}"`
-    );
+    return heldByMessage(this.jobIds(holders));
+  }
+
+  private jobIds(jobs: readonly number[]): string[] {
+    return jobs.map((id) => encodeId('job', id, this.local.ws.store.getJob(id)!.createdAt));
   }
 
   /** The selected errors of a step whose records can be retried: refused on a disabled flow or an export. */
@@ -158,6 +174,13 @@ export class RetryService implements RetryApi {
       store.audit({ at: now, actor: by, action: 'cancel_job', ...(row.flowId ? { flowId: row.flowId } : {}), count: 1, detail: { job: jobId } });
     });
     return this.local.getJob(jobId);
+  }
+
+  async recordCounts(jobId: string): Promise<RetryRecordCounts | undefined> {
+    const row = this.local.resolveJob(jobId);
+    if (row.type !== 'retry') return undefined;
+    const counts = new RetryRepo(this.local.ws.store).counts(row.id);
+    return { ...counts, total: counts.pending + counts.resolved + counts.failed + counts.skipped };
   }
 
   async retryReport(jobId: string): Promise<RetryReport> {

@@ -15,6 +15,16 @@ export interface ErrorSelection {
   all?: boolean;
   /** Query-language text; with `all` unset, a non-empty query selects its matches. */
   query?: string;
+  /**
+   * With `all` or a query: only errors up to this errorId (ids follow time), so errors recorded after
+   * the set was counted (automatic retries add some all the time) are not reached.
+   */
+  upToErrorId?: string;
+  /**
+   * The errorIds are a set counted and confirmed earlier: those that have left the state since (resolved,
+   * reopened or deleted meanwhile) are skipped instead of refusing the whole action.
+   */
+  confirmed?: boolean;
 }
 
 export interface SelectedErrors {
@@ -48,7 +58,7 @@ export function selectErrors(local: LocalBackend, flowRef: string, stepRef: stri
   if (explicit && sel.all) throw new InvalidInputError('give error ids or retry-data keys, or --all, not both');
   if (explicit) {
     // errorIds and retryDataKeys may come together (a command line may mix them): the union of both.
-    const byIds = sel.errorIds?.length ? errorIdRows(local, step, sel.errorIds, options.errorIdsInEitherState ? 'any' : state) : [];
+    const byIds = sel.errorIds?.length ? errorIdRows(local, step, sel.errorIds, options.errorIdsInEitherState ? 'any' : state, sel.confirmed === true) : [];
     const byKeys = sel.retryDataKeys?.length ? retryDataKeyRows(local, step, sel.retryDataKeys, state) : [];
     return { step, rowIds: [...new Set([...byIds, ...byKeys])], byErrorIds: byIds };
   }
@@ -56,21 +66,36 @@ export function selectErrors(local: LocalBackend, flowRef: string, stepRef: stri
     throw new InvalidInputError('say which errors: give error ids, --all, or filters (see --help)');
   }
   const terms = parseQuery(sel.query ?? '').terms;
-  return { step, rowIds: local.ws.store.selectErrorIds({ step: step.key, resolved: state === 'resolved', terms }, local.queryContext()), byErrorIds: [] };
+  const upTo = sel.upToErrorId === undefined ? undefined : boundOf(sel.upToErrorId);
+  return {
+    step,
+    rowIds: local.ws.store.selectErrorIds({ step: step.key, resolved: state === 'resolved', terms, ...(upTo !== undefined ? { beforeId: upTo + 1 } : {}) }, local.queryContext()),
+    byErrorIds: [],
+  };
+}
+
+/** The row id of an upToErrorId bound; the error itself may be gone since (only its place in time counts). */
+function boundOf(errorId: string): number {
+  const decoded = decodeId('error', errorId);
+  if (!decoded) throw new InvalidInputError(`"${errorId}" is not an errorId`, 'upToErrorId');
+  return decoded.rowId;
 }
 
 /** The rows of explicit errorIds, in the order given; every one must be an error of the step in `state`. */
-function errorIdRows(local: LocalBackend, step: StepRow, errorIds: readonly string[], state: SelectionState | 'any'): number[] {
+function errorIdRows(local: LocalBackend, step: StepRow, errorIds: readonly string[], state: SelectionState | 'any', confirmed: boolean): number[] {
   // One query per 1000 ids: 100,000 explicit ids are checked in well under a second.
   const wanted = [...new Set(errorIds)].map((id) => ({ id, decoded: decodeId('error', id) }));
   const found = new Map(local.ws.store.errorKeys(wanted.flatMap((w) => (w.decoded ? [w.decoded.rowId] : []))).map((k) => [k.id, k]));
   const rowIds: number[] = [];
   for (const { id, decoded } of wanted) {
     const key = decoded ? found.get(decoded.rowId) : undefined;
+    // A confirmed error deleted since is skipped (the caller reports how many of the set were left).
+    if (confirmed && decoded && !key) continue;
     if (!key || !decoded || !idMatchesTime(decoded, key.occurredAt) || key.step !== step.key) {
       throw new NotFoundError(`${state === 'any' ? '' : `${state} `}error on step "${step.name}"`, id);
     }
     if (state !== 'any' && key.resolved !== (state === 'resolved')) {
+      if (confirmed) continue;
       throw new InvalidInputError(`error ${id} is ${key.resolved ? 'resolved' : 'open'}, not ${state}`);
     }
     rowIds.push(key.id);

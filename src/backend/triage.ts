@@ -299,7 +299,7 @@ export class TriageService implements TriageApi {
         const lower = ref.trim().toLowerCase();
         if (!lower) continue;
         const tag = catalog.find((t) => t.code.toLowerCase() === lower) ?? catalog.find((t) => t.name.toLowerCase() === lower);
-        if (!tag) throw new InvalidInputError(`unknown tag "${ref.trim()}" (see flowdeck tags list)`, 'tags');
+        if (!tag) throw new InvalidInputError(`unknown tag "${ref.trim()}" (see flowdeck tags list)`, 'tags', 'invalid_ref');
         if (!out.includes(tag.code)) out.push(tag.code);
       }
       return out;

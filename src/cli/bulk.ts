@@ -38,6 +38,8 @@ export interface BulkAction<R> {
   ids(result: R): string[];
   /** Appended to the summary line ("to ana@…"). */
   suffix?: string;
+  /** What happened to confirmed errors that were no longer there to change: "resolved meanwhile". */
+  meanwhile?: string;
 }
 
 export function plural(n: number, word = 'error'): string {
@@ -62,26 +64,31 @@ export async function runBulk<R>(io: CommandIO, action: BulkAction<R>, selection
       if (opts.json) return print(io, json(result));
       return print(io, `Would ${action.verb.toLowerCase()} ${plural(ids.length)}${suffix} (dry run, nothing changed)${preview(ids)}`);
     }
-    let target = selection;
-    if (!opts.yes && (action.destructive || broad)) {
-      // What would change, computed exactly (and rolled back), so the question carries the count
-      // and the change afterwards touches only the confirmed ids.
-      const would = await action.run(backend, selection, { dryRun: true });
-      const ids = action.ids(would);
-      if (ids.length === 0) return report(io, action, opts, would, suffix);
-      if (action.destructive || ids.length > 1) {
-        const ok = await confirm(io, `${action.verb} ${plural(ids.length)}${suffix}?`, { yes: opts.yes });
-        if (!ok) throw new CanceledError();
-      }
-      target = { errorIds: ids };
+    if (opts.yes || !(action.destructive || broad)) return report(io, action, opts, await action.run(backend, selection, {}), suffix);
+    // What would change, computed exactly (and rolled back), so the question carries the count
+    // and the change afterwards touches only the confirmed ids: errors added while the operator
+    // reads the question are not reached, and those changed meanwhile are skipped and said.
+    const would = await action.run(backend, selection, { dryRun: true });
+    const ids = action.ids(would);
+    if (ids.length === 0) return report(io, action, opts, would, suffix);
+    if (action.destructive || ids.length > 1) {
+      const ok = await confirm(io, `${action.verb} ${plural(ids.length)}${suffix}?`, { yes: opts.yes });
+      if (!ok) throw new CanceledError();
     }
-    return report(io, action, opts, await action.run(backend, target, {}), suffix);
+    return report(io, action, opts, await action.run(backend, { errorIds: ids, confirmed: true }, {}), suffix, ids.length);
   });
 }
 
-function report<R>(io: CommandIO, action: BulkAction<R>, opts: SelectionOptions, result: R, suffix: string): void {
+/** "12 of the 66,292 were resolved meanwhile", or nothing when the whole confirmed set was acted on. */
+export function meanwhileNote(confirmed: number, acted: number, what = 'changed meanwhile'): string {
+  const gone = confirmed - acted;
+  return gone > 0 ? ` ${formatCount(gone)} of the ${formatCount(confirmed)} ${gone === 1 ? 'was' : 'were'} ${what} and left alone.` : '';
+}
+
+function report<R>(io: CommandIO, action: BulkAction<R>, opts: SelectionOptions, result: R, suffix: string, confirmed?: number): void {
   const n = action.ids(result).length;
-  const line = n === 0 ? `No ${action.state} errors changed.` : `${action.done} ${plural(n)}${suffix}.`;
+  const note = confirmed === undefined ? '' : meanwhileNote(confirmed, n, action.meanwhile);
+  const line = `${n === 0 ? `No ${action.state} errors changed.` : `${action.done} ${plural(n)}${suffix}.`}${note}`;
   if (!opts.json) return print(io, line);
   if (action.noContent) io.stderr.write(`${line}\n`);
   else print(io, json(result));

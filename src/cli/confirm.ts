@@ -7,7 +7,7 @@ import type { CommandIO } from './context.js';
 
 export async function confirm(io: CommandIO, question: string, opts: { yes?: boolean | undefined; stdin?: NodeJS.ReadableStream & { isTTY?: boolean } }): Promise<boolean> {
   if (opts.yes) return true;
-  const stdin = opts.stdin ?? process.stdin;
+  const stdin = opts.stdin ?? io.stdin ?? process.stdin;
   if (!stdin.isTTY) throw new InvalidInputError(`${question.replace(/\?$/, '')}: confirm with --yes (no terminal to ask on)`, 'yes');
   const rl = createInterface({ input: stdin, output: io.stderr });
   try {

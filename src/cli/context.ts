@@ -11,18 +11,27 @@ export interface CommandIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** Where questions are answered (process.stdin unless a test or an embedder gives another). */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 export const processIO = (): CommandIO => ({ stdout: process.stdout, stderr: process.stderr, env: process.env });
 
-export async function openLocalBackend(env: NodeJS.ProcessEnv = process.env): Promise<LocalBackend> {
-  const [{ LocalBackend }, { defaultHome, Workspace }] = await Promise.all([
+/**
+ * Opens the workspace. One that does not exist yet is created, and said so once on stderr: a
+ * mistyped FLOWDECK_HOME must not quietly become an empty workspace.
+ */
+export async function openLocalBackend(env: NodeJS.ProcessEnv = process.env, notice: (line: string) => void = (line) => void process.stderr.write(line)): Promise<LocalBackend> {
+  const [{ LocalBackend }, { defaultHome, Workspace }, { existsSync }] = await Promise.all([
     import('../backend/local-backend.js'),
     import('../workspace/workspace.js'),
+    import('node:fs'),
   ]);
-  const ws = Workspace.open(defaultHome(env), env);
+  const home = defaultHome(env);
+  if (!existsSync(home)) notice(`flowdeck: creating a new workspace at ${home}${env.FLOWDECK_HOME ? ' (FLOWDECK_HOME)' : ''}\n`);
+  const ws = Workspace.open(home, env);
   if (ws.repairedSchema.length > 0) {
-    process.stderr.write(`flowdeck: re-created ${ws.repairedSchema.length} missing index${ws.repairedSchema.length === 1 ? '' : 'es'} of the store (an earlier run was interrupted): ${ws.repairedSchema.join(', ')}\n`);
+    notice(`flowdeck: re-created ${ws.repairedSchema.length} missing index${ws.repairedSchema.length === 1 ? '' : 'es'} of the store (an earlier run was interrupted): ${ws.repairedSchema.join(', ')}\n`);
   }
   return new LocalBackend(ws);
 }

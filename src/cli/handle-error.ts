@@ -1,9 +1,22 @@
 import { CommanderError } from 'commander';
-import { isFlowdeckError } from '../domain/errors.js';
+import { isFlowdeckError, NoRetryDataError, NotFoundError, type FlowdeckError } from '../domain/errors.js';
 import { terminalSafe } from '../domain/text.js';
 
 // Every failure leaves through here: one line on stderr and the exit code of the contract
-// (0 ok, 1 failure, 2 usage). Nothing deeper calls process.exit.
+// (0 all done, 1 some or all records failed or nothing could be acted on, 2 usage). Nothing deeper
+// calls process.exit.
+
+/**
+ * One code per kind of mistake. 2: usage, and input that does not parse or does not fit (a bad
+ * flag value, malformed JSON, an id that is no id). 1: the command was well formed but could not be
+ * done — any name or id that names nothing (an unknown flow, step, job, error, key, or an unknown
+ * tag, in a filter as in --add: all the API's `invalid_ref`), a conflict, records that failed,
+ * nothing to act on.
+ */
+export function exitCodeOf(error: FlowdeckError): 1 | 2 {
+  if (error instanceof NotFoundError || error instanceof NoRetryDataError || error.code === 'invalid_ref') return 1;
+  return error.exitCode;
+}
 
 export interface ErrorReport {
   message: string;
@@ -17,7 +30,7 @@ export function describeError(error: unknown): ErrorReport {
     }
     return { message: error.message.replace(/^error:\s*/i, ''), exitCode: 2 };
   }
-  if (isFlowdeckError(error)) return { message: error.message, exitCode: error.exitCode };
+  if (isFlowdeckError(error)) return { message: error.message, exitCode: exitCodeOf(error) };
   const err = error as NodeJS.ErrnoException;
   if (err?.code === 'SQLITE_BUSY') return { message: 'the workspace store is busy (another flowdeck is writing); try again', exitCode: 1 };
   if (err?.code === 'EACCES' || err?.code === 'EROFS') return { message: `cannot write the workspace: ${err.message}`, exitCode: 1 };

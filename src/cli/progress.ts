@@ -1,26 +1,34 @@
 import type { Job } from '../domain/api.js';
+import { formatCount } from './output.js';
 
 // A progress bar on stderr for long jobs: redrawn in place on a terminal, silent otherwise
 // (scripts read the final summary instead).
 
-export function progressBar(done: number, total: number, width = 30): string {
-  const ratio = total > 0 ? Math.min(1, done / total) : 0;
+/** A bar filled to done/total; with no known total (a flow job), only the count. */
+export function progressBar(done: number, total: number | undefined, width = 30): string {
+  if (!total) return formatCount(done);
+  const ratio = Math.min(1, done / total);
   const filled = Math.round(ratio * width);
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${formatCount(done)}/${formatCount(total)}`;
 }
 
-export function jobProgressLine(job: Job, total: number): string {
+export function jobProgressLine(job: Job, total: number | undefined): string {
   const done = (job.numSuccess ?? 0) + (job.numError ?? 0) + (job.numIgnore ?? 0);
-  return `${progressBar(done, total)}  ${job.numSuccess ?? 0} resolved, ${job.numError ?? 0} failing  (${job.status})`;
+  return `${progressBar(done, total)}  ${formatCount(job.numSuccess ?? 0)} resolved, ${formatCount(job.numError ?? 0)} failing  (${job.status})`;
 }
 
-export function makeProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, total: number) {
+export function makeProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, initialTotal?: number) {
   let last = 0;
+  let total = initialTotal;
   return {
-    update(job: Job) {
+    /** The records the job holds, once known (a retry job's count when it was queued). */
+    setTotal(n: number) {
+      total = n;
+    },
+    update(job: Job, force = false) {
       if (!stream.isTTY) return;
       const now = Date.now();
-      if (now - last < 100) return;
+      if (!force && now - last < 100) return;
       last = now;
       stream.write(`\r${jobProgressLine(job, total)}\x1b[K`);
     },

@@ -84,6 +84,25 @@ export class ConflictError extends FlowdeckError {
   }
 }
 
+/** Nothing could be acted on (no record to retry, no error left to change): exit 1, so scripts notice. */
+export class NothingToDoError extends FlowdeckError {
+  readonly code: string;
+  readonly status = 404;
+  constructor(message: string, code = 'nothing_to_do') {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** A job that ended with records that failed, or did not complete: its command exits 1. */
+export class JobOutcomeError extends FlowdeckError {
+  readonly code = 'job_not_completed';
+  readonly status = 409;
+  constructor(message: string) {
+    super(message);
+  }
+}
+
 export function isFlowdeckError(e: unknown): e is FlowdeckError {
   return e instanceof FlowdeckError;
 }

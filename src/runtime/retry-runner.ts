@@ -270,7 +270,10 @@ export class RetryRunner {
       };
       const watchForCancel = () => {
         try {
-          lookForCancel();
+          // A slow job (a rate limit, a slow target) commits what came back at least this often,
+          // so its progress shows long before a slice of COMMIT_SLICE fills up.
+          if (settled.length > 0) commit();
+          else lookForCancel();
         } catch (e) {
           finish(e as Error);
         }

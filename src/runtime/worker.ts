@@ -83,25 +83,36 @@ export function ensureWorker(ws: Workspace): void {
 }
 
 /**
- * Queues one automatic retry job per step for the errors whose retryAt is due. The due errors are
- * read in the same (immediate) transaction that clears their retryAt and queues the jobs, so an
- * error resolved or retried by an operator a moment before is not queued again.
+ * One sweep: queues ONE automatic retry job per step for every error of it whose retryAt is due.
+ * A step that an automatic job is still working on is left for the sweep after that job ends (its
+ * errors stay due), so a busy step never piles up jobs. Only retryable steps are swept: errors of an
+ * export (page failures), of a step no longer in its flow, of a disabled or removed flow, and errors
+ * without retry data have nothing to re-feed; their retryAt is cleared so they no longer read "due".
+ * The due errors are read in the same (immediate) transaction that clears their retryAt and queues
+ * the jobs, so an error resolved or retried by an operator a moment before is not queued again.
  */
 export function queueDueRetries(ws: Workspace, runtime: Runtime, now: number): number {
   const repo = new RetryRepo(ws.store);
-  // A cheap look first: most ticks find nothing due and take no write lock.
-  if (repo.dueAutomaticRetries(now, 1).length === 0) return 0;
+  const busySteps = () => [...new Set(ws.store.activeJobs().filter((j) => j.type === 'retry' && j.triggeredBy === 'auto' && j.step !== null).map((j) => j.step!))];
+  // A cheap look first: most sweeps find nothing due and take no write lock.
+  if (repo.dueAutomaticRetries(now, 1, busySteps()).length === 0) return 0;
   return ws.store.transaction(() => {
-    const due = repo.dueAutomaticRetries(now, 10_000);
+    const due = repo.dueAutomaticRetries(now, 0, busySteps());
     const byStep = new Map<number, typeof due>();
-    for (const d of due) byStep.set(d.step, [...(byStep.get(d.step) ?? []), d]);
+    for (const d of due) {
+      let rows = byStep.get(d.step);
+      if (!rows) byStep.set(d.step, (rows = []));
+      rows.push(d);
+    }
     let queued = 0;
     for (const [stepKey, rows] of byStep) {
       repo.clearRetryAt(rows.map((r) => r.errorId));
       const step = ws.store.step(stepKey);
       const flow = step ? ws.store.getFlow(step.flowId) : undefined;
-      if (!flow || flow.disabled || flow.removed) continue;
-      const job = runtime.retries().queue(flow.id, stepKey, [...new Set(rows.map((r) => r.retryData))], 'auto', {});
+      if (!step || !flow || flow.disabled || flow.removed || step.kind === 'export' || step.position >= 1000) continue;
+      const retryData = [...new Set(rows.flatMap((r) => (r.retryData === null ? [] : [r.retryData])))];
+      if (retryData.length === 0) continue;
+      const job = runtime.retries().queue(flow.id, stepKey, retryData, 'auto', {});
       if (job !== undefined) queued++;
     }
     return queued;

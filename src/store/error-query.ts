@@ -201,7 +201,7 @@ export function compileErrorQuery(terms: readonly QueryTerm[], ctx: QueryContext
         case 'tag': {
           const codes = ctx.tagCodes(term.value);
           if (codes.length === 0 && !hasWildcard(term.value)) {
-            throw new InvalidInputError(`unknown tag "${term.value}" (see flowdeck tags list)`, 'tag');
+            throw new InvalidInputError(`unknown tag "${term.value}" (see flowdeck tags list)`, 'tag', 'invalid_ref');
           }
           if (!term.negate && !driver && codes.length === 1) {
             driver = { kind: 'tag', code: codes[0]! };

@@ -221,11 +221,22 @@ export class RetryRepo {
     this.store.stmt('UPDATE retry_data SET attempts = ? WHERE id = ?').run(attempts, retryData);
   }
 
-  /** Open errors whose automatic retry is due, grouped by step (the scheduler queues one job per step). */
-  dueAutomaticRetries(now: number, limit: number): Array<{ step: number; errorId: number; retryData: number }> {
+  /**
+   * Open errors whose automatic retry is due, oldest due first, leaving out the steps in `exceptSteps`
+   * (those an automatic job is still working on). A limit of 0 reads every one.
+   */
+  dueAutomaticRetries(now: number, limit: number, exceptSteps: readonly number[] = []): Array<{ step: number; errorId: number; retryData: number | null }> {
     return this.store
-      .stmt(`SELECT step, id AS errorId, retry_data AS retryData FROM errors WHERE retry_at IS NOT NULL AND resolved = 0 AND retry_at <= ? ORDER BY retry_at LIMIT ?`)
-      .all(now, limit) as Array<{ step: number; errorId: number; retryData: number }>;
+      .stmt(
+        `SELECT step, id AS errorId, retry_data AS retryData FROM errors WHERE retry_at IS NOT NULL AND resolved = 0 AND retry_at <= ?
+           AND step NOT IN (SELECT value FROM json_each(?)) ORDER BY retry_at LIMIT ?`,
+      )
+      .all(now, JSON.stringify(exceptSteps), limit > 0 ? limit : -1) as Array<{ step: number; errorId: number; retryData: number | null }>;
+  }
+
+  /** How many open errors are due for an automatic retry (the partial retry_at index answers it). */
+  countDue(now: number): number {
+    return this.store.stmt('SELECT count(*) FROM errors WHERE retry_at IS NOT NULL AND resolved = 0 AND retry_at <= ?').pluck().get(now) as number;
   }
 
   clearRetryAt(errorIds: readonly number[]): void {

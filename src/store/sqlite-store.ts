@@ -451,9 +451,26 @@ export class SqliteStore implements ListingStats {
     return r ? toJobRow(r) : undefined;
   }
 
-  listJobs(filter: { flowId?: string | undefined; type?: JobType | undefined; status?: JobStatus | undefined; topLevel?: boolean; limit: number }): JobRow[] {
+  listJobs(filter: {
+    flowId?: string | undefined;
+    type?: JobType | undefined;
+    status?: JobStatus | undefined;
+    triggeredBy?: string | undefined;
+    /** Keyset paging, newest first: only jobs older than this row id. */
+    beforeId?: number | undefined;
+    topLevel?: boolean;
+    limit: number;
+  }): JobRow[] {
     const where: string[] = [];
     const params: unknown[] = [];
+    if (filter.triggeredBy !== undefined) {
+      where.push('triggered_by = ? COLLATE NOCASE');
+      params.push(filter.triggeredBy);
+    }
+    if (filter.beforeId !== undefined) {
+      where.push('id < ?');
+      params.push(filter.beforeId);
+    }
     if (filter.flowId) {
       where.push('flow_id = ?');
       params.push(filter.flowId);

@@ -43,33 +43,49 @@ function describeBackoff(): string {
   return `${b.maxAttempts} attempts, ${b.baseDelayMs / 1000}s ×${b.factor}, at most ${Math.round(b.maxDelayMs / 60_000)}m apart`;
 }
 
-/** How many errors a selection means: ids are counted as given; a query with a dry run. */
-export async function countSelection(ctx: ActionContext, t: Target): Promise<number> {
-  if (t.count !== undefined) return t.count;
-  if (t.selection.errorIds) return t.selection.errorIds.length;
+/** A set counted (and, when it is more than one, confirmed) for an action: exactly what it acts on. */
+export interface CountedSet {
+  n: number;
+  /** The counted errors by id (confirmed: those changed meanwhile are skipped, not refused). */
+  selection: ErrorSelection;
+}
+
+/**
+ * The errors a selection means now, by id: ids are taken as given; a filter or mark-all with a dry
+ * run, whose ids then are the set asked about and acted on (errors that automatic retries add while
+ * the question is open are not reached).
+ */
+export async function countSelection(ctx: ActionContext, t: Target): Promise<CountedSet> {
+  if (t.selection.errorIds) return { n: t.count ?? t.selection.errorIds.length, selection: t.selection.errorIds.length > 1 ? { ...t.selection, confirmed: true } : t.selection };
   const api = ctx.backend.triage;
   const dry = t.tab === 'open'
     ? await api.resolve(t.flowId, t.stepId, t.selection, { dryRun: true })
     : await api.reopen(t.flowId, t.stepId, t.selection, { dryRun: true });
-  return dry.errorsToReturn.length;
+  return { n: dry.errorsToReturn.length, selection: { errorIds: dry.errorsToReturn, confirmed: true } };
 }
 
-async function confirmBulk(ctx: ActionContext, t: Target, message: (n: string) => string): Promise<number | undefined> {
+/** " 12 of the 66,292 were resolved meanwhile and left alone." when fewer than confirmed changed. */
+export function meanwhile(confirmed: number, acted: number, what = 'resolved or changed meanwhile'): string {
+  const gone = confirmed - acted;
+  return gone > 0 ? ` ${formatCount(gone)} of the ${formatCount(confirmed)} ${gone === 1 ? 'was' : 'were'} ${what} and left alone.` : '';
+}
+
+async function confirmBulk(ctx: ActionContext, t: Target, message: (n: string) => string): Promise<CountedSet | undefined> {
   const explicit = t.selection.errorIds !== undefined;
   if (!explicit) ctx.ui.progress('Counting the errors that match…');
-  const n = await countSelection(ctx, t);
-  if (n === 0) {
+  const counted = await countSelection(ctx, t);
+  if (counted.n === 0) {
     ctx.ui.info('No errors match: nothing to do.');
     return undefined;
   }
   // One error under the cursor is acted on at once; anything more asks first, with the count.
-  if (explicit && n === 1) return n;
-  const answer = await ctx.ui.ask({ kind: 'confirm', message: message(plural(n, 'error')) });
+  if (explicit && counted.n === 1 && (t.selection.errorIds?.length ?? 0) <= 1) return counted;
+  const answer = await ctx.ui.ask({ kind: 'confirm', message: message(plural(counted.n, 'error')) });
   if (!answer?.yes) {
     ctx.ui.info('Canceled: nothing changed.');
     return undefined;
   }
-  return n;
+  return counted;
 }
 
 async function guarded<T>(ctx: ActionContext, work: () => Promise<T>): Promise<T | undefined> {
@@ -84,11 +100,11 @@ async function guarded<T>(ctx: ActionContext, work: () => Promise<T>): Promise<T
 /** Resolves; returns the errorIds that moved to resolved. */
 export function resolveErrors(ctx: ActionContext, t: Target): Promise<string[] | undefined> {
   return guarded(ctx, async () => {
-    const n = await confirmBulk(ctx, t, (c) => `Resolve ${c}?`);
-    if (n === undefined) return undefined;
-    ctx.ui.progress(`Resolving ${plural(n, 'error')}…`);
-    const done = await ctx.backend.triage.resolve(t.flowId, t.stepId, t.selection);
-    ctx.ui.success(`Resolved ${plural(done.errorsToReturn.length, 'error')}.`);
+    const set = await confirmBulk(ctx, t, (c) => `Resolve ${c}?`);
+    if (set === undefined) return undefined;
+    ctx.ui.progress(`Resolving ${plural(set.n, 'error')}…`);
+    const done = await ctx.backend.triage.resolve(t.flowId, t.stepId, set.selection);
+    ctx.ui.success(`Resolved ${plural(done.errorsToReturn.length, 'error')}.${meanwhile(set.n, done.errorsToReturn.length, 'resolved meanwhile')}`);
     ctx.ui.touch();
     return done.errorsToReturn;
   });
@@ -96,11 +112,11 @@ export function resolveErrors(ctx: ActionContext, t: Target): Promise<string[] |
 
 export function reopenErrors(ctx: ActionContext, t: Target): Promise<string[] | undefined> {
   return guarded(ctx, async () => {
-    const n = await confirmBulk(ctx, t, (c) => `Reopen ${c}?`);
-    if (n === undefined) return undefined;
-    ctx.ui.progress(`Reopening ${plural(n, 'error')}…`);
-    const done = await ctx.backend.triage.reopen(t.flowId, t.stepId, t.selection);
-    ctx.ui.success(`Reopened ${plural(done.errorsToReturn.length, 'error')}.`);
+    const set = await confirmBulk(ctx, t, (c) => `Reopen ${c}?`);
+    if (set === undefined) return undefined;
+    ctx.ui.progress(`Reopening ${plural(set.n, 'error')}…`);
+    const done = await ctx.backend.triage.reopen(t.flowId, t.stepId, set.selection);
+    ctx.ui.success(`Reopened ${plural(done.errorsToReturn.length, 'error')}.${meanwhile(set.n, done.errorsToReturn.length, 'reopened or deleted meanwhile')}`);
     ctx.ui.touch();
     return done.errorsToReturn;
   });
@@ -110,34 +126,50 @@ export function reopenErrors(ctx: ActionContext, t: Target): Promise<string[] | 
 export function retryErrors(ctx: ActionContext, t: Target, backoff: boolean, maxRowId: number): Promise<JobDetail | undefined> {
   return guarded(ctx, async () => {
     const how = backoff ? ` with exponential back-off (${describeBackoff()})` : '';
-    const explicit = t.selection.errorIds !== undefined;
-    let n: number | undefined;
-    if (backoff && explicit && (t.count ?? t.selection.errorIds!.length) === 1) {
-      // Back-off on one error still says what it will do.
-      const answer = await ctx.ui.ask({ kind: 'confirm', message: `Retry 1 error${how}?` });
-      if (!answer?.yes) return void ctx.ui.info('Canceled: nothing retried.');
-      n = 1;
-    } else {
-      n = await confirmBulk(ctx, t, (c) => `Retry ${c}${how}?`);
-    }
-    if (n === undefined) return undefined;
-    ctx.ui.progress(`Queueing a retry of ${plural(n, 'error')}…`);
-    const job = await ctx.backend.retries.retry(t.flowId, t.stepId, t.selection, { wait: false, ...(backoff ? { backoff: TUI_BACKOFF } : {}) });
-    if (!job) {
-      ctx.ui.info('Nothing to retry: no selected error has retry data (connection failures are recovered by running the flow again).');
+    // What will be retried is counted first: records with retry data, less those another job has queued.
+    const countRecords = async (): Promise<CountedSet & { errors: number; skipped: number }> => {
+      const would = await ctx.backend.retries.preview(t.flowId, t.stepId, t.selection);
+      const selected = t.selection.errorIds ? t.selection.errorIds.length : would.errorsToReturn.length;
+      return { n: would.count, selection: { errorIds: would.errorsToReturn, confirmed: true }, errors: would.errorsToReturn.length, skipped: Math.max(0, selected - would.errorsToReturn.length) + would.alreadyQueued };
+    };
+    const single = t.selection.errorIds?.length === 1;
+    ctx.ui.progress('Counting the records to retry…');
+    const counted = await countRecords();
+    if (counted.n === 0) {
+      ctx.ui.info(single
+        ? 'Nothing to retry: this error has no retry data (a connection failure: run the flow again to recover it).'
+        : 'Nothing to retry: no selected error has retry data, or another retry job has them queued.');
       return undefined;
     }
-    const { errorIds, query, all } = t.selection;
+    if (!single || backoff) {
+      const left = counted.skipped ? ` (${plural(counted.skipped, 'selected error')} without retry data or already queued left out)` : '';
+      const answer = await ctx.ui.ask({ kind: 'confirm', message: `Retry ${plural(counted.n, 'record')}${how}${left}?` });
+      if (!answer?.yes) return void ctx.ui.info('Canceled: nothing retried.');
+    }
+    const n = counted.n;
+    ctx.ui.progress(`Queueing a retry of ${plural(n, 'record')}…`);
+    let records = n;
+    const job = await ctx.backend.retries.retry(t.flowId, t.stepId, counted.selection, {
+      wait: false,
+      ...(backoff ? { backoff: TUI_BACKOFF } : {}),
+      onQueued: (_job, queued) => {
+        records = queued;
+      },
+    });
+    if (!job) {
+      ctx.ui.info('Nothing to retry: the counted records were resolved or queued by another job meanwhile.');
+      return undefined;
+    }
     ctx.ui.watchRetry({
       jobId: job._id,
       flowId: t.flowId,
       stepId: t.stepId,
-      ...(errorIds ? { errorIds: new Set(errorIds) } : { query: all ? '' : query ?? '' }),
+      errorIds: new Set(counted.selection.errorIds),
       maxRowId,
       total: n,
       job,
     });
-    ctx.ui.success(`Retry job ${job._id} queued for ${plural(n, 'error')}; it runs in the background (: jobs to follow it).`);
+    ctx.ui.success(`Retry job ${job._id} queued for ${plural(records, 'record')}; it runs in the background (: jobs to follow it).${meanwhile(n, records, 'resolved or queued by another job meanwhile')}`);
     return job;
   });
 }
@@ -162,13 +194,13 @@ export function assignErrors(ctx: ActionContext, t: Target): Promise<boolean> {
     }, 'Loading users…');
     if (!answer) return false;
     const unassign = answer.value === UNASSIGN;
-    const n = await confirmBulk(ctx, t, (c) => (unassign ? `Unassign ${c}?` : `Assign ${c} to ${answer.value}?`));
-    if (n === undefined) return false;
+    const set = await confirmBulk(ctx, t, (c) => (unassign ? `Unassign ${c}?` : `Assign ${c} to ${answer.value}?`));
+    if (set === undefined) return false;
     if (unassign) {
-      const done = await ctx.backend.triage.unassign(t.flowId, t.stepId, t.selection);
+      const done = await ctx.backend.triage.unassign(t.flowId, t.stepId, set.selection);
       ctx.ui.success(`Unassigned ${plural(done.errorsToReturn.length, 'error')}.`);
     } else {
-      const done = await ctx.backend.triage.assign(t.flowId, t.stepId, t.selection, answer.value);
+      const done = await ctx.backend.triage.assign(t.flowId, t.stepId, set.selection, answer.value);
       ctx.ui.success(`Assigned ${plural(done.errorsToReturn.length, 'error')} to ${answer.value}.`);
     }
     ctx.ui.touch();
@@ -197,9 +229,9 @@ export function tagErrors(ctx: ActionContext, t: Target, current: ReadonlyArray<
       return false;
     }
     const change = [answer.add.length ? `add ${answer.add.join(', ')}` : '', answer.remove.length ? `remove ${answer.remove.join(', ')}` : ''].filter(Boolean).join(' and ');
-    const n = await confirmBulk(ctx, t, (c) => `${change[0]!.toUpperCase()}${change.slice(1)} on ${c}?`);
-    if (n === undefined) return false;
-    const done = await ctx.backend.triage.setTags(t.flowId, t.stepId, { ...t.selection, resolved: t.tab === 'resolved' }, {
+    const set = await confirmBulk(ctx, t, (c) => `${change[0]!.toUpperCase()}${change.slice(1)} on ${c}?`);
+    if (set === undefined) return false;
+    const done = await ctx.backend.triage.setTags(t.flowId, t.stepId, { ...set.selection, resolved: t.tab === 'resolved' }, {
       ...(answer.add.length ? { add: answer.add } : {}),
       ...(answer.remove.length ? { remove: answer.remove } : {}),
     });
@@ -351,7 +383,8 @@ export function patchSnapshots(ctx: ActionContext, t: Target): Promise<boolean> 
       ctx.ui.info('Not saved: nothing changed.');
       return false;
     }
-    const done = await ctx.backend.records.patchRetryData(t.flowId, t.stepId, t.selection, ops);
+    // Exactly the snapshots reviewed: errors recorded meanwhile are not reached.
+    const done = await ctx.backend.records.patchRetryData(t.flowId, t.stepId, { errorIds: dry.changed.flatMap((c) => c.errorIds), confirmed: true }, ops);
     ctx.ui.success(`Patched ${plural(done.changed.length, 'snapshot')}. The errors stay open until retried (r).`);
     ctx.ui.touch();
     return true;

@@ -1,5 +1,6 @@
 import { Box, Text, useApp, useInput, useStdin } from 'ink';
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { AutomaticRetries } from '../backend/backend.js';
 import { TERMINAL_JOB_STATUSES } from '../domain/api.js';
 import { failureMessage, type TuiBackend } from './backend.js';
 import { usePromptHost } from './components/prompt.js';
@@ -281,6 +282,20 @@ export function App({ backend, workspace, operator, env = process.env, initialRo
     [backend, theme, columns, rows, bodyHeight, workspace, operator, nav, topKey, watches, dataVersion, refreshMs, capabilities],
   );
 
+  // While a workspace is open here, due automatic retries run: a worker is started when none is
+  // alive (as queueing a retry does), or the header says they wait for one.
+  const [autoRetries, setAutoRetries] = useState<AutomaticRetries>();
+  const keepRetries = () =>
+    void backend.keepAutomaticRetries().then(
+      (a) => setAutoRetries((old) => (old && old.due === a.due && old.worker === a.worker ? old : a)),
+      () => {},
+    );
+  useEffect(() => {
+    const first = setTimeout(keepRetries, 500);
+    return () => clearTimeout(first);
+  }, [backend]);
+  useInterval(keepRetries, 5000, true);
+
   const activeChrome = chrome && chrome.navKey === top.key ? chrome.chrome : { view: currentRoute(nav).view, keys: {} };
   const chromeRef = useRef(activeChrome);
   chromeRef.current = activeChrome;
@@ -339,7 +354,7 @@ export function App({ backend, workspace, operator, env = process.env, initialRo
   return (
     <UIProviders state={state} actions={actions}>
       <Box flexDirection="column" width={columns} height={height}>
-        <Header theme={theme} width={columns} {...(workspace ? { workspace } : {})} {...(operator ? { operator } : {})} nav={nav} running={watches.length} />
+        <Header theme={theme} width={columns} {...(workspace ? { workspace } : {})} {...(operator ? { operator } : {})} nav={nav} running={watches.filter((w) => w.job.status !== 'queued').length} queued={watches.filter((w) => w.job.status === 'queued').length} {...(autoRetries ? { autoRetries } : {})} />
         <Box flexDirection="column" height={bodyHeight} width={columns}>
           {nav.stack.map((entry) => (
             <StackEntry key={entry.key} navKey={entry.key} route={entry.route} shown={entry.key === top.key && !overlay} height={bodyHeight} />

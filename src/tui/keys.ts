@@ -100,9 +100,9 @@ const openError = (c: KeyContext) => (c.tab === undefined ? c.open !== false : c
 
 export const BINDINGS: readonly Binding[] = [
   { command: 'open', keys: [{ special: 'return' }], display: 'enter', label: 'open', footer: 80, priority: 30, help: 'open the row under the cursor (drill down)', views: ['flows', 'steps', 'errors', 'jobs', 'job', 'trace'] },
-  { command: 'clearFilter', keys: [{ special: 'escape' }], display: 'esc', label: 'clear filter', priority: 8, help: 'clear the filter', views: ['errors'], when: (c) => c.filtered === true },
+  { command: 'clearFilter', keys: [{ special: 'escape' }], display: 'esc', label: 'clear filter', priority: 8, help: 'clear the filter', views: ['errors', 'jobs'], when: (c) => c.filtered === true },
   { command: 'back', keys: [{ special: 'escape' }], display: 'esc', label: 'back', footer: 81, priority: 30, help: 'back to the previous view', views: 'all', when: (c) => c.root !== true && c.filtered !== true },
-  { command: 'filter', keys: [{ input: '/' }], display: '/', label: 'filter', priority: 8, help: 'filter with the query language (code:429 tag:x assignee:me …)', views: ['errors'] },
+  { command: 'filter', keys: [{ input: '/' }], display: '/', label: 'filter', priority: 8, help: 'filter with the query language (code:429 tag:x assignee:me …); on jobs: type:retry status:failed by:me flow:<name>', views: ['errors', 'jobs'] },
   { command: 'tab', keys: [{ special: 'tab' }], display: 'tab', label: 'show resolved', footer: 70, help: 'switch between open and resolved errors', views: ['errors'], when: openTab },
   { command: 'tab', keys: [{ special: 'tab' }], display: 'tab', label: 'show open', footer: 70, help: 'switch between open and resolved errors', views: ['errors'], when: (c) => !openTab(c) },
   { command: 'mark', keys: [{ input: ' ' }], display: 'space', label: 'mark', priority: 9, help: 'mark or unmark the row', views: ['errors'] },

@@ -352,7 +352,7 @@ describe('errors export', () => {
     const file = join(tmp.home, 'never.csv');
     oneLineFailure(await runCli(['errors', 'export', FLOW, 'No such step', '-o', file], env), 1);
     oneLineFailure(await runCli(['errors', 'export', FLOW, STEP, '-o', file, '--start-at', 'zzz'], env), 2);
-    oneLineFailure(await runCli(['errors', 'export', FLOW, STEP, '-o', file, '--tag', 'NoSuchTag'], env), 2);
+    oneLineFailure(await runCli(['errors', 'export', FLOW, STEP, '-o', file, '--tag', 'NoSuchTag'], env), 1);
     expect(existsSync(file)).toBe(false);
     // an existing file is neither truncated nor removed by a rejected export
     const kept = join(tmp.home, 'kept.csv');

@@ -93,7 +93,8 @@ it('retrying a record the ERP still rejects leaves a new errorId with the same k
   await cli(['errors', 'assign', ...ERP, unfixed!.errorId, '--to', 'ben.okafor@acme.example']);
   await cli(['errors', 'tag', ...ERP, unfixed!.errorId, '--set', 'Investigating,Known issue']);
 
-  const retried = await cli(['errors', 'retry', ...ERP, key, '--wait']);
+  // A record still failing is not "all done": exit 1, after the summary.
+  const retried = await cli(['errors', 'retry', ...ERP, key, '--wait'], 1);
   expect(retried.stdout).toMatch(/0 resolved, 1 still failing/);
   const now = await listJson(ERP, '--query', `rdk:${key}`);
   expect(now).toHaveLength(1);

@@ -320,9 +320,12 @@ describe('retry data', () => {
       [{ ...good, pgExportId: 'aaaaaaaaaaaaaaaaaaaaaaaa' }, 'pgExportId', /pgExportId "a{24}" does not match/],
       [{ ...good, pgExportId: undefined }, 'pgExportId', /pgExportId \(absent\) does not match/],
       [{ ...good, Data: 1 }, 'Data', /unknown field "Data"/],
-      [{ ...good, childIndex: 1.5 }, 'childIndex', /field "childIndex"/],
-      [{ ...good, stage: 7 }, 'stage', /field "stage"/],
-      [{ ...good, adaptorResponse: [1] }, 'adaptorResponse', /field "adaptorResponse"/],
+      [{ ...good, childIndex: 1.5 }, 'childIndex', /^"childIndex" in the retry data envelope must be a whole number, not 1\.5$/],
+      [{ ...good, stage: 7 }, 'stage', /^"stage" in the retry data envelope must be text, not 7 \(keep it as flowdeck retry-data get printed it\)$/],
+      [{ ...good, adaptorResponse: [1] }, 'adaptorResponse', /^"adaptorResponse" in the retry data envelope must be an object, not a list$/],
+      // in people's words, not the validator's ("expected string, received undefined")
+      [{ ...good, retryDataKey: undefined }, 'retryDataKey', /^the retry data envelope needs "retryDataKey" \(keep it as flowdeck retry-data get printed it\)$/],
+      [{ ...good, oneToMany: 'yes' }, 'oneToMany', /^"oneToMany" in the retry data envelope must be true or false, not text$/],
     ];
     const before = snapshotOf(f);
     for (const [envelope, field, message] of cases) {

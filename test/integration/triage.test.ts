@@ -371,10 +371,11 @@ describe('selection by retryDataKeys', () => {
     const before = { store: snapshot(), jobs: jobs() };
 
     const all = await backend.retries.preview(FLOW, STEP, { all: true });
-    expect(all).toEqual({ count: 3, retryDataKeys: [ids[0], ids[2], ids[3]].map((id) => keyOf(id!)), errorsToReturn: [ids[0], ids[2], ids[3]], alreadyQueued: 2 });
+    const heldBy = [(await backend.listJobs({ type: 'retry' }))[0]!._id];
+    expect(all).toEqual({ count: 3, retryDataKeys: [ids[0], ids[2], ids[3]].map((id) => keyOf(id!)), errorsToReturn: [ids[0], ids[2], ids[3]], alreadyQueued: 2, heldBy });
     // only queued records: the retry refuses, and the preview says why
     const queued = await backend.retries.preview(FLOW, STEP, { errorIds: [pair[1]!, ids[1]!] });
-    expect(queued).toEqual({ count: 0, retryDataKeys: [], errorsToReturn: [], alreadyQueued: 2 });
+    expect(queued).toEqual({ count: 0, retryDataKeys: [], errorsToReturn: [], alreadyQueued: 2, heldBy });
     await expectUnchanged(() => backend.retries.retry(FLOW, STEP, { errorIds: [pair[1]!, ids[1]!] }), ConflictError, /already being retried by another job/);
     expect({ store: snapshot(), jobs: jobs() }).toEqual(before);
 

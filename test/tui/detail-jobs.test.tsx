@@ -105,12 +105,12 @@ describe('jobs', () => {
     const job = await backend.retries.retry(CRM_FLOW, CRM_STEP, { query: 'class:intermittent' }, { wait: false });
     tui = renderTui(backend, { routes: [{ view: 'flows' }, { view: 'jobs' }] });
     const frame = await tui.waitFor(job!._id);
-    expect(frame).toMatch(new RegExp(`${job!._id}\\s+retry\\s+${CRM_FLOW}\\s+queued\\s+waiting for a worker`));
-    expect(frame).toMatch(/flow\s+Shop orders to ERP\s+completed\s+done/);
+    expect(frame).toMatch(new RegExp(`${job!._id}\\s+retry\\s+${CRM_FLOW}\\s+${CRM_STEP}\\s+${OPERATOR.slice(0, 10)}\\S*\\s+queued\\s+\\d+ records, waiting`));
+    expect(frame).toMatch(/flow\s+Shop orders to ERP\s+-\s+\S+\s+completed\s+done/);
     await backend.runtime.start();
     backend.runtime.mockSystems!.crm.setFailureRate(0);
     await backend.runtime.runRetryJob(jobRowId(job!._id));
-    const done = await tui.waitFor(new RegExp(`${job!._id}\\s+retry\\s+${CRM_FLOW}\\s+completed\\s+done\\s+(\\d+)`));
+    const done = await tui.waitFor(new RegExp(`${job!._id}\\s+retry\\s+${CRM_FLOW}\\s+${CRM_STEP}\\s+\\S+\\s+completed\\s+done\\s+(\\d+)`));
     const resolved = Number(new RegExp(`${job!._id}.*done\\s+(\\d+)`).exec(done)![1]);
     expect(resolved).toBeGreaterThan(0);
   });

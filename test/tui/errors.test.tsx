@@ -411,10 +411,11 @@ describe('retry', () => {
     const t = await openErrors();
     await filter(t, 'class:rate_limit');
     await t.pressAndWait('A', 'all matching');
-    await t.pressAndWait('r', `Retry ${rateLimited.length} errors? y/N`);
+    await t.pressAndWait('r', `Retry ${rateLimited.length} records? y/N`);
     const queued = await t.pressAndWait('y', /Retry job [0-9a-f]{24} queued/);
     const jobId = /Retry job ([0-9a-f]{24}) queued/.exec(queued)![1]!;
-    await t.waitFor((f) => (cursorLine(f) ?? '').includes('retrying') && f.includes('1 retry job running'));
+    // Queued, not yet running: no worker runs in tests until the test plays it.
+    await t.waitFor((f) => (cursorLine(f) ?? '').includes('retrying') && f.includes('1 retry job queued'));
     expect(queued).toContain('↻');
     expect((await backend.getJob(jobId)).status).toBe('queued');
 
@@ -427,7 +428,7 @@ describe('retry', () => {
     await backend.runtime.runRetryJob(jobRowId(jobId));
     const done = await t.waitFor(`Retry job ${jobId} completed`);
     expect(done).toMatch(/\d+ errors? resolved/);
-    await t.waitFor((f) => !f.includes('retrying') && !f.includes('retry job running'));
+    await t.waitFor((f) => !f.includes('retrying') && !/retry jobs? (running|queued)/.test(f));
     for (const e of rateLimited) expect(errorRow(backend, e.errorId).resolved).toBe(true);
     // Never a stale row: what is left on screen is what is open now.
     const stillOpen = await open(ERP_FLOW, ERP_STEP, 'class:rate_limit');
@@ -437,11 +438,11 @@ describe('retry', () => {
 
   it('b asks before retrying with back-off; n queues nothing', async () => {
     const t = await openErrors(CRM_FLOW, CRM_STEP);
-    await t.pressAndWait('b', /Retry 1 error with exponential back-off \(5 attempts, 1s ×2/);
+    await t.pressAndWait('b', /Retry 1 record with exponential back-off \(5 attempts, 1s ×2/);
     await t.pressAndWait('n', 'Canceled: nothing retried.');
     expect(await backend.listJobs({ type: 'retry' })).toHaveLength(0);
     await t.pressAndWait('b', 'with exponential back-off');
-    await t.pressAndWait('y', /Retry job [0-9a-f]{24} queued for 1 error/);
+    await t.pressAndWait('y', /Retry job [0-9a-f]{24} queued for 1 record/);
     const [job] = await backend.listJobs({ type: 'retry' });
     expect(job!.status).toBe('queued');
   });

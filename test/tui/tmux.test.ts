@@ -83,9 +83,7 @@ afterEach(() => {
 
 it('filter, mark, tag, resolve and retry in bin/flowdeck.js on a terminal; the store agrees; NO_COLOR is honoured', async () => {
   const value = await listJson('code:422');
-  const rateLimited = await listJson('class:rate_limit');
   expect(value.length).toBeGreaterThan(3);
-  expect(rateLimited.length).toBeGreaterThan(3);
 
   // CI would make ink draw only the last frame: this is an interactive terminal.
   const command = [
@@ -139,20 +137,19 @@ it('filter, mark, tag, resolve and retry in bin/flowdeck.js on a terminal; the s
   }
   expect(storeRows([value[2]!.errorId])[0]!.resolved).toBe(0);
 
-  // Retry every rate-limited error: a background job; its rows show as retrying, then go.
-  send('/', 'C-u', 'class:rate_limit', 'Enter');
-  await waitScreen('filter class:rate_limit');
+  // Retry every other 422 error: a background job; its rows show as retrying, then go. (Not the
+  // rate-limited ones: they are due for automatic retries, which run while the TUI is open.)
+  const rest = value.slice(2);
   send('A');
-  await waitScreen('all matching class:rate_limit');
+  await waitScreen('all matching code:422');
   send('r');
-  await waitScreen(`Retry ${rateLimited.length} errors? y/N`);
+  await waitScreen(`Retry ${rest.length} records? y/N`);
   send('y');
   const queued = await waitScreen(/Retry job [0-9a-f]{24} queued/);
   const jobId = /Retry job ([0-9a-f]{24}) queued/.exec(queued)![1]!;
   await waitScreen(new RegExp(`Retry job ${jobId} completed`), 60_000);
-  await waitScreen(/No open errors match class:rate_limit|row 1\b/);
   // Every retried error left the open list: resolved by the retry, or superseded by a new error.
-  for (const r of storeRows(rateLimited.map((e) => e.errorId))) expect(r.resolved).toBe(1);
+  for (const r of storeRows(rest.map((e) => e.errorId))) expect(r.resolved).toBe(1);
   const jobs = await runCli(['jobs', 'show', jobId, '--json'], { FLOWDECK_HOME: tmp.home });
   expect(JSON.parse(jobs.stdout)).toMatchObject({ _id: jobId, type: 'retry', status: 'completed' });
 

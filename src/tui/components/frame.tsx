@@ -6,14 +6,28 @@ import { BINDINGS, footerItems, VIEW_TITLES, type Binding, type KeyContext, type
 import { routeLabel, type NavState } from '../state/nav.js';
 import type { Theme } from '../theme.js';
 import type { Message } from '../context.js';
+import type { AutomaticRetries } from '../../backend/backend.js';
 
 // The fixed parts of the screen: a header (title, workspace, breadcrumb), a footer (a message or
 // the open prompt, then the keys that work here) and the `?` overlay. Footer and help are drawn
 // from the binding table.
 
-export function Header({ theme, width, workspace, operator, nav, running }: { theme: Theme; width: number; workspace?: string; operator?: string; nav: NavState; running: number }) {
+/** What the header says of automatic retries: only when due ones wait for a worker that is not there. */
+export function autoRetryNote(auto: AutomaticRetries | undefined): string {
+  if (!auto || auto.due === 0 || auto.worker !== 'off') return '';
+  return `${auto.due.toLocaleString('en-US')} retr${auto.due === 1 ? 'y' : 'ies'} due: no worker (flowdeck worker)`;
+}
+
+/** "2 retry jobs running · 1 queued": a queued job waits for a worker, it is not running. */
+export function retryJobsNote(running: number, queued: number): string {
+  const jobs = (n: number) => `${n} retry job${n === 1 ? '' : 's'}`;
+  if (running > 0) return `${jobs(running)} running${queued > 0 ? ` · ${queued} queued` : ''}`;
+  return queued > 0 ? `${jobs(queued)} queued` : '';
+}
+
+export function Header({ theme, width, workspace, operator, nav, running, queued = 0, autoRetries }: { theme: Theme; width: number; workspace?: string; operator?: string; nav: NavState; running: number; queued?: number; autoRetries?: AutomaticRetries }) {
   const crumbs = nav.stack.map((e) => routeLabel(e.route));
-  const right = [running > 0 ? `${running} retry job${running === 1 ? '' : 's'} running` : '', operator ?? ''].filter(Boolean).join(' · ');
+  const right = [retryJobsNote(running, queued), autoRetryNote(autoRetries), operator ?? ''].filter(Boolean).join(' · ');
   const left = `flowdeck${workspace ? `  ${workspace}` : ''}`;
   const gap = Math.max(1, width - left.length - right.length);
   return (

@@ -6,8 +6,11 @@ import type { ErrorSelection } from '../../backend/selection.js';
 
 export interface Marks {
   ids: ReadonlySet<string>;
-  /** Every error matching this query (the filter when it was marked; '' = every error of the step). */
-  all?: { query: string };
+  /**
+   * Every error matching this query (the filter when it was marked; '' = every error of the step) up
+   * to the newest one when it was marked: errors recorded later (automatic retries) are not marked.
+   */
+  all?: { query: string; upTo?: string };
   /** A range mark in progress: rows the cursor passes are marked. */
   range: boolean;
 }
@@ -16,7 +19,7 @@ export type MarksAction =
   | { type: 'toggle'; errorId: string }
   | { type: 'add'; errorIds: readonly string[] }
   | { type: 'drop'; errorIds: readonly string[] }
-  | { type: 'mark-all'; query: string }
+  | { type: 'mark-all'; query: string; upTo?: string }
   | { type: 'range'; on: boolean; errorId?: string }
   | { type: 'clear' }
   /** The filter changed: "all matching" no longer means the same errors. */
@@ -44,7 +47,7 @@ export function marksReducer(state: Marks, action: MarksAction): Marks {
       return { ...state, ids };
     }
     case 'mark-all':
-      return { ids: new Set(), all: { query: action.query }, range: false };
+      return { ids: new Set(), all: { query: action.query, ...(action.upTo ? { upTo: action.upTo } : {}) }, range: false };
     case 'range': {
       if (state.all) return state;
       if (!action.on) return { ...state, range: false };
@@ -68,7 +71,10 @@ export function hasMarks(marks: Marks): boolean {
 
 /** The selection a bulk action sends: the marks, or else the row under the cursor. */
 export function selectionOf(marks: Marks, cursorId: string | undefined): ErrorSelection | undefined {
-  if (marks.all) return marks.all.query.trim() ? { query: marks.all.query } : { all: true };
+  if (marks.all) {
+    const bound = marks.all.upTo ? { upToErrorId: marks.all.upTo } : {};
+    return marks.all.query.trim() ? { query: marks.all.query, ...bound } : { all: true, ...bound };
+  }
   if (marks.ids.size > 0) return { errorIds: [...marks.ids] };
   return cursorId ? { errorIds: [cursorId] } : undefined;
 }

@@ -48,6 +48,8 @@ const RESOLVED_COLUMNS: ColumnSpec[] = [
 
 export const MARKED = '●';
 export const RETRYING = '↻';
+/** A row with no retry data (a connection failure): r has no snapshot to re-feed for it. */
+export const NO_RETRY_DATA = '∅';
 
 type ErrorsRoute = Extract<Route, { view: 'errors' }>;
 
@@ -329,11 +331,20 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
         if (!current) return;
         dispatchMarks({ type: 'range', on: true, errorId: current.errorId });
         return actions.info('Range mark: move to mark rows, v to end it.');
-      case 'markAll':
-        dispatchMarks({ type: 'mark-all', query: winRef.current.query });
-        return actions.info(
-          `Marked every ${tabRef.current} error${winRef.current.query ? ` matching ${winRef.current.query}` : ' of the step'}${total !== undefined ? ` (${formatCount(total)})` : ''}, not only the rows on screen.`,
-        );
+      case 'markAll': {
+        const query = winRef.current.query;
+        const marked = tabRef.current;
+        // Bounded by the newest matching error now: what is marked is what the count says.
+        const markUpTo = (upTo: string | undefined) => {
+          dispatchMarks({ type: 'mark-all', query, ...(upTo ? { upTo } : {}) });
+          actions.info(
+            `Marked every ${marked} error${query ? ` matching ${query}` : ' of the step'}${total !== undefined ? ` (${formatCount(total)})` : ''}, not only the rows on screen.`,
+          );
+        };
+        if (winRef.current.atTop && winRef.current.loaded) return markUpTo(winRef.current.rows[0]?.errorId);
+        run(async () => markUpTo((await pager.run({ kind: 'first', limit: 1 })).rows[0]?.errorId));
+        return;
+      }
       case 'clearMarks':
         dispatchMarks({ type: 'clear' });
         return actions.info('Marks cleared.');
@@ -410,7 +421,7 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
     const marked = isMarked(marks, e.errorId);
     const retrying = !resolved && isRetrying(e, watches, filter);
     const cells = [
-      marked ? MARKED : retrying ? RETRYING : ' ',
+      marked ? MARKED : retrying ? RETRYING : !resolved && !e.retryDataKey ? NO_RETRY_DATA : ' ',
       shortTime(e.occurredAt),
       e.code,
       e.source,
@@ -419,7 +430,7 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
       e.tags && e.tags.length ? e.tags.join(', ') : '-',
     ];
     if (resolved) cells.push(age(e.resolvedAt), e.resolvedBy ?? '-');
-    else cells.push(e.assignedTo ?? '-', retrying ? 'retrying' : e.retryAt ? (Date.parse(e.retryAt) <= Date.now() ? 'due' : age(e.retryAt)) : '-');
+    else cells.push(e.assignedTo ?? '-', retrying ? 'retrying' : !e.retryDataKey ? 'no data' : e.retryAt ? (Date.parse(e.retryAt) <= Date.now() ? 'due' : age(e.retryAt)) : '-');
     return {
       key: e.errorId,
       cells,
