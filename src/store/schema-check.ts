@@ -24,20 +24,39 @@ let expected: Map<string, SchemaObjectType> | undefined;
  */
 export function expectedSchema(migrations: readonly string[] = MIGRATIONS): Map<string, SchemaObjectType> {
   if (migrations === MIGRATIONS && expected) return expected;
-  const objects = new Map<string, SchemaObjectType>();
-  const name = String.raw`(?:IF\s+(?:NOT\s+)?EXISTS\s+)?["\x60\[]?([A-Za-z_][A-Za-z0-9_]*)["\x60\]]?`;
-  const statement = new RegExp(String.raw`\b(CREATE|DROP)\s+(?:UNIQUE\s+|VIRTUAL\s+|TEMP\s+|TEMPORARY\s+)?(TABLE|INDEX|TRIGGER|VIEW)\s+${name}`, 'gi');
+  // name -> its type and, for an index or trigger, its table: dropping or renaming a table takes them along.
+  const objects = new Map<string, { type: SchemaObjectType; table?: string }>();
+  const id = String.raw`["\x60\[]?([A-Za-z_][A-Za-z0-9_]*)["\x60\]]?`;
+  const ifExists = String.raw`(?:IF\s+(?:NOT\s+)?EXISTS\s+)?`;
+  const statement = new RegExp(
+    String.raw`\b(?:(CREATE|DROP)\s+(?:UNIQUE\s+|VIRTUAL\s+|TEMP\s+|TEMPORARY\s+)?(TABLE|INDEX|TRIGGER|VIEW)\s+${ifExists}${id}(?:[^;]*?\bON\s+${id})?|ALTER\s+TABLE\s+${id}\s+RENAME\s+TO\s+${id})`,
+    'gi',
+  );
   for (const sql of migrations) {
     const code = sql.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '');
     for (const m of code.matchAll(statement)) {
+      if (m[5] !== undefined) {
+        const from = m[5].toLowerCase();
+        const to = m[6]!.toLowerCase();
+        const table = objects.get(from);
+        objects.delete(from);
+        if (table) objects.set(to, table);
+        for (const o of objects.values()) if (o.table === from) o.table = to;
+        continue;
+      }
       const type = m[2]!.toLowerCase() as SchemaObjectType;
       const objectName = m[3]!.toLowerCase();
-      if (m[1]!.toUpperCase() === 'CREATE') objects.set(objectName, type);
-      else objects.delete(objectName);
+      if (m[1]!.toUpperCase() === 'CREATE') {
+        objects.set(objectName, type === 'index' || type === 'trigger' ? { type, table: m[4]?.toLowerCase() } : { type });
+      } else {
+        objects.delete(objectName);
+        if (type === 'table') for (const [name, o] of objects) if (o.table === objectName) objects.delete(name);
+      }
     }
   }
-  if (migrations === MIGRATIONS) expected = objects;
-  return objects;
+  const result = new Map([...objects].map(([name, o]) => [name, o.type] as const));
+  if (migrations === MIGRATIONS) expected = result;
+  return result;
 }
 
 export function checkSchema(db: Db): SchemaReport {
