@@ -250,4 +250,23 @@ export const MIGRATIONS: readonly string[] = [
      (migration 3) serves every lookup, and each index costs every insert and settle of a retry. */ `
   DROP INDEX ix_retry_items_data;
   `,
+  /* 7: error groups. Every error gets a signature (src/domain/signature.ts: step, code, source,
+     classification and the message's template, hashed to 48 bits) in errors.sig; error_sigs keeps
+     each signature's parts and when it was first recorded. The writers set both (SqliteStore.insertError,
+     the generator). Existing errors are signed by a JS back-fill after this migration (the template
+     needs the normaliser): signature-backfill.ts walks them in batches from meta 'sig_backfill' (the
+     last row id done, so a killed back-fill resumes) and then builds ix_errors_sig, whose (step,
+     resolved, sig, rowid) keys make a step's group counts one index-only pass and `sig:` a seek. */ `
+  CREATE TABLE error_sigs (
+    id INTEGER PRIMARY KEY,           -- the signature; sig:<12 hex> names it
+    step INTEGER NOT NULL REFERENCES steps(id),
+    code TEXT NOT NULL,
+    source TEXT NOT NULL,
+    classification TEXT,
+    template TEXT NOT NULL,
+    first_at INTEGER NOT NULL         -- occurred_at of its first error
+  );
+  ALTER TABLE errors ADD COLUMN sig INTEGER;  -- error_sigs.id
+  INSERT INTO meta (key, value) VALUES ('sig_backfill', '0') ON CONFLICT (key) DO UPDATE SET value = '0';
+  `,
 ];
