@@ -74,6 +74,7 @@ function filterSuggestions(tags: string[], users: string[]): string[] {
     'until:',
     'retryable:',
     'msg:',
+    'sig:',
     'data.',
     ...CLASSIFICATIONS.map((c) => `class:${c}`),
     ...ERROR_SOURCES.map((s) => `source:${s}`),
@@ -94,7 +95,7 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
   const [tab, setTab, tabRef] = useSyncState<'open' | 'resolved'>('open');
   const tableHeight = Math.max(1, bodyHeight - 2);
   // The filter lives in the window: a new filter and its rows arrive in one update (one frame).
-  const [win, dispatch, winRef] = useSyncReducer(windowReducer, () => initialWindow(tableHeight));
+  const [win, dispatch, winRef] = useSyncReducer(windowReducer, () => initialWindow(tableHeight, route.query ?? ''));
   const filter = win.query;
   const [marks, dispatchMarks, marksRef] = useSyncReducer(marksReducer, () => NO_MARKS);
   const ctx: ActionContext = { backend, ui: actions };
@@ -359,6 +360,9 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
       }
       case 'export':
         run(() => exportCsv(ctx, { flowId, stepId, stepName, query: winRef.current.query, tab: tabRef.current }));
+        return;
+      case 'groups':
+        actions.push({ view: 'groups', flowId, flowName: route.flowName, stepId, stepName, ...(winRef.current.query ? { query: winRef.current.query } : {}) });
         return;
       case 'logs':
         if (!current) return actions.info('No error here.');
