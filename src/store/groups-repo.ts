@@ -1,4 +1,5 @@
 import type { QueryTerm } from '../domain/query.js';
+import { messageTemplate } from '../domain/signature.js';
 
 /** Whether every error of one signature passes or fails the term alike (the signature fixes its column). */
 function fixedBySignature(t: QueryTerm): boolean {
@@ -104,19 +105,30 @@ export class GroupsRepo {
       | undefined;
     const last = this.store.stmt('SELECT occurred_at, message FROM errors WHERE id = ?').get(group.lastId) as { occurred_at: number; message: string } | undefined;
     const first = this.store.stmt('SELECT occurred_at FROM errors WHERE id = ?').pluck().get(group.firstId) as number | undefined;
-    if (!sig || !last || first === undefined) return undefined;
+    if (!last || first === undefined) return undefined;
+    // No signature row (its writer's transaction rolled back after another had used it): the
+    // group's own errors say the same, so it is described from them and never hidden.
+    const parts = sig ?? this.partsFromErrors(group.lastId, first);
+    if (!parts) return undefined;
     return {
       sig: group.sig,
-      step: sig.step,
-      code: sig.code,
-      source: sig.source,
-      classification: sig.classification,
-      template: sig.template,
-      firstRecordedAt: sig.first_at,
+      step: parts.step,
+      code: parts.code,
+      source: parts.source,
+      classification: parts.classification,
+      template: parts.template,
+      firstRecordedAt: parts.first_at,
       firstAt: first,
       lastAt: last.occurred_at,
       sampleMessage: last.message,
     };
+  }
+
+  private partsFromErrors(lastId: number, firstAt: number): { step: number; code: string; source: string; classification: string | null; template: string; first_at: number } | undefined {
+    const r = this.store.stmt('SELECT step, code, source, classification, message FROM errors WHERE id = ?').get(lastId) as
+      | { step: number; code: string; source: string; classification: string | null; message: string }
+      | undefined;
+    return r ? { step: r.step, code: r.code, source: r.source, classification: r.classification, template: messageTemplate(r.message), first_at: firstAt } : undefined;
   }
 
   private groupSql(q: GroupQuery, ctx: QueryContext): { sql: string; params: unknown[] } {

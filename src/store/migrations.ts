@@ -255,8 +255,9 @@ export const MIGRATIONS: readonly string[] = [
      each signature's parts and when it was first recorded. The writers set both (SqliteStore.insertError,
      the generator). Existing errors are signed by a JS back-fill after this migration (the template
      needs the normaliser): signature-backfill.ts walks them in batches from meta 'sig_backfill' (the
-     last row id done, so a killed back-fill resumes) and then builds ix_errors_sig, whose (step,
-     resolved, sig, rowid) keys make a step's group counts one index-only pass and `sig:` a seek. */ `
+     last row id done, so a killed back-fill resumes; a big one drops ix_errors_sig first and rebuilds it
+     by one sort at the end). ix_errors_sig's (step, resolved, sig, rowid) keys make a step's group
+     counts one index-only pass and `sig:` a seek. */ `
   CREATE TABLE error_sigs (
     id INTEGER PRIMARY KEY,           -- the signature; sig:<12 hex> names it
     step INTEGER NOT NULL REFERENCES steps(id),
@@ -267,6 +268,7 @@ export const MIGRATIONS: readonly string[] = [
     first_at INTEGER NOT NULL         -- occurred_at of its first error
   );
   ALTER TABLE errors ADD COLUMN sig INTEGER;  -- error_sigs.id
+  CREATE INDEX ix_errors_sig ON errors (step, resolved, sig);
   INSERT INTO meta (key, value) VALUES ('sig_backfill', '0') ON CONFLICT (key) DO UPDATE SET value = '0';
   `,
 ];

@@ -5,8 +5,10 @@ import type { Db } from './db.js';
 // open path. Batches of errors in row-id order, each in its own write transaction with the cursor
 // (meta 'sig_backfill' = last row id done), so a killed back-fill loses nothing and the next open
 // continues; errors written meanwhile by this version are signed already and re-signing them gives
-// the same value. When every row is signed, ix_errors_sig is built by one sort and the meta row goes.
+// the same value. A big back-fill drops ix_errors_sig first (moving a million index entries costs more
+// than one sort) and builds it again when every row is signed; then the meta row goes.
 
+// As migration 7 creates it (sqlite_master keeps the text without IF NOT EXISTS, so the schema matches).
 export const SIG_INDEX_SQL = 'CREATE INDEX IF NOT EXISTS ix_errors_sig ON errors (step, resolved, sig)';
 const BATCH = 50_000;
 
@@ -40,13 +42,21 @@ export function backfillSignatures(db: Db, onProgress?: (p: BackfillProgress) =>
   const upsert = db.prepare(`INSERT INTO error_sigs (id, step, code, source, classification, template, first_at) VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET first_at = min(first_at, excluded.first_at)`);
   const total = (db.prepare('SELECT count(*) FROM errors').pluck().get() as number) ?? 0;
+  if (total > BATCH) {
+    // Under the write lock, and only while the back-fill is still pending (another process may have
+    // just finished it, index included).
+    db.exec('BEGIN IMMEDIATE');
+    if (cursorOf.get() !== undefined) db.exec('DROP INDEX IF EXISTS ix_errors_sig');
+    db.exec('COMMIT');
+  }
   let signed = 0;
   for (;;) {
     db.exec('BEGIN IMMEDIATE');
     try {
       const cursor = cursorOf.get() as string | undefined;
       if (cursor === undefined) {
-        // Another process finished it meanwhile.
+        // Another process finished it meanwhile (and built the index; IF NOT EXISTS makes sure).
+        db.exec(SIG_INDEX_SQL);
         db.exec('COMMIT');
         break;
       }

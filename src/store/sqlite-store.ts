@@ -271,6 +271,11 @@ export class SqliteStore implements ListingStats {
   private readonly statements = new Map<string, Statement>();
   /** Signs recorded errors (memoised templates: a run repeats its messages). */
   readonly signer = new Signer();
+  /**
+   * Signatures whose error_sigs row exists (seen already there by an insert), so recording skips the
+   * probe. A rolled-back transaction may have held the row it saw: transaction() forgets them all then.
+   */
+  private readonly knownSigs = new Set<number>();
 
   constructor(file: string) {
     this.db = openDatabase(file);
@@ -296,7 +301,12 @@ export class SqliteStore implements ListingStats {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (e) {
+      this.knownSigs.clear();
+      throw e;
+    }
   }
 
   // ---- meta ---------------------------------------------------------------------------------
@@ -554,7 +564,10 @@ export class SqliteStore implements ListingStats {
     const retryData = e.retryData ?? null;
     // The signature of the message as stored (masked), so a group never shows a secret either.
     const { sig, template } = this.signer.sign(e);
-    this.stmt(INSERT_SIG).run(sig, e.step, e.code, e.source, e.classification, template, e.occurredAt);
+    if (!this.knownSigs.has(sig) && this.stmt(INSERT_SIG).run(sig, e.step, e.code, e.source, e.classification, template, e.occurredAt).changes === 0) {
+      // The row was there before this statement: from now on it is not even probed.
+      this.knownSigs.add(sig);
+    }
     const result = this.stmt(INSERT_ERROR).run(
       e.step,
       e.occurredAt,

@@ -148,6 +148,39 @@ describe('errors groups', () => {
   });
 });
 
+describe('signature rows', () => {
+  it('a rolled-back transaction leaves no signature the store believes is written', () => {
+    const dir = tempHome('flowdeck-sig-rollback-');
+    const store = new SqliteStore(`${dir.home}/flowdeck.db`);
+    try {
+      store.db.prepare(`INSERT INTO flows (id, name, file, definition) VALUES ('f', 'F', 'f.yaml', '{}')`).run();
+      store.db.prepare(`INSERT INTO steps (id, flow_id, step_id, kind, name, position) VALUES (1, 'f', 's1', 'import', 'S1', 0)`).run();
+      const error = (n: number) => ({ step: 1, occurredAt: 1000 + n, source: 'application', code: '409', message: `Sales order SO-${5000 + n} already exists`, classification: 'duplicate', classifiedBy: 'rule' });
+      expect(() =>
+        store.transaction(() => {
+          store.insertError(error(1));
+          store.insertError(error(2)); // the row the first one wrote is "there" now
+          throw new Error('the page failed');
+        }),
+      ).toThrow('the page failed');
+      store.transaction(() => store.insertError(error(3)));
+      expect(store.db.prepare('SELECT count(*) FROM error_sigs').pluck().get()).toBe(1);
+      expect(store.db.prepare('SELECT count(*) FROM errors').pluck().get()).toBe(1);
+    } finally {
+      store.close();
+      dir.cleanup();
+    }
+  });
+
+  it('a group whose signature row is missing is still listed, described from its errors', async () => {
+    const before = (await backend.errorGroups(ERP_FLOW, ERP_STEP)).groups;
+    const g = before[0]!;
+    backend.ws.store.db.prepare('DELETE FROM error_sigs WHERE id = ?').run(parseSignature(g.sig));
+    const after = (await backend.errorGroups(ERP_FLOW, ERP_STEP)).groups.find((x) => x.sig === g.sig)!;
+    expect({ ...after, firstRecordedAt: g.firstRecordedAt }).toEqual(g);
+  });
+});
+
 describe('migration 7 signs the errors of an older store', () => {
   it('back-fills every error with the signature the recorder would give it, losing nothing, then builds the index', () => {
     const dir = tempHome('flowdeck-sig-backfill-');
