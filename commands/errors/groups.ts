@@ -8,6 +8,7 @@ import { formatAge, formatCount, json, renderTable, type Column } from '../../sr
 interface GroupsOptions extends FilterOptions {
   sort: 'count' | 'newest';
   limit: number;
+  resolved?: boolean;
   json?: boolean;
 }
 
@@ -17,11 +18,12 @@ export function formatShare(share: number): string {
 
 export function errorsGroupsCommand(io: CommandIO): Command {
   const command = new Command('groups')
-    .description("open errors grouped by signature (step, code, source, class and the message's template), largest first")
+    .description("open (or resolved) errors grouped by signature (step, code, source, class and the message's template), largest first")
     .argument('<flow>', 'flow id or name')
     .argument('[step]', 'one step (export or import) id or name; every step of the flow without it')
     .option('--sort <order>', 'count (largest first) or newest (most recent error first)', parseChoice('sort', ['count', 'newest'] as const), 'count')
     .option('--limit <n>', 'groups shown (1-1000)', parsePositiveInt('limit', 1000), 50)
+    .option('--resolved', "the resolved errors' groups instead of the open ones'")
     .option('--json', 'print the groups as JSON ({groups, total, numGroups, newSince})');
   addFilterOptions(command);
   command.addHelpText(
@@ -34,9 +36,10 @@ NEW marks groups first recorded since --since (or a since: term), else since the
   return command.action(async (flow: string, step: string | undefined, opts: GroupsOptions) => {
     const query = queryTextFromOptions(opts);
     await withBackend(io.env, async (backend) => {
-      const response = await backend.errorGroups(flow, step, { ...(query ? { query } : {}), sort: opts.sort, limit: opts.limit });
+      const response = await backend.errorGroups(flow, step, { ...(query ? { query } : {}), sort: opts.sort, limit: opts.limit, ...(opts.resolved ? { resolved: true } : {}) });
       if (opts.json) return print(io, json(response));
-      if (response.groups.length === 0) return print(io, query ? `No open errors match "${query}".` : step ? 'No open errors on this step.' : 'No open errors in this flow.');
+      const state = opts.resolved ? 'resolved' : 'open';
+      if (response.groups.length === 0) return print(io, query ? `No ${state} errors match "${query}".` : step ? `No ${state} errors on this step.` : `No ${state} errors in this flow.`);
       const columns: Column<ErrorGroup>[] = [
         { header: 'NEW', value: (g) => (g.new ? 'new' : '') },
         { header: 'COUNT', value: (g) => formatCount(g.count), align: 'right' },
