@@ -2,6 +2,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { benchBulk } from './bulk.js';
 import { benchCsv } from './csv.js';
+import { benchGroups } from './groups.js';
 import { benchList } from './list.js';
 import { benchRetry } from './retry.js';
 import { benchStartup } from './startup.js';
@@ -14,6 +15,7 @@ import { renderResults, requireBuilt, type BenchContext, type Result } from './u
 
 const BENCHES: Record<string, (ctx: BenchContext) => Promise<Result[]>> = {
   list: benchList,
+  groups: benchGroups,
   startup: benchStartup,
   retry: benchRetry,
   bulk: benchBulk,

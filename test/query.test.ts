@@ -149,7 +149,9 @@ describe('parseQuery', () => {
 
 describe('parseQuery errors', () => {
   const cases: Array<[string, RegExp]> = [
-    ['foo:bar', /^unknown filter field "foo" \(valid: code, source, classification, .*retryable, message, data\.<path>\)$/],
+    ['foo:bar', /^unknown filter field "foo" \(valid: code, source, classification, .*retryable, message, sig, data\.<path>\)$/],
+    ['sig:12345', /^invalid signature "12345" \(a group's sig is 12 hex digits/],
+    ['sig:0123456789a*', /^invalid signature/],
     ['code:1 Error:boom', /^unknown filter field "Error"/],
     ['a.b:c', /^unknown filter field "a\.b"/],
     ['source:nowhere', /^unknown source "nowhere" \(valid: internal, application, connection, .*tool_output\)$/],
@@ -292,9 +294,20 @@ describe('QUERY_HELP', () => {
   it('mentions every field and the main syntax', () => {
     expect(QUERY_HELP.split('\n').length).toBeLessThanOrEqual(10);
     for (const word of ['code:', 'source:', 'class:', 'tag:', 'assignee:', 'trace:', 'job:', 'rdk:', 'id:', 'since:',
-      'until:', 'retryable:', 'msg:', 'data.', '!', '*']) {
+      'until:', 'retryable:', 'msg:', 'sig:', 'data.', '!', '*']) {
       expect(QUERY_HELP).toContain(word);
     }
-    expect(QUERY_FIELDS).toHaveLength(13);
+    expect(QUERY_FIELDS).toHaveLength(14);
+  });
+});
+
+describe('sig: (an error group)', () => {
+  it('parses a 12-hex signature under its aliases, lower-cased, and formats back', () => {
+    for (const input of ['sig:0A1b2c3d4e5f', 'signature:0a1b2c3d4e5f', 'group:0a1b2c3d4e5f']) {
+      expect(parseQuery(input).terms).toEqual([{ kind: 'field', field: 'sig', value: '0a1b2c3d4e5f', negate: false }]);
+    }
+    const q = parseQuery('!sig:0a1b2c3d4e5f code:422');
+    expect(formatQuery(q)).toBe('!sig:0a1b2c3d4e5f code:422');
+    expect(parseQuery(formatQuery(q))).toEqual(q);
   });
 });

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { CommandIO } from '../../src/cli/context.js';
 import { errorsExportCommand } from './export.js';
 import { errorsFiltersCommand } from './filters.js';
+import { errorsGroupsCommand } from './groups.js';
 import { errorsListCommand } from './list.js';
 import { errorsRetryCommand } from './retry.js';
 import { errorsSummaryCommand } from './summary.js';
@@ -17,6 +18,7 @@ export function errorsCommand(io: CommandIO): Command {
     .description('list and triage open errors')
     .addCommand(errorsSummaryCommand(io))
     .addCommand(errorsListCommand(io))
+    .addCommand(errorsGroupsCommand(io))
     .addCommand(errorsShowCommand(io))
     .addCommand(errorsAssignCommand(io))
     .addCommand(errorsUnassignCommand(io))

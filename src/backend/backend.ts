@@ -7,6 +7,7 @@ import type {
   JobType,
 } from '../domain/api.js';
 import type { StepKind } from '../flows/load.js';
+import type { ErrorGroupParams, ErrorGroupsResponse } from './groups.js';
 import type { RecordsApi } from './records.js';
 import type { RetryApi } from './retry.js';
 import type { TriageApi } from './triage.js';
@@ -111,6 +112,8 @@ export interface Backend {
   filterMetadata(): Promise<ErrorsFilterMetadataResponse>;
   /** Open errors of a step counted by classification, code or source, largest first. */
   errorFacets(flowRef: string, stepRef: string, field: FacetField): Promise<Facet[]>;
+  /** Errors counted by signature (a step's, or every step's of the flow), largest or newest first. */
+  errorGroups(flowRef: string, stepRef: string | undefined, params?: ErrorGroupParams): Promise<ErrorGroupsResponse>;
 
   close(): Promise<void>;
 }

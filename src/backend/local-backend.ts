@@ -11,6 +11,7 @@ import type { QueryContext } from '../store/error-query.js';
 import type { ErrorRow, FlowRow, JobRow, StepRow } from '../store/rows.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { AutomaticRetries, Backend, ErrorListParams, Facet, FacetField, FlowInfo, JobDetail, JobListEntry, JobListParams, RunFlowOptions, StepInfo } from './backend.js';
+import { errorGroups, type ErrorGroupParams, type ErrorGroupsResponse } from './groups.js';
 import { errorIdOf, iso, jobIdOf, toFlowStepError, toJob } from './shapes.js';
 import { TriageService } from './triage.js';
 
@@ -258,6 +259,10 @@ export class LocalBackend implements Backend {
   async errorFacets(flowRef: string, stepRef: string, field: FacetField): Promise<Facet[]> {
     const flow = this.resolveFlow(flowRef);
     return this.store.stepErrorFacets(this.resolveStep(flow, stepRef).key, field);
+  }
+
+  async errorGroups(flowRef: string, stepRef: string | undefined, params: ErrorGroupParams = {}): Promise<ErrorGroupsResponse> {
+    return errorGroups(this, flowRef, stepRef, params);
   }
 
   async filterMetadata(): Promise<ErrorsFilterMetadataResponse> {

@@ -3,10 +3,11 @@
 
 import { InvalidInputError } from './errors.js';
 import { CLASSIFICATIONS, ERROR_SOURCES } from './filter-metadata.js';
+import { parseSignature } from './signature.js';
 
 export type QueryField =
   | 'code' | 'source' | 'classification' | 'tag' | 'assignee' | 'traceKey' | 'job'
-  | 'retryDataKey' | 'errorId' | 'since' | 'until' | 'retryable' | 'message';
+  | 'retryDataKey' | 'errorId' | 'since' | 'until' | 'retryable' | 'message' | 'sig';
 
 export type QueryTerm =
   /** `value` may contain `*` and `?` wildcards (see hasWildcard / wildcardToLike). */
@@ -23,7 +24,7 @@ export interface ErrorQuery {
 /** The canonical field names, in the order used by help and error messages. */
 export const QUERY_FIELDS: readonly QueryField[] = [
   'code', 'source', 'classification', 'tag', 'assignee', 'traceKey', 'job',
-  'retryDataKey', 'errorId', 'since', 'until', 'retryable', 'message',
+  'retryDataKey', 'errorId', 'since', 'until', 'retryable', 'message', 'sig',
 ];
 
 const ALIASES: Record<QueryField, readonly string[]> = {
@@ -40,6 +41,7 @@ const ALIASES: Record<QueryField, readonly string[]> = {
   until: ['until', 'before'],
   retryable: ['retryable'],
   message: ['message', 'msg', 'text'],
+  sig: ['sig', 'signature', 'group'],
 };
 
 const FIELD_BY_ALIAS = new Map<string, QueryField>(
@@ -49,7 +51,7 @@ const FIELD_BY_ALIAS = new Map<string, QueryField>(
 export const QUERY_HELP = [
   'Filter syntax: space-separated terms, all of which must match.',
   '  code:429  source:connection  class:intermittent  tag:"Needs review"  retryable:yes|no',
-  '  assignee:me|none|<email>  trace:<key>  job:<id>  rdk:<key>  id:<errorId>',
+  '  assignee:me|none|<email>  trace:<key>  job:<id>  rdk:<key>  id:<errorId>  sig:<group>  (errors groups shows a group\'s sig)',
   '  since:2h  until:2026-11-20T10:00:00Z   durations (30s 15m 2h 7d) mean "that long ago"; times without a zone are UTC',
   '  data.customer.email:*@example.com  data.items[0].sku:X   match a field of the retry data',
   '  timeout  "timed out"  msg:"Rate*"   free text, matched against the message',
@@ -155,6 +157,9 @@ function normaliseValue(field: QueryField, value: string): string {
     case 'until':
       resolveTime(value, 0, field);
       return value;
+    case 'sig':
+      if (parseSignature(value) === undefined) fail(`invalid signature "${value}" (a group's sig is 12 hex digits, as \`flowdeck errors groups\` shows it)`);
+      return value.toLowerCase();
     default:
       return value;
   }

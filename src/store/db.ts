@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
+import { backfillSignatures } from './signature-backfill.js';
 
 export type Db = Database.Database;
 
@@ -24,7 +25,11 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   // Migrations run with temporary files on disk: a back-fill UPDATE inside the migration's transaction
   // keeps a statement journal as large as the table it rewrites (~220 MB for a million errors), which
   // in memory would be the process's peak RSS.
-  if (!options.readonly) migrate(db);
+  if (!options.readonly) {
+    migrate(db);
+    // Migration 7's signatures need the normaliser (JS): existing errors are signed here, once.
+    backfillSignatures(db);
+  }
   db.pragma('temp_store = MEMORY');
   return db;
 }

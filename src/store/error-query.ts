@@ -1,6 +1,7 @@
 import { InvalidInputError } from '../domain/errors.js';
 import { decodeId } from '../domain/ids.js';
 import { hasWildcard, resolveTimeValue, wildcardToLike, type QueryTerm } from '../domain/query.js';
+import { parseSignature } from '../domain/signature.js';
 
 // Compiles the query language's terms into SQL over `errors e` (joined to `retry_data r` only
 // when a data.* term needs it). The first positive tag or text term may *drive* the query
@@ -19,15 +20,15 @@ export interface QueryContext {
 
 export type Driver = { kind: 'tag'; code: string } | { kind: 'text'; match: string };
 
-export type IndexedColumn = 'code' | 'source' | 'classification' | 'assignee';
+export type IndexedColumn = 'code' | 'source' | 'classification' | 'assignee' | 'sig';
 
-/** A positive exact `code:` / `source:` / `classification:` / `assignee:` term: its column follows (step, resolved) in an index. */
+/** A positive exact `code:` / `source:` / `classification:` / `assignee:` / `sig:` term: its column follows (step, resolved) in an index. */
 export interface IndexedTerm {
   column: IndexedColumn;
   /** The index whose key is (step, resolved, column) and then the row id. */
   index: string;
-  /** Compared with IS; null for `assignee:none`. */
-  value: string | null;
+  /** Compared with IS; null for `assignee:none`; the stored integer for `sig:`. */
+  value: string | number | null;
 }
 
 export interface CompileOptions {
@@ -67,7 +68,14 @@ const INDEX_OF: Record<IndexedColumn, string> = {
   source: 'ix_errors_source',
   classification: 'ix_errors_class',
   assignee: 'ix_errors_assignee',
+  sig: 'ix_errors_sig',
 };
+
+function sigValue(text: string): number {
+  const sig = parseSignature(text);
+  if (sig === undefined) throw new InvalidInputError(`invalid signature "${text}" (12 hex digits)`, 'sig');
+  return sig;
+}
 
 function matchColumn(column: string, value: string, params: unknown[]): string {
   if (hasWildcard(value)) {
@@ -113,9 +121,10 @@ export function ftsMatch(text: string, step?: number): string {
 function indexedTerm(term: QueryTerm, ctx: QueryContext): IndexedTerm | undefined {
   if (term.kind !== 'field' || term.negate) return undefined;
   const column = term.field;
+  if (column === 'sig') return { column, index: INDEX_OF.sig, value: sigValue(term.value) };
   if (column !== 'code' && column !== 'source' && column !== 'classification' && column !== 'assignee') return undefined;
   if (hasWildcard(term.value)) return undefined;
-  let value: string | null = term.value;
+  let value: string | number | null = term.value;
   if (column === 'assignee') {
     const lower = term.value.toLowerCase();
     value = lower === 'none' ? null : lower === 'me' ? ctx.me : term.value;
@@ -237,6 +246,10 @@ export function compileErrorQuery(terms: readonly QueryTerm[], ctx: QueryContext
         case 'until':
           params.push(resolveTimeValue(term.value, ctx.now));
           clause = 'e.occurred_at <= ?';
+          break;
+        case 'sig':
+          params.push(sigValue(term.value));
+          clause = 'e.sig IS ?';
           break;
         case 'retryable': {
           const yes = /^(yes|true|1)$/i.test(term.value);

@@ -250,7 +250,28 @@ export const MIGRATIONS: readonly string[] = [
      (migration 3) serves every lookup, and each index costs every insert and settle of a retry. */ `
   DROP INDEX ix_retry_items_data;
   `,
-  /* 7: a retry item may end 'resolved_meanwhile': its record's errors were resolved (or deleted) by
+  /* 7: error groups. Every error gets a signature (src/domain/signature.ts: step, code, source,
+     classification and the message's template, hashed to 48 bits) in errors.sig; error_sigs keeps
+     each signature's parts and when it was first recorded. The writers set both (SqliteStore.insertError,
+     the generator). Existing errors are signed by a JS back-fill after this migration (the template
+     needs the normaliser): signature-backfill.ts walks them in batches from meta 'sig_backfill' (the
+     last row id done, so a killed back-fill resumes; a big one drops ix_errors_sig first and rebuilds it
+     by one sort at the end). ix_errors_sig's (step, resolved, sig, rowid) keys make a step's group
+     counts one index-only pass and `sig:` a seek. */ `
+  CREATE TABLE error_sigs (
+    id INTEGER PRIMARY KEY,           -- the signature; sig:<12 hex> names it
+    step INTEGER NOT NULL REFERENCES steps(id),
+    code TEXT NOT NULL,
+    source TEXT NOT NULL,
+    classification TEXT,
+    template TEXT NOT NULL,
+    first_at INTEGER NOT NULL         -- occurred_at of its first error
+  );
+  ALTER TABLE errors ADD COLUMN sig INTEGER;  -- error_sigs.id
+  CREATE INDEX ix_errors_sig ON errors (step, resolved, sig);
+  INSERT INTO meta (key, value) VALUES ('sig_backfill', '0') ON CONFLICT (key) DO UPDATE SET value = '0';
+  `,
+  /* 8: a retry item may end 'resolved_meanwhile': its record's errors were resolved (or deleted) by
      someone else after the job was queued, so its outcome was kept out of the errors. SQLite cannot
      widen a CHECK in place: the table is rebuilt with its indexes (one copy of the rows). */ `
   CREATE TABLE retry_items_next (

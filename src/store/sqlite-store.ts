@@ -3,6 +3,7 @@ import type { JobStatus, JobType } from '../domain/api.js';
 import { NotFoundError } from '../domain/errors.js';
 import { idSecondsSql } from '../domain/ids.js';
 import type { QueryTerm } from '../domain/query.js';
+import { Signer } from '../domain/signature.js';
 import type { Catalog } from '../flows/load.js';
 import { openDatabase, type Db, type OpenOptions } from './db.js';
 import { compileErrorQuery, type CompiledQuery, ftsStepToken, type IndexedTerm, type QueryContext, type QueryTimes } from './error-query.js';
@@ -48,11 +49,14 @@ const ERROR_COLUMNS = `e.id, e.step, e.resolved, e.occurred_at, e.source, e.code
 
 // insertError takes the key seconds from the rows the error points at, so no caller can get them wrong.
 const INSERT_ERROR = `INSERT INTO errors (step, resolved, occurred_at, source, code, message, o_index, job, trace_key, classification,
-    classified_by, trace, trace_sec, retry_data, retry_data_sec, purge_at, retry_at, tags, assignee, assigned_by, assignee_user)
+    classified_by, trace, trace_sec, retry_data, retry_data_sec, purge_at, retry_at, tags, assignee, assigned_by, assignee_user, sig)
   VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?,
     ?, (SELECT ${idSecondsSql('time')} FROM traces WHERE id = ?),
     ?, (SELECT ${idSecondsSql('created_at')} FROM retry_data WHERE id = ?),
-    ?, ?, ?, ?, ?, ?)`;
+    ?, ?, ?, ?, ?, ?, ?)`;
+// A signature's first error records its parts; later ones find the row there (a primary-key probe).
+const INSERT_SIG = `INSERT INTO error_sigs (id, step, code, source, classification, template, first_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (id) DO NOTHING`;
 
 function toErrorRow(r: Raw): ErrorRow {
   return {
@@ -187,7 +191,7 @@ export interface IdRange {
 }
 
 /** The listing's cursor and, with the store's help, its times as one row-id range of the walk. */
-function idRange(q: ErrorListQuery, times: QueryTimes, stats: ListingStats | undefined): IdRange {
+export function idRange(q: Pick<ErrorListQuery, 'fromId' | 'beforeId'>, times: QueryTimes, stats: ListingStats | undefined): IdRange {
   const ascending = q.fromId !== undefined;
   let lower = q.fromId;
   let upper = ascending ? undefined : q.beforeId;
@@ -266,6 +270,13 @@ export class SqliteStore implements ListingStats {
   readonly db: Db;
   private readonly statements = new Map<string, Statement>();
   private readonly closeHooks: Array<() => void> = [];
+  /** Signs recorded errors (memoised templates: a run repeats its messages). */
+  readonly signer = new Signer();
+  /**
+   * Signatures whose error_sigs row exists (seen already there by an insert), so recording skips the
+   * probe. A rolled-back transaction may have held the row it saw: transaction() forgets them all then.
+   */
+  private readonly knownSigs = new Set<number>();
 
   constructor(file: string, options: OpenOptions = {}) {
     this.db = openDatabase(file, options);
@@ -301,7 +312,12 @@ export class SqliteStore implements ListingStats {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (e) {
+      this.knownSigs.clear();
+      throw e;
+    }
   }
 
   // ---- meta ---------------------------------------------------------------------------------
@@ -580,6 +596,12 @@ export class SqliteStore implements ListingStats {
     const tags = e.tags && e.tags.length > 0 ? e.tags : undefined;
     const trace = e.trace ?? null;
     const retryData = e.retryData ?? null;
+    // The signature of the message as stored (masked), so a group never shows a secret either.
+    const { sig, template } = this.signer.sign(e);
+    if (!this.knownSigs.has(sig) && this.stmt(INSERT_SIG).run(sig, e.step, e.code, e.source, e.classification, template, e.occurredAt).changes === 0) {
+      // The row was there before this statement: from now on it is not even probed.
+      this.knownSigs.add(sig);
+    }
     const result = this.stmt(INSERT_ERROR).run(
       e.step,
       e.occurredAt,
@@ -601,6 +623,7 @@ export class SqliteStore implements ListingStats {
       e.assignee ?? null,
       e.assignedBy ?? null,
       e.assigneeUser ?? null,
+      sig,
     );
     const id = Number(result.lastInsertRowid);
     this.stmt('INSERT INTO errors_fts (rowid, message, step) VALUES (?, ?, ?)').run(id, e.message, ftsStepToken(e.step));

@@ -16,6 +16,7 @@ import { createTheme } from './theme.js';
 import { ErrorDetailView } from './views/error-detail.js';
 import { ErrorsView } from './views/errors.js';
 import { FlowsView } from './views/flows.js';
+import { GroupsView } from './views/groups.js';
 import { JobLogsView, StageDataView, TraceView } from './views/logs.js';
 import { JobsView } from './views/jobs.js';
 import { StepsView } from './views/steps.js';
@@ -54,6 +55,8 @@ function ViewFor({ route }: { route: Route }) {
       return <ErrorsView route={route} />;
     case 'error':
       return <ErrorDetailView route={route} />;
+    case 'groups':
+      return <GroupsView route={route} />;
     case 'jobs':
       return <JobsView />;
     case 'job':

@@ -4,13 +4,14 @@ import type { Key } from 'ink';
 // help line and the views where they work. The key matcher, the footer and the `?` overlay are all
 // built from this table, so what the screen says is always what the keys do.
 
-export type ViewName = 'flows' | 'steps' | 'errors' | 'error' | 'jobs' | 'job' | 'trace' | 'stage';
+export type ViewName = 'flows' | 'steps' | 'errors' | 'error' | 'groups' | 'jobs' | 'job' | 'trace' | 'stage';
 
 export const VIEW_TITLES: Record<ViewName, string> = {
   flows: 'Flows',
   steps: 'Steps',
   errors: 'Errors',
   error: 'Error',
+  groups: 'Groups',
   jobs: 'Jobs',
   job: 'Job logs',
   trace: 'Trace',
@@ -45,6 +46,7 @@ export type Command =
   | 'patch'
   | 'export'
   | 'logs'
+  | 'groups'
   | 'statusFilter'
   | 'cancelJob'
   | 'refresh'
@@ -92,7 +94,7 @@ export interface Binding {
   priority?: number;
 }
 
-const LISTS: ViewName[] = ['flows', 'steps', 'errors', 'jobs', 'job', 'trace'];
+const LISTS: ViewName[] = ['flows', 'steps', 'errors', 'groups', 'jobs', 'job', 'trace'];
 const ALL_SCROLL: ViewName[] = [...LISTS, 'error', 'stage'];
 const ACT_ON_ERRORS: ViewName[] = ['errors', 'error'];
 const openTab = (c: KeyContext) => c.tab !== 'resolved';
@@ -100,6 +102,14 @@ const openError = (c: KeyContext) => (c.tab === undefined ? c.open !== false : c
 
 export const BINDINGS: readonly Binding[] = [
   { command: 'open', keys: [{ special: 'return' }], display: 'enter', label: 'open', footer: 80, priority: 30, help: 'open the row under the cursor (drill down)', views: ['flows', 'steps', 'errors', 'jobs', 'job', 'trace'] },
+  { command: 'open', keys: [{ special: 'return' }], display: 'enter', label: 'errors', footer: 80, help: "open the group's errors (the errors table filtered to sig:<group>)", views: ['groups'] },
+  { command: 'groups', keys: [{ input: 's' }], display: 's', label: 'groups', footer: 65, help: "error groups: errors counted by signature, largest first (the step's here; every step's from the steps view)", views: ['errors', 'steps'], when: (c) => c.tab !== 'resolved' },
+  { command: 'retry', keys: [{ input: 'r' }], display: 'r', label: 'retry', help: 'retry every error of the group as a background job', views: ['groups'] },
+  { command: 'retryBackoff', keys: [{ input: 'b' }], display: 'b', label: 'back-off', help: 'retry the group with exponential back-off (5 attempts, 1s ×2, at most 5m apart)', views: ['groups'] },
+  { command: 'resolve', keys: [{ input: 'x' }], display: 'x', label: 'resolve', help: 'resolve every error of the group', views: ['groups'] },
+  { command: 'assign', keys: [{ input: 'a' }], display: 'a', label: 'assign', help: 'assign every error of the group to a user, or unassign', views: ['groups'] },
+  { command: 'tags', keys: [{ input: 't' }], display: 't', label: 'tags', help: 'add or remove tags on every error of the group', views: ['groups'] },
+  { command: 'export', keys: [{ input: 'E' }], display: 'E', label: 'export', help: "export the group's errors to a CSV file", views: ['groups'] },
   { command: 'clearFilter', keys: [{ special: 'escape' }], display: 'esc', label: 'clear filter', priority: 8, help: 'clear the filter', views: ['errors', 'jobs'], when: (c) => c.filtered === true },
   { command: 'back', keys: [{ special: 'escape' }], display: 'esc', label: 'back', footer: 81, priority: 30, help: 'back to the previous view', views: 'all', when: (c) => c.root !== true && c.filtered !== true },
   { command: 'filter', keys: [{ input: '/' }], display: '/', label: 'filter', priority: 8, help: 'filter with the query language (code:429 tag:x assignee:me …); on jobs: type:retry status:failed by:me flow:<name>', views: ['errors', 'jobs'] },

@@ -2,6 +2,7 @@ import { DEFAULT_BACKOFF, nextAttemptDelay } from '../domain/backoff.js';
 import { classifyFailure, type Failure } from '../domain/classify.js';
 import { MASK } from '../domain/mask.js';
 import { idSeconds } from '../domain/ids.js';
+import { Signer } from '../domain/signature.js';
 import type { StepKind } from '../flows/load.js';
 import type { RetryPolicy } from '../flows/schema.js';
 import { emailLocal } from '../mocks/orders.js';
@@ -319,7 +320,7 @@ export interface FactorySpec {
 
 export type TableName = 'errors' | 'retryData' | 'traces';
 
-export const TABLE_WIDTH: Record<TableName, number> = { errors: 22, retryData: 11, traces: 8 };
+export const TABLE_WIDTH: Record<TableName, number> = { errors: 23, retryData: 11, traces: 8 };
 
 export interface Batch {
   rows: number;
@@ -330,6 +331,8 @@ export interface Batch {
   tables: Record<TableName, unknown[][]>;
   /** `${flowJob}:${stepKey}` → errors written for it. */
   counts: Array<[string, number]>;
+  /** Signatures first seen in this chunk: the error_sigs rows (id, step, code, source, classification, template, first_at). */
+  sigs: Array<[number, number, string, string, string, string, number]>;
   tagged: number;
   assigned: number;
   retryData: number;
@@ -385,6 +388,9 @@ export class RowFactory {
   private readonly targetTags: string[];
   private readonly anyTags: string[];
   private next = 0;
+  // Signed as SqliteStore.insertError signs a recorded error (same normaliser, same memo idea).
+  private readonly signer = new Signer(5000);
+  private readonly knownSigs = new Set<number>();
   private errorId: number;
   private retryDataId: number;
   private traceId: number;
@@ -416,6 +422,7 @@ export class RowFactory {
     const retryData = new Chunks(per);
     const traces = new Chunks(per);
     const counts = new Map<string, number>();
+    const sigs: Batch['sigs'] = [];
     let tagged = 0;
     let assigned = 0;
     let snapshots = 0;
@@ -485,6 +492,12 @@ export class RowFactory {
         retryAt = occurredAt + nextAttemptDelay(backoff, 1, t.retryAfter, occurredAt, rng.next);
       }
 
+      const { sig, template } = this.signer.sign({ step: step.stepKey, code: t.code!, source: t.source!, classification: t.classification!, message });
+      if (!this.knownSigs.has(sig)) {
+        this.knownSigs.add(sig);
+        sigs.push([sig, step.stepKey, t.code!, t.source!, t.classification!, template, occurredAt]);
+      }
+
       // Triage state: ~20% tagged (with tags that fit the failure), ~30% assigned to a known user.
       const errorId = this.errorId++;
       let tags: string | null = null;
@@ -530,6 +543,7 @@ export class RowFactory {
         assignee,
         assignedBy,
         assigneeUser,
+        sig,
       );
       errors.end();
       const key = `${flowJob}:${step.stepKey}`;
@@ -542,6 +556,7 @@ export class RowFactory {
       lastErrorId: this.errorId - 1,
       tables: { errors: errors.finish(), retryData: retryData.finish(), traces: traces.finish() },
       counts: [...counts],
+      sigs,
       tagged,
       assigned,
       retryData: snapshots,

@@ -9,7 +9,8 @@ import type { Workspace } from './workspace.js';
 
 // A large, realistic workspace without running a million records through the mock systems: open
 // errors written straight into the store as the recorder would have written them (snapshot, masked
-// trace, FTS row, tags mirrored in error_tags, retryAt from the step's policy), spread over the last
+// trace, FTS row, tags mirrored in error_tags, retryAt from the step's policy, the signature and its
+// error_sigs row), spread over the last
 // 30 days with row ids in time order, each owned by a daily flow job of its flow.
 //
 // Speed (a million errors well under a minute on two cores): a worker thread builds the rows of the
@@ -54,7 +55,7 @@ const WORKER_URL = new URL('./generate-worker.js', import.meta.url);
 
 const INSERT_HEAD: Record<TableName, string> = {
   errors: `INSERT INTO errors (id, step, resolved, occurred_at, source, code, message, o_index, job, trace_key, classification, classified_by,
-    trace, trace_sec, retry_data, retry_data_sec, purge_at, retry_at, tags, assignee, assigned_by, assignee_user)`,
+    trace, trace_sec, retry_data, retry_data_sec, purge_at, retry_at, tags, assignee, assigned_by, assignee_user, sig)`,
   retryData: 'INSERT INTO retry_data (id, step, created_at, updated_at, stage, pg_export_id, one_to_many, trace_key, data, adaptor_response, attempts)',
   traces: 'INSERT INTO traces (id, step, time, stage, method, status_code, request, response)',
 };
@@ -272,6 +273,8 @@ async function writeErrors(ws: Workspace, steps: FactoryStep[], n: number, optio
     }
     const inserters = Object.fromEntries(TABLE_ORDER.map((t) => [t, new Inserter(db, t)])) as Record<TableName, Inserter>;
     const derived = DERIVED.map((sql) => db.prepare(sql));
+    const insertSig = db.prepare(`INSERT INTO error_sigs (id, step, code, source, classification, template, first_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET first_at = min(first_at, excluded.first_at)`);
     for (let done = 0; done < n; ) {
       const end = Math.min(n, done + BATCH);
       db.exec('BEGIN IMMEDIATE');
@@ -283,6 +286,7 @@ async function writeErrors(ws: Workspace, steps: FactoryStep[], n: number, optio
           t0 = Date.now();
           for (const table of TABLE_ORDER) inserters[table].write(chunk.tables[table], TABLE_WIDTH[table]);
           for (const stmt of derived) stmt.run(chunk.firstErrorId, chunk.lastErrorId);
+          for (const row of chunk.sigs) insertSig.run(row);
           phases.write += Date.now() - t0;
           for (const [key, count] of chunk.counts) counts.set(key, (counts.get(key) ?? 0) + count);
           totals.retryData += chunk.retryData;

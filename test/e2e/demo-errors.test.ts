@@ -46,6 +46,27 @@ describe('flowdeck demo --errors', () => {
     }
   });
 
+  it('groups the generated errors by signature, and sig: selects a group', async () => {
+    const env = { FLOWDECK_HOME: tmp.home };
+    const r = await runCli(['errors', 'groups', 'Shop orders to ERP', 'ERP sales orders', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const body = JSON.parse(r.stdout) as { groups: Array<{ sig: string; count: number; template: string }>; total: number; numGroups: number };
+    expect(body.numGroups).toBeGreaterThan(3);
+    expect(body.numGroups).toBeLessThanOrEqual(12);
+    expect(body.groups.reduce((n, g) => n + g.count, 0)).toBe(body.total);
+    for (const g of body.groups) expect(g.template).not.toMatch(/@|SO-\d|127\.0\.0\.1/);
+    const g = body.groups[body.groups.length - 1]!;
+    const listed = await runCli(['errors', 'list', 'Shop orders to ERP', 'ERP sales orders', '--query', `sig:${g.sig}`, '--limit', '1000', '--json'], env);
+    expect((JSON.parse(listed.stdout) as { errors: unknown[] }).errors.length).toBe(Math.min(g.count, 1000));
+    const table = await runCli(['errors', 'groups', 'Shop orders to ERP', '--sort', 'newest'], env);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/errors in \d+ groups/);
+    expect(table.stdout).toContain('ERP sales orders');
+    const bad = await runCli(['errors', 'groups', 'Shop orders to ERP', '--sort', 'biggest'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--sort must be one of count, newest/);
+  });
+
   it('starts the demo workspace over when given again', async () => {
     const again = await runCli(['demo', '--errors', '1000', '--no-tui'], { FLOWDECK_HOME: tmp.home }, 60_000);
     expect(again.code, again.stderr).toBe(0);

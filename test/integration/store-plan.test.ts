@@ -6,6 +6,8 @@ import { queryFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { createRng } from '../../src/mocks/prng.js';
 import { compileErrorQuery, ftsStepToken, type QueryContext } from '../../src/store/error-query.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
+import { GroupsRepo } from '../../src/store/groups-repo.js';
+import { formatSignature, Signer } from '../../src/domain/signature.js';
 import { ID_TIME_SKEW_MS, SqliteStore, type ErrorListQuery } from '../../src/store/sqlite-store.js';
 import { DEMO_FLOWS_YAML, DEMO_TAGS, tagCode } from '../../src/workspace/demo.js';
 import { openBackend, tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
@@ -27,6 +29,8 @@ interface Model {
   tags: string[];
   message: string;
   job: number;
+  /** The signature the store must have given the error (computed here by the same normaliser). */
+  sig: number;
 }
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -53,6 +57,9 @@ let otherStep: number;
 let jobId: number;
 let jobHex: string;
 const rows: Model[] = [];
+const signer = new Signer();
+/** The most common signature among the main step's open errors. */
+let groupSig = 0;
 
 beforeAll(() => {
   tmp = tempHome();
@@ -83,7 +90,7 @@ beforeAll(() => {
       const template = rng.int(0, MESSAGES.length - 1);
       const tags = rng.next() < 0.15 ? [tagCodes[rng.int(0, tagCodes.length - 1)]!] : rng.next() < 0.03 ? tagCodes.slice(0, 2) : [];
       const assignee = rng.next() < 0.7 ? null : EMAILS[rng.int(0, EMAILS.length - 1)]!;
-      const row: Omit<Model, 'id'> = {
+      const row: Omit<Model, 'id' | 'sig'> = {
         step,
         resolved: false,
         occurredAt,
@@ -108,12 +115,12 @@ beforeAll(() => {
         tags,
         ...(assignee ? { assignee, assignedBy: OPERATOR } : {}),
       });
-      rows.push({ id, ...row });
+      rows.push({ id, ...row, sig: signer.sign(row).sig });
     }
     // A word that only another step's messages have: a search for it on the main step must cost
     // nothing, because the search is limited to the step inside errors_fts.
     for (let i = 0; i < 300; i++) {
-      const row: Omit<Model, 'id'> = {
+      const row: Omit<Model, 'id' | 'sig'> = {
         step: otherStep,
         resolved: false,
         occurredAt: start + (total + i) * 60_000,
@@ -126,7 +133,7 @@ beforeAll(() => {
         job: jobs[0]!,
       };
       const id = store.insertError({ ...row, classifiedBy: 'rule', traceKey: `AR-${i}` });
-      rows.push({ id, ...row });
+      rows.push({ id, ...row, sig: signer.sign(row).sig });
     }
     // A third of the step's errors resolved, as an operator would over time.
     const resolve = store.db.prepare('UPDATE errors SET resolved = 1, resolved_at = ?, resolved_by = ? WHERE id = ?');
@@ -140,6 +147,9 @@ beforeAll(() => {
     }
   });
   store.db.exec('ANALYZE');
+  const bySig = new Map<number, number>();
+  for (const r of rows) if (r.step === mainStep && !r.resolved) bySig.set(r.sig, (bySig.get(r.sig) ?? 0) + 1);
+  groupSig = [...bySig].sort((a, b) => b[1] - a[1])[0]![0];
   const real = backend.queryContext();
   ctx = { me: real.me, now: NOW, tagCodes: real.tagCodes };
 });
@@ -279,6 +289,22 @@ const CASES: Case[] = [
     opts: { search: 'email', code: '422', assignee: 'none' },
     matches: (r) => words(r.message).some((w) => w.startsWith('email')) && r.code === '422' && r.assignee === null,
   },
+  {
+    name: 'sig (an error group): a seek of ix_errors_sig',
+    get opts() {
+      return { query: `sig:${formatSignature(groupSig)}` };
+    },
+    matches: (r) => r.sig === groupSig,
+    drives: /^SEARCH e USING INDEX ix_errors_sig \(step=\? AND resolved=\? AND sig=\?\)/,
+  },
+  {
+    name: 'sig + code (two indexed terms)',
+    get opts() {
+      return { query: `sig:${formatSignature(groupSig)} code:${rows.find((r) => r.sig === groupSig)!.code}` };
+    },
+    matches: (r) => r.sig === groupSig,
+  },
+  { name: 'negated sig', get opts() { return { query: `!sig:${formatSignature(groupSig)}` }; }, matches: (r) => r.sig !== groupSig },
   { name: 'negated source', opts: { query: '!source:connection' }, matches: (r) => r.source !== 'connection' },
   { name: 'negated tag', opts: { query: '-tag:Noise' }, matches: (r) => !r.tags.includes(code('Noise')) },
   { name: 'tag wildcard (several codes)', opts: { tag: '*i*' }, matches: (r) => r.tags.some((t) => DEMO_TAGS.filter((n) => /i/i.test(n) || /i/i.test(tagCode(n))).map(tagCode).includes(t)) },
@@ -335,6 +361,48 @@ describe('error listings use indexes, never a scan of the errors table', () => {
       const plan = store.explainListErrors(listing(c, { step: otherStep }), ctx);
       expect(scans(plan), `${c.name}\n${plan.join('\n')}`).toEqual([]);
     }
+  });
+});
+
+describe('error groups are counted from ix_errors_sig, reading no error row', () => {
+  const model = (step: number, resolved: boolean, f: (r: Model) => boolean = () => true) => {
+    const out = new Map<number, { count: number; firstId: number; lastId: number }>();
+    for (const r of rows) {
+      if (r.step !== step || r.resolved !== resolved || !f(r)) continue;
+      const g = out.get(r.sig) ?? { count: 0, firstId: r.id, lastId: r.id };
+      g.count++;
+      g.firstId = Math.min(g.firstId, r.id);
+      g.lastId = Math.max(g.lastId, r.id);
+      out.set(r.sig, g);
+    }
+    return [...out].map(([sig, g]) => ({ sig, ...g })).sort((a, b) => a.sig - b.sig);
+  };
+  const counted = (step: number, resolved: boolean, query = '') => {
+    const repo = new GroupsRepo(store);
+    return repo
+      .countGroups({ step, resolved, terms: queryFromOptions({ query }).terms }, ctx)
+      .map((g) => ({ sig: g.sig!, count: g.count, ...repo.edges(step, resolved, { ...g, sig: g.sig! }) }))
+      .sort((a, b) => a.sig - b.sig);
+  };
+
+  it("a step's open and resolved groups: one pass over the covering index, no sort", () => {
+    for (const resolved of [false, true]) {
+      const plan = new GroupsRepo(store).explainCountGroups({ step: mainStep, resolved, terms: [] }, ctx);
+      expect(plan, plan.join('\n')).toEqual([expect.stringMatching(/^SEARCH e USING COVERING INDEX ix_errors_sig \(step=\? AND resolved=\?\)$/)]);
+      expect(counted(mainStep, resolved)).toEqual(model(mainStep, resolved));
+    }
+    expect(counted(otherStep, false)).toEqual(model(otherStep, false));
+  });
+
+  it('a filtered set is grouped as its listing walks it', () => {
+    const plan = new GroupsRepo(store).explainCountGroups({ step: mainStep, resolved: false, terms: queryFromOptions({ code: '429' }).terms }, ctx);
+    expect(scans(plan), plan.join('\n')).toEqual([]);
+    expect(counted(mainStep, false, 'code:429')).toEqual(model(mainStep, false, (r) => r.code === '429'));
+    expect(counted(mainStep, false, 'tag:"Needs data fix"')).toEqual(model(mainStep, false, (r) => r.tags.includes(code('Needs data fix'))));
+    // Terms a signature decides are checked per group, exactly as per error.
+    expect(counted(mainStep, false, 'source:connection !code:E*')).toEqual(model(mainStep, false, (r) => r.source === 'connection' && !r.code.startsWith('E')));
+    expect(counted(mainStep, false, `sig:${formatSignature(groupSig)}`)).toEqual(model(mainStep, false, (r) => r.sig === groupSig));
+    expect(counted(mainStep, false, 'since:3d assignee:none')).toEqual(model(mainStep, false, (r) => r.occurredAt >= NOW - 3 * 86400_000 && r.assignee === null));
   });
 });
 

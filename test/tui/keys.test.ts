@@ -10,7 +10,7 @@ import { complete } from '../../src/tui/components/prompt.js';
 // Key bindings are data: the matcher, the footer and the help come from one table.
 
 const key = (over: Partial<typeof NO_KEY>) => ({ ...NO_KEY, ...over });
-const VIEWS: ViewName[] = ['flows', 'steps', 'errors', 'error', 'jobs', 'job', 'trace', 'stage'];
+const VIEWS: ViewName[] = ['flows', 'steps', 'errors', 'error', 'groups', 'jobs', 'job', 'trace', 'stage'];
 
 describe('bindings', () => {
   it('no two commands of a view share a key at the same time', () => {

@@ -10,6 +10,8 @@ export type Route =
   | { view: 'steps'; flowId: string; flowName: string }
   /** `query`: the filter the view opens with (a remembered one). */
   | { view: 'errors'; flowId: string; flowName: string; stepId: string; stepName: string; query?: string }
+  /** A step's error groups, or (without a step) every step's of the flow; `query` filters the errors grouped. */
+  | { view: 'groups'; flowId: string; flowName: string; stepId?: string; stepName?: string; query?: string }
   | { view: 'error'; errorId: string; flowId: string; flowName: string; stepId: string; stepName: string }
   | { view: 'jobs' }
   | { view: 'job'; jobId: string; flowId: string; flowName: string; traceKey?: string }
@@ -74,6 +76,8 @@ export function routeLabel(route: Route): string {
       return route.stepName;
     case 'error':
       return `error ${route.errorId}`;
+    case 'groups':
+      return `${route.stepName ?? route.flowName} groups`;
     case 'job':
       return `job ${route.jobId}`;
     case 'trace':

@@ -76,6 +76,7 @@ function filterSuggestions(tags: string[], users: string[]): string[] {
     'until:',
     'retryable:',
     'msg:',
+    'sig:',
     'data.',
     ...CLASSIFICATIONS.map((c) => `class:${c}`),
     ...ERROR_SOURCES.map((s) => `source:${s}`),
@@ -398,6 +399,9 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
       }
       case 'export':
         run(() => exportCsv(ctx, { flowId, stepId, stepName, query: winRef.current.query, tab: tabRef.current }));
+        return;
+      case 'groups':
+        actions.push({ view: 'groups', flowId, flowName: route.flowName, stepId, stepName, ...(winRef.current.query ? { query: winRef.current.query } : {}) });
         return;
       case 'logs':
         if (!current) return actions.info('No error here.');

@@ -39,6 +39,9 @@ export function StepsView({ route }: { route: Extract<Route, { view: 'steps' }> 
       case 'open':
         if (current) actions.push({ view: 'errors', flowId: route.flowId, flowName: route.flowName, stepId: current._id, stepName: current.name });
         return;
+      case 'groups':
+        actions.push({ view: 'groups', flowId: route.flowId, flowName: route.flowName });
+        return;
     }
   };
   useCommands('steps', {}, handle, flow.data ? `${formatCount(flow.data.numOpenError)} open errors` : undefined);

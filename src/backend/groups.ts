@@ -1,0 +1,139 @@
+import { InvalidInputError } from '../domain/errors.js';
+import { parseQuery, resolveTimeValue } from '../domain/query.js';
+import { formatSignature } from '../domain/signature.js';
+import { GroupsRepo, type GroupCount } from '../store/groups-repo.js';
+import type { StepRow } from '../store/rows.js';
+import type { LocalBackend } from './local-backend.js';
+import { errorIdOf, iso } from './shapes.js';
+
+// Error groups: a step's (or a flow's) errors counted by signature, largest or newest first, with
+// what an operator needs to recognise the problem and act on it (`sig:<id>` in any bulk command).
+
+export type GroupSort = 'count' | 'newest';
+export const GROUP_SORTS: readonly GroupSort[] = ['count', 'newest'];
+export const DEFAULT_GROUP_LIMIT = 50;
+export const MAX_GROUP_LIMIT = 1000;
+
+export interface ErrorGroupParams {
+  /** Query-language text: the groups of the errors it matches. */
+  query?: string;
+  sort?: GroupSort;
+  limit?: number;
+  /** The resolved errors' groups instead of the open ones'. */
+  resolved?: boolean;
+}
+
+export interface ErrorGroup {
+  /** The signature: `sig:<this>` selects the group's errors. */
+  sig: string;
+  _expOrImpId: string;
+  stepName: string;
+  code: string;
+  source: string;
+  classification?: string;
+  /** The message with its variable parts replaced (<n>, <id>, <email>, '<value>', …). */
+  template: string;
+  count: number;
+  /** count / the step's errors in the set listed (0..1). */
+  share: number;
+  /** Oldest and newest error of the group in the set listed. */
+  firstSeenAt: string;
+  lastSeenAt: string;
+  /** The newest error's message and id. */
+  sampleMessage: string;
+  sampleErrorId: string;
+  /** When the signature's first error was recorded. */
+  firstRecordedAt: string;
+  /** First recorded at or after `newSince`. */
+  new: boolean;
+}
+
+export interface ErrorGroupsResponse {
+  groups: ErrorGroup[];
+  /** Errors in the set listed, over all its groups (also those past the limit). */
+  total: number;
+  /** Groups in the set listed (also those past the limit). */
+  numGroups: number;
+  /** What "new" is measured from: the query's since, else the flow's last run; absent when neither exists. */
+  newSince?: string;
+}
+
+export function parseGroupSort(value: string | undefined): GroupSort {
+  if (value === undefined) return 'count';
+  if ((GROUP_SORTS as readonly string[]).includes(value)) return value as GroupSort;
+  throw new InvalidInputError(`sort must be one of ${GROUP_SORTS.join(', ')}, got "${value}"`, 'sort');
+}
+
+export function errorGroups(local: LocalBackend, flowRef: string, stepRef: string | undefined, params: ErrorGroupParams = {}): ErrorGroupsResponse {
+  const flow = local.resolveFlow(flowRef);
+  const steps: StepRow[] = stepRef !== undefined ? [local.resolveStep(flow, stepRef)] : local.ws.store.steps(flow.id).filter((s) => s.position < 1000);
+  const sort = parseGroupSort(params.sort);
+  const limit = params.limit ?? DEFAULT_GROUP_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_GROUP_LIMIT) {
+    throw new InvalidInputError(`limit must be a whole number from 1 to ${MAX_GROUP_LIMIT}, got ${limit}`, 'limit');
+  }
+  const terms = parseQuery(params.query ?? '').terms;
+  const ctx = local.queryContext();
+  const repo = new GroupsRepo(local.ws.store);
+
+  const resolved = params.resolved === true;
+  const counted: Array<GroupCount & { sig: number; step: StepRow; stepTotal: number }> = [];
+  let total = 0;
+  for (const step of steps) {
+    const groups = repo.countGroups({ step: step.key, resolved, terms }, ctx);
+    const stepTotal = groups.reduce((n, g) => n + g.count, 0);
+    total += stepTotal;
+    for (const g of groups) if (g.sig !== null) counted.push({ ...g, sig: g.sig, step, stepTotal });
+  }
+  const withEdges = (g: (typeof counted)[number]) => {
+    const e = repo.edges(g.step.key, resolved, g);
+    return e ? { ...g, ...e } : undefined;
+  };
+  // Largest first (ties in signature order, so the order is stable); or newest first, which needs
+  // every group's newest error.
+  let ordered: Array<(typeof counted)[number] & { firstId: number; lastId: number }>;
+  if (sort === 'count') {
+    counted.sort((a, b) => b.count - a.count || a.sig - b.sig);
+    ordered = counted.slice(0, limit).flatMap((g) => withEdges(g) ?? []);
+  } else {
+    ordered = counted.flatMap((g) => withEdges(g) ?? []).sort((a, b) => b.lastId - a.lastId).slice(0, limit);
+  }
+
+  const newSince = newCutoff(local, flow.id, terms, ctx.now);
+  const groups: ErrorGroup[] = [];
+  for (const g of ordered) {
+    const d = repo.detail(g);
+    if (!d) continue;
+    groups.push({
+      sig: formatSignature(g.sig),
+      _expOrImpId: g.step.stepId,
+      stepName: g.step.name,
+      code: d.code,
+      source: d.source,
+      ...(d.classification !== null ? { classification: d.classification } : {}),
+      template: d.template,
+      count: g.count,
+      share: g.stepTotal > 0 ? g.count / g.stepTotal : 0,
+      firstSeenAt: iso(d.firstAt),
+      lastSeenAt: iso(d.lastAt),
+      sampleMessage: d.sampleMessage,
+      sampleErrorId: errorIdOf({ id: g.lastId, occurredAt: d.lastAt }),
+      firstRecordedAt: iso(d.firstRecordedAt),
+      new: newSince !== undefined && d.firstRecordedAt >= newSince,
+    });
+  }
+  const response: ErrorGroupsResponse = { groups, total, numGroups: counted.length };
+  if (newSince !== undefined) response.newSince = iso(newSince);
+  return response;
+}
+
+/** The query's (latest) positive since, else the start of the flow's last run. */
+function newCutoff(local: LocalBackend, flowId: string, terms: ReturnType<typeof parseQuery>['terms'], now: number): number | undefined {
+  let since: number | undefined;
+  for (const t of terms) {
+    if (t.kind === 'field' && t.field === 'since' && !t.negate) since = Math.max(since ?? -Infinity, resolveTimeValue(t.value, now));
+  }
+  if (since !== undefined) return since;
+  const last = local.ws.store.listJobs({ flowId, type: 'flow', limit: 1 })[0];
+  return last ? (last.startedAt ?? last.createdAt) : undefined;
+}
