@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import Conf from 'conf';
+import type Conf from 'conf';
+import { catalogFingerprint } from '../flows/fingerprint.js';
 import { loadCatalog, type Catalog } from '../flows/load.js';
 import { maskDefinition } from '../runtime/connections.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -9,6 +11,10 @@ import { recoverStaleJobs } from '../runtime/recovery.js';
 
 // A workspace is a directory: flow files under flows/, the SQLite store, and config.json (conf).
 // FLOWDECK_HOME selects it, so tests and users can keep several side by side.
+
+const require = createRequire(import.meta.url);
+/** The store's meta key of the flow files' fingerprint when the catalog was last synced. */
+export const CATALOG_FINGERPRINT_KEY = 'catalog_fingerprint';
 
 export interface WorkspaceConfigShape {
   demo?: boolean;
@@ -26,9 +32,9 @@ export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
 export class Workspace {
   readonly flowsDir: string;
   readonly dbFile: string;
-  readonly config: Conf<WorkspaceConfigShape>;
   readonly store: SqliteStore;
   private cachedCatalog: Catalog | undefined;
+  private configValue: Conf<WorkspaceConfigShape> | undefined;
   /** What opening found: jobs of dead processes, failed or re-queued. */
   recovered = { failed: 0, requeued: 0 };
 
@@ -39,15 +45,17 @@ export class Workspace {
     mkdirSync(home, { recursive: true });
     this.flowsDir = join(home, 'flows');
     this.dbFile = join(home, 'flowdeck.db');
-    this.config = new Conf<WorkspaceConfigShape>({ cwd: home, configName: 'config', projectName: 'flowdeck', clearInvalidConfig: false });
     this.store = new SqliteStore(this.dbFile);
   }
 
-  /** Opens (creating when needed) the workspace, syncs its flow files and marks jobs whose process died. */
+  /**
+   * Opens (creating when needed) the workspace, syncs its flow files when they changed since the
+   * last sync, and marks jobs whose process died.
+   */
   static open(home: string = defaultHome(), env: NodeJS.ProcessEnv = process.env): Workspace {
     const ws = new Workspace(home, env);
     try {
-      ws.catalog();
+      ws.syncCatalogIfChanged();
       ws.recovered = recoverStaleJobs(ws.store, Date.now());
     } catch (e) {
       ws.close();
@@ -56,7 +64,19 @@ export class Workspace {
     return ws;
   }
 
-  /** The flow files' catalog, loaded once per process and mirrored into the store. */
+  /** config.json, read on first use: conf and its schema validator cost more to load than most commands take. */
+  get config(): Conf<WorkspaceConfigShape> {
+    if (!this.configValue) {
+      const { default: ConfClass } = require('conf') as typeof import('conf');
+      this.configValue = new ConfClass<WorkspaceConfigShape>({ cwd: this.home, configName: 'config', projectName: 'flowdeck', clearInvalidConfig: false });
+    }
+    return this.configValue;
+  }
+
+  /**
+   * The flow files' catalog, loaded on first use (once per process) and mirrored into the store.
+   * Listings read the store's mirror, so most commands never need it.
+   */
   catalog(): Catalog {
     if (!this.cachedCatalog) {
       this.cachedCatalog = loadCatalog(this.flowsDir);
@@ -65,9 +85,26 @@ export class Workspace {
     return this.cachedCatalog;
   }
 
+  /** Whether this process has parsed the flow files (opening skips them when they did not change). */
+  get catalogLoaded(): boolean {
+    return this.cachedCatalog !== undefined;
+  }
+
   reloadCatalog(): Catalog {
     this.cachedCatalog = undefined;
+    this.syncCatalogIfChanged(true);
     return this.catalog();
+  }
+
+  /**
+   * Parses, validates and syncs the flow files unless their fingerprint is the one stored at the
+   * last sync. Taken before the files are read, so a file changed meanwhile reloads next time.
+   */
+  private syncCatalogIfChanged(force = false): void {
+    const fingerprint = catalogFingerprint(this.flowsDir);
+    if (!force && this.store.getMeta(CATALOG_FINGERPRINT_KEY) === fingerprint) return;
+    this.catalog();
+    this.store.setMeta(CATALOG_FINGERPRINT_KEY, fingerprint);
   }
 
   get isDemo(): boolean {
