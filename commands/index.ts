@@ -115,10 +115,16 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   if (argv.length <= 2) {
     // On a terminal, `flowdeck` alone opens the TUI, loaded only then: plain commands never load ink.
     if (io.stdout.isTTY && process.stdin.isTTY) {
+      // ink and React load while the workspace opens: they are most of the TUI's start-up.
+      const loading = import('../src/tui/run.js').then(async (tui) => {
+        await tui.loadTui();
+        return tui;
+      });
+      loading.catch(() => undefined); // reported below, when awaited
       try {
         const backend = await openLocalBackend(io.env);
         try {
-          const { runTui } = await import('../src/tui/run.js');
+          const { runTui } = await loading;
           return (await runTui(backend, { env: io.env, workspace: backend.ws.home, operator: backend.ws.operator() })).exitCode;
         } finally {
           await backend.close();

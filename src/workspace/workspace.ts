@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -113,7 +113,30 @@ export class Workspace {
 
   /** Who is acting: FLOWDECK_USER, else `config set user.email`, else the OS user. */
   operator(): string {
-    return this.env.FLOWDECK_USER || (this.config.get('user') as WorkspaceConfigShape['user'])?.email || `${this.env.USER ?? 'operator'}@localhost`;
+    return this.env.FLOWDECK_USER || this.configUser()?.email || `${this.env.USER ?? 'operator'}@localhost`;
+  }
+
+  /**
+   * config.json's user, read as plain JSON while conf is not loaded (the TUI's header and every
+   * write's audit need it; conf costs ~80 ms to load). A file that does not parse goes through
+   * conf, whose error names it.
+   */
+  private configUser(): WorkspaceConfigShape['user'] {
+    if (!this.configValue) {
+      let text: string | undefined;
+      try {
+        text = readFileSync(join(this.home, 'config.json'), 'utf8');
+      } catch {
+        return undefined; // no config.json yet: nothing set
+      }
+      try {
+        const parsed = JSON.parse(text) as WorkspaceConfigShape | null;
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed.user;
+      } catch {
+        // fall through to conf
+      }
+    }
+    return this.config.get('user') as WorkspaceConfigShape['user'];
   }
 
   close(): void {

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeId } from '../../src/domain/ids.js';
-import { tagCode } from '../../src/workspace/demo.js';
+import { LocalBackend } from '../../src/backend/local-backend.js';
+import { seedDemoWorkspace, tagCode } from '../../src/workspace/demo.js';
 import { REPO_ROOT, runCli } from '../helpers/cli.js';
-import { tempHome, type TempHome } from '../helpers/workspace.js';
+import { runDemoFlows, tempHome, type TempHome } from '../helpers/workspace.js';
 
 // End to end: the real bin/flowdeck.js in a real terminal (tmux, on a socket of its own) over a
 // demo workspace. A person's session — filter, mark, tag, resolve, retry, quit — asserted on the
@@ -65,8 +66,14 @@ describe.skipIf(!HAS_TMUX)('bin/flowdeck.js in tmux', () => {
   beforeEach(async () => {
     tmp = tempHome('flowdeck-tmux-');
     socket = `flowdeck-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    const seeded = await runCli(['demo', '--no-tui'], { FLOWDECK_HOME: tmp.home, FLOWDECK_USER: OPERATOR });
-    expect(seeded.code).toBe(0);
+    // Seeded in this process with the ERP's rate-limit clock stopped: a known share of the orders
+    // is rate-limited however loaded the machine (a real-time `demo` may see no 429 at all).
+    const seeder = new LocalBackend(seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR }));
+    try {
+      await runDemoFlows(seeder);
+    } finally {
+      await seeder.close();
+    }
   });
 
   afterEach(() => {
