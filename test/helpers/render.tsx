@@ -128,7 +128,7 @@ export function renderTui(backend: TuiBackend, options: RenderOptions = {}): Tui
   const frames = () => r.frames.map(stripAnsi);
   const matches = (f: string, p: string | RegExp | ((frame: string) => boolean)) =>
     typeof p === 'string' ? f.includes(p) : p instanceof RegExp ? p.test(f) : p(f);
-  const waitFor = async (p: string | RegExp | ((frame: string) => boolean), timeoutMs = 10_000) => {
+  const waitFor = async (p: string | RegExp | ((frame: string) => boolean), timeoutMs = 30_000) => {
     const started = Date.now();
     for (;;) {
       const f = frame();

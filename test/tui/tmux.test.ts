@@ -36,7 +36,7 @@ function send(...keys: string[]): void {
   tmux('send-keys', '-t', 'tui', ...keys);
 }
 
-async function waitScreen(expected: string | RegExp, timeoutMs = 20_000): Promise<string> {
+async function waitScreen(expected: string | RegExp, timeoutMs = 45_000): Promise<string> {
   const started = Date.now();
   for (;;) {
     const s = screen();
