@@ -104,7 +104,12 @@ export class Workspace {
     const fingerprint = catalogFingerprint(this.flowsDir);
     if (!force && this.store.getMeta(CATALOG_FINGERPRINT_KEY) === fingerprint) return;
     this.catalog();
-    this.store.setMeta(CATALOG_FINGERPRINT_KEY, fingerprint);
+    try {
+      this.store.setMeta(CATALOG_FINGERPRINT_KEY, fingerprint);
+    } catch (e) {
+      // Only a cache: a workspace opened read-only parses its flow files on every open instead.
+      if ((e as { code?: string }).code !== 'SQLITE_READONLY') throw e;
+    }
   }
 
   get isDemo(): boolean {
