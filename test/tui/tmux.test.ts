@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { decodeId } from '../../src/domain/ids.js';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import { seedDemoWorkspace, tagCode } from '../../src/workspace/demo.js';
@@ -62,130 +62,130 @@ async function listJson(query: string): Promise<Array<{ errorId: string }>> {
   return (JSON.parse(r.stdout) as { errors: Array<{ errorId: string }> }).errors;
 }
 
-describe.skipIf(!HAS_TMUX)('bin/flowdeck.js in tmux', () => {
-  beforeEach(async () => {
-    tmp = tempHome('flowdeck-tmux-');
-    socket = `flowdeck-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    // Seeded in this process with the ERP's rate-limit clock stopped: a known share of the orders
-    // is rate-limited however loaded the machine (a real-time `demo` may see no 429 at all).
-    const seeder = new LocalBackend(seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR }));
-    try {
-      await runDemoFlows(seeder);
-    } finally {
-      await seeder.close();
-    }
-  });
-
-  afterEach(() => {
-    try {
-      tmux('kill-server');
-    } catch {
-      // already gone
-    }
-    // A retry ran in a detached worker: stop it before its workspace disappears.
-    try {
-      const db = new Database(join(tmp.home, 'flowdeck.db'), { readonly: true });
-      const lease = db.prepare(`SELECT value FROM meta WHERE key = 'worker_lease'`).pluck().get() as string | undefined;
-      db.close();
-      if (lease) process.kill((JSON.parse(lease) as { pid: number }).pid, 'SIGKILL');
-    } catch {
-      // no worker left
-    }
-    tmp.cleanup();
-  });
-
-  it('filter, mark, tag, resolve and retry in bin/flowdeck.js on a terminal; the store agrees; NO_COLOR is honoured', async () => {
-    const value = await listJson('code:422');
-    const rateLimited = await listJson('class:rate_limit');
-    expect(value.length).toBeGreaterThan(3);
-    expect(rateLimited.length).toBeGreaterThan(3);
-
-    // CI would make ink draw only the last frame: this is an interactive terminal.
-    const command = [
-      'env -u CI -u CONTINUOUS_INTEGRATION',
-      `FLOWDECK_HOME='${tmp.home}' FLOWDECK_USER='${OPERATOR}' NO_COLOR=1 TERM=xterm-256color`,
-      `'${process.execPath}' bin/flowdeck.js; echo "EXIT=$?"; sleep 60`,
-    ].join(' ');
-    tmux('new-session', '-d', '-s', 'tui', '-x', '160', '-y', '45', '-c', REPO_ROOT, command);
-
-    await waitScreen(`${FLOW} `);
-    // Flows are listed by name: the ERP flow is the last one; its import step the last step.
-    send('G');
-    await waitScreen(new RegExp(`› ${FLOW}`));
-    send('Enter');
-    await waitScreen(`Flows › ${FLOW}`);
-    await waitScreen(/CRM customer lookup\s+lookup/);
-    send('G');
-    await waitScreen(new RegExp(`› ${STEP}`));
-    send('Enter');
-    await waitScreen(/row 1 of \d+/);
-
-    // Filter.
-    send('/');
-    await waitScreen('enter apply');
-    send('code:422');
-    send('Enter');
-    await waitScreen('filter code:422');
-
-    // Mark two, tag them.
-    send('Space');
-    await waitScreen('1 marked');
-    send('Space');
-    await waitScreen('2 marked');
-    send('t');
-    await waitScreen('Tags (2 errors)');
-    send('Space');
-    await waitScreen('[+] Investigating');
-    send('Enter');
-    await waitScreen('Add Investigating on 2 errors? y/N');
-    send('y');
-    await waitScreen('Tags: add Investigating — 2 errors changed.');
-    const tagged = storeRows([value[0]!.errorId, value[1]!.errorId]);
-    for (const r of tagged) expect(JSON.parse(r.tags!)).toEqual([tagCode('Investigating')]);
-
-    // Resolve them.
-    send('x');
-    await waitScreen('Resolve 2 errors? y/N');
-    send('y');
-    await waitScreen('Resolved 2 errors.');
-    for (const r of storeRows([value[0]!.errorId, value[1]!.errorId])) {
-      expect(r.resolved).toBe(1);
-      expect(r.resolved_by).toBe(OPERATOR);
-    }
-    expect(storeRows([value[2]!.errorId])[0]!.resolved).toBe(0);
-
-    // Retry every rate-limited error: a background job; its rows show as retrying, then go.
-    send('/');
-    await waitScreen('enter apply');
-    send('C-u');
-    send('class:rate_limit');
-    send('Enter');
-    await waitScreen('filter class:rate_limit');
-    send('A');
-    await waitScreen('all matching class:rate_limit');
-    send('r');
-    await waitScreen(`Retry ${rateLimited.length} errors? y/N`);
-    send('y');
-    const queued = await waitScreen(/Retry job [0-9a-f]{24} queued/);
-    const jobId = /Retry job ([0-9a-f]{24}) queued/.exec(queued)![1]!;
-    await waitScreen(new RegExp(`Retry job ${jobId} completed`), 60_000);
-    await waitScreen(/No open errors match class:rate_limit|row 1\b/);
-    // Every retried error left the open list: resolved by the retry, or superseded by a new error.
-    for (const r of storeRows(rateLimited.map((e) => e.errorId))) expect(r.resolved).toBe(1);
-    // How many clear depends on the ERP's rate limit and the machine's speed; that every record is
-    // accounted for once does not.
-    const jobs = await runCli(['jobs', 'show', jobId, '--json'], { FLOWDECK_HOME: tmp.home });
-    const shown = JSON.parse(jobs.stdout) as { numResolved?: number; numSuccess?: number; numError?: number };
-    expect(shown).toMatchObject({ _id: jobId, type: 'retry', status: 'completed' });
-    expect((shown.numResolved ?? shown.numSuccess ?? 0) + (shown.numError ?? 0)).toBe(rateLimited.length);
-
-    // No colour anywhere on screen with NO_COLOR (inverse for the cursor row is not a colour).
-    // eslint-disable-next-line no-control-regex
-    expect(screen(true)).not.toMatch(/\u001B\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|4[0-7]|38;|48;)[0-9;]*m/);
-
-    // Quit: the process ends with 0 and the shell's screen comes back.
-    send('q');
-    const after = await waitScreen('EXIT=0');
-    expect(after).not.toContain('TIME (UTC)');
-  }, 120_000);
+beforeEach(async () => {
+  if (!HAS_TMUX) return;
+  tmp = tempHome('flowdeck-tmux-');
+  socket = `flowdeck-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  // Seeded in this process with the ERP's rate-limit clock stopped: a known share of the orders
+  // is rate-limited however loaded the machine (a real-time `demo` may see no 429 at all).
+  const seeder = new LocalBackend(seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR }));
+  try {
+    await runDemoFlows(seeder);
+  } finally {
+    await seeder.close();
+  }
 });
+
+afterEach(() => {
+  if (!HAS_TMUX) return;
+  try {
+    tmux('kill-server');
+  } catch {
+    // already gone
+  }
+  // A retry ran in a detached worker: stop it before its workspace disappears.
+  try {
+    const db = new Database(join(tmp.home, 'flowdeck.db'), { readonly: true });
+    const lease = db.prepare(`SELECT value FROM meta WHERE key = 'worker_lease'`).pluck().get() as string | undefined;
+    db.close();
+    if (lease) process.kill((JSON.parse(lease) as { pid: number }).pid, 'SIGKILL');
+  } catch {
+    // no worker left
+  }
+  tmp.cleanup();
+});
+
+it.skipIf(!HAS_TMUX)('filter, mark, tag, resolve and retry in bin/flowdeck.js on a terminal; the store agrees; NO_COLOR is honoured', async () => {
+  const value = await listJson('code:422');
+  const rateLimited = await listJson('class:rate_limit');
+  expect(value.length).toBeGreaterThan(3);
+  expect(rateLimited.length).toBeGreaterThan(3);
+
+  // CI would make ink draw only the last frame: this is an interactive terminal.
+  const command = [
+    'env -u CI -u CONTINUOUS_INTEGRATION',
+    `FLOWDECK_HOME='${tmp.home}' FLOWDECK_USER='${OPERATOR}' NO_COLOR=1 TERM=xterm-256color`,
+    `'${process.execPath}' bin/flowdeck.js; echo "EXIT=$?"; sleep 60`,
+  ].join(' ');
+  tmux('new-session', '-d', '-s', 'tui', '-x', '160', '-y', '45', '-c', REPO_ROOT, command);
+
+  await waitScreen(`${FLOW} `);
+  // Flows are listed by name: the ERP flow is the last one; its import step the last step.
+  send('G');
+  await waitScreen(new RegExp(`› ${FLOW}`));
+  send('Enter');
+  await waitScreen(`Flows › ${FLOW}`);
+  await waitScreen(/CRM customer lookup\s+lookup/);
+  send('G');
+  await waitScreen(new RegExp(`› ${STEP}`));
+  send('Enter');
+  await waitScreen(/row 1 of \d+/);
+
+  // Filter.
+  send('/');
+  await waitScreen('enter apply');
+  send('code:422');
+  send('Enter');
+  await waitScreen('filter code:422');
+
+  // Mark two, tag them.
+  send('Space');
+  await waitScreen('1 marked');
+  send('Space');
+  await waitScreen('2 marked');
+  send('t');
+  await waitScreen('Tags (2 errors)');
+  send('Space');
+  await waitScreen('[+] Investigating');
+  send('Enter');
+  await waitScreen('Add Investigating on 2 errors? y/N');
+  send('y');
+  await waitScreen('Tags: add Investigating — 2 errors changed.');
+  const tagged = storeRows([value[0]!.errorId, value[1]!.errorId]);
+  for (const r of tagged) expect(JSON.parse(r.tags!)).toEqual([tagCode('Investigating')]);
+
+  // Resolve them.
+  send('x');
+  await waitScreen('Resolve 2 errors? y/N');
+  send('y');
+  await waitScreen('Resolved 2 errors.');
+  for (const r of storeRows([value[0]!.errorId, value[1]!.errorId])) {
+    expect(r.resolved).toBe(1);
+    expect(r.resolved_by).toBe(OPERATOR);
+  }
+  expect(storeRows([value[2]!.errorId])[0]!.resolved).toBe(0);
+
+  // Retry every rate-limited error: a background job; its rows show as retrying, then go.
+  send('/');
+  await waitScreen('enter apply');
+  send('C-u');
+  send('class:rate_limit');
+  send('Enter');
+  await waitScreen('filter class:rate_limit');
+  send('A');
+  await waitScreen('all matching class:rate_limit');
+  send('r');
+  await waitScreen(`Retry ${rateLimited.length} errors? y/N`);
+  send('y');
+  const queued = await waitScreen(/Retry job [0-9a-f]{24} queued/);
+  const jobId = /Retry job ([0-9a-f]{24}) queued/.exec(queued)![1]!;
+  await waitScreen(new RegExp(`Retry job ${jobId} completed`), 60_000);
+  await waitScreen(/No open errors match class:rate_limit|row 1\b/);
+  // Every retried error left the open list: resolved by the retry, or superseded by a new error.
+  for (const r of storeRows(rateLimited.map((e) => e.errorId))) expect(r.resolved).toBe(1);
+  // How many clear depends on the ERP's rate limit and the machine's speed; that every record is
+  // accounted for once does not.
+  const jobs = await runCli(['jobs', 'show', jobId, '--json'], { FLOWDECK_HOME: tmp.home });
+  const shown = JSON.parse(jobs.stdout) as { numResolved?: number; numSuccess?: number; numError?: number };
+  expect(shown).toMatchObject({ _id: jobId, type: 'retry', status: 'completed' });
+  expect((shown.numResolved ?? shown.numSuccess ?? 0) + (shown.numError ?? 0)).toBe(rateLimited.length);
+
+  // No colour anywhere on screen with NO_COLOR (inverse for the cursor row is not a colour).
+  // eslint-disable-next-line no-control-regex
+  expect(screen(true)).not.toMatch(/\u001B\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|4[0-7]|38;|48;)[0-9;]*m/);
+
+  // Quit: the process ends with 0 and the shell's screen comes back.
+  send('q');
+  const after = await waitScreen('EXIT=0');
+  expect(after).not.toContain('TIME (UTC)');
+}, 120_000);
