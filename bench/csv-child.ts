@@ -9,8 +9,9 @@ import { stringify } from 'csv-stringify';
 import { OPEN_ERROR_CSV_COLUMNS } from '../src/backend/csv.js';
 import { LocalBackend } from '../src/backend/local-backend.js';
 import { Workspace } from '../src/workspace/workspace.js';
+import { ownPeakRssMB } from './own-rss.js';
 
-// One CSV export in a process of its own, so its peak RSS is its own: `product` runs the product's
+// One CSV export in a process of its own, so its peak RSS is its own (VmHWM, see own-rss.ts): `product` runs the product's
 // export (backend.records.exportErrorsCsv); `objects` and `arrays` are the baseline, a plain
 // better-sqlite3 iterate() piped into csv-stringify over the same 17 columns, unformatted. Output
 // goes to /dev/null; prints {rows, ms, rssMB} as JSON.
@@ -50,4 +51,4 @@ if (mode === 'product') {
   ms = performance.now() - t0;
   db.close();
 }
-process.stdout.write(`${JSON.stringify({ rows, ms, rssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
+process.stdout.write(`${JSON.stringify({ rows, ms, rssMB: ownPeakRssMB() })}\n`);

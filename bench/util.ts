@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -61,6 +62,46 @@ export function timeProcess(runs: number, command: string, args: string[], env: 
     out.push(ms);
   }
   return out;
+}
+
+export const RSS_PRELOAD = join(ROOT, 'dist', 'bench', 'peak-rss-preload.js');
+
+export interface ProcessRun {
+  ms: number;
+  /** The process's own peak RSS (VmHWM), NaN when it did not report one. */
+  rssMB: number;
+}
+
+/** A fresh file for one process's peak RSS, and how to read it afterwards. */
+export function rssProbe(): { env: NodeJS.ProcessEnv; read: () => number } {
+  const dir = mkdtempSync(join(tmpdir(), 'flowdeck-rss-'));
+  const file = join(dir, 'rss');
+  return {
+    env: { FLOWDECK_BENCH_RSS_FILE: file },
+    read: () => {
+      try {
+        return Number(readFileSync(file, 'utf8'));
+      } catch {
+        return NaN;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/**
+ * One whole `node …args` process: wall-clock milliseconds and its own peak RSS, reported by the
+ * preloaded bench/peak-rss-preload.ts (the preload is the same for the baseline and the product).
+ */
+export function runNodeProcess(args: string[], env: NodeJS.ProcessEnv): ProcessRun {
+  const probe = rssProbe();
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--import', RSS_PRELOAD, ...args], { env: { ...env, ...probe.env }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  const ms = performance.now() - t0;
+  const rssMB = probe.read();
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr.toString().slice(0, 500)}`);
+  return { ms, rssMB };
 }
 
 export function requireBuilt(): void {

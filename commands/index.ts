@@ -1,70 +1,139 @@
-import { Command } from 'commander';
+import { Command, Help } from 'commander';
 import { openLocalBackend, processIO, type CommandIO } from '../src/cli/context.js';
 import { endQuietlyOnClosedPipe } from '../src/cli/closed-pipe.js';
 import { reportError } from '../src/cli/handle-error.js';
 import { terminalSafe } from '../src/domain/text.js';
-import { demoCommand } from './demo.js';
-import { doctorCommand } from './doctor.js';
-import { errorsCommand } from './errors/index.js';
-import { flowsCommand } from './flows/index.js';
-import { jobsCommand } from './jobs/index.js';
-import { logsCommand } from './logs/index.js';
-import { requestsCommand } from './requests/index.js';
-import { retryDataCommand } from './retry-data/index.js';
-import { workerCommand } from './worker.js';
-import { configCommand } from './config/index.js';
-import { resolvedCommand } from './resolved/index.js';
-import { tagsCommand } from './tags/index.js';
-import { usersCommand } from './users/index.js';
 
-// The program only assembles commands; each lives in its own file and stays thin.
+// The program only assembles commands; each lives in its own file and stays thin. A process loads
+// only the command it runs: the others are listed (for help and suggestions) from the table below,
+// so `--help` and every command start without importing what the other commands need.
 
 export const VERSION = '0.1.0';
 
-export function buildProgram(io: CommandIO = processIO()): Command {
-  const program = new Command('flowdeck')
+export interface CommandEntry {
+  name: string;
+  /** The command's own description (test/unit/program.test.ts checks it against the command). */
+  description: string;
+  /** How the root help lists it, when not just the name (`demo [options]`). */
+  term?: string;
+  hidden?: boolean;
+  load: (io: CommandIO) => Promise<Command>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'demo',
+    term: 'demo [options]',
+    description: 'seed a demo workspace over built-in mock systems, run its flows, and open it',
+    load: async (io) => (await import('./demo.js')).demoCommand(io),
+  },
+  { name: 'flows', description: 'list, inspect and run flows', load: async (io) => (await import('./flows/index.js')).flowsCommand(io) },
+  { name: 'errors', description: 'list and triage open errors', load: async (io) => (await import('./errors/index.js')).errorsCommand(io) },
+  { name: 'jobs', description: 'follow flow and retry jobs', load: async (io) => (await import('./jobs/index.js')).jobsCommand(io) },
+  { name: 'resolved', description: 'list and delete resolved errors', load: async (io) => (await import('./resolved/index.js')).resolvedCommand(io) },
+  {
+    name: 'tags',
+    description: 'the tag catalog: short codes and the names errors show',
+    load: async (io) => (await import('./tags/index.js')).tagsCommand(io),
+  },
+  { name: 'users', description: 'the people errors can be assigned to', load: async (io) => (await import('./users/index.js')).usersCommand(io) },
+  {
+    name: 'config',
+    description: "read and change the workspace's config.json (values other than user.email stay masked)",
+    load: async (io) => (await import('./config/index.js')).configCommand(io),
+  },
+  {
+    name: 'retry-data',
+    description: 'read and fix the retry-data snapshots that retries re-feed',
+    load: async (io) => (await import('./retry-data/index.js')).retryDataCommand(io),
+  },
+  {
+    name: 'requests',
+    description: "the masked HTTP requests and responses of a step's failures",
+    load: async (io) => (await import('./requests/index.js')).requestsCommand(io),
+  },
+  {
+    name: 'logs',
+    description: 'execution logs of flow runs: records per step, traces across steps, per-stage data',
+    load: async (io) => (await import('./logs/index.js')).logsCommand(io),
+  },
+  {
+    name: 'doctor',
+    term: 'doctor [options]',
+    description: "check the workspace's files: the directory, flow files, config.json, the store's integrity and schema",
+    load: async (io) => (await import('./doctor.js')).doctorCommand(io),
+  },
+  {
+    name: 'worker',
+    term: 'worker [options]',
+    hidden: true,
+    description: 'run the runtime in the foreground: queued retry jobs and due automatic retries',
+    load: async (io) => (await import('./worker.js')).workerCommand(io),
+  },
+];
+
+/** The root command with no sub-commands yet: its options, help text and output. */
+export function programShell(): Command {
+  const terms = new Map(COMMANDS.filter((c) => c.term).map((c) => [c.name, c.term!]));
+  const defaultTerm = Help.prototype.subcommandTerm;
+  return new Command('flowdeck')
     .description('Triage the errors of integration flows: list, assign, tag, fix, retry and export them.')
     .version(VERSION)
     .showSuggestionAfterError(true)
-    .addHelpText('after', '\nWorkspace: $FLOWDECK_HOME (default ~/.local/share/flowdeck). Try `flowdeck demo`.')
-    .addCommand(demoCommand(io))
-    .addCommand(flowsCommand(io))
-    .addCommand(errorsCommand(io))
-    .addCommand(jobsCommand(io))
-    .addCommand(resolvedCommand(io))
-    .addCommand(tagsCommand(io))
-    .addCommand(usersCommand(io))
-    .addCommand(configCommand(io))
-    .addCommand(retryDataCommand(io))
-    .addCommand(requestsCommand(io))
-    .addCommand(logsCommand(io))
-    .addCommand(doctorCommand(io))
-    .addCommand(workerCommand(io), { hidden: true });
-  // Every command (and sub-command) throws instead of exiting, so one handler decides the exit code.
-  const configure = (cmd: Command) => {
-    cmd.exitOverride();
-    cmd.configureOutput({
-      writeOut: (s) => io.stdout.write(terminalSafe(s)),
-      writeErr: (s) => io.stderr.write(terminalSafe(s)),
-      outputError: (s, write) => write(`flowdeck: ${s.replace(/^error:\s*/i, '')}`),
-    });
-    cmd.commands.forEach(configure);
-  };
-  configure(program);
+    .configureHelp({
+      // A listed (not loaded) command has no options of its own to show: the table says how it reads.
+      subcommandTerm(cmd) {
+        return cmd.options.length === 0 && terms.has(cmd.name()) ? terms.get(cmd.name())! : defaultTerm.call(this, cmd);
+      },
+    })
+    .addHelpText('after', '\nWorkspace: $FLOWDECK_HOME (default ~/.local/share/flowdeck). Try `flowdeck demo`.');
+}
+
+/** Which command `args` (argv without node and the script) run: `errors …` and `help errors` alike. */
+export function commandNamed(args: readonly string[]): CommandEntry | undefined {
+  const name = args[0] === 'help' ? args[1] : args[0];
+  return COMMANDS.find((c) => c.name === name);
+}
+
+/** Every command throws instead of exiting, so one handler decides the exit code. */
+export function configureOutput(cmd: Command, io: CommandIO): void {
+  cmd.exitOverride();
+  cmd.configureOutput({
+    writeOut: (s) => io.stdout.write(terminalSafe(s)),
+    writeErr: (s) => io.stderr.write(terminalSafe(s)),
+    outputError: (s, write) => write(`flowdeck: ${s.replace(/^error:\s*/i, '')}`),
+  });
+  for (const sub of cmd.commands) configureOutput(sub, io);
+}
+
+/** The program for `args`: the command they run loaded, every other one only listed. */
+export async function buildProgram(io: CommandIO = processIO(), args: readonly string[] = []): Promise<Command> {
+  const program = programShell();
+  const chosen = commandNamed(args);
+  for (const entry of COMMANDS) {
+    const cmd = entry === chosen ? await entry.load(io) : new Command(entry.name).description(entry.description);
+    program.addCommand(cmd, entry.hidden ? { hidden: true } : {});
+  }
+  configureOutput(program, io);
   return program;
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   const io = processIO();
   endQuietlyOnClosedPipe();
-  const program = buildProgram(io);
   if (argv.length <= 2) {
     // On a terminal, `flowdeck` alone opens the TUI, loaded only then: plain commands never load ink.
     if (io.stdout.isTTY && process.stdin.isTTY) {
+      // ink and React load while the workspace opens: they are most of the TUI's start-up.
+      const loading = import('../src/tui/run.js').then(async (tui) => {
+        await tui.loadTui();
+        return tui;
+      });
+      loading.catch(() => undefined); // reported below, when awaited
       try {
         const backend = await openLocalBackend(io.env);
         try {
-          const { runTui } = await import('../src/tui/run.js');
+          const { runTui } = await loading;
           return (await runTui(backend, { env: io.env, workspace: backend.ws.home, operator: backend.ws.operator() })).exitCode;
         } finally {
           await backend.close();
@@ -73,10 +142,11 @@ export async function main(argv: string[] = process.argv): Promise<number> {
         return reportError(error, io.stderr);
       }
     }
-    program.outputHelp();
+    (await buildProgram(io)).outputHelp();
     return 0;
   }
   try {
+    const program = await buildProgram(io, argv.slice(2));
     await program.parseAsync(argv);
     return 0;
   } catch (error) {

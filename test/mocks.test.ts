@@ -193,7 +193,9 @@ describe('erp', () => {
   });
 
   it('answers 429 with Retry-After once over the limit, and accepts again after it', async () => {
-    const { urls, erp } = await start({ erpRateLimit: 5 });
+    // The window's clock is the test's: six requests fall in one window however slow the machine.
+    let clock = 10_000;
+    const { urls, erp } = await start({ erpRateLimit: 5, now: () => clock });
     const orders = (await allOrders(urls.shop)).slice(0, 10);
     const statuses: number[] = [];
     let limited: Awaited<ReturnType<typeof postJson>> | undefined;
@@ -209,7 +211,7 @@ describe('erp', () => {
       errors: [{ code: 'rate_limited', message: 'Too many requests, retry after 1 second' }],
     });
 
-    await new Promise((r) => setTimeout(r, 1050));
+    clock += 1000; // Retry-After later
     const retried = await postJson(`${urls.erp}/salesOrders`, toSalesOrder(orders[5]!));
     expect(retried.status).not.toBe(429);
 
@@ -269,14 +271,14 @@ describe('down and slow', () => {
     await expect(request(`${urls.slow}/orders`, { headersTimeout: 200 })).rejects.toMatchObject({
       code: 'UND_ERR_HEADERS_TIMEOUT',
     });
-    // undici runs headersTimeout on its coarse (~1 s) fast timers, so allow for that.
-    expect(Date.now() - startedAt).toBeLessThan(2000);
+    // Far under the slow system's 30 s, however loaded the machine (undici's timers are coarse, ~1 s).
+    expect(Date.now() - startedAt).toBeLessThan(15_000);
 
     const abortedAt = Date.now();
     await expect(fetch(`${urls.slow}/orders`, { signal: AbortSignal.timeout(200) })).rejects.toMatchObject({
       name: 'TimeoutError',
     });
-    expect(Date.now() - abortedAt).toBeLessThan(1000);
+    expect(Date.now() - abortedAt).toBeLessThan(15_000);
 
     // A request still parked on the slow system when everything closes.
     const parked = request(`${urls.slow}/orders`).then(
@@ -287,7 +289,7 @@ describe('down and slow', () => {
     const closingAt = Date.now();
     await systems!.close();
     systems = undefined;
-    expect(Date.now() - closingAt).toBeLessThan(1000);
+    expect(Date.now() - closingAt).toBeLessThan(15_000);
     expect(await parked).toBe('dropped');
   });
 });

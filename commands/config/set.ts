@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { isMaskedConfigKey } from '../../src/backend/triage.js';
+import { isMaskedConfigKey } from '../../src/domain/config-keys.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { parseChoice } from '../../src/cli/options.js';
 import { InvalidInputError } from '../../src/domain/errors.js';

@@ -86,8 +86,12 @@ export class LocalBackend implements Backend {
 
   queryContext(): QueryContext {
     const catalog = this.store.tagCatalog();
+    const ws = this.ws;
     return {
-      me: this.ws.operator(),
+      // Read only by `assignee:me`: who the operator is comes from config.json, not needed otherwise.
+      get me() {
+        return ws.operator();
+      },
       now: Date.now(),
       tagCodes: (value) => {
         if (hasWildcard(value)) {

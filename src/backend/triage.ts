@@ -5,6 +5,7 @@ import type {
   FlowStepTagsResponse,
   ResolvedFlowStepError,
 } from '../domain/api.js';
+import { isMaskedConfigKey, USER_EMAIL_KEY } from '../domain/config-keys.js';
 import { ConflictError, InvalidInputError, NotFoundError, ReadOnlyWorkspaceError } from '../domain/errors.js';
 import { decodeId, encodeId, idMatchesTime } from '../domain/ids.js';
 import { MASK } from '../domain/mask.js';
@@ -99,7 +100,6 @@ export interface TriageApi {
 const EMAIL = /^[^\s@"(),:;<>[\]\\]+@(?:localhost|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)$/i;
 const TAG_CODE = /^[A-Z2-9]{5}$/;
 const CONFIG_KEY = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
-const USER_EMAIL_KEY = 'user.email';
 const SECRET_KEYS = 'secrets.<name>';
 /** Written by `flowdeck demo` only: set by hand, it would let `demo --reset` wipe a real workspace. */
 const DEMO_KEY = 'demo';
@@ -435,10 +435,6 @@ function isSecretKey(key: string): boolean {
   return key === 'secrets' || key.startsWith('secrets.');
 }
 
-/** Whether `config get` and the audit show a key's value masked: all but user.email, since any value a connection references is a secret. */
-export function isMaskedConfigKey(key: string): boolean {
-  return key !== USER_EMAIL_KEY;
-}
 
 /** The value at `key` (at any depth of what is returned) with every leaf but user.email's the mask. */
 function maskConfig(value: unknown, key: string): unknown {

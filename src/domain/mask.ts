@@ -3,6 +3,8 @@
 // values of the workspace's connections wherever they appear (echoed bodies, URLs, messages).
 
 export const MASK = '********';
+/** Bumped when masking widens: stored definitions are then masked again (catalog sync). */
+export const MASKING_VERSION = 2;
 
 // Header names are matched broadly (Ocp-Apim-Subscription-Key, X-Auth-Key, X-Step-Token…): masking a
 // harmless header costs a little readability, missing a credential leaks it. A connection can name

@@ -31,12 +31,20 @@ export interface MockSystemsOptions {
   crmFailureRate?: number;
   erpRateLimit?: number;
   slowDelayMs?: number;
+  /** The ERP rate limit's clock (Date.now): tests step it, so a window never depends on the machine's speed. */
+  now?: () => number;
 }
 
 export interface MockSystems {
   urls: { shop: string; erp: string; crm: string; down: string; slow: string };
   crm: { setFailureRate(rate: number): void };
-  erp: { setRateLimit(perSecond: number): void; received(): number; created(): number };
+  erp: {
+    setRateLimit(perSecond: number): void;
+    /** Replaces the rate limit's clock: a stopped one (() => 0) lets exactly the limit through, however slow the machine. */
+    setClock(now: () => number): void;
+    received(): number;
+    created(): number;
+  };
   close(): Promise<void>;
 }
 
@@ -208,6 +216,7 @@ export function validateSalesOrder(body: unknown): ErrorEntry[] {
 }
 
 interface ErpState {
+  now: () => number;
   rateLimit: number;
   received: number;
   created: number;
@@ -229,7 +238,7 @@ function erpServer(state: ErpState): Server {
 
     // A fixed window that opens on the first request after the last one closed: after Retry-After
     // (1 s) a client is always in a fresh window.
-    const now = Date.now();
+    const now = state.now();
     if (now - state.windowStart >= RATE_WINDOW_MS) {
       state.windowStart = now;
       state.windowCount = 0;
@@ -376,6 +385,7 @@ export async function startMockSystems(options: MockSystemsOptions = {}): Promis
 
   const book = generateOrders({ seed, count: orderCount, invalidRatio });
   const erpState: ErpState = {
+    now: options.now ?? Date.now,
     rateLimit: erpRateLimit,
     received: 0,
     created: 0,
@@ -421,6 +431,11 @@ export async function startMockSystems(options: MockSystemsOptions = {}): Promis
     erp: {
       setRateLimit(perSecond) {
         erpState.rateLimit = checkCount('erpRateLimit', perSecond, true);
+      },
+      setClock(now) {
+        erpState.now = now;
+        erpState.windowStart = now();
+        erpState.windowCount = 0;
       },
       received: () => erpState.received,
       created: () => erpState.created,

@@ -3,6 +3,7 @@ import type { JobStatus, JobType } from '../domain/api.js';
 import { NotFoundError } from '../domain/errors.js';
 import { idSecondsSql } from '../domain/ids.js';
 import type { QueryTerm } from '../domain/query.js';
+import { MASKING_VERSION } from '../domain/mask.js';
 import { Signer } from '../domain/signature.js';
 import type { Catalog } from '../flows/load.js';
 import { openDatabase, type Db, type OpenOptions } from './db.js';
@@ -337,7 +338,7 @@ export class SqliteStore implements ListingStats {
     // The masking's version is part of the digest: definitions stored by an older, narrower
     // masking are rewritten even when the flow files did not change. A read-only store keeps the
     // definitions it has: its reads still work, and nothing else may write.
-    const digest = `${catalog.digest}:mask2`;
+    const digest = `${catalog.digest}:mask${MASKING_VERSION}`;
     if (this.readonly || this.getMeta('catalog_digest') === digest) return;
     this.transaction(() => {
       const upConnection = this.stmt(`INSERT INTO connections (id, name, base_uri, definition) VALUES (?, ?, ?, ?)

@@ -1,6 +1,7 @@
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import Conf from 'conf';
+import type Conf from 'conf';
 import { WorkspaceError } from '../domain/errors.js';
 
 // What opening a workspace checks before it trusts its files: the directory is one, whether it may
@@ -53,21 +54,42 @@ export function configFileOf(home: string): string {
 }
 
 /** config.json through conf; one that does not parse is named, with how to fix it, rather than replaced. */
+/**
+ * config.json as JSON (undefined when there is none yet), checked to parse without loading conf,
+ * which costs more to load than most commands take. A corrupt or empty file is named with what to do.
+ */
+export function readConfigFile<T extends Record<string, unknown>>(home: string): T | undefined {
+  const file = configFileOf(home);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new WorkspaceError(`cannot read ${file}: ${describeCode(e)}`);
+  }
+  if (text.trim() === '') throw new WorkspaceError(`${file} is empty: fix it by hand, or move it away to start with an empty config (values set with flowdeck config set must then be set again)`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new WorkspaceError(`${file} is not valid JSON (${(e as Error).message.split('\n')[0]}): fix it by hand, or move it away to start with an empty config (values set with flowdeck config set must then be set again)`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new WorkspaceError(`${file} holds no JSON object: fix it by hand, or move it away to start with an empty config (values set with flowdeck config set must then be set again)`);
+  }
+  return parsed as T;
+}
+
+const require = createRequire(import.meta.url);
+
+/** config.json through conf (loaded now: only commands that read or set config values pay for it). */
 export function openConfig<T extends Record<string, unknown>>(home: string): Conf<T> {
   const file = configFileOf(home);
+  const { default: ConfClass } = require('conf') as typeof import('conf');
   try {
-    return new Conf<T>({ cwd: home, configName: 'config', projectName: 'flowdeck', clearInvalidConfig: false });
+    return new ConfClass<T>({ cwd: home, configName: 'config', projectName: 'flowdeck', clearInvalidConfig: false });
   } catch (e) {
-    if (e instanceof SyntaxError) {
-      let empty = false;
-      try {
-        empty = statSync(file).size === 0;
-      } catch {
-        // gone meanwhile: the parse error says enough
-      }
-      const what = empty ? 'is empty' : `is not valid JSON (${e.message.split('\n')[0]})`;
-      throw new WorkspaceError(`${file} ${what}: fix it by hand, or move it away to start with an empty config (values set with flowdeck config set must then be set again)`);
-    }
+    if (e instanceof SyntaxError) throw new WorkspaceError(`${file} is not valid JSON (${e.message.split('\n')[0]}): fix it by hand, or move it away to start with an empty config`);
     throw new WorkspaceError(`cannot read ${file}: ${describeCode(e)}`);
   }
 }

@@ -1,16 +1,21 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type Conf from 'conf';
+import { MASKING_VERSION } from '../domain/mask.js';
+import { catalogFingerprint } from '../flows/fingerprint.js';
 import { loadCatalog, type Catalog } from '../flows/load.js';
 import { definitionMasker } from '../runtime/connections.js';
-import { SqliteStore } from '../store/sqlite-store.js';
-import { ensureHomeDirectory, mustOpenReadOnly, openConfig } from './open-checks.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import { ensureHomeDirectory, mustOpenReadOnly, openConfig, readConfigFile } from './open-checks.js';
 import { ensureSchema, openStore } from './store-checks.js';
 import { recoverStaleJobs } from '../runtime/recovery.js';
 import { ensureWorker } from '../runtime/worker.js';
 
 // A workspace is a directory: flow files under flows/, the SQLite store, and config.json (conf).
 // FLOWDECK_HOME selects it, so tests and users can keep several side by side.
+
+/** The store's meta key of the flow files' fingerprint when the catalog was last synced. */
+export const CATALOG_FINGERPRINT_KEY = 'catalog_fingerprint';
 
 export interface WorkspaceConfigShape {
   demo?: boolean;
@@ -28,9 +33,11 @@ export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
 export class Workspace {
   readonly flowsDir: string;
   readonly dbFile: string;
-  readonly config: Conf<WorkspaceConfigShape>;
   readonly store: SqliteStore;
   private cachedCatalog: Catalog | undefined;
+  private configValue: Conf<WorkspaceConfigShape> | undefined;
+  /** config.json as opening read it (checked to parse; conf itself loads on first use). */
+  private readonly configAtOpen: WorkspaceConfigShape | undefined;
   /** What opening found: jobs of dead processes, failed or re-queued. */
   recovered = { failed: 0, requeued: 0 };
   /** Opened read-only (not writable, or FLOWDECK_READONLY=1): reads work, writes are refused. */
@@ -46,7 +53,7 @@ export class Workspace {
     this.flowsDir = join(home, 'flows');
     this.dbFile = join(home, 'flowdeck.db');
     this.readonly = mustOpenReadOnly(home, this.dbFile, env);
-    this.config = openConfig<WorkspaceConfigShape>(home);
+    this.configAtOpen = readConfigFile<WorkspaceConfigShape>(home);
     this.store = openStore(this.dbFile, this.readonly);
     try {
       this.repairedSchema = ensureSchema(this.store, this.dbFile);
@@ -56,11 +63,14 @@ export class Workspace {
     }
   }
 
-  /** Opens (creating when needed) the workspace, syncs its flow files and marks jobs whose process died. */
+  /**
+   * Opens (creating when needed) the workspace, syncs its flow files when they changed since the
+   * last sync, and marks jobs whose process died.
+   */
   static open(home: string = defaultHome(), env: NodeJS.ProcessEnv = process.env): Workspace {
     const ws = new Workspace(home, env);
     try {
-      ws.catalog();
+      ws.syncCatalogIfChanged();
       if (!ws.readonly) {
         ws.recovered = recoverStaleJobs(ws.store, Date.now());
         // A re-queued retry job runs as a newly queued one does: a background worker picks it up.
@@ -73,7 +83,16 @@ export class Workspace {
     return ws;
   }
 
-  /** The flow files' catalog, loaded once per process and mirrored into the store. */
+  /** config.json, read on first use: conf and its schema validator cost more to load than most commands take. */
+  get config(): Conf<WorkspaceConfigShape> {
+    this.configValue ??= openConfig<WorkspaceConfigShape>(this.home);
+    return this.configValue;
+  }
+
+  /**
+   * The flow files' catalog, loaded on first use (once per process) and mirrored into the store.
+   * Listings read the store's mirror, so most commands never need it.
+   */
   catalog(): Catalog {
     if (!this.cachedCatalog) {
       this.cachedCatalog = loadCatalog(this.flowsDir);
@@ -82,9 +101,33 @@ export class Workspace {
     return this.cachedCatalog;
   }
 
+  /** Whether this process has parsed the flow files (opening skips them when they did not change). */
+  get catalogLoaded(): boolean {
+    return this.cachedCatalog !== undefined;
+  }
+
   reloadCatalog(): Catalog {
     this.cachedCatalog = undefined;
+    this.syncCatalogIfChanged(true);
     return this.catalog();
+  }
+
+  /**
+   * Parses, validates and syncs the flow files unless their fingerprint is the one stored at the
+   * last sync. Taken before the files are read, so a file changed meanwhile reloads next time.
+   */
+  private syncCatalogIfChanged(force = false): void {
+    // The masking's version is part of it: definitions stored by an older, narrower masking are
+    // rewritten even when the flow files did not change.
+    const fingerprint = `${catalogFingerprint(this.flowsDir)}:mask${MASKING_VERSION}`;
+    if (!force && this.store.getMeta(CATALOG_FINGERPRINT_KEY) === fingerprint) return;
+    this.catalog();
+    try {
+      this.store.setMeta(CATALOG_FINGERPRINT_KEY, fingerprint);
+    } catch (e) {
+      // Only a cache: a workspace opened read-only parses its flow files on every open instead.
+      if ((e as { code?: string }).code !== 'SQLITE_READONLY') throw e;
+    }
   }
 
   get isDemo(): boolean {
@@ -93,9 +136,19 @@ export class Workspace {
 
   /** Who is acting: FLOWDECK_USER, else `config set user.email`, else the OS user. */
   operator(): string {
-    const email = (this.config.get('user') as WorkspaceConfigShape['user'] | undefined)?.email;
+    const email = this.configUser()?.email;
     // A hand-edited config.json may hold anything there; `flowdeck doctor` names it.
     return this.env.FLOWDECK_USER || (typeof email === 'string' && email ? email : `${this.env.USER ?? 'operator'}@localhost`);
+  }
+
+  /**
+   * config.json's user: as opening read it while conf is not loaded (the TUI's header and every
+   * write's audit need it; conf costs ~80 ms to load), else conf's current value.
+   */
+  private configUser(): WorkspaceConfigShape['user'] {
+    const config = this.configValue ? this.configValue.store : this.configAtOpen;
+    const user = config?.user;
+    return user && typeof user === 'object' ? user : undefined;
   }
 
   close(): void {

@@ -244,7 +244,7 @@ function runOnTerminal(args: string[], answer: string): Promise<{ code: number |
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`no answer from flowdeck ${args.join(' ')}: ${screen}`));
-    }, 30_000);
+    }, 90_000);
     child.stdout.on('data', (chunk: Buffer) => {
       screen += chunk.toString('utf8');
       if (!answered && screen.includes('y/N')) {

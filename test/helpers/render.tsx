@@ -9,6 +9,7 @@ import type { TuiBackend } from '../../src/tui/backend.js';
 import type { Route } from '../../src/tui/state/nav.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { Workspace } from '../../src/workspace/workspace.js';
+import { runDemoFlows } from './workspace.js';
 
 // TUI tests: the real App over a real LocalBackend (a demo workspace whose flows really ran against
 // the mock systems), rendered with ink-testing-library. Helpers send named keys and wait until the
@@ -56,7 +57,7 @@ export async function seededHome(): Promise<{ home: string; cleanup: () => void 
     const dir = mkdtempSync(join(tmpdir(), 'flowdeck-tui-template-'));
     const env = { ...process.env, FLOWDECK_USER: OPERATOR };
     const backend = new LocalBackend(seedDemoWorkspace(dir, env));
-    for (const flow of await backend.listFlows()) if (flow.name !== 'Orders to warehouse') await backend.runFlow(flow._id);
+    await runDemoFlows(backend);
     await backend.close();
     template = dir;
   }
@@ -133,7 +134,7 @@ export function renderTui(backend: TuiBackend, options: RenderOptions = {}): Tui
   const frames = () => r.frames.map(stripAnsi);
   const matches = (f: string, p: string | RegExp | ((frame: string) => boolean)) =>
     typeof p === 'string' ? f.includes(p) : p instanceof RegExp ? p.test(f) : p(f);
-  const waitFor = async (p: string | RegExp | ((frame: string) => boolean), timeoutMs = 10_000) => {
+  const waitFor = async (p: string | RegExp | ((frame: string) => boolean), timeoutMs = 30_000) => {
     const started = Date.now();
     for (;;) {
       const f = frame();

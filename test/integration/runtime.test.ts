@@ -204,17 +204,17 @@ describe('runtime: failures of the mock systems become classified open errors', 
 
   it('ERP 429 → rate_limit and CRM 503 → intermittent, both due for retry after their back-off', async () => {
     const b = await demoBackend();
-    b.runtime.mockSystems!.erp.setRateLimit(10);
+    // A limit of 0 answers every order 429: how many pass a real limit would depend on the machine's speed.
+    b.runtime.mockSystems!.erp.setRateLimit(0);
     b.runtime.mockSystems!.crm.setFailureRate(0.3);
     const job = await b.runFlow(ERP_FLOW);
-    const finishedAt = Date.now();
     await expectConsistentJob(b, job, ERP_FLOW);
 
     const erp = await allErrors(b, ERP_FLOW, 'ERP sales orders');
     const limited = erp.filter((e) => e.code === '429');
     expect(limited.length).toBeGreaterThan(0);
-    // whatever got past the rate limit may still be invalid (422); nothing else fails at the ERP
-    expect(erp.every((e) => e.code === '429' || e.code === '422')).toBe(true);
+    // nothing gets past the limit, and nothing else fails at the ERP
+    expect(erp.every((e) => e.code === '429')).toBe(true);
     for (const e of limited) {
       expect(e).toMatchObject({ classification: 'rate_limit', source: 'application' });
       expect(JSON.parse(e.message)).toEqual({ errors: [{ code: 'rate_limited', message: 'Too many requests, retry after 1 second' }] });
@@ -224,7 +224,6 @@ describe('runtime: failures of the mock systems become classified open errors', 
       expect(wait).toBeGreaterThanOrEqual(1600);
       expect(wait).toBeLessThanOrEqual(2000);
     }
-    expect(Date.parse(limited[0]!.retryAt!)).toBeGreaterThan(finishedAt);
 
     const crm = await allErrors(b, ERP_FLOW, 'CRM customer lookup');
     expect(crm.length).toBeGreaterThan(0);
@@ -237,7 +236,6 @@ describe('runtime: failures of the mock systems become classified open errors', 
       expect(wait).toBeGreaterThanOrEqual(4000);
       expect(wait).toBeLessThanOrEqual(5000);
     }
-    expect(Date.parse(crm[0]!.retryAt!)).toBeGreaterThan(finishedAt);
     // a record stopped by the lookup never reached the ERP
     const crmKeys = new Set(crm.map((e) => e.traceKey));
     expect(erp.filter((e) => crmKeys.has(e.traceKey))).toEqual([]);

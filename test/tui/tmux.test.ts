@@ -1,11 +1,12 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { decodeId } from '../../src/domain/ids.js';
-import { tagCode } from '../../src/workspace/demo.js';
+import { LocalBackend } from '../../src/backend/local-backend.js';
+import { seedDemoWorkspace, tagCode } from '../../src/workspace/demo.js';
 import { REPO_ROOT, runCli } from '../helpers/cli.js';
-import { tempHome, type TempHome } from '../helpers/workspace.js';
+import { runDemoFlows, tempHome, type TempHome } from '../helpers/workspace.js';
 
 // End to end: the real bin/flowdeck.js in a real terminal (tmux, on a socket of its own) over a
 // demo workspace. A person's session — filter, mark, tag, resolve, retry, quit — asserted on the
@@ -15,7 +16,12 @@ const OPERATOR = 'night.shift@acme.example';
 const FLOW = 'Shop orders to ERP';
 const STEP = 'ERP sales orders';
 
+// Without tmux there is no terminal to drive: skip, saying why (.ci/run installs it).
+const HAS_TMUX = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
+if (!HAS_TMUX) console.warn('test/tui/tmux.test.ts skipped: tmux is not installed (apt-get install -y tmux)');
+
 let tmp: TempHome;
+// A tmux server of this test's own (-L): parallel runs and other sessions never collide.
 let socket: string;
 
 function tmux(...args: string[]): string {
@@ -30,7 +36,7 @@ function send(...keys: string[]): void {
   tmux('send-keys', '-t', 'tui', ...keys);
 }
 
-async function waitScreen(expected: string | RegExp, timeoutMs = 20_000): Promise<string> {
+async function waitScreen(expected: string | RegExp, timeoutMs = 45_000): Promise<string> {
   const started = Date.now();
   for (;;) {
     const s = screen();
@@ -57,13 +63,21 @@ async function listJson(query: string): Promise<Array<{ errorId: string }>> {
 }
 
 beforeEach(async () => {
+  if (!HAS_TMUX) return;
   tmp = tempHome('flowdeck-tmux-');
   socket = `flowdeck-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const seeded = await runCli(['demo', '--no-tui'], { FLOWDECK_HOME: tmp.home, FLOWDECK_USER: OPERATOR });
-  expect(seeded.code).toBe(0);
+  // Seeded in this process with the ERP's rate-limit clock stopped: a known share of the orders
+  // is rate-limited however loaded the machine (a real-time `demo` may see no 429 at all).
+  const seeder = new LocalBackend(seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR }));
+  try {
+    await runDemoFlows(seeder);
+  } finally {
+    await seeder.close();
+  }
 });
 
 afterEach(() => {
+  if (!HAS_TMUX) return;
   try {
     tmux('kill-server');
   } catch {
@@ -81,7 +95,7 @@ afterEach(() => {
   tmp.cleanup();
 });
 
-it('filter, mark, tag, resolve and retry in bin/flowdeck.js on a terminal; the store agrees; NO_COLOR is honoured', async () => {
+it.skipIf(!HAS_TMUX)('filter, mark, tag, resolve and retry in bin/flowdeck.js on a terminal; the store agrees; NO_COLOR is honoured', async () => {
   const value = await listJson('code:422');
   expect(value.length).toBeGreaterThan(3);
 
@@ -143,7 +157,10 @@ it('filter, mark, tag, resolve and retry in bin/flowdeck.js on a terminal; the s
   send('A');
   await waitScreen('all matching code:422');
   send('r');
-  await waitScreen(`Retry ${rest.length} records? y/N`);
+  // Automatic retries run while the TUI is open, and an ERP record they retry may come back as a
+  // new 422: the question counts what is marked then, at least the 422s seen before.
+  const asked = Number((/Retry ([\d,]+) records\? y\/N/.exec(await waitScreen(/Retry [\d,]+ records\? y\/N/)) ?? [])[1]?.replace(/,/g, ''));
+  expect(asked).toBeGreaterThanOrEqual(rest.length);
   send('y');
   const queued = await waitScreen(/Retry job [0-9a-f]{24} queued/);
   const jobId = /Retry job ([0-9a-f]{24}) queued/.exec(queued)![1]!;
@@ -151,7 +168,10 @@ it('filter, mark, tag, resolve and retry in bin/flowdeck.js on a terminal; the s
   // Every retried error left the open list: resolved by the retry, or superseded by a new error.
   for (const r of storeRows(rest.map((e) => e.errorId))) expect(r.resolved).toBe(1);
   const jobs = await runCli(['jobs', 'show', jobId, '--json'], { FLOWDECK_HOME: tmp.home });
-  expect(JSON.parse(jobs.stdout)).toMatchObject({ _id: jobId, type: 'retry', status: 'completed' });
+  const shown = JSON.parse(jobs.stdout) as { numResolved?: number; numSuccess?: number; numError?: number };
+  expect(shown).toMatchObject({ _id: jobId, type: 'retry', status: 'completed' });
+  // Every confirmed record is accounted for once, however many got through.
+  expect((shown.numResolved ?? shown.numSuccess ?? 0) + (shown.numError ?? 0) + ((shown as { numIgnore?: number }).numIgnore ?? 0)).toBe(asked);
 
   // No colour anywhere on screen with NO_COLOR (inverse for the cursor row is not a colour).
   // eslint-disable-next-line no-control-regex
