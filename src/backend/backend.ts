@@ -55,6 +55,13 @@ export interface ErrorListParams {
   after?: string;
 }
 
+export interface ErrorCountParams {
+  /** Query-language text, as for listErrors. */
+  query?: string;
+  /** Count the resolved errors instead of the open ones. */
+  resolved?: boolean;
+}
+
 export type FacetField = 'classification' | 'code' | 'source';
 export interface Facet {
   value: string;
@@ -112,6 +119,8 @@ export interface Backend {
   filterMetadata(): Promise<ErrorsFilterMetadataResponse>;
   /** Open errors of a step counted by classification, code or source, largest first. */
   errorFacets(flowRef: string, stepRef: string, field: FacetField): Promise<Facet[]>;
+  /** How many open (or resolved) errors of a step match a query: a read, never a lock on writers. */
+  countErrors(flowRef: string, stepRef: string, params?: ErrorCountParams): Promise<number>;
   /** Errors counted by signature (a step's, or every step's of the flow), largest or newest first. */
   errorGroups(flowRef: string, stepRef: string | undefined, params?: ErrorGroupParams): Promise<ErrorGroupsResponse>;
 

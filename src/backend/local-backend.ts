@@ -10,7 +10,7 @@ import { RetryService } from './retry.js';
 import type { QueryContext } from '../store/error-query.js';
 import type { ErrorRow, FlowRow, JobRow, StepRow } from '../store/rows.js';
 import type { Workspace } from '../workspace/workspace.js';
-import type { AutomaticRetries, Backend, ErrorListParams, Facet, FacetField, FlowInfo, JobDetail, JobListEntry, JobListParams, RunFlowOptions, StepInfo } from './backend.js';
+import type { AutomaticRetries, Backend, ErrorCountParams, ErrorListParams, Facet, FacetField, FlowInfo, JobDetail, JobListEntry, JobListParams, RunFlowOptions, StepInfo } from './backend.js';
 import { errorGroups, type ErrorGroupParams, type ErrorGroupsResponse } from './groups.js';
 import { errorIdOf, iso, jobIdOf, toFlowStepError, toJob } from './shapes.js';
 import { TriageService } from './triage.js';
@@ -263,6 +263,11 @@ export class LocalBackend implements Backend {
   async errorFacets(flowRef: string, stepRef: string, field: FacetField): Promise<Facet[]> {
     const flow = this.resolveFlow(flowRef);
     return this.store.stepErrorFacets(this.resolveStep(flow, stepRef).key, field);
+  }
+
+  async countErrors(flowRef: string, stepRef: string, params: ErrorCountParams = {}): Promise<number> {
+    const step = this.resolveStep(this.resolveFlow(flowRef), stepRef);
+    return this.store.countErrors({ step: step.key, resolved: params.resolved === true, terms: parseQuery(params.query ?? '').terms }, this.queryContext());
   }
 
   async errorGroups(flowRef: string, stepRef: string | undefined, params: ErrorGroupParams = {}): Promise<ErrorGroupsResponse> {

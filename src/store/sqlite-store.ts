@@ -688,6 +688,12 @@ export class SqliteStore implements ListingStats {
     return this.stmt(sql).pluck().all(...params) as number[];
   }
 
+  /** How many errors a listing would walk to its end (the ids-only listing, counted in SQLite). */
+  countErrors(q: Omit<ErrorListQuery, 'limit'>, ctx: QueryContext): number {
+    const { sql, params } = buildErrorListing({ ...q, limit: -1 }, ctx, { idsOnly: true, stats: this });
+    return this.stmt(`SELECT count(*) FROM (${sql})`).pluck().get(...params) as number;
+  }
+
   /** The query plan of a listing, for tests that prove no listing scans the errors table. */
   explainListErrors(q: ErrorListQuery, ctx: QueryContext): string[] {
     const { sql, params } = buildErrorListing(q, ctx, { stats: this });

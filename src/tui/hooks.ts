@@ -92,9 +92,13 @@ export function useAutoRefresh(fn: () => void): void {
   useInterval(fn, ui.refreshMs, ui.refreshMs > 0 && ui.isVisible(navKey));
 }
 
-/** Whether a load is cheap enough to repeat on the refresh timer (at most a tenth of the period). */
-export function cheapEnough(loaded: Pick<Loaded<unknown>, 'loading' | 'lastMs'>, refreshMs: number): boolean {
-  return !loaded.loading && loaded.lastMs <= refreshMs / 10;
+/**
+ * Whether a load may be repeated on the refresh timer now: every period for a cheap one, and a slow
+ * one (a count over a big filtered list, a loaded machine) spaced out so that it takes at most a
+ * tenth of the time — slower to follow, but never stopped, whatever the machine's speed.
+ */
+export function cheapEnough(loaded: Pick<Loaded<unknown>, 'loading' | 'lastMs' | 'lastAt'>, refreshMs: number, now = Date.now()): boolean {
+  return !loaded.loading && now - loaded.lastAt >= Math.max(refreshMs, 9 * loaded.lastMs);
 }
 
 export interface Loaded<T> {
@@ -102,8 +106,10 @@ export interface Loaded<T> {
   error?: string;
   loading: boolean;
   reload(): void;
-  /** How long the last load took (ms), so a timed refresh can leave out a load too slow to repeat. */
+  /** How long the last load took (ms), so a timed refresh can space out a load that is slow to repeat. */
   lastMs: number;
+  /** When the last load ended (epoch ms; 0 before the first). */
+  lastAt: number;
 }
 
 /**
@@ -121,12 +127,16 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
   const loadRef = useRef(load);
   loadRef.current = load;
   const took = useRef(0);
+  const ended = useRef(0);
   useEffect(() => {
     if (!enabled) return;
     let current = true;
     setState((s) => (s.loading ? s : { ...s, loading: true }));
     const started = Date.now();
-    loadRef.current().finally(() => (took.current = Date.now() - started)).then(
+    loadRef.current().finally(() => {
+      ended.current = Date.now();
+      took.current = ended.current - started;
+    }).then(
       (data) => current && setState({ data, loading: false }),
       (e: unknown) => current && setState((s) => ({ ...s, error: failureMessage(e), loading: false })),
     );
@@ -136,7 +146,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [tick, enabled, ...deps]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { ...state, reload, lastMs: took.current };
+  return { ...state, reload, lastMs: took.current, lastAt: ended.current };
 }
 
 /** Calls `fn` when the view comes back on top (after a drill-down returns), not on first show. */

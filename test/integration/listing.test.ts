@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { join } from 'node:path';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { LocalBackend as Local } from '../../src/backend/local-backend.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
@@ -62,4 +63,25 @@ it('oldest-first paging honours filters, and `after` is exclusive', async () => 
 it('a bad cursor or order is one clear error', async () => {
   await expect(backend.listErrors(FLOW, STEP, { order: 'asc', after: 'nope' })).rejects.toThrow(/"nope" is not an error id/);
   await expect(backend.listErrors(FLOW, STEP, { order: 'sideways' as 'asc' })).rejects.toThrow(/order must be asc or desc/);
+});
+
+it('countErrors counts what a listing walks, open or resolved, while a writer holds the store', async () => {
+  const all = await walk('desc');
+  const transient = await walk('desc', 'class:intermittent');
+  expect(await backend.countErrors(FLOW, STEP)).toBe(all.length);
+  expect(await backend.countErrors(FLOW, STEP, { query: 'class:intermittent' })).toBe(transient.length);
+  expect(await backend.countErrors(FLOW, STEP, { resolved: true })).toBe(0);
+  await backend.triage.resolve(FLOW, STEP, { errorIds: transient.slice(0, 2) });
+  expect(await backend.countErrors(FLOW, STEP, { resolved: true })).toBe(2);
+  expect(await backend.countErrors(FLOW, STEP, { query: 'class:intermittent' })).toBe(transient.length - 2);
+  // A count is a read: another connection's open write transaction does not hold it up (WAL).
+  const Database = (await import('better-sqlite3')).default;
+  const writer = new Database(join(tmp.home, 'flowdeck.db'));
+  writer.exec('BEGIN IMMEDIATE');
+  try {
+    expect(await backend.countErrors(FLOW, STEP)).toBe(all.length - 2);
+  } finally {
+    writer.exec('ROLLBACK');
+    writer.close();
+  }
 });

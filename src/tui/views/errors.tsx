@@ -156,11 +156,8 @@ export function ErrorsView({ route }: { route: ErrorsRoute }) {
   const matching = useLoad(async () => {
     if (tab === 'open' && filter === '') return undefined;
     await new Promise((resolve) => setImmediate(resolve));
-    const selection = filter ? { query: filter } : { all: true };
-    const dry = tab === 'open'
-      ? await backend.triage.resolve(flowId, stepId, selection, { dryRun: true })
-      : await backend.triage.reopen(flowId, stepId, selection, { dryRun: true });
-    return { tab, filter, count: dry.errorsToReturn.length };
+    const count = await backend.countErrors(flowId, stepId, { query: filter, resolved: tab === 'resolved' });
+    return { tab, filter, count };
   }, [tab, filter, flowId, stepId]);
   const refresh = () => {
     dispatch({ type: 'reload' });
