@@ -20,7 +20,7 @@ export async function runInProcess(env: NodeJS.ProcessEnv, args: string[]): Prom
   stderr.on('data', (c: Buffer) => err.push(c));
   let code = 0;
   try {
-    await buildProgram({ stdout, stderr, env }).parseAsync(['node', 'flowdeck', ...args]);
+    await (await buildProgram({ stdout, stderr, env }, args)).parseAsync(['node', 'flowdeck', ...args]);
   } catch (e) {
     // Commander printed its own usage errors already (as the real main() leaves them).
     const c = (e as { code?: string; exitCode?: number }).code;

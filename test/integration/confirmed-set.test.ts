@@ -95,7 +95,7 @@ function terminalIO(answer: (question: string) => void): { io: CommandIO; out: (
 }
 
 async function runCommand(io: CommandIO, args: string[]): Promise<void> {
-  await buildProgram(io).parseAsync(['node', 'flowdeck', ...args]);
+  await (await buildProgram(io, args)).parseAsync(['node', 'flowdeck', ...args]);
 }
 
 /** The TUI's footer and prompts, recorded; `onAsk` runs when a confirmation is asked, before "yes". */

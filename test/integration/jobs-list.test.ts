@@ -27,7 +27,7 @@ async function jobsList(args: string[]): Promise<{ out: string; err: string }> {
   stdout.on('data', (c: Buffer) => out.push(c));
   stderr.on('data', (c: Buffer) => err.push(c));
   const io: CommandIO = { stdout: Object.assign(stdout, { isTTY: true, columns: 240 }), stderr, env: { ...process.env, FLOWDECK_HOME: tmp.home, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' } };
-  await buildProgram(io).parseAsync(['node', 'flowdeck', 'jobs', 'list', ...args]);
+  await (await buildProgram(io, ['jobs', 'list', ...args])).parseAsync(['node', 'flowdeck', 'jobs', 'list', ...args]);
   return { out: Buffer.concat(out).toString('utf8'), err: Buffer.concat(err).toString('utf8') };
 }
 

@@ -299,15 +299,17 @@ flows:
     );
     const env = { ...process.env, FLOWDECK_HOME: t.home, FLOWDECK_T_QUERY: token.envQuery, FLOWDECK_RETRY_THREAD_FROM: '' };
     const outputs: string[] = [];
-    const run = async (...args: string[]) => {
+    // Exit 0 unless said otherwise: a run whose records fail exits 1 (the exit-code contract).
+    const runExpecting = async (code: number, ...args: string[]) => {
       const r = await runInProcess(env, args);
       outputs.push(r.stdout, r.stderr);
-      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(code);
       return r.stdout;
     };
+    const run = (...args: string[]) => runExpecting(0, ...args);
     await run('config', 'set', 'partner.lookupKey', token.configQuery);
 
-    const job = JSON.parse(await run('flows', 'run', 'Echoed secrets', '--json')) as { _id: string; numError: number };
+    const job = JSON.parse(await runExpecting(1, 'flows', 'run', 'Echoed secrets', '--json')) as { _id: string; numError: number };
     expect(job.numError).toBe(3);
     const errors = JSON.parse(await run('errors', 'list', 'Echoed secrets', 'Sink', '--json')).errors as Array<{ errorId: string; reqAndResKey: string; retryDataKey: string }>;
     expect(errors).toHaveLength(3);
@@ -325,10 +327,10 @@ flows:
     }
     const csv = join(t.home, 'errors.csv');
     await run('errors', 'export', 'Echoed secrets', 'Sink', '-o', csv);
-    await run('errors', 'retry', 'Echoed secrets', 'Sink', '--all', '--yes', '--wait', '--json');
+    await runExpecting(1, 'errors', 'retry', 'Echoed secrets', 'Sink', '--all', '--yes', '--wait', '--json');
     // Again with the sender in a thread of its own (its redactor is rebuilt from the job's).
     env.FLOWDECK_RETRY_THREAD_FROM = '0';
-    await run('errors', 'retry', 'Echoed secrets', 'Sink', '--all', '--yes', '--wait', '--json');
+    await runExpecting(1, 'errors', 'retry', 'Echoed secrets', 'Sink', '--all', '--yes', '--wait', '--json');
     const retryJobs = JSON.parse(await run('jobs', 'list', '--json')) as Array<{ type: string; status: string }>;
     expect(retryJobs.filter((j) => j.type === 'retry' && j.status === 'completed')).toHaveLength(2);
 

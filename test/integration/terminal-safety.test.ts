@@ -65,7 +65,8 @@ flows:
       const r = await runInProcess(env, args);
       return r;
     };
-    expect((await run('flows', 'run', 'F')).code).toBe(0);
+    // Its records fail on purpose: the run exits 1 (the exit-code contract).
+    expect((await run('flows', 'run', 'F')).code).toBe(1);
     const listed = await run('errors', 'list', 'F', 'Sink', '--json');
     const error = JSON.parse(listed.stdout).errors[0] as { errorId: string; reqAndResKey: string; message: string };
     // What was stored is exact: the message is the target's JSON, escapes and all.

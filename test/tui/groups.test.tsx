@@ -102,7 +102,8 @@ describe('Groups view', () => {
     tui = renderTui(backend, { routes: await routes('errors') });
     await tui.waitFor(/row 1 of \d+/);
     await tui.pressAndWait('s', g.sig);
-    await tui.pressAndWait('r', `Retry ${g.count} errors?`);
+    // r counts records (here one per error of the group)
+    await tui.pressAndWait('r', `Retry ${g.count} records?`);
     await tui.pressAndWait('y', /Retry job [0-9a-f]{24} queued for/);
     const jobs = await backend.listJobs({ type: 'retry' });
     expect(jobs.length).toBe(1);

@@ -50,8 +50,8 @@ describe('bindings', () => {
   });
 
   it('the footer shows the keys that work here, as many as fit, help and quit last', () => {
-    const items = footerItems('errors', {}, 200);
-    expect(items.map((i) => i.key)).toEqual(expect.arrayContaining(['/', 'space', 'A', 'r', 'b', 'x', 'a', 't', 'e', 'E', 'l']));
+    const items = footerItems('errors', {}, 240);
+    expect(items.map((i) => i.key)).toEqual(expect.arrayContaining(['/', 'space', 'A', 'r', 'b', 'x', 'a', 't', 'e', 'E', 'l', 's']));
     expect(items.slice(-2).map((i) => i.label)).toEqual(['help', 'quit']);
     expect(items.some((i) => i.label === 'reopen')).toBe(false);
     expect(footerItems('errors', { tab: 'resolved' }, 200).some((i) => i.label === 'reopen')).toBe(true);
