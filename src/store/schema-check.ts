@@ -26,14 +26,39 @@ export function expectedSchema(migrations: readonly string[] = MIGRATIONS): Map<
   if (migrations === MIGRATIONS && expected) return expected;
   const objects = new Map<string, SchemaObjectType>();
   const name = String.raw`(?:IF\s+(?:NOT\s+)?EXISTS\s+)?["\x60\[]?([A-Za-z_][A-Za-z0-9_]*)["\x60\]]?`;
-  const statement = new RegExp(String.raw`\b(CREATE|DROP)\s+(?:UNIQUE\s+|VIRTUAL\s+|TEMP\s+|TEMPORARY\s+)?(TABLE|INDEX|TRIGGER|VIEW)\s+${name}`, 'gi');
+  // CREATE/DROP of any object, ALTER TABLE … RENAME TO (a table rebuilt under a new name), and an
+  // index's table (DROP TABLE drops its indexes and triggers too).
+  const statement = new RegExp(
+    String.raw`\b(?:(CREATE|DROP)\s+(?:UNIQUE\s+|VIRTUAL\s+|TEMP\s+|TEMPORARY\s+)?(TABLE|INDEX|TRIGGER|VIEW)\s+${name}(?:\s+(?:ON\s+|(?:BEFORE|AFTER|INSTEAD\s+OF)\s+\w+(?:\s+OF\s+[\w,\s]+?)?\s+ON\s+)${name})?|ALTER\s+TABLE\s+${name}\s+RENAME\s+TO\s+${name})`,
+    'gi',
+  );
+  const tableOf = new Map<string, string>();
   for (const sql of migrations) {
     const code = sql.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '');
     for (const m of code.matchAll(statement)) {
+      if (m[1] === undefined) {
+        const from = m[5]!.toLowerCase();
+        const to = m[6]!.toLowerCase();
+        objects.delete(from);
+        objects.set(to, 'table');
+        for (const [child, table] of tableOf) if (table === from) tableOf.set(child, to);
+        continue;
+      }
       const type = m[2]!.toLowerCase() as SchemaObjectType;
       const objectName = m[3]!.toLowerCase();
-      if (m[1]!.toUpperCase() === 'CREATE') objects.set(objectName, type);
-      else objects.delete(objectName);
+      if (m[1].toUpperCase() === 'CREATE') {
+        objects.set(objectName, type);
+        if (m[4] !== undefined) tableOf.set(objectName, m[4].toLowerCase());
+        continue;
+      }
+      objects.delete(objectName);
+      tableOf.delete(objectName);
+      if (type !== 'table') continue;
+      for (const [child, table] of tableOf) {
+        if (table !== objectName) continue;
+        objects.delete(child);
+        tableOf.delete(child);
+      }
     }
   }
   if (migrations === MIGRATIONS) expected = objects;
