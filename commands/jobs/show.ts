@@ -13,7 +13,11 @@ export function duration(job: Job): string {
   if (!job.startedAt) return '-';
   const end = job.endedAt ? Date.parse(job.endedAt) : Date.now();
   const ms = end - Date.parse(job.startedAt);
-  return ms < 1000 ? `${ms}ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)}s`;
+  // Whole seconds first: 1439 min 59.6 s reads 1440m0s, not 1439m60s.
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}m${s % 60}s`;
 }
 
 export function describeJob(job: JobDetail): string {

@@ -1,4 +1,5 @@
 import type { Backend, ErrorListParams } from '../backend/backend.js';
+import { describeError } from '../cli/handle-error.js';
 import { isFlowdeckError } from '../domain/errors.js';
 
 // The TUI sits on the backend interface only (never on the store): every area it uses (retries,
@@ -20,7 +21,9 @@ export interface AscendingListParams extends ErrorListParams {
 export function failureMessage(error: unknown): string {
   if (isFlowdeckError(error)) return error.message;
   const err = error as NodeJS.ErrnoException | undefined;
-  if (err?.code === 'SQLITE_BUSY') return 'the workspace store is busy (another flowdeck is writing); try again';
-  const text = err instanceof Error ? err.message : String(error);
-  return `unexpected error: ${text.split('\n')[0]}`;
+  // The store refusing a write on a read-only workspace (the TUI has no withBackend to name it).
+  if (typeof err?.code === 'string' && err.code.startsWith('SQLITE_READONLY')) {
+    return 'the workspace is read-only: changes are refused (reading works); make it writable or use another FLOWDECK_HOME';
+  }
+  return describeError(error).message;
 }

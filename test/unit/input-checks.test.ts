@@ -185,6 +185,19 @@ describe('the schema a store must have', () => {
     db.close();
     expect(new Map(created.map((r) => [r.name, r.type]))).toEqual(expectedSchema());
   });
+
+  it('follows a table rebuilt under a new name, and drops the indexes a dropped table took along', () => {
+    const migrations = [
+      'CREATE TABLE a (x INTEGER); CREATE INDEX ix_a ON a (x); CREATE TABLE keep (y INTEGER); CREATE INDEX ix_keep ON keep (y);',
+      'CREATE TABLE a_next (x INTEGER, z TEXT); INSERT INTO a_next (x) SELECT x FROM a; DROP TABLE a; ALTER TABLE a_next RENAME TO a; CREATE INDEX ix_a_z ON a (z);',
+    ];
+    const db = new Database(':memory:');
+    for (const sql of migrations) db.exec(sql);
+    const created = db.prepare('SELECT type, lower(name) AS name FROM sqlite_master').all() as Array<{ type: string; name: string }>;
+    db.close();
+    expect(new Map(created.map((r) => [r.name, r.type]))).toEqual(expectedSchema(migrations));
+    expect([...expectedSchema(migrations).keys()].sort()).toEqual(['a', 'ix_a_z', 'ix_keep', 'keep']);
+  });
 });
 
 describe('store failures in people\'s words', () => {
