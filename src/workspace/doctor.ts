@@ -1,12 +1,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { isFlowdeckError } from '../domain/errors.js';
 import { loadCatalog, type Catalog } from '../flows/load.js';
-import { schemaVersion, type Db } from '../store/db.js';
-import { MIGRATIONS } from '../store/migrations.js';
+import { inspectOpenStore, inspectStoreFile, type StoreInspection } from '../store/inspect.js';
+import { schemaComplete } from '../store/schema-check.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import { checkSchema, repairSchema, schemaComplete } from '../store/schema-check.js';
 import { configProblems, configReferences } from './config-check.js';
 import { configFileOf, mustOpenReadOnly } from './open-checks.js';
 import { openSnapshotCopy } from './store-checks.js';
@@ -49,14 +47,13 @@ function checkConfig(home: string, catalog: Catalog | undefined): DoctorCheck[] 
   return problems.map((p) => ({ name: `config ${p.key}`, ok: false, detail: `"${p.key}" ${p.problem.split('; ')[0]}`, fix: p.problem.split('; ')[1] ?? `fix "${p.key}" in ${file}` }));
 }
 
-function checkStore(db: Db, dbFile: string, repair: boolean): DoctorCheck[] {
+function checkStore(inspection: StoreInspection, dbFile: string): DoctorCheck[] {
   const checks: DoctorCheck[] = [];
-  const version = schemaVersion(db);
-  if (version === MIGRATIONS.length) checks.push({ name: 'schema version', ok: true, detail: `${version}, as this flowdeck expects` });
-  else if (version < MIGRATIONS.length) checks.push({ name: 'schema version', ok: false, detail: `${version}, older than this flowdeck's ${MIGRATIONS.length}`, fix: 'run any flowdeck command on a writable workspace: it upgrades the store' });
-  else checks.push({ name: 'schema version', ok: false, detail: `${version}, newer than this flowdeck's ${MIGRATIONS.length}`, fix: 'upgrade flowdeck' });
+  const { version, expectedVersion, integrity } = inspection;
+  if (version === expectedVersion) checks.push({ name: 'schema version', ok: true, detail: `${version}, as this flowdeck expects` });
+  else if (version < expectedVersion) checks.push({ name: 'schema version', ok: false, detail: `${version}, older than this flowdeck's ${expectedVersion}`, fix: 'run any flowdeck command on a writable workspace: it upgrades the store' });
+  else checks.push({ name: 'schema version', ok: false, detail: `${version}, newer than this flowdeck's ${expectedVersion}`, fix: 'upgrade flowdeck' });
 
-  const integrity = (db.prepare('PRAGMA integrity_check(20)').all() as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
   if (integrity.length === 1 && integrity[0] === 'ok') checks.push({ name: 'integrity', ok: true, detail: 'PRAGMA integrity_check: ok' });
   else {
     checks.push({
@@ -67,13 +64,9 @@ function checkStore(db: Db, dbFile: string, repair: boolean): DoctorCheck[] {
     });
   }
 
-  if (version !== MIGRATIONS.length) return checks;
-  let report = checkSchema(db);
-  let repaired: string[] = [];
-  if (repair && report.missingTables.length === 0 && !schemaComplete(report)) {
-    repaired = repairSchema(db, report);
-    report = checkSchema(db);
-  }
+  const report = inspection.schema;
+  if (!report) return checks;
+  const repaired = inspection.repaired;
   if (report.missingTables.length > 0) {
     checks.push({ name: 'schema', ok: false, detail: `missing table ${report.missingTables.join(', ')}`, fix: `the store lost data: restore ${dbFile} from a backup, or move it away and start afresh` });
   }
@@ -119,20 +112,17 @@ export function runDoctor(home: string, env: NodeJS.ProcessEnv, { repair = false
     checks.push({ name: 'store', ok: true, detail: `${dbFile} does not exist yet (the first command creates it)` });
     return done();
   }
-  let db: Db | undefined;
   let copy: SqliteStore | undefined;
   try {
+    let inspection: StoreInspection;
     try {
-      db = new Database(dbFile, { readonly: readonly || !repair, fileMustExist: true });
-      db.pragma('busy_timeout = 60000');
-      schemaVersion(db);
+      inspection = inspectStoreFile(dbFile, { readonly, repair });
     } catch (e) {
       if ((e as { code?: string }).code !== 'SQLITE_READONLY_DIRECTORY') throw e;
-      db?.close();
       copy = openSnapshotCopy(dbFile);
-      db = undefined;
+      inspection = inspectOpenStore(copy);
     }
-    checks.push(...checkStore(db ?? copy!.db, dbFile, repair && !readonly));
+    checks.push(...checkStore(inspection, dbFile));
   } catch (e) {
     const code = (e as { code?: string }).code ?? '';
     checks.push({
@@ -142,7 +132,6 @@ export function runDoctor(home: string, env: NodeJS.ProcessEnv, { repair = false
       fix: `copy ${dbFile} aside, then restore a backup, or move it away and start afresh`,
     });
   } finally {
-    db?.close();
     copy?.close();
   }
   return done();
