@@ -8,6 +8,7 @@ import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { decodeId } from '../../src/domain/ids.js';
 import { MASK } from '../../src/domain/mask.js';
 import { runInProcess } from '../helpers/in-process.js';
+import { renderTui } from '../helpers/render.js';
 import { openBackend, tempHome, writeFlowFile } from '../helpers/workspace.js';
 
 // Secrets are resolved in memory only. After flows that fail (so traces, messages, retry data and
@@ -353,9 +354,30 @@ flows:
     expect(connection.http.headers.map((h: { value: string }) => h.value)).toEqual([MASK, MASK, MASK]);
     expect(sink.http.relativeURI).toBe(`/sink/{{record.id}}?api_key=${MASK}&t={{env.FLOWDECK_T_QUERY}}`);
 
+    // The screen: the TUI's detail of an error, request and response included, every frame of it.
+    const tuiBackend = openBackend(t.home, { ...env, FLOWDECK_WORKER: 'off' });
+    let frames: string[] = [];
+    try {
+      const flow = await tuiBackend.getFlow('Echoed secrets');
+      const sinkStep = flow.steps.find((s) => s.name === 'Sink')!;
+      const latest = (await tuiBackend.listErrors(flow._id, sinkStep._id, { limit: 1 })).errors[0]!;
+      const tui = renderTui(tuiBackend, { routes: [{ view: 'flows' }, { view: 'error', errorId: latest.errorId, flowId: flow._id, flowName: flow.name, stepId: sinkStep._id, stepName: sinkStep.name }] });
+      try {
+        tui.resize(200, 400);
+        await tui.waitFor((f) => f.includes('Request and response (secrets masked)') && f.includes(`api_key=${MASK}`));
+        frames = tui.frames();
+      } finally {
+        tui.unmount();
+      }
+    } finally {
+      await tuiBackend.close();
+    }
+    expect(frames.join('\n')).toContain('x-step-token');
+
     const files = storeFiles(t.home);
     files.set('errors.csv', readFileSync(csv));
     files.set('command output', Buffer.from(outputs.join('\n')));
+    files.set('TUI frames', Buffer.from(frames.join('\n')));
     expect(files.get('errors.csv')!.length).toBeGreaterThan(100);
     expect(leaks(files, secrets)).toEqual([]);
     // positive control
