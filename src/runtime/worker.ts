@@ -124,9 +124,18 @@ export interface WorkerOptions {
   idleMs?: number;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** After a stop (the signal), how long running jobs may take to finish (default 10 s). */
+  graceMs?: number;
 }
 
-export async function runWorker(ws: Workspace, runtime: Runtime, options: WorkerOptions): Promise<'done' | 'another-worker'> {
+/**
+ * 'interrupted': stopped with jobs still running after the grace period. Their outcomes so far are
+ * committed (per batch), so the caller may end the process: the next flowdeck that opens the
+ * workspace re-queues them and a worker resumes them, as after a kill.
+ */
+export type WorkerResult = 'done' | 'another-worker' | 'interrupted';
+
+export async function runWorker(ws: Workspace, runtime: Runtime, options: WorkerOptions): Promise<WorkerResult> {
   if (!acquireLease(ws)) return 'another-worker';
   const running = new Map<number, Promise<unknown>>();
   const idleMs = options.idleMs ?? 3000;
@@ -157,8 +166,15 @@ export async function runWorker(ws: Workspace, runtime: Runtime, options: Worker
       }
       await sleep(TICK_MS);
     }
-    await Promise.allSettled(running.values());
-    return 'done';
+    const settled = Promise.allSettled(running.values()).then(() => 'done' as const);
+    if (running.size === 0 || !options.signal?.aborted) return await settled;
+    // A stop waits for running jobs a while, not for as long as they take (a big job runs minutes).
+    const grace = new AbortController();
+    const late = sleep(options.graceMs ?? 10_000, 'interrupted' as const, { signal: grace.signal }).catch(() => 'done' as const);
+    const result = await Promise.race([settled, late]);
+    grace.abort();
+    if (result === 'interrupted') options.log?.(`stopping with ${running.size} retry job${running.size === 1 ? '' : 's'} still running: they resume when flowdeck next opens the workspace`);
+    return result;
   } finally {
     releaseLease(ws);
   }
