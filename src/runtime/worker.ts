@@ -43,16 +43,12 @@ function acquireLease(ws: Workspace): boolean {
 
 /** Renews the lease only while this process still holds it (compare and set). */
 function renewLease(ws: Workspace, now: number): boolean {
-  return (
-    ws.store
-      .stmt(`UPDATE meta SET value = ? WHERE key = ? AND json_extract(value, '$.pid') = ?`)
-      .run(JSON.stringify({ pid: process.pid, heartbeat: now }), LEASE_KEY, process.pid).changes === 1
-  );
+  return ws.store.setMetaIf(LEASE_KEY, 'pid', process.pid, JSON.stringify({ pid: process.pid, heartbeat: now }));
 }
 
 function releaseLease(ws: Workspace): void {
   ws.store.transaction(() => {
-    if (readLease(ws)?.pid === process.pid) ws.store.db.prepare('DELETE FROM meta WHERE key = ?').run(LEASE_KEY);
+    if (readLease(ws)?.pid === process.pid) ws.store.deleteMeta(LEASE_KEY);
   });
 }
 

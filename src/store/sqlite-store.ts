@@ -331,6 +331,15 @@ export class SqliteStore implements ListingStats {
     this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  /** Replaces a JSON meta value only while its `field` still holds `expected` (compare and set); whether it did. */
+  setMetaIf(key: string, field: string, expected: number | string, value: string): boolean {
+    return this.stmt('UPDATE meta SET value = ? WHERE key = ? AND json_extract(value, ?) = ?').run(value, key, `$.${field}`, expected).changes === 1;
+  }
+
+  deleteMeta(key: string): void {
+    this.stmt('DELETE FROM meta WHERE key = ?').run(key);
+  }
+
   // ---- definitions --------------------------------------------------------------------------
 
   /** Mirrors the flow files into the store; flows gone from the files are kept, marked removed. */
