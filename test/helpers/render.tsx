@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
+import { afterAll, afterEach, beforeEach } from 'vitest';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import { decodeId } from '../../src/domain/ids.js';
 import { App, type AppProps } from '../../src/tui/app.js';
@@ -75,6 +76,47 @@ export function removeTemplate(): void {
 /** The TUI's retries queue without starting a background worker: tests run the jobs themselves. */
 export function openBackend(home: string): LocalBackend {
   return new LocalBackend(Workspace.open(home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
+}
+
+export interface SeededTui {
+  /** The test's own workspace directory. */
+  readonly home: string;
+  readonly backend: LocalBackend;
+  /** Renders the App over the test's backend; it is unmounted after the test. */
+  render(options?: RenderOptions): TuiHarness;
+}
+
+/**
+ * For every test of the calling file: its own seeded demo workspace (a copy of one template), a
+ * backend on it, and the TUI the test renders — unmounted, closed and removed after the test.
+ */
+export function seededTuiPerTest(): SeededTui {
+  let home: { home: string; cleanup: () => void } | undefined;
+  let backend: LocalBackend | undefined;
+  let tui: TuiHarness | undefined;
+  beforeEach(async () => {
+    home = await seededHome();
+    backend = openBackend(home.home);
+  });
+  afterEach(async () => {
+    tui?.unmount();
+    tui = undefined;
+    await backend?.close();
+    home?.cleanup();
+  });
+  afterAll(removeTemplate);
+  return {
+    get home() {
+      return home!.home;
+    },
+    get backend() {
+      return backend!;
+    },
+    render(options) {
+      tui = renderTui(backend!, options);
+      return tui;
+    },
+  };
 }
 
 export interface TuiHarness {

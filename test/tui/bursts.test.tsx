@@ -1,34 +1,18 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { LocalBackend } from '../../src/backend/local-backend.js';
+import { describe, expect, it } from 'vitest';
 import type { Route } from '../../src/tui/state/nav.js';
 import { tagCode } from '../../src/workspace/demo.js';
-import { cursorLine, ERP_FLOW, ERP_STEP, errorRow, KEYS, openBackend, removeTemplate, renderTui, seededHome, type TuiHarness } from '../helpers/render.js';
+import { cursorLine, ERP_FLOW, ERP_STEP, errorRow, KEYS, seededTuiPerTest, type TuiHarness } from '../helpers/render.js';
 
 // Keys that arrive together — a paste, tmux send-keys, a fast typist between two frames — come in
 // one stdin chunk. Each must be handled in the mode the key before it opened: a prompt opened by
 // `/` gets the rest of the burst, a picker every arrow, and a y/N question no key typed before it
 // was on screen. Every burst here is one write.
 
-let home: { home: string; cleanup: () => void };
-let backend: LocalBackend;
+const seeded = seededTuiPerTest();
 let tui: TuiHarness | undefined;
 
-beforeEach(async () => {
-  home = await seededHome();
-  backend = openBackend(home.home);
-});
-
-afterAll(removeTemplate);
-
-afterEach(async () => {
-  tui?.unmount();
-  tui = undefined;
-  await backend.close();
-  home.cleanup();
-});
-
 async function erpRoutes(): Promise<Route[]> {
-  const flow = await backend.getFlow(ERP_FLOW);
+  const flow = await seeded.backend.getFlow(ERP_FLOW);
   const step = flow.steps.find((s) => s.name === ERP_STEP)!;
   return [
     { view: 'flows' },
@@ -38,18 +22,18 @@ async function erpRoutes(): Promise<Route[]> {
 }
 
 async function openErrors(): Promise<TuiHarness> {
-  tui = renderTui(backend, { routes: await erpRoutes() });
+  tui = seeded.render({ routes: await erpRoutes() });
   await tui.waitFor(/row 1 of \d+/);
   return tui;
 }
 
 async function openCount(): Promise<number> {
-  return (await backend.listErrors(ERP_FLOW, ERP_STEP, { limit: 1000 })).errors.length;
+  return (await seeded.backend.listErrors(ERP_FLOW, ERP_STEP, { limit: 1000 })).errors.length;
 }
 
 describe('a burst of keys does what typing slowly does', () => {
   it('/ then a query and enter in one write filters; no letter of it runs as a command', async () => {
-    const errors = (await backend.listErrors(ERP_FLOW, ERP_STEP, { limit: 1000 })).errors;
+    const errors = (await seeded.backend.listErrors(ERP_FLOW, ERP_STEP, { limit: 1000 })).errors;
     const trace = errors.find((e) => e.traceKey)!.traceKey!;
     const before = errors.length;
     const t = await openErrors();
@@ -58,7 +42,7 @@ describe('a burst of keys does what typing slowly does', () => {
     const frame = await t.waitFor(`filter trace:${trace}`);
     expect(frame).toMatch(/row 1 of 1\b/);
     expect(t.edits).toEqual([]);
-    expect((await backend.listJobs()).filter((j) => j.type === 'retry')).toEqual([]);
+    expect((await seeded.backend.listJobs()).filter((j) => j.type === 'retry')).toEqual([]);
     expect(await openCount()).toBe(before);
     expect(frame).not.toMatch(/Assign to|Tags \(|y\/N/);
     // The same with the / and the text in two writes (20 ms apart in a terminal): the prompt is
@@ -66,7 +50,7 @@ describe('a burst of keys does what typing slowly does', () => {
     t.press('/', KEYS.ctrlU + 'code:422\r');
     await t.waitFor('filter code:422');
     expect(t.edits).toEqual([]);
-    expect((await backend.listJobs()).filter((j) => j.type === 'retry')).toEqual([]);
+    expect((await seeded.backend.listJobs()).filter((j) => j.type === 'retry')).toEqual([]);
   });
 
   it(': then jobs and enter in one write opens the jobs view; j o b s never reach the errors view', async () => {
@@ -75,11 +59,11 @@ describe('a burst of keys does what typing slowly does', () => {
     const jobs = await t.waitFor('PROGRESS');
     expect(jobs).toContain('› Jobs');
     expect(jobs).not.toContain('back-off');
-    expect((await backend.listJobs()).filter((j) => j.type === 'retry')).toEqual([]);
+    expect((await seeded.backend.listJobs()).filter((j) => j.type === 'retry')).toEqual([]);
   });
 
   it('the tag picker takes every key of a burst: Down Down Down moves three rows, Down Space marks the next', async () => {
-    const errors = (await backend.listErrors(ERP_FLOW, ERP_STEP, { limit: 2 })).errors;
+    const errors = (await seeded.backend.listErrors(ERP_FLOW, ERP_STEP, { limit: 2 })).errors;
     const t = await openErrors();
     t.type(`${KEYS.space}${KEYS.space}`);
     await t.waitFor('2 marked');
@@ -91,16 +75,16 @@ describe('a burst of keys does what typing slowly does', () => {
     await t.waitFor('[+] Waiting on target');
     await t.pressAndWait(KEYS.enter, 'Add Waiting on target on 2 errors? y/N');
     await t.pressAndWait('y', 'Tags: add Waiting on target — 2 errors changed.');
-    expect(errorRow(backend, errors[0]!.errorId).tags).toEqual([tagCode('Waiting on target')]);
+    expect(errorRow(seeded.backend, errors[0]!.errorId).tags).toEqual([tagCode('Waiting on target')]);
   });
 
   it('the assign picker takes every key of a burst: a Down Down picks the third user', async () => {
-    const first = (await backend.listErrors(ERP_FLOW, ERP_STEP, { limit: 1 })).errors[0]!;
+    const first = (await seeded.backend.listErrors(ERP_FLOW, ERP_STEP, { limit: 1 })).errors[0]!;
     const t = await openErrors();
     t.type(`a${KEYS.down}${KEYS.down}`);
     await t.waitFor((f) => (cursorLine(f) ?? '').includes('chen.wei@acme.example'));
     await t.pressAndWait(KEYS.enter, 'Assigned 1 error to chen.wei@acme.example.');
-    expect(errorRow(backend, first.errorId).assignee).toBe('chen.wei@acme.example');
+    expect(errorRow(seeded.backend, first.errorId).assignee).toBe('chen.wei@acme.example');
   });
 
   it('a y typed with the key that asks never answers the question: xy leaves the prompt open and nothing resolved', async () => {
@@ -119,7 +103,7 @@ describe('a burst of keys does what typing slowly does', () => {
 
   it('keys after a drill-down go to the view it opened, and the help overlay takes its own', async () => {
     const t = await openErrors();
-    const errors = (await backend.listErrors(ERP_FLOW, ERP_STEP, { limit: 3 })).errors;
+    const errors = (await seeded.backend.listErrors(ERP_FLOW, ERP_STEP, { limit: 3 })).errors;
     // enter opens the error under the cursor; esc comes back; j moves; all in one write.
     t.type(`jj\r`);
     await t.waitFor(`Error ${errors[2]!.errorId}`);

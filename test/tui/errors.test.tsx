@@ -1,51 +1,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { LocalBackend } from '../../src/backend/local-backend.js';
+import { describe, expect, it } from 'vitest';
 import type { Route } from '../../src/tui/state/nav.js';
 import { tagCode } from '../../src/workspace/demo.js';
-import {
-  CRM_FLOW,
-  CRM_STEP,
-  cursorLine,
-  ERP_FLOW,
-  ERP_STEP,
-  errorRow,
-  jobRowId,
-  KEYS,
-  lineWith,
-  openBackend,
-  removeTemplate,
-  OPERATOR,
-  renderTui,
-  seededHome,
-  type RenderOptions,
-  type TuiHarness,
-} from '../helpers/render.js';
+import { CRM_FLOW, CRM_STEP, cursorLine, ERP_FLOW, ERP_STEP, errorRow, jobRowId, KEYS, lineWith, OPERATOR, type RenderOptions, seededTuiPerTest, type TuiHarness } from '../helpers/render.js';
 
 // The errors table and every key on it, against a real workspace: each test drives the screen
 // and then checks the store.
 
-let home: { home: string; cleanup: () => void };
-let backend: LocalBackend;
+const seeded = seededTuiPerTest();
 let tui: TuiHarness | undefined;
 
-beforeEach(async () => {
-  home = await seededHome();
-  backend = openBackend(home.home);
-});
-
-afterAll(removeTemplate);
-
-afterEach(async () => {
-  tui?.unmount();
-  tui = undefined;
-  await backend.close();
-  home.cleanup();
-});
-
 async function routesTo(flowName: string, stepName: string): Promise<Route[]> {
-  const flow = await backend.getFlow(flowName);
+  const flow = await seeded.backend.getFlow(flowName);
   const step = flow.steps.find((s) => s.name === stepName)!;
   return [
     { view: 'flows' },
@@ -55,13 +22,13 @@ async function routesTo(flowName: string, stepName: string): Promise<Route[]> {
 }
 
 async function openErrors(flowName = ERP_FLOW, stepName = ERP_STEP, options: RenderOptions = {}): Promise<TuiHarness> {
-  tui = renderTui(backend, { ...options, routes: await routesTo(flowName, stepName) });
+  tui = seeded.render({ ...options, routes: await routesTo(flowName, stepName) });
   await tui.waitFor(/row 1 of \d+/);
   return tui;
 }
 
 async function open(flowName: string, stepName: string, query?: string) {
-  return (await backend.listErrors(flowName, stepName, { limit: 1000, ...(query ? { query } : {}) })).errors;
+  return (await seeded.backend.listErrors(flowName, stepName, { limit: 1000, ...(query ? { query } : {}) })).errors;
 }
 
 /** Applies a filter through the / prompt and waits for the table to show it. */
@@ -112,7 +79,7 @@ describe('the table', () => {
 
   it('tab shows the resolved errors of the step', async () => {
     const [first] = await open(ERP_FLOW, ERP_STEP);
-    await backend.triage.resolve(ERP_FLOW, ERP_STEP, { errorIds: [first!.errorId] });
+    await seeded.backend.triage.resolve(ERP_FLOW, ERP_STEP, { errorIds: [first!.errorId] });
     const t = await openErrors();
     const resolved = await t.pressAndWait(KEYS.tab, '[Resolved]');
     expect(resolved).toContain('RESOLVED');
@@ -159,7 +126,7 @@ describe('filter', () => {
     for (const r of rows) expect(r).toContain('value');
   });
 
-  it('a filter the backend refuses (an unknown tag) keeps the prompt open with why; the rows stay', async () => {
+  it('a filter the seeded.backend refuses (an unknown tag) keeps the prompt open with why; the rows stay', async () => {
     const all = await open(ERP_FLOW, ERP_STEP);
     const t = await openErrors();
     await t.pressAndWait('/', 'enter apply');
@@ -201,10 +168,10 @@ describe('marks and bulk actions', () => {
     await t.pressAndWait('x', 'Resolve 2 errors? y/N');
     await t.pressAndWait('y', 'Resolved 2 errors.');
     await t.waitFor(`row 1 of ${errors.length - 2}`);
-    expect(errorRow(backend, errors[0]!.errorId).resolved).toBe(true);
-    expect(errorRow(backend, errors[1]!.errorId).resolved).toBe(true);
-    expect(errorRow(backend, errors[1]!.errorId).resolvedBy).toBe(OPERATOR);
-    expect(errorRow(backend, errors[2]!.errorId).resolved).toBe(false);
+    expect(errorRow(seeded.backend, errors[0]!.errorId).resolved).toBe(true);
+    expect(errorRow(seeded.backend, errors[1]!.errorId).resolved).toBe(true);
+    expect(errorRow(seeded.backend, errors[1]!.errorId).resolvedBy).toBe(OPERATOR);
+    expect(errorRow(seeded.backend, errors[2]!.errorId).resolved).toBe(false);
     expect(t.frame()).not.toContain('marked');
   });
 
@@ -215,14 +182,14 @@ describe('marks and bulk actions', () => {
     await t.pressAndWait(KEYS.space, '2 marked');
     await t.pressAndWait('x', 'Resolve 2 errors? y/N');
     await t.pressAndWait('n', 'Canceled: nothing changed.');
-    expect(errorRow(backend, errors[0]!.errorId).resolved).toBe(false);
+    expect(errorRow(seeded.backend, errors[0]!.errorId).resolved).toBe(false);
   });
 
   it('x on the row under the cursor resolves it at once', async () => {
     const errors = await open(ERP_FLOW, ERP_STEP);
     const t = await openErrors();
     await t.pressAndWait('x', 'Resolved 1 error.');
-    expect(errorRow(backend, errors[0]!.errorId).resolved).toBe(true);
+    expect(errorRow(seeded.backend, errors[0]!.errorId).resolved).toBe(true);
     await t.waitFor((f) => cursorLine(f)?.includes(errors[1]!.occurredAt.slice(11, 19)) === true && f.includes(`row 1 of ${errors.length - 1}`));
   });
 
@@ -252,13 +219,13 @@ describe('marks and bulk actions', () => {
     await t.pressAndWait('x', `Resolve ${rateLimited.length} errors? y/N`);
     await t.pressAndWait('y', `Resolved ${rateLimited.length} errors.`);
     await t.waitFor('No open errors match class:rate_limit');
-    for (const e of rateLimited) expect(errorRow(backend, e.errorId).resolved).toBe(true);
+    for (const e of rateLimited) expect(errorRow(seeded.backend, e.errorId).resolved).toBe(true);
     expect(await open(ERP_FLOW, ERP_STEP, 'class:value')).not.toHaveLength(0);
   });
 
   it('o reopens resolved errors from the Resolved tab', async () => {
     const errors = await open(ERP_FLOW, ERP_STEP);
-    await backend.triage.resolve(ERP_FLOW, ERP_STEP, { errorIds: [errors[0]!.errorId, errors[1]!.errorId] });
+    await seeded.backend.triage.resolve(ERP_FLOW, ERP_STEP, { errorIds: [errors[0]!.errorId, errors[1]!.errorId] });
     const t = await openErrors();
     await t.pressAndWait(KEYS.tab, '[Resolved]');
     await t.waitFor('row 1 of 2');
@@ -266,8 +233,8 @@ describe('marks and bulk actions', () => {
     await t.pressAndWait('A', 'Marked every resolved error');
     await t.pressAndWait('o', 'Reopen 2 errors? y/N');
     await t.pressAndWait('y', 'Reopened 2 errors.');
-    expect(errorRow(backend, errors[0]!.errorId).resolved).toBe(false);
-    expect(errorRow(backend, errors[1]!.errorId).resolved).toBe(false);
+    expect(errorRow(seeded.backend, errors[0]!.errorId).resolved).toBe(false);
+    expect(errorRow(seeded.backend, errors[1]!.errorId).resolved).toBe(false);
   });
 });
 
@@ -279,7 +246,7 @@ describe('assign and tags', () => {
     t.type('ben');
     await t.waitFor((f) => cursorLine(f)?.includes('ben.okafor@acme.example') === true);
     await t.pressAndWait(KEYS.enter, 'Assigned 1 error to ben.okafor@acme.example.');
-    expect(errorRow(backend, first!.errorId).assignee).toBe('ben.okafor@acme.example');
+    expect(errorRow(seeded.backend, first!.errorId).assignee).toBe('ben.okafor@acme.example');
     await t.waitFor((f) => cursorLine(f)?.includes('ben.okafor') === true);
   });
 
@@ -292,12 +259,12 @@ describe('assign and tags', () => {
     t.press(KEYS.ctrlU);
     t.type('night.shift@partner.example');
     await t.pressAndWait(KEYS.enter, 'Assigned 1 error to night.shift@partner.example.');
-    expect(errorRow(backend, first!.errorId).assignee).toBe('night.shift@partner.example');
+    expect(errorRow(seeded.backend, first!.errorId).assignee).toBe('night.shift@partner.example');
   });
 
   it('a on marked errors asks with the count; "unassign" clears the assignee', async () => {
     const errors = await open(ERP_FLOW, ERP_STEP);
-    await backend.triage.assign(ERP_FLOW, ERP_STEP, { errorIds: [errors[0]!.errorId, errors[1]!.errorId] }, 'chen.wei@acme.example');
+    await seeded.backend.triage.assign(ERP_FLOW, ERP_STEP, { errorIds: [errors[0]!.errorId, errors[1]!.errorId] }, 'chen.wei@acme.example');
     const t = await openErrors();
     t.press(KEYS.space);
     await t.pressAndWait(KEYS.space, '2 marked');
@@ -305,8 +272,8 @@ describe('assign and tags', () => {
     t.type('unassign');
     await t.pressAndWait(KEYS.enter, 'Unassign 2 errors? y/N');
     await t.pressAndWait('y', 'Unassigned 2 errors.');
-    expect(errorRow(backend, errors[0]!.errorId).assignee).toBeNull();
-    expect(errorRow(backend, errors[1]!.errorId).assignee).toBeNull();
+    expect(errorRow(seeded.backend, errors[0]!.errorId).assignee).toBeNull();
+    expect(errorRow(seeded.backend, errors[1]!.errorId).assignee).toBeNull();
   });
 
   it('t adds and removes catalog tags', async () => {
@@ -321,15 +288,15 @@ describe('assign and tags', () => {
     await t.pressAndWait(KEYS.enter, 'Add Investigating on 2 errors? y/N');
     await t.pressAndWait('y', 'Tags: add Investigating — 2 errors changed.');
     const code = tagCode('Investigating');
-    expect(errorRow(backend, errors[0]!.errorId).tags).toEqual([code]);
-    expect(errorRow(backend, errors[1]!.errorId).tags).toEqual([code]);
+    expect(errorRow(seeded.backend, errors[0]!.errorId).tags).toEqual([code]);
+    expect(errorRow(seeded.backend, errors[1]!.errorId).tags).toEqual([code]);
     await t.waitFor((f) => (lineWith(f, /^[› ] ●/) ?? '').includes('Investigating'));
 
     await t.pressAndWait('t', '2 of 2 have it');
     await t.pressAndWait('-', '[-] Investigating');
     await t.pressAndWait(KEYS.enter, 'Remove Investigating on 2 errors? y/N');
     await t.pressAndWait('y', 'Tags: remove Investigating');
-    expect(errorRow(backend, errors[0]!.errorId).tags).toEqual([]);
+    expect(errorRow(seeded.backend, errors[0]!.errorId).tags).toEqual([]);
   });
 });
 
@@ -348,15 +315,15 @@ describe('snapshots', () => {
     expect(review).toContain(`Retry data ${first!.retryDataKey}`);
     expect(review).toMatch(/\+\s+"email": "fixed@example.com"/);
     await t.pressAndWait('y', `Saved retry data ${first!.retryDataKey}`);
-    const saved = await backend.records.getRetryData(ERP_FLOW, ERP_STEP, first!.retryDataKey!);
+    const saved = await seeded.backend.records.getRetryData(ERP_FLOW, ERP_STEP, first!.retryDataKey!);
     expect((saved.data as { customer: { email: string } }).customer.email).toBe('fixed@example.com');
     // Editing does not resolve.
-    expect(errorRow(backend, first!.errorId).resolved).toBe(false);
+    expect(errorRow(seeded.backend, first!.errorId).resolved).toBe(false);
   });
 
   it('e refuses an edit that is not valid JSON or breaks the envelope, and saves nothing', async () => {
     const [first] = await open(ERP_FLOW, ERP_STEP, 'code:422');
-    const before = await backend.records.getRetryData(ERP_FLOW, ERP_STEP, first!.retryDataKey!);
+    const before = await seeded.backend.records.getRetryData(ERP_FLOW, ERP_STEP, first!.retryDataKey!);
     let edit = (file: string) => writeFileSync(file, '{ not json');
     const t = await openErrors(ERP_FLOW, ERP_STEP, { edit: (file) => edit(file) });
     await filter(t, 'code:422');
@@ -369,7 +336,7 @@ describe('snapshots', () => {
     await t.pressAndWait('e', 'does not match the stored snapshot');
     edit = () => undefined;
     await t.pressAndWait('e', 'No changes: nothing saved.');
-    expect(await backend.records.getRetryData(ERP_FLOW, ERP_STEP, first!.retryDataKey!)).toEqual(before);
+    expect(await seeded.backend.records.getRetryData(ERP_FLOW, ERP_STEP, first!.retryDataKey!)).toEqual(before);
     // Never a stack trace on screen.
     expect(t.frame()).not.toMatch(/\bat .*\.(ts|js):\d+/);
   });
@@ -387,10 +354,10 @@ describe('snapshots', () => {
     expect(review).toMatch(/\+\s+"email": "ops@example.com"/);
     await t.pressAndWait('y', 'Patched 2 snapshots.');
     for (const e of value.slice(0, 2)) {
-      const rd = await backend.records.getRetryData(ERP_FLOW, ERP_STEP, e.retryDataKey!);
+      const rd = await seeded.backend.records.getRetryData(ERP_FLOW, ERP_STEP, e.retryDataKey!);
       expect((rd.data as { customer: { email: string } }).customer.email).toBe('ops@example.com');
     }
-    const third = await backend.records.getRetryData(ERP_FLOW, ERP_STEP, value[2]!.retryDataKey!);
+    const third = await seeded.backend.records.getRetryData(ERP_FLOW, ERP_STEP, value[2]!.retryDataKey!);
     expect((third.data as { customer: { email?: string } }).customer.email).not.toBe('ops@example.com');
   });
 
@@ -417,19 +384,19 @@ describe('retry', () => {
     // Queued, not yet running: no worker runs in tests until the test plays it.
     await t.waitFor((f) => (cursorLine(f) ?? '').includes('retrying') && f.includes('1 retry job queued'));
     expect(queued).toContain('↻');
-    expect((await backend.getJob(jobId)).status).toBe('queued');
+    expect((await seeded.backend.getJob(jobId)).status).toBe('queued');
 
     // The operator moves on while the job waits for a worker.
     await t.pressAndWait('j', 'row 2 of');
     // Play the background worker: run the queued job in this process against a target that no
     // longer rate-limits.
-    await backend.runtime.start();
-    backend.runtime.mockSystems!.erp.setRateLimit(100_000);
-    await backend.runtime.runRetryJob(jobRowId(jobId));
+    await seeded.backend.runtime.start();
+    seeded.backend.runtime.mockSystems!.erp.setRateLimit(100_000);
+    await seeded.backend.runtime.runRetryJob(jobRowId(jobId));
     const done = await t.waitFor(`Retry job ${jobId} completed`);
     expect(done).toMatch(/\d+ errors? resolved/);
     await t.waitFor((f) => !f.includes('retrying') && !/retry jobs? (running|queued)/.test(f));
-    for (const e of rateLimited) expect(errorRow(backend, e.errorId).resolved).toBe(true);
+    for (const e of rateLimited) expect(errorRow(seeded.backend, e.errorId).resolved).toBe(true);
     // Never a stale row: what is left on screen is what is open now.
     const stillOpen = await open(ERP_FLOW, ERP_STEP, 'class:rate_limit');
     if (stillOpen.length === 0) await t.waitFor('No open errors match class:rate_limit');
@@ -440,18 +407,18 @@ describe('retry', () => {
     const t = await openErrors(CRM_FLOW, CRM_STEP);
     await t.pressAndWait('b', /Retry 1 record with exponential back-off \(5 attempts, 1s ×2/);
     await t.pressAndWait('n', 'Canceled: nothing retried.');
-    expect(await backend.listJobs({ type: 'retry' })).toHaveLength(0);
+    expect(await seeded.backend.listJobs({ type: 'retry' })).toHaveLength(0);
     await t.pressAndWait('b', 'with exponential back-off');
     await t.pressAndWait('y', /Retry job [0-9a-f]{24} queued for 1 record/);
-    const [job] = await backend.listJobs({ type: 'retry' });
+    const [job] = await seeded.backend.listJobs({ type: 'retry' });
     expect(job!.status).toBe('queued');
   });
 
   it('a disabled flow refuses a retry: the reason shows in the footer', async () => {
-    await backend.records.setFlowDisabled(ERP_FLOW, true);
+    await seeded.backend.records.setFlowDisabled(ERP_FLOW, true);
     const t = await openErrors();
     await t.pressAndWait('r', `flow "${ERP_FLOW}" is disabled`);
-    expect(await backend.listJobs({ type: 'retry' })).toHaveLength(0);
+    expect(await seeded.backend.listJobs({ type: 'retry' })).toHaveLength(0);
   });
 
   it('connection failures have nothing to retry record by record: the footer says so', async () => {
@@ -469,7 +436,7 @@ describe('export and logs', () => {
     await filter(t, 'class:value');
     await t.pressAndWait('E', 'Export to:');
     expect(t.frame()).toMatch(/flowdeck-erp-sales-orders-open-\d{4}-\d\d-\d\d\.csv/);
-    const file = join(home.home, 'value-errors.csv');
+    const file = join(seeded.home, 'value-errors.csv');
     t.press(KEYS.ctrlU);
     t.type(file);
     await t.pressAndWait(KEYS.enter, `Exported ${value.length} rows to ${file}`);

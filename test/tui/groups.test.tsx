@@ -1,35 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { LocalBackend } from '../../src/backend/local-backend.js';
+import { describe, expect, it } from 'vitest';
 import { bindingsFor, footerItems } from '../../src/tui/keys.js';
 import type { Route } from '../../src/tui/state/nav.js';
 import { groupQuery, shareBar } from '../../src/tui/views/groups.js';
-import { cursorLine, ERP_FLOW, ERP_STEP, KEYS, lineWith, openBackend, removeTemplate, renderTui, seededHome, type TuiHarness } from '../helpers/render.js';
+import { cursorLine, ERP_FLOW, ERP_STEP, KEYS, lineWith, seededTuiPerTest, type TuiHarness } from '../helpers/render.js';
 
 // The Groups view over a demo workspace whose flows ran: reached from the errors table and from
 // the steps view, enter opens the group's errors, and the action keys act on the whole group.
 
-let home: { home: string; cleanup: () => void };
-let backend: LocalBackend;
+const seeded = seededTuiPerTest();
 let tui: TuiHarness | undefined;
 
-beforeEach(async () => {
-  home = await seededHome();
-  backend = openBackend(home.home);
-});
-
-afterAll(removeTemplate);
-
-afterEach(async () => {
-  tui?.unmount();
-  tui = undefined;
-  await backend.close();
-  home.cleanup();
-});
-
 async function routes(view: 'errors' | 'steps'): Promise<Route[]> {
-  const flow = await backend.getFlow(ERP_FLOW);
+  const flow = await seeded.backend.getFlow(ERP_FLOW);
   const step = flow.steps.find((s) => s.name === ERP_STEP)!;
   const base: Route[] = [{ view: 'flows' }, { view: 'steps', flowId: flow._id, flowName: flow.name }];
   return view === 'steps' ? base : [...base, { view: 'errors', flowId: flow._id, flowName: flow.name, stepId: step._id, stepName: step.name }];
@@ -50,9 +34,9 @@ describe('Groups view', () => {
   });
 
   it("lists the step's groups largest first with bars of share; enter opens the errors table filtered to the group", async () => {
-    const expected = await backend.errorGroups(ERP_FLOW, ERP_STEP);
+    const expected = await seeded.backend.errorGroups(ERP_FLOW, ERP_STEP);
     expect(expected.groups.length).toBeGreaterThan(1);
-    tui = renderTui(backend, { routes: await routes('errors') });
+    tui = seeded.render({ routes: await routes('errors') });
     await tui.waitFor(/row 1 of \d+/);
     const frame = await tui.pressAndWait('s', expected.groups[0]!.sig);
     const rows = frame.split('\n').filter((l) => GROUP_ROW.test(l));
@@ -67,7 +51,7 @@ describe('Groups view', () => {
     const second = expected.groups[1]!;
     await tui.pressAndWait(KEYS.down, (f) => cursorLine(f)?.includes(second.sig) === true);
     await tui.pressAndWait(KEYS.enter, new RegExp(`filter sig:${second.sig}.*row 1 of ${second.count}`));
-    const listed = await backend.listErrors(ERP_FLOW, ERP_STEP, { query: `sig:${second.sig}`, limit: 1000 });
+    const listed = await seeded.backend.listErrors(ERP_FLOW, ERP_STEP, { query: `sig:${second.sig}`, limit: 1000 });
     expect(listed.errors.length).toBe(second.count);
     // esc clears the filter (as anywhere), the next goes back to the groups, the cursor where it was
     await tui.pressAndWait(KEYS.escape, 'no filter');
@@ -75,8 +59,8 @@ describe('Groups view', () => {
   });
 
   it('the steps view opens every step’s groups, with the step named on each row', async () => {
-    const expected = await backend.errorGroups(ERP_FLOW, undefined);
-    tui = renderTui(backend, { routes: await routes('steps') });
+    const expected = await seeded.backend.errorGroups(ERP_FLOW, undefined);
+    tui = seeded.render({ routes: await routes('steps') });
     await tui.waitFor(ERP_STEP);
     const frame = await tui.pressAndWait('s', expected.groups[0]!.sig);
     expect(frame).toContain('(every step)');
@@ -84,36 +68,36 @@ describe('Groups view', () => {
   });
 
   it('x resolves the whole group after confirming its count; the group leaves the list', async () => {
-    const groups = (await backend.errorGroups(ERP_FLOW, ERP_STEP)).groups;
+    const groups = (await seeded.backend.errorGroups(ERP_FLOW, ERP_STEP)).groups;
     const g = groups[groups.length - 1]!;
-    tui = renderTui(backend, { routes: await routes('errors') });
+    tui = seeded.render({ routes: await routes('errors') });
     await tui.waitFor(/row 1 of \d+/);
     await tui.pressAndWait('s', g.sig);
     await tui.pressAndWait(KEYS.end, (f) => cursorLine(f)?.includes(g.sig) === true);
     await tui.pressAndWait('x', `Resolve ${g.count} error${g.count === 1 ? '' : 's'}?`);
     await tui.pressAndWait('y', `Resolved ${g.count} error`);
     await tui.waitFor((f) => !f.includes(g.sig));
-    expect((await backend.errorGroups(ERP_FLOW, ERP_STEP)).groups.find((x) => x.sig === g.sig)).toBeUndefined();
-    expect((await backend.errorGroups(ERP_FLOW, ERP_STEP, { resolved: true })).groups.find((x) => x.sig === g.sig)?.count).toBe(g.count);
+    expect((await seeded.backend.errorGroups(ERP_FLOW, ERP_STEP)).groups.find((x) => x.sig === g.sig)).toBeUndefined();
+    expect((await seeded.backend.errorGroups(ERP_FLOW, ERP_STEP, { resolved: true })).groups.find((x) => x.sig === g.sig)?.count).toBe(g.count);
   });
 
   it('r queues a retry of exactly the group, E exports it', async () => {
-    const g = (await backend.errorGroups(ERP_FLOW, ERP_STEP)).groups[0]!;
-    tui = renderTui(backend, { routes: await routes('errors') });
+    const g = (await seeded.backend.errorGroups(ERP_FLOW, ERP_STEP)).groups[0]!;
+    tui = seeded.render({ routes: await routes('errors') });
     await tui.waitFor(/row 1 of \d+/);
     await tui.pressAndWait('s', g.sig);
     // r counts records (here one per error of the group)
     await tui.pressAndWait('r', `Retry ${g.count} records?`);
     await tui.pressAndWait('y', /Retry job [0-9a-f]{24} queued for/);
-    const jobs = await backend.listJobs({ type: 'retry' });
+    const jobs = await seeded.backend.listJobs({ type: 'retry' });
     expect(jobs.length).toBe(1);
-    const preview = await backend.retries.preview(ERP_FLOW, ERP_STEP, { query: `sig:${g.sig}` });
+    const preview = await seeded.backend.retries.preview(ERP_FLOW, ERP_STEP, { query: `sig:${g.sig}` });
     // every record of the group is queued by that job (so none is left to queue)
     expect(preview.count).toBe(0);
     expect(preview.alreadyQueued).toBe(g.count);
 
     await tui.pressAndWait('E', 'Export to:');
-    const file = join(home.home, 'group.csv');
+    const file = join(seeded.home, 'group.csv');
     tui.press(KEYS.ctrlU);
     tui.type(file);
     await tui.pressAndWait(KEYS.enter, `Exported ${g.count} rows`);
@@ -123,10 +107,10 @@ describe('Groups view', () => {
   it('groups a filtered set when opened from a filtered errors table, and acts within the filter', async () => {
     expect(groupQuery({ sig: 'abcdef012345' }, 'code:422')).toBe('code:422 sig:abcdef012345');
     expect(groupQuery({ sig: 'abcdef012345' }, '')).toBe('sig:abcdef012345');
-    const flow = await backend.getFlow(ERP_FLOW);
+    const flow = await seeded.backend.getFlow(ERP_FLOW);
     const step = flow.steps.find((s) => s.name === ERP_STEP)!;
-    const expected = await backend.errorGroups(ERP_FLOW, ERP_STEP, { query: 'class:value' });
-    tui = renderTui(backend, { routes: [{ view: 'groups', flowId: flow._id, flowName: flow.name, stepId: step._id, stepName: step.name, query: 'class:value' }] });
+    const expected = await seeded.backend.errorGroups(ERP_FLOW, ERP_STEP, { query: 'class:value' });
+    tui = seeded.render({ routes: [{ view: 'groups', flowId: flow._id, flowName: flow.name, stepId: step._id, stepName: step.name, query: 'class:value' }] });
     const frame = await tui.waitFor(expected.groups[0]!.sig);
     expect(frame).toContain('filter class:value');
     expect(frame.split('\n').filter((l) => GROUP_ROW.test(l)).length).toBe(expected.groups.length);

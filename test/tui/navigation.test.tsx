@@ -1,32 +1,16 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { LocalBackend } from '../../src/backend/local-backend.js';
-import { cursorLine, ERP_FLOW, KEYS, lineWith, openBackend, removeTemplate, renderTui, seededHome, type TuiHarness } from '../helpers/render.js';
+import { describe, expect, it } from 'vitest';
+import { cursorLine, ERP_FLOW, KEYS, lineWith, seededTuiPerTest, type TuiHarness } from '../helpers/render.js';
 
 // Flows, steps, the jump prompt, help, quitting, resizing: render, press keys, read the screen.
 
-let home: { home: string; cleanup: () => void };
-let backend: LocalBackend;
+const seeded = seededTuiPerTest();
 let tui: TuiHarness | undefined;
-
-beforeEach(async () => {
-  home = await seededHome();
-  backend = openBackend(home.home);
-});
-
-afterAll(removeTemplate);
-
-afterEach(async () => {
-  tui?.unmount();
-  tui = undefined;
-  await backend.close();
-  home.cleanup();
-});
 
 describe('flows view', () => {
   it('lists every flow with its open errors, last run and state', async () => {
-    await backend.records.setFlowDisabled('Orders to warehouse', true);
-    const flows = await backend.listFlows();
-    tui = renderTui(backend);
+    await seeded.backend.records.setFlowDisabled('Orders to warehouse', true);
+    const flows = await seeded.backend.listFlows();
+    tui = seeded.render();
     const frame = await tui.waitFor('Shop orders to ERP');
     expect(frame).toContain('FLOW');
     expect(frame).toContain('OPEN ERRORS');
@@ -41,7 +25,7 @@ describe('flows view', () => {
   });
 
   it('moves with j/k/arrows/g/G and drills into the steps of a flow; esc comes back to the same row', async () => {
-    tui = renderTui(backend);
+    tui = seeded.render();
     await tui.waitFor('Shop orders to ERP');
     expect(cursorLine(tui.frame())).toContain('Orders to warehouse');
     await tui.pressAndWait('j', (f) => cursorLine(f)?.includes('Shop customers to CRM') === true);
@@ -51,7 +35,7 @@ describe('flows view', () => {
     await tui.pressAndWait(KEYS.down, (f) => cursorLine(f)?.includes('Shop customers to CRM') === true);
     await tui.pressAndWait(KEYS.end, (f) => cursorLine(f)?.includes(ERP_FLOW) === true);
 
-    const flow = await backend.getFlow(ERP_FLOW);
+    const flow = await seeded.backend.getFlow(ERP_FLOW);
     const steps = await tui.pressAndWait(KEYS.enter, 'ERP sales orders');
     expect(steps).toContain(`Flows › ${ERP_FLOW}`);
     for (const s of flow.steps) expect(lineWith(steps, new RegExp(`^[› ] ${s.name}\\s`))).toMatch(new RegExp(`\\s${s.numOpenError}\\s`));
@@ -62,8 +46,8 @@ describe('flows view', () => {
   });
 
   it('l opens the execution logs of the flow\'s last run', async () => {
-    const flow = await backend.getFlow(ERP_FLOW);
-    tui = renderTui(backend);
+    const flow = await seeded.backend.getFlow(ERP_FLOW);
+    tui = seeded.render();
     await tui.waitFor(ERP_FLOW);
     tui.press('G');
     const frame = await tui.pressAndWait('l', `job ${flow.lastJob!._id}`);
@@ -74,7 +58,7 @@ describe('flows view', () => {
 
 describe('jump, help and quit', () => {
   it(': jumps to jobs (esc returns) and to a flow by name; an unknown name is refused in place', async () => {
-    tui = renderTui(backend);
+    tui = seeded.render();
     await tui.waitFor(ERP_FLOW);
     await tui.pressAndWait(':', 'flows · jobs');
     tui.type('jobs');
@@ -98,7 +82,7 @@ describe('jump, help and quit', () => {
   });
 
   it('? lists every key of the current view, esc closes it', async () => {
-    tui = renderTui(backend);
+    tui = seeded.render();
     await tui.waitFor(ERP_FLOW);
     const help = await tui.pressAndWait('?', 'Keys — Flows');
     expect(help).toContain('enter');
@@ -111,12 +95,12 @@ describe('jump, help and quit', () => {
   });
 
   it('q quits, and so does ctrl-c', async () => {
-    tui = renderTui(backend);
+    tui = seeded.render();
     await tui.waitFor(ERP_FLOW);
     tui.press('q');
     await tui.waitFor(() => tui!.quitCount() === 1);
     tui.unmount();
-    tui = renderTui(backend);
+    tui = seeded.render();
     await tui.waitFor(ERP_FLOW);
     tui.press(KEYS.ctrlC);
     await tui.waitFor(() => tui!.quitCount() === 1);
@@ -125,7 +109,7 @@ describe('jump, help and quit', () => {
 
 describe('terminal size', () => {
   it('fits the terminal and redraws on resize', async () => {
-    tui = renderTui(backend, { columns: 160, rows: 40 });
+    tui = seeded.render({ columns: 160, rows: 40 });
     await tui.waitFor(ERP_FLOW);
     const wide = tui.frame().split('\n');
     expect(wide.length).toBeLessThanOrEqual(39);

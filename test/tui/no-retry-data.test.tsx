@@ -1,36 +1,20 @@
-import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
-import type { LocalBackend } from '../../src/backend/local-backend.js';
-import { cursorLine, ERP_FLOW, ERP_STEP, openBackend, removeTemplate, renderTui, seededHome, type TuiHarness } from '../helpers/render.js';
+import { expect, it } from 'vitest';
+import { cursorLine, ERP_FLOW, ERP_STEP, seededTuiPerTest, type TuiHarness } from '../helpers/render.js';
 
 // Rows that r cannot retry are shown so: a connection failure without retry data reads ∅ in the
 // marker column and "no data" under RETRY AT, and r on it says why instead of asking.
 
-let home: { home: string; cleanup: () => void };
-let backend: LocalBackend;
+const seeded = seededTuiPerTest();
 let tui: TuiHarness | undefined;
 
-beforeEach(async () => {
-  home = await seededHome();
-  backend = openBackend(home.home);
-});
-
-afterAll(removeTemplate);
-
-afterEach(async () => {
-  tui?.unmount();
-  tui = undefined;
-  await backend.close();
-  home.cleanup();
-});
-
 it('a row without retry data shows ∅ and "no data"; r on it says there is nothing to retry', async () => {
-  const { store } = backend.ws;
-  const flow = await backend.getFlow(ERP_FLOW);
-  const step = backend.resolveStep(backend.resolveFlow(ERP_FLOW), ERP_STEP);
+  const { store } = seeded.backend.ws;
+  const flow = await seeded.backend.getFlow(ERP_FLOW);
+  const step = seeded.backend.resolveStep(seeded.backend.resolveFlow(ERP_FLOW), ERP_STEP);
   const at = Date.now() + 60_000; // the newest error of the step: the first row
   const trace = store.insertTrace({ step: step.key, time: at, stage: 'import', method: 'POST', statusCode: 0, request: { method: 'POST', url: 'http://127.0.0.1/salesOrders', headers: {} }, response: { statusCode: 0, body: '' } });
   store.insertError({ step: step.key, occurredAt: at, source: 'connection', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9', classification: 'connection', classifiedBy: 'rule', trace });
-  tui = renderTui(backend, {
+  tui = seeded.render({
     routes: [
       { view: 'flows' },
       { view: 'steps', flowId: flow._id, flowName: flow.name },
@@ -42,5 +26,5 @@ it('a row without retry data shows ∅ and "no data"; r on it says there is noth
   // rows with retry data carry no marker
   expect(frame.split('\n').filter((l) => /\b422\b/.test(l)).every((l) => !l.includes('∅'))).toBe(true);
   await tui.pressAndWait('r', 'Nothing to retry: this error has no retry data');
-  expect(await backend.listJobs({ type: 'retry' })).toHaveLength(0);
+  expect(await seeded.backend.listJobs({ type: 'retry' })).toHaveLength(0);
 });
