@@ -6,7 +6,7 @@ function fixedBySignature(t: QueryTerm): boolean {
   return t.kind === 'field' && (t.field === 'code' || t.field === 'source' || t.field === 'classification' || t.field === 'sig');
 }
 import { compileErrorQuery, type IndexedTerm, type QueryContext, type QueryTimes } from './error-query.js';
-import { errorWalk, idRange, type SqliteStore } from './sqlite-store.js';
+import { addIdRange, errorWalk, idRange, type SqliteStore } from './sqlite-store.js';
 
 // The SQL of error groups: a step's (optionally filtered) errors counted per signature. Unfiltered,
 // `GROUP BY sig` over `step = ? AND resolved = ?` is one pass over ix_errors_sig (step, resolved, sig,
@@ -145,15 +145,7 @@ export class GroupsRepo {
     // A time window is a row-id range of ix_errors_step: walking only it (and sorting its groups)
     // beats walking the whole step in sig order, which the planner would pick to save the sort.
     const from = walk.from === 'errors e' && (lower !== undefined || upper !== undefined) ? 'errors e INDEXED BY ix_errors_step' : walk.from;
-    // Expressions, not bare parameters, for the reason buildErrorListing gives.
-    if (lower !== undefined) {
-      where.push(`${key} >= CAST(? AS INTEGER)`);
-      params.push(lower);
-    }
-    if (upper !== undefined) {
-      where.push(`${key} < CAST(? AS INTEGER)`);
-      params.push(upper);
-    }
+    addIdRange(where, params, key, lower, upper);
     // Unfiltered, counting alone is one index-only pass (min/max per row would cost as much again);
     // the few groups shown get their edges by seeks (edges()).
     const columns = q.terms.length === 0 ? 'e.sig AS sig, count(*) AS n' : 'e.sig AS sig, count(*) AS n, min(e.id) AS lo, max(e.id) AS hi';

@@ -214,6 +214,23 @@ export function idRange(q: Pick<ErrorListQuery, 'fromId' | 'beforeId'>, times: Q
  * What a listing or an export walks: the driver (errors of the step, or a tag's or a text match's
  * entries) read in id order by `key`, and the filters every row must pass.
  */
+/**
+ * A row-id range as WHERE terms on `key`. The bounds are expressions, not bare parameters, so the
+ * planner does not estimate the range from their values (STAT4): with them it may misjudge a row-id
+ * range enough to prefer a skip-scan of ix_errors_job and a sort over the driving structure, which
+ * keeps the id order for free.
+ */
+export function addIdRange(where: string[], params: unknown[], key: string, lower: number | undefined, upper: number | undefined): void {
+  if (lower !== undefined) {
+    where.push(`${key} >= CAST(? AS INTEGER)`);
+    params.push(lower);
+  }
+  if (upper !== undefined) {
+    where.push(`${key} < CAST(? AS INTEGER)`);
+    params.push(upper);
+  }
+}
+
 export function errorWalk(step: number, resolved: boolean, compiled: CompiledQuery): { from: string; key: string; where: string[]; params: unknown[] } {
   const flag = resolved ? 1 : 0;
   const where: string[] = [];
@@ -251,17 +268,7 @@ export function buildErrorListing(
   });
   const { lower, upper, ascending } = rangeFor(compiled);
   const { from, key, where, params } = errorWalk(q.step, q.resolved, compiled);
-  // The bounds are expressions, not bare parameters, so the planner does not estimate the range
-  // from their values (STAT4): with them it may misjudge a row-id range enough to prefer a skip-scan
-  // of ix_errors_job and a sort over the driving structure, which keeps the id order for free.
-  if (lower !== undefined) {
-    where.push(`${key} >= CAST(? AS INTEGER)`);
-    params.push(lower);
-  }
-  if (upper !== undefined) {
-    where.push(`${key} < CAST(? AS INTEGER)`);
-    params.push(upper);
-  }
+  addIdRange(where, params, key, lower, upper);
   params.push(q.limit);
   const columns = options.idsOnly ? 'e.id' : ERROR_COLUMNS;
   return { sql: `SELECT ${columns} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${key} ${ascending ? 'ASC' : 'DESC'} LIMIT ?`, params };
