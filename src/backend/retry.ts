@@ -25,14 +25,8 @@ export interface RetryRequest {
   onQueued?: (job: Job, records: number) => void;
 }
 
-/** Where a retry job's records stand (the total is what a progress bar fills up to). */
-export interface RetryRecordCounts {
-  total: number;
-  resolved: number;
-  failed: number;
-  skipped: number;
-  pending: number;
-}
+/** Where a retry job's records stand, by item state, and in all (what a progress bar fills up to). */
+export type RetryRecordCounts = RetryItemCounts & { total: number };
 
 export interface RetryReportItem {
   retryDataKey: string;
@@ -180,7 +174,7 @@ export class RetryService implements RetryApi {
     const row = this.local.resolveJob(jobId);
     if (row.type !== 'retry') return undefined;
     const counts = new RetryRepo(this.local.ws.store).counts(row.id);
-    return { ...counts, total: counts.pending + counts.resolved + counts.failed + counts.skipped };
+    return { ...counts, total: counts.pending + counts.resolved + counts.failed + counts.skipped + counts.resolvedMeanwhile };
   }
 
   async retryReport(jobId: string): Promise<RetryReport> {

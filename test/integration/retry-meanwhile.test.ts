@@ -180,6 +180,8 @@ describe.each([
     ]);
     expect(report.items[0]!.newErrorId).toBeUndefined();
     expect(retrySummary(job, report.summary)).toMatch(/0 resolved, 0 still failing, 0 skipped, 1 resolved meanwhile/);
+    // What jobs wait shows: every record of the job is in the total, those resolved meanwhile too.
+    expect(await runner.retries.recordCounts(job._id)).toMatchObject({ total: 1, resolvedMeanwhile: 1, pending: 0 });
     // The attempt itself is in the execution log, as every attempt is.
     const jobRow = decodeId('job', job._id)!.rowId;
     expect(runner.ws.store.db.prepare('SELECT status FROM log_entries WHERE job = ?').pluck().all(jobRow)).toEqual(['error']);
