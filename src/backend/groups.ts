@@ -10,9 +10,9 @@ import { errorIdOf, iso } from './shapes.js';
 // what an operator needs to recognise the problem and act on it (`sig:<id>` in any bulk command).
 
 export type GroupSort = 'count' | 'newest';
-export const GROUP_SORTS: readonly GroupSort[] = ['count', 'newest'];
-export const DEFAULT_GROUP_LIMIT = 50;
-export const MAX_GROUP_LIMIT = 1000;
+const GROUP_SORTS: readonly GroupSort[] = ['count', 'newest'];
+const DEFAULT_GROUP_LIMIT = 50;
+const MAX_GROUP_LIMIT = 1000;
 
 export interface ErrorGroupParams {
   /** Query-language text: the groups of the errors it matches. */
@@ -58,7 +58,7 @@ export interface ErrorGroupsResponse {
   newSince?: string;
 }
 
-export function parseGroupSort(value: string | undefined): GroupSort {
+function parseGroupSort(value: string | undefined): GroupSort {
   if (value === undefined) return 'count';
   if ((GROUP_SORTS as readonly string[]).includes(value)) return value as GroupSort;
   throw new InvalidInputError(`sort must be one of ${GROUP_SORTS.join(', ')}, got "${value}"`, 'sort');

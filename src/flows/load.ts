@@ -51,7 +51,6 @@ export interface Catalog {
   digest: string;
 }
 
-export { flowFiles };
 
 // The YAML parser is required when a file is parsed, not when the module loads: opening a workspace
 // whose flow files did not change parses nothing, and the parser costs ~30 ms to load.

@@ -31,7 +31,7 @@ export interface RetryItemCounts {
 }
 
 /** How an item's state is stored (retry_items.state) and counted. */
-export const ITEM_STATE_COUNT: Record<string, keyof RetryItemCounts> = {
+const ITEM_STATE_COUNT: Record<string, keyof RetryItemCounts> = {
   pending: 'pending',
   resolved: 'resolved',
   failed: 'failed',

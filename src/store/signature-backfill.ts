@@ -9,7 +9,7 @@ import type { Db } from './db.js';
 // than one sort) and builds it again when every row is signed; then the meta row goes.
 
 // As migration 7 creates it (sqlite_master keeps the text without IF NOT EXISTS, so the schema matches).
-export const SIG_INDEX_SQL = 'CREATE INDEX IF NOT EXISTS ix_errors_sig ON errors (step, resolved, sig)';
+const SIG_INDEX_SQL = 'CREATE INDEX IF NOT EXISTS ix_errors_sig ON errors (step, resolved, sig)';
 const BATCH = 50_000;
 
 export interface BackfillProgress {
@@ -18,7 +18,7 @@ export interface BackfillProgress {
 }
 
 /** Whether a back-fill is pending (cheap: one meta lookup; what every open pays). */
-export function signatureBackfillPending(db: Db): boolean {
+function signatureBackfillPending(db: Db): boolean {
   return db.prepare("SELECT 1 FROM meta WHERE key = 'sig_backfill'").get() !== undefined;
 }
 

@@ -11,7 +11,7 @@ import { SqliteStore } from '../store/sqlite-store.js';
 // a complete flowdeck store. What cannot be used is said in one line naming the file.
 
 /** What a SQLite failure to open means, in people's words. */
-export function storeOpenError(dbFile: string, e: unknown): Error {
+function storeOpenError(dbFile: string, e: unknown): Error {
   if (isFlowdeckError(e)) return e;
   const code = (e as { code?: string }).code ?? '';
   const message = (e as Error).message ?? String(e);

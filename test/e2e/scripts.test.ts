@@ -50,6 +50,24 @@ describe('exit codes', () => {
     expect(waited.code).toBe(1);
   });
 
+  it('jobs wait on a queued retry says at once how many records it waits for', async () => {
+    // Queued, not run (no worker here): jobs wait says what it waits for before anything settles.
+    const queued = await runCli(['errors', 'retry', ...ERP, '--code', '429', '--yes'], env);
+    expect(queued.code, queued.stderr).toBe(0);
+    const jobId = /^Queued retry job ([0-9a-f]{24}) \((\d+) records?\)/.exec(queued.stdout)!;
+    const child = spawn(process.execPath, ['bin/flowdeck.js', 'jobs', 'wait', jobId[1]!], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    child.stderr!.on('data', (c: Buffer) => (said += c.toString()));
+    const ended = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const until = Date.now() + 60_000;
+    while (!said.includes('\n') && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+    expect(said).toMatch(new RegExp(`^Waiting for ${jobId[2]} records? \\(job ${jobId[1]}, ${jobId[2]} to go\\)\\.\n`));
+    // Canceled, it ends: jobs wait ends with it, and a job that did not complete exits 1.
+    const canceled = await runCli(['jobs', 'cancel', jobId[1]!], env);
+    expect(canceled.code, canceled.stderr).toBe(0);
+    expect(await ended).toBe(1);
+  });
+
   it('an unknown flow and an unknown tag are the same kind of mistake: exit 1 both', async () => {
     const [flow, tag] = await Promise.all([
       runCli(['errors', 'list', 'No such flow', ERP[1]!], env),
