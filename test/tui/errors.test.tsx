@@ -126,7 +126,7 @@ describe('filter', () => {
     for (const r of rows) expect(r).toContain('value');
   });
 
-  it('a filter the seeded.backend refuses (an unknown tag) keeps the prompt open with why; the rows stay', async () => {
+  it('a filter the backend refuses (an unknown tag) keeps the prompt open with why; the rows stay', async () => {
     const all = await open(ERP_FLOW, ERP_STEP);
     const t = await openErrors();
     await t.pressAndWait('/', 'enter apply');
