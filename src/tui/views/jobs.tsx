@@ -30,12 +30,12 @@ const COLUMNS: ColumnSpec[] = [
 ];
 
 /** Jobs loaded at first; moving past the last one loads this many more. */
-export const JOBS_PAGE = 100;
+const JOBS_PAGE = 100;
+
+/** A listed job; an unfinished retry job also with how many records it holds (its bar's whole). */
+type ListedJob = JobListEntry & { records?: number };
 
 /** The jobs of a filter, newest first, up to `limit` (read in pages of at most 1,000). */
-/** A listed job; an unfinished retry job also with how many records it holds (its bar's whole). */
-export type ListedJob = JobListEntry & { records?: number };
-
 async function loadJobs(backend: TuiBackend, filter: Omit<JobListParams, 'limit' | 'before'>, limit: number): Promise<{ list: ListedJob[]; more: boolean }> {
   const list: ListedJob[] = [];
   let before: string | undefined;
@@ -144,7 +144,7 @@ export function JobsView() {
     if (motion) {
       // Moving past the last loaded job loads the next page (the operator's own old job is reachable).
       const nearEnd = listRef.current.cursor >= data.length - 1 - (command === 'pageDown' ? height : 0);
-      if (jobs.data?.more && (command === 'bottom' || ((command === 'down' || command === 'pageDown') && nearEnd))) setLimit((l) => l + JOBS_PAGE);
+      if (jobs.data?.more && (command === 'bottom' || ((command === 'down' || command === 'pageDown') && nearEnd))) setLimit((l) => (l > data.length ? l : l + JOBS_PAGE)); // a burst of keys asks for the next page once
       return dispatch(motion);
     }
     switch (command) {
