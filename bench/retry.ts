@@ -10,6 +10,7 @@ import { generateStepErrors } from '../src/workspace/generate.js';
 import { Workspace } from '../src/workspace/workspace.js';
 import { benchEnv, BENCH_OPERATOR } from './workspace.js';
 import { median, ROOT, type BenchContext, type Result } from './util.js';
+import { followJob } from '../src/backend/follow-job.js';
 
 // Bulk retry of 100,000 snapshots, the whole product path: `backend.retries.retry(flow, step,
 // {all: true}, {wait: true})` selects the step's errors, queues a durable retry job and runs it in
@@ -140,15 +141,17 @@ async function runOnce(template: string, home: string, url: string, status: numb
   mkdirSync(home, { recursive: true });
   cpSync(join(template, 'flows'), join(home, 'flows'), { recursive: true });
   copyFileSync(join(template, 'flowdeck.db'), join(home, 'flowdeck.db'));
-  const env = benchEnv(home, { BENCH_TARGET: url, BENCH_TOKEN: TOKEN });
+  // FLOWDECK_WORKER=off: the job runs in this process (followJob runs what it waits on), as it was measured before.
+  const env = benchEnv(home, { BENCH_TARGET: url, BENCH_TOKEN: TOKEN, FLOWDECK_WORKER: 'off' });
   const backend = new LocalBackend(Workspace.open(home, env));
   let jobMs = 0;
   const cpu0 = process.cpuUsage();
   const target0 = processCpuMs(targetPid);
   const t0 = performance.now();
   try {
-    const job = await backend.retries.retry(RETRY_FLOW, RETRY_STEP, { all: true }, { wait: true });
-    if (!job) throw new Error('the retry matched no snapshot');
+    const queued = await backend.retries.retry(RETRY_FLOW, RETRY_STEP, { all: true });
+    if (!queued) throw new Error('the retry matched no snapshot');
+    const job = await followJob(backend, queued._id);
     if (job.status !== 'completed') throw new Error(`the retry job ended ${job.status}`);
     jobMs = Date.parse(job.endedAt!) - Date.parse(job.startedAt!);
   } finally {

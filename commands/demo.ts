@@ -3,6 +3,7 @@ import type { LocalBackend } from '../src/backend/local-backend.js';
 import { print, type CommandIO } from '../src/cli/context.js';
 import { parsePositiveInt } from '../src/cli/options.js';
 import { formatCount, renderTable } from '../src/cli/output.js';
+import { followJob } from '../src/backend/follow-job.js';
 
 interface DemoOptions {
   reset?: boolean;
@@ -65,9 +66,9 @@ export function demoCommand(io: CommandIO): Command {
           io.stderr.write(`Generated ${formatCount(result.errors)} errors in ${(result.ms / 1000).toFixed(1)} s\n\n`);
         } else if (fresh) {
           io.stderr.write(`Seeding the demo workspace in ${home}\n`);
-          for (const flow of (await backend.listFlows()).filter((f) => f.file.endsWith(DEMO_FLOW_FILE))) {
+          for (const flow of (await backend.listFlows()).filter((f) => f.file?.endsWith(DEMO_FLOW_FILE))) {
             io.stderr.write(`  running ${flow.name}… `);
-            const job = await backend.runFlow(flow._id);
+            const job = await followJob(backend, (await backend.runFlow(flow._id))._id);
             io.stderr.write(`${job.status}: ${formatCount(job.numExport ?? 0)} records, ${formatCount(job.numError ?? 0)} failed\n`);
           }
           io.stderr.write('\n');

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { JobListEntry, JobListParams } from '../../src/backend/backend.js';
+import type { JobListEntry, JobListParams } from '../../src/backend/contract/index.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { parseChoice, parsePositiveInt } from '../../src/cli/options.js';
 import { formatAge, formatCount, json, renderTable } from '../../src/cli/output.js';

@@ -1,12 +1,12 @@
 import { Command, Option } from 'commander';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
-import type { LogListParams, LogStatusFilter } from '../../src/backend/records.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
 import { json, renderTable } from '../../src/cli/output.js';
 import { terminalSafe } from '../../src/domain/text.js';
 import type { ExecutionLogEntry } from '../../src/domain/api.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
+import type { LogListParams, LogStatusFilter } from '../../src/backend/contract/index.js';
 
 interface ListOptions {
   status?: LogStatusFilter;

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import type { RequestListParams } from '../../src/backend/records.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
 import { assertPageOf } from '../../src/cli/paging.js';
@@ -7,6 +6,7 @@ import { json, renderTable } from '../../src/cli/output.js';
 import { terminalSafe } from '../../src/domain/text.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
 import { resolveTimeValue } from '../../src/domain/query.js';
+import type { RequestListParams } from '../../src/backend/contract/index.js';
 
 interface ListOptions {
   timeLte?: number;

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import type { LocalBackend } from '../backend/local-backend.js';
-import { describeSelection, type ErrorSelection } from '../backend/selection.js';
-import type { MutationOptions } from '../backend/triage.js';
+import { describeSelection } from '../backend/selection.js';
 import { FlowdeckError } from '../domain/errors.js';
 import { confirm } from './confirm.js';
 import { print, withBackend, type CommandIO } from './context.js';
 import { addFilterOptions } from './filters.js';
 import { formatCount, json } from './output.js';
 import type { SelectionOptions } from './selection.js';
+import type { ErrorSelection, MutationOptions } from '../backend/contract/index.js';
 
 // The flow every bulk triage command shares: compute the selection, confirm with its count when
 // the action is destructive or reaches errors by --all or filters, then change exactly the ids

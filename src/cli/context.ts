@@ -1,4 +1,4 @@
-import type { Backend } from '../backend/backend.js';
+import type { Backend } from '../backend/contract/index.js';
 import type { LocalBackend } from '../backend/local-backend.js';
 import { ReadOnlyWorkspaceError } from '../domain/errors.js';
 import { terminalSafe } from '../domain/text.js';

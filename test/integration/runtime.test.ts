@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { JobDetail } from '../../src/backend/backend.js';
+import type { JobDetail } from '../../src/backend/contract/index.js';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import type { FlowStepError, Job } from '../../src/domain/api.js';
 import { decodeId, definitionId } from '../../src/domain/ids.js';
