@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { LocalBackend } from '../../src/backend/local-backend.js';
+import type { Backend } from '../../src/backend/contract/index.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
@@ -16,7 +16,7 @@ interface ListOptions extends FilterOptions {
 }
 
 
-async function streamAll(io: CommandIO, backend: LocalBackend, flow: string, step: string, query: string, asJson: boolean): Promise<void> {
+async function streamAll(io: CommandIO, backend: Backend, flow: string, step: string, query: string, asJson: boolean): Promise<void> {
   // Walks every page without holding them all: one JSON document written as it goes.
   let before: string | undefined;
   let first = true;
