@@ -44,7 +44,8 @@ export async function loadTui() {
   // The development build checks and logs on every render: several times slower per frame.
   process.env.NODE_ENV ??= 'production';
   const [ink, react, app] = await Promise.all([import('ink'), import('react'), import('./app.js')]);
-  return { render: ink.render, createElement: react.createElement, App: app.App };
+  // React is CommonJS: its exports are the default export however it is loaded (Node, or the bundle).
+  return { render: ink.render, createElement: react.default.createElement, App: app.App };
 }
 
 export async function runTui(backend: TuiBackend, options: RunTuiOptions = {}): Promise<TuiResult> {
