@@ -157,10 +157,12 @@ function topLevelOf(cmd: Command): Command {
  */
 async function pinProfile(program: Command, action: Command, env: NodeJS.ProcessEnv): Promise<void> {
   const flag = program.opts<{ profile?: string }>().profile;
-  if (flag !== undefined) env.FLOWDECK_PROFILE = flag;
-  if (topLevelOf(action).name() === 'profile') return;
+  if (topLevelOf(action).name() === 'profile') {
+    if (flag !== undefined) env.FLOWDECK_PROFILE = flag;
+    return;
+  }
   const { resolveProfile } = await import('../src/cli/profiles.js');
-  const target = resolveProfile(env);
+  const target = resolveProfile(env, flag);
   env.FLOWDECK_PROFILE = target.kind === 'local' ? 'local' : target.name;
 }
 

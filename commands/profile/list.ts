@@ -15,7 +15,8 @@ export function profileListCommand(io: CommandIO): Command {
       print(
         io,
         renderTable(entries, [
-          { header: '  NAME', value: (p) => `${p.current ? '*' : ' '} ${p.name}` },
+          { header: '', value: (p) => (p.current ? '*' : '') },
+          { header: 'NAME', value: (p) => p.name },
           { header: 'URL', value: (p) => p.url ?? '(the local workspace)' },
           { header: 'TOKEN', value: (p) => p.token ?? '-' },
         ]),
