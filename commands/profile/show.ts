@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { print, type CommandIO } from '../../src/cli/context.js';
 import { json } from '../../src/cli/output.js';
-import { chosenProfile, findProfile, profileEntry } from '../../src/cli/profile-rules.js';
+import { chosenProfile, findProfile, LOCAL_PROFILE, profileEntry } from '../../src/cli/profile-rules.js';
 
 export function profileShowCommand(io: CommandIO): Command {
   return new Command('show')
@@ -12,7 +12,7 @@ export function profileShowCommand(io: CommandIO): Command {
       const { profilesFile, readProfiles } = await import('../../src/cli/profiles.js');
       const file = readProfiles(io.env);
       const chosen = name === undefined ? chosenProfile(file, io.env) : { name, source: undefined };
-      if (chosen.name !== 'local') findProfile(file, chosen.name, chosen.source);
+      if (chosen.name !== LOCAL_PROFILE) findProfile(file, chosen.name, chosen.source);
       const entry = profileEntry(file, chosen.name);
       const tokenEnv = entry.kind === 'remote' ? file!.profiles[entry.name]!.tokenEnv : undefined;
       // Whether the variable is set, never its value.
