@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { LocalBackend } from '../src/backend/local-backend.js';
-import { print, type CommandIO } from '../src/cli/context.js';
+import { assertLocalProfile, print, type CommandIO } from '../src/cli/context.js';
 import { parsePositiveInt } from '../src/cli/options.js';
 import { formatCount, renderTable } from '../src/cli/output.js';
 import { followJob } from '../src/backend/follow-job.js';
@@ -42,6 +42,7 @@ export function demoCommand(io: CommandIO): Command {
     .option('--no-tui', 'print a summary instead of opening the TUI')
     .option('--errors <n>', 'generate N open errors over the flows instead of running them (starts the demo over)', parsePositiveInt('errors', 10_000_000))
     .action(async (opts: DemoOptions) => {
+      await assertLocalProfile(io.env, 'flowdeck demo');
       const [{ LocalBackend: Local }, { assertDemoHome, DEMO_FLOW_FILE, isSeeded, resetWorkspace, seedDemoWorkspace }, { defaultHome, Workspace }] = await Promise.all([
         import('../src/backend/local-backend.js'),
         import('../src/workspace/demo.js'),

@@ -1,5 +1,6 @@
 import { Command, Help } from 'commander';
-import { openLocalBackend, processIO, type CommandIO } from '../src/cli/context.js';
+import { openBackend, processIO, type CommandIO } from '../src/cli/context.js';
+import type { ProfileTarget } from '../src/cli/profile-rules.js';
 import { endQuietlyOnClosedPipe } from '../src/cli/closed-pipe.js';
 import { reportError } from '../src/cli/handle-error.js';
 import { InvalidInputError } from '../src/domain/errors.js';
@@ -187,6 +188,16 @@ export async function buildProgram(io: CommandIO = processIO(), args: readonly s
   return program;
 }
 
+/** The TUI's header label and where it remembers the operator's place: the workspace, or the profile. */
+async function tuiPlace(env: NodeJS.ProcessEnv, target: ProfileTarget): Promise<{ workspace: string; sessionDir: string }> {
+  if (target.kind === 'remote') {
+    const [{ profilesDir }, { join }] = await Promise.all([import('../src/cli/profiles.js'), import('node:path')]);
+    return { workspace: `${target.name} ${target.url}`, sessionDir: join(profilesDir(env), 'sessions', target.name) };
+  }
+  const home = (await import('../src/workspace/workspace.js')).defaultHome(env);
+  return { workspace: home, sessionDir: home };
+}
+
 export async function main(argv: string[] = process.argv): Promise<number> {
   const io = processIO();
   endQuietlyOnClosedPipe();
@@ -205,10 +216,10 @@ export async function main(argv: string[] = process.argv): Promise<number> {
         // Chosen and pinned as for every command (see pinProfile).
         const target = (await import('../src/cli/profiles.js')).resolveProfile(env);
         env.FLOWDECK_PROFILE = target.kind === 'local' ? 'local' : target.name;
-        const backend = await openLocalBackend(env);
+        const backend = await openBackend(env);
         try {
-          const { runTui } = await loading;
-          return (await runTui(backend, { env, workspace: backend.ws.home, operator: backend.ws.operator() })).exitCode;
+          const [{ runTui }, me, where] = await Promise.all([loading, backend.whoami(), tuiPlace(env, target)]);
+          return (await runTui(backend, { env, ...where, operator: me.email })).exitCode;
         } finally {
           await backend.close();
         }
