@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { TextDownload } from './contract/index.js';
 
@@ -39,7 +38,7 @@ export async function saveDownload(download: TextDownload, out: Writable, onRows
     for await (const text of download) {
       if (failure) throw failure;
       counter.add(text);
-      if (!out.write(text)) await Promise.race([once(out, 'drain'), once(out, 'error')]);
+      if (!out.write(text)) await drainOrError(out);
       if (failure) throw failure;
       onRows?.(counter.rows);
     }
@@ -47,4 +46,17 @@ export async function saveDownload(download: TextDownload, out: Writable, onRows
     out.off('error', onError);
   }
   return { rows: counter.rows };
+}
+
+/** Resolves when `out` drains or fails, leaving no listener behind either way. */
+function drainOrError(out: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('error', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('error', done);
+  });
 }
