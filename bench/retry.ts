@@ -69,10 +69,10 @@ flows:
         _importId: ${RETRY_STEP}
 `;
 
-const TOKEN = 'bench_token_5f0c8a7d2e914b36';
+export const TARGET_TOKEN_FOR_BENCH = 'bench_token_5f0c8a7d2e914b36';
 
 /** The workspace every run starts from: the flow and 100k generated errors on its import. */
-async function templateHome(ctx: BenchContext): Promise<string> {
+export async function templateHome(ctx: BenchContext): Promise<string> {
   const home = join(ctx.dir, `retry-template-${RECORDS}`);
   const ready = join(home, 'ready');
   if (!ctx.fresh && existsSync(ready)) {
@@ -99,7 +99,7 @@ async function templateHome(ctx: BenchContext): Promise<string> {
   return home;
 }
 
-async function startTarget(status: number): Promise<{ url: string; child: ChildProcess }> {
+export async function startTarget(status: number): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'target.js'), String(status)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
@@ -109,7 +109,7 @@ async function startTarget(status: number): Promise<{ url: string; child: ChildP
   return { url, child };
 }
 
-function stopTarget(child: ChildProcess): Promise<void> {
+export function stopTarget(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve();
     child.once('exit', () => resolve());
@@ -142,7 +142,7 @@ async function runOnce(template: string, home: string, url: string, status: numb
   cpSync(join(template, 'flows'), join(home, 'flows'), { recursive: true });
   copyFileSync(join(template, 'flowdeck.db'), join(home, 'flowdeck.db'));
   // FLOWDECK_WORKER=off: the job runs in this process (followJob runs what it waits on), as it was measured before.
-  const env = benchEnv(home, { BENCH_TARGET: url, BENCH_TOKEN: TOKEN, FLOWDECK_WORKER: 'off' });
+  const env = benchEnv(home, { BENCH_TARGET: url, BENCH_TOKEN: TARGET_TOKEN_FOR_BENCH, FLOWDECK_WORKER: 'off' });
   const backend = new LocalBackend(Workspace.open(home, env));
   let jobMs = 0;
   const cpu0 = process.cpuUsage();
@@ -177,7 +177,7 @@ async function runOnce(template: string, home: string, url: string, status: numb
     }
     const superseded = one(`SELECT count(*) FROM errors WHERE resolved = 1 AND resolved_by = 'superseded'`);
     const fresh = one(`SELECT count(*) FROM errors WHERE resolved = 0 AND code = ? AND trace IS NOT NULL`, String(status));
-    const masked = one(`SELECT count(*) FROM traces WHERE request LIKE ?`, `%${TOKEN}%`);
+    const masked = one(`SELECT count(*) FROM traces WHERE request LIKE ?`, `%${TARGET_TOKEN_FOR_BENCH}%`);
     if (superseded !== RECORDS || fresh !== RECORDS || items.failed !== RECORDS || masked !== 0) {
       throw new Error(`expected ${RECORDS} superseded and ${RECORDS} new errors, got ${superseded} and ${fresh}, items ${JSON.stringify(items)}, ${masked} unmasked traces`);
     }
@@ -207,7 +207,7 @@ async function bareHttpRate(url: string): Promise<number> {
       { sku: 'SKU-2', quantity: 1, price: 99 },
     ],
   });
-  const headers = { accept: 'application/json', authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  const headers = { accept: 'application/json', authorization: `Bearer ${TARGET_TOKEN_FOR_BENCH}`, 'content-type': 'application/json' };
   const one = () =>
     new Promise<void>((resolve, reject) => {
       pool.dispatch({ method: 'POST', path: '/salesOrders', headers, body }, {
