@@ -5,6 +5,7 @@ import { LocalBackend } from '../../src/backend/local-backend.js';
 import { decodeId } from '../../src/domain/ids.js';
 import { Workspace } from '../../src/workspace/workspace.js';
 import { retrySummary } from '../../commands/errors/retry.js';
+import { retryToEnd, runFlowToEnd } from '../helpers/jobs.js';
 import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
 
 // An operator's change made while a retry of the same record is in flight is never undone by the
@@ -121,7 +122,7 @@ beforeEach(async () => {
   target = await gatedTarget();
   writeFlowFile(tmp.home, 'gated.yaml', FLOWS);
   runner = new LocalBackend(Workspace.open(tmp.home, envFor(RETRIER)));
-  await runner.runFlow(FLOW);
+  await runFlowToEnd(runner, FLOW);
   operator = new LocalBackend(Workspace.open(tmp.home, envFor(OPERATOR)));
   const [first] = (await operator.listErrors(FLOW, STEP)).errors;
   expect(first?.retryDataKey).toBeDefined();
@@ -143,7 +144,7 @@ afterEach(async () => {
 async function retryWith(during: () => Promise<unknown>, status: number) {
   target.hold();
   const sent = target.posts.length;
-  const job = runner.retries.retry(FLOW, STEP, { errorIds: [K.errorId] }, { wait: true });
+  const job = retryToEnd(runner, FLOW, STEP, { errorIds: [K.errorId] });
   await target.held();
   expect(target.posts.length).toBe(sent + 1);
   await during();
@@ -246,7 +247,7 @@ describe.each([
     expect(open[0]).toMatchObject({ retryDataKey: K.retryDataKey, tags: ['Investigating'], assignedTo: 'ana.lima@acme.example' });
     expect((await runner.records.getRetryData(FLOW, STEP, K.retryDataKey)).data).toEqual({ id: 'K-1-fixed' });
     // The next retry sends the edited record.
-    await runner.retries.retry(FLOW, STEP, { errorIds: [open[0]!.errorId] }, { wait: true });
+    await retryToEnd(runner, FLOW, STEP, { errorIds: [open[0]!.errorId] });
     expect(JSON.parse(target.posts[target.posts.length - 1]!)).toMatchObject({ orderNumber: 'K-1-fixed' });
   });
 });
