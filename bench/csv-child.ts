@@ -13,7 +13,7 @@ import { ownPeakRssMB } from './own-rss.js';
 import { saveDownload } from '../src/backend/download.js';
 
 // One CSV export in a process of its own, so its peak RSS is its own (VmHWM, see own-rss.ts): `product` runs the product's
-// export (backend.records.exportErrorsCsv); `objects` and `arrays` are the baseline, a plain
+// export (backend.records.exportErrors, written by saveDownload); `objects` and `arrays` are the baseline, a plain
 // better-sqlite3 iterate() piped into csv-stringify over the same 17 columns, unformatted. Output
 // goes to /dev/null; prints {rows, ms, rssMB} as JSON.
 

@@ -13,11 +13,12 @@ import { median, ROOT, type BenchContext, type Result } from './util.js';
 import { followJob } from '../src/backend/follow-job.js';
 
 // Bulk retry of 100,000 snapshots, the whole product path: `backend.retries.retry(flow, step,
-// {all: true}, {wait: true})` selects the step's errors, queues a durable retry job and runs it in
-// this process through the runtime (undici pool, mapping, recorder, one transaction per batch)
-// against a bare target in a process of its own. With the target answering 200 every record must
-// end resolved (checked afterwards over a fresh connection); answering 503, every record fails again
-// and supersedes its error with a new one (trace, message, carried tags and assignee).
+// {all: true})` selects the step's errors and queues a durable retry job; followJob (with
+// FLOWDECK_WORKER=off) runs it in this process through the runtime (undici pool, mapping,
+// recorder, one transaction per batch) against a bare target in a process of its own. With the
+// target answering 200 every record must end resolved (checked afterwards over a fresh connection);
+// answering 503, every record fails again and supersedes its error with a new one (trace, message,
+// carried tags and assignee).
 
 export const RETRY_FLOW = 'Bench retry';
 export const RETRY_STEP = 'Bench sales orders';
