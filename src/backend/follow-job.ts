@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TERMINAL_JOB_STATUSES, type Job } from '../domain/api.js';
+import { jobProgressKey, TERMINAL_JOB_STATUSES, type Job } from '../domain/api.js';
 import { ConflictError } from '../domain/errors.js';
 import type { Backend, JobDetail } from './contract/index.js';
 
@@ -31,9 +31,10 @@ export async function followJob(backend: Pick<Backend, 'getJob'>, jobId: string,
     const left = timeoutMs > 0 ? timeoutMs - (Date.now() - started) : WAIT_MS;
     if (left <= 0) throw new ConflictError(`job ${jobId} is still ${job.status} after ${Math.round(timeoutMs / 1000)}s`, 'timeout');
     const asked = Date.now();
+    const before = jobProgressKey(job);
     job = await backend.getJob(jobId, { waitMs: Math.min(WAIT_MS, left) });
-    if (Date.now() - asked < FIRST_PAUSE_MS && !TERMINAL_JOB_STATUSES.includes(job.status)) {
-      // Answered at once: this backend does not long-poll, so pause before asking again.
+    if (Date.now() - asked < FIRST_PAUSE_MS && jobProgressKey(job) === before) {
+      // Answered at once with nothing new: this backend does not long-poll, so pause before asking again.
       await sleep(Math.min(pause, Math.max(1, left)), undefined, options.signal ? { signal: options.signal } : {});
       pause = Math.min(pause * 2, MAX_PAUSE_MS);
     } else {
@@ -41,3 +42,4 @@ export async function followJob(backend: Pick<Backend, 'getJob'>, jobId: string,
     }
   }
 }
+

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TERMINAL_JOB_STATUSES, type ErrorsFilterMetadataResponse, type FlowErrorsResponse, type FlowStepErrorsResponse, type Job } from '../domain/api.js';
+import { jobProgressKey, TERMINAL_JOB_STATUSES, type ErrorsFilterMetadataResponse, type FlowErrorsResponse, type FlowStepErrorsResponse, type Job } from '../domain/api.js';
 import { InvalidInputError, NotFoundError, RemovedFlowError } from '../domain/errors.js';
 import { filterMetadata } from '../domain/filter-metadata.js';
 import { decodeId, idMatchesTime } from '../domain/ids.js';
@@ -24,10 +24,6 @@ export const MAX_PAGE_SIZE = 1000;
 export const MAX_JOB_WAIT_MS = 30_000;
 const JOB_POLL_MS = 100;
 
-/** What changes while a job runs: a long-poll answers when it does. */
-function jobProgressOf(job: Job): string {
-  return `${job.status}|${job.numSuccess ?? 0}|${job.numError ?? 0}|${job.numIgnore ?? 0}|${job.numResolved ?? 0}|${job.numPagesGenerated ?? 0}`;
-}
 
 /** What the backends of one workspace share, whoever they act as: the runtime and the runs in flight here. */
 interface LocalShared {
@@ -277,12 +273,12 @@ export class LocalBackend implements Backend {
       if (this.ws.env.FLOWDECK_WORKER === 'off') this.runRetryHere(row.id);
       else (await import('../runtime/worker.js')).ensureWorker(this.ws);
     }
-    const seen = jobProgressOf(this.jobOf(row));
+    const seen = jobProgressKey(this.jobOf(row));
     const deadline = Date.now() + waitMs;
     for (;;) {
       await sleep(Math.min(JOB_POLL_MS, Math.max(0, deadline - Date.now())));
       const now = this.store.getJob(row.id)!;
-      if (Date.now() >= deadline || TERMINAL_JOB_STATUSES.includes(now.status) || jobProgressOf(this.jobOf(now)) !== seen) return this.jobDetail(now);
+      if (Date.now() >= deadline || TERMINAL_JOB_STATUSES.includes(now.status) || jobProgressKey(this.jobOf(now)) !== seen) return this.jobDetail(now);
     }
   }
 
