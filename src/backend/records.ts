@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { z } from 'zod';
 import {
   LOG_QUERY_STAGES,
   type ExecutionLogDataResponse,
@@ -28,19 +29,28 @@ import type { CsvExportOptions, DeleteRequestsOptions, ErrorSelection, FlowInfo,
 // Retry data, request traces, execution logs, trace-key job search, flow enable/disable and the
 // CSV export over a local workspace. Shapes are the API's; references accept ids or names.
 
-const RetryDataEnvelope = z
-  .object({
-    retryDataKey: z.string(),
-    data: z.unknown(),
-    stage: z.string(),
-    pgExportId: z.string().optional(),
-    oneToMany: z.boolean().optional(),
-    pathToMany: z.string().nullable().optional(),
-    childIndex: z.number().int().nullable().optional(),
-    traceKey: z.string().nullable().optional(),
-    adaptorResponse: z.record(z.string(), z.unknown()).optional(),
-  })
-  .strict();
+// zod is loaded when an envelope is first checked, not by every command that opens a backend.
+const require = createRequire(import.meta.url);
+let envelopeSchema: ReturnType<typeof buildEnvelopeSchema> | undefined;
+function buildEnvelopeSchema(z: typeof import('zod').z) {
+  return z
+    .object({
+      retryDataKey: z.string(),
+      data: z.unknown(),
+      stage: z.string(),
+      pgExportId: z.string().optional(),
+      oneToMany: z.boolean().optional(),
+      pathToMany: z.string().nullable().optional(),
+      childIndex: z.number().int().nullable().optional(),
+      traceKey: z.string().nullable().optional(),
+      adaptorResponse: z.record(z.string(), z.unknown()).optional(),
+    })
+    .strict();
+}
+function retryDataEnvelope() {
+  envelopeSchema ??= buildEnvelopeSchema((require('zod') as typeof import('zod')).z);
+  return envelopeSchema;
+}
 
 /** What a JSON value is, as a person would say it ("1.5", "text", "a list", "missing"). */
 function kindOf(value: unknown): string {
@@ -209,7 +219,7 @@ export class RecordsService implements RecordsApi {
     const { flow, step } = this.flowAndStep(flowRef, stepRef);
     const row = this.snapshot(step, key);
     assertJsonDepth(envelope, 'the retry data envelope', 'data');
-    const parsed = RetryDataEnvelope.safeParse(envelope);
+    const parsed = retryDataEnvelope().safeParse(envelope);
     if (!parsed.success) throw envelopeError(parsed.error.issues, envelope);
     const env = parsed.data;
     if (!Object.prototype.hasOwnProperty.call(envelope, 'data') || env.data === undefined) {

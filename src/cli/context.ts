@@ -54,7 +54,7 @@ export async function openBackend(env: NodeJS.ProcessEnv = process.env, notice?:
   const target = await profileTarget(env);
   if (target.kind === 'local') return openLocalBackend(env, notice);
   const { RemoteBackend } = await import('../backend/remote/remote-backend.js');
-  return new RemoteBackend({ baseUrl: target.url, token: target.token, profile: target.name });
+  return new RemoteBackend({ url: target.url, token: target.token });
 }
 
 /** Every command that acts on errors, flows and jobs: the same on a local workspace and on a server. */
