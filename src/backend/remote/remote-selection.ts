@@ -1,0 +1,83 @@
+import type { FlowStepError, ResolvedFlowStepError } from '../../domain/api.js';
+import { InvalidInputError, NotFoundError } from '../../domain/errors.js';
+import type { ErrorSelection } from '../selection.js';
+import { ROUTES } from '../wire/routes.js';
+import { notAvailable, RemoteHttpError } from './remote-errors.js';
+import type { RemoteBackend, StepRef } from './remote-backend.js';
+
+// A selection made exact on the client, for a server that only has the spec's routes (they take
+// explicit ids): the step's listing is paged through (nextPageURL) and the errors that the
+// selection names are collected — every one for `all`, those up to `upToErrorId` (ids follow time),
+// those carrying the given retryDataKeys. Query-language filters are flowdeck's: the spec's listing
+// cannot filter, so a query is refused rather than acted on as if it matched everything.
+
+/** What the spec routes need of a selected error. */
+export interface SelectedError {
+  errorId: string;
+  retryDataKey?: string;
+  assignedTo?: string;
+  /** Only known when the error was read from a listing. */
+  listed: boolean;
+}
+
+/** The most errors a client-side selection reads. */
+export const MAX_CLIENT_SELECTION = 200_000;
+const PAGE_SIZE = 1000;
+
+/** Every error of a step's open (or resolved) listing, page after page, in the server's order. */
+export async function walkErrors(backend: RemoteBackend, ref: StepRef, state: 'open' | 'resolved', visit: (error: FlowStepError | ResolvedFlowStepError) => void): Promise<void> {
+  const route = state === 'open' ? ROUTES.listErrors : ROUTES.listResolved;
+  const field = state === 'open' ? 'errors' : 'resolved';
+  type Page = { errors?: FlowStepError[]; resolved?: ResolvedFlowStepError[]; nextPageURL?: string | null };
+  let page = (await backend.http.call<Page>(route, { path: { _id: ref.flow._id, _stepId: ref.step._id }, query: { pageSize: PAGE_SIZE } })).body;
+  const seen = new Set<string>();
+  for (;;) {
+    for (const error of page?.[field] ?? []) visit(error);
+    const next = page?.nextPageURL;
+    if (!next) return;
+    // A server handing out the same page URL twice would be paged forever.
+    if (seen.has(next)) throw new RemoteHttpError(`${backend.url} handed out the same nextPageURL twice while listing errors`, 502, 'bad_page_url');
+    seen.add(next);
+    page = (await backend.http.follow<Page>(next)).body;
+  }
+}
+
+export async function selectOnClient(backend: RemoteBackend, ref: StepRef, selection: ErrorSelection, state: 'open' | 'resolved', needListing = false): Promise<SelectedError[]> {
+  const ids = selection.errorIds?.filter((id) => id.trim() !== '') ?? [];
+  const keys = selection.retryDataKeys?.filter((k) => k.trim() !== '') ?? [];
+  const explicit = ids.length > 0 || keys.length > 0;
+  if (explicit && selection.all) throw new InvalidInputError('give error ids or retry-data keys, or --all, not both');
+  if (!explicit && !selection.all && !selection.query?.trim()) throw new InvalidInputError('say which errors: give error ids, --all, or filters (see --help)');
+  if (!explicit && selection.query?.trim()) throw notAvailable('selecting errors by a query', backend.url);
+  // Explicit error ids go as they are, unless the caller needs what the listing says of them.
+  if (ids.length > 0 && keys.length === 0 && !needListing) return [...new Set(ids)].map((errorId) => ({ errorId, listed: false }));
+
+  const wantedIds = new Set(ids.map((id) => id.toLowerCase()));
+  const wantedKeys = new Set(keys);
+  const upTo = selection.upToErrorId?.toLowerCase();
+  const out: SelectedError[] = [];
+  let read = 0;
+  await walkErrors(backend, ref, state, (e) => {
+    if (++read > MAX_CLIENT_SELECTION) throw notAvailable(`acting on a selection of more than ${MAX_CLIENT_SELECTION.toLocaleString('en-US')} errors`, backend.url);
+    const id = e.errorId.toLowerCase();
+    const hit = explicit ? wantedIds.has(id) || (e.retryDataKey !== undefined && wantedKeys.has(e.retryDataKey)) : upTo === undefined || id <= upTo;
+    if (!hit) return;
+    const item: SelectedError = { errorId: e.errorId, listed: true };
+    if (e.retryDataKey) item.retryDataKey = e.retryDataKey;
+    if (e.assignedTo) item.assignedTo = e.assignedTo;
+    out.push(item);
+  });
+  if (ids.length > 0 && !selection.confirmed) {
+    const found = new Set(out.map((e) => e.errorId.toLowerCase()));
+    const missing = ids.find((id) => !found.has(id.toLowerCase()));
+    if (missing !== undefined) throw new NotFoundError(`${state} error on step "${ref.step.name}"`, missing);
+  }
+  return out;
+}
+
+/** Ids in batches the platform takes (it caps a batch at about 1000). */
+export function batches<T>(items: readonly T[], size = 1000): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
