@@ -117,12 +117,18 @@ export class HttpClient {
       throw errorFromResponse(response.statusCode, body, shown);
     }
     const stream = response.body;
-    stream.setEncoding('utf8');
     const fail = (e: unknown) => this.failure(e, shown);
     return {
       async *[Symbol.asyncIterator]() {
+        // One decoder for the whole body: a character cut between two chunks comes out whole.
+        const decoder = new TextDecoder('utf-8');
         try {
-          for await (const chunk of stream) yield chunk as string;
+          for await (const chunk of stream) {
+            const text = decoder.decode(chunk as Uint8Array, { stream: true });
+            if (text) yield text;
+          }
+          const rest = decoder.decode();
+          if (rest) yield rest;
         } catch (e) {
           throw fail(e);
         }

@@ -105,7 +105,8 @@ export class RemoteTriage implements TriageApi {
     if (update.set === undefined || update.add !== undefined || update.remove !== undefined) throw notAvailable('adding or removing single tags (use --set with tag codes)', this.remote.url);
     const state = selection.resolved ? 'resolved' : 'open';
     const { resolved: _resolved, ...errorSelection } = selection;
-    const selected = await selectOnClient(this.remote, ref, errorSelection, state);
+    // The listing gives each error's retryDataKey, which the spec's body pairs with its id.
+    const selected = await selectOnClient(this.remote, ref, errorSelection, state, true);
     const tagIds = update.set.map((t) => t.trim()).filter((t) => t !== '');
     const changed: FlowStepTagsResponse = { errorsToReturn: { errors: [], resolved: [] } };
     if (options.dryRun) {
@@ -145,7 +146,9 @@ export class RemoteTriage implements TriageApi {
 
   async getConfig(key?: string): Promise<unknown> {
     await this.remote.requireFlowdeck('config get');
-    return (await this.http.call<unknown>(ROUTES.getConfig, { query: { key: key || undefined } })).body;
+    // Answered as `{ value }`: a config value may itself be anything, an object included.
+    const { body } = await this.http.call<{ value?: unknown }>(ROUTES.getConfig, { query: { key: key || undefined } });
+    return body?.value;
   }
 
   async setConfig(key: string, value: unknown): Promise<void> {
