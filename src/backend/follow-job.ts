@@ -40,7 +40,7 @@ export async function followJob(backend: JobSource, jobId: string, options: Foll
     if (TERMINAL_JOB_STATUSES.includes(job.status)) return job;
     const now = Date.now();
     if (deadline !== undefined && now >= deadline) {
-      throw new ConflictError(`job ${jobId} is still ${job.status} after ${Math.round((options.timeoutMs ?? 0) / 1000)}s`, 'timeout');
+      throw new ConflictError(`job ${jobId} is still ${job.status} after ${seconds(options.timeoutMs ?? 0)}`, 'timeout');
     }
     const fingerprint = progressOf(job);
     const changed = fingerprint !== last;
@@ -62,4 +62,8 @@ export async function followJob(backend: JobSource, jobId: string, options: Foll
 /** What a long-poll reports a change of: the status and the counters. */
 function progressOf(job: Job): string {
   return JSON.stringify([job.status, job.numError, job.numOpenError, job.numResolved, job.numSuccess, job.numIgnore, job.numPagesProcessed, job.lastModified]);
+}
+
+function seconds(ms: number): string {
+  return ms >= 10_000 ? `${Math.round(ms / 1000)}s` : `${Math.round(ms / 100) / 10}s`;
 }

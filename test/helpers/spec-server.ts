@@ -22,6 +22,8 @@ export interface SeenRequest {
   url: string;
   authorization: string | undefined;
   body: unknown;
+  /** performance.now() when it arrived. */
+  at: number;
 }
 
 export interface JobScript {
@@ -89,7 +91,7 @@ export async function startSpecServer(options: SpecServerOptions = {}): Promise<
   }
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    requests.push({ method: request.method, url: request.url, authorization: request.headers.authorization, body: undefined });
+    requests.push({ method: request.method, url: request.url, authorization: request.headers.authorization, body: undefined, at: performance.now() });
     if (request.url.startsWith('/files/')) return; // a signed URL: the signature is the credential
     if (request.headers.authorization !== `Bearer ${TOKEN}`) return reply.code(401).send({ message: 'invalid token' });
   });

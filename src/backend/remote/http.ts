@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
+import { InvalidInputError } from '../../domain/errors.js';
 import { pathOf, type Route } from '../wire/routes.js';
 import { displayUrl, errorFromResponse, RemoteHttpError, RemoteUnreachableError } from './remote-errors.js';
 
@@ -74,6 +75,10 @@ export class HttpClient {
     base.hash = '';
     this.base = base;
     this.url = displayUrl(base);
+    // A header value cannot hold control characters; say so without showing the token.
+    if (options.token !== undefined && !/^[\x21-\x7e]+$/.test(options.token)) {
+      throw new InvalidInputError('the token has characters no API token has (spaces, line breaks or non-ASCII): check the profile\'s token', 'token');
+    }
     this.token = options.token;
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -210,7 +215,7 @@ export class HttpClient {
       code === 'ECONNREFUSED'
         ? 'connection refused'
         : code === 'UND_ERR_CONNECT_TIMEOUT'
-          ? `timed out after ${seconds(this.connectTimeoutMs)} connecting`
+          ? `timed out after ${seconds(this.connectTimeoutMs)}`
           : code === 'UND_ERR_HEADERS_TIMEOUT'
             ? `timed out after ${seconds(headersTimeout)}`
             : code === 'UND_ERR_BODY_TIMEOUT'
