@@ -24,6 +24,24 @@ export interface SeenRequest {
   body: unknown;
   /** performance.now() when it arrived. */
   at: number;
+  /** The route of the wire table it is (or `download` for a signed URL); undefined: a request no route allows. */
+  route: string | undefined;
+}
+
+const routePatterns = Object.entries(ROUTES).map(([name, route]) => ({
+  name,
+  method: route.method,
+  pattern: new RegExp(`^${route.path.replace(/\{\w+\}/g, '[^/]+')}$`),
+}));
+
+/** Which route of the wire table a request is, by method and path. */
+export function routeOf(method: string, url: string): string | undefined {
+  const path = url.split('?')[0]!;
+  if (method === 'GET' && path.startsWith('/files/')) return 'download';
+  // The most specific first: a literal segment beats a `{param}` (…/errors/signedURL vs …/{retryDataKey}/data).
+  const hits = routePatterns.filter((r) => r.method === method && r.pattern.test(path));
+  hits.sort((a, b) => (ROUTES[b.name as keyof typeof ROUTES].path.match(/\{/g)?.length ?? 0) < (ROUTES[a.name as keyof typeof ROUTES].path.match(/\{/g)?.length ?? 0) ? 1 : -1);
+  return hits[0]?.name;
 }
 
 export interface JobScript {
@@ -91,7 +109,7 @@ export async function startSpecServer(options: SpecServerOptions = {}): Promise<
   }
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    requests.push({ method: request.method, url: request.url, authorization: request.headers.authorization, body: undefined, at: performance.now() });
+    requests.push({ method: request.method, url: request.url, authorization: request.headers.authorization, body: undefined, at: performance.now(), route: routeOf(request.method, request.url) });
     if (request.url.startsWith('/files/')) return; // a signed URL: the signature is the credential
     if (request.headers.authorization !== `Bearer ${TOKEN}`) return reply.code(401).send({ message: 'invalid token' });
   });

@@ -14,6 +14,8 @@ const backends: RemoteBackend[] = [];
 
 afterEach(async () => {
   for (const b of backends.splice(0)) await b.close();
+  // Every request the client sent is one of the wire table's routes (a spec path or a listed extension).
+  expect(server?.requests.filter((r) => r.route === undefined).map((r) => `${r.method} ${r.url}`) ?? []).toEqual([]);
   await server?.close();
   server = undefined;
 });

@@ -41,6 +41,8 @@ export interface StepRef {
 
 /** How many errors counting by paging reads on a plain spec server before it gives up. */
 export const MAX_CLIENT_COUNT = 100_000;
+/** The largest page a listing gives (the local backend's MAX_PAGE_SIZE). */
+const MAX_PAGE_SIZE = 1000;
 
 export class RemoteBackend implements Backend {
   readonly http: HttpClient;
@@ -226,6 +228,7 @@ export class RemoteBackend implements Backend {
    */
   private async pageOf<T extends { nextPageURL?: string | null }>(route: Route, ref: StepRef, params: ErrorListParams, listing: 'errors' | 'resolved'): Promise<T | undefined> {
     const path = { _id: ref.flow._id, _stepId: ref.step._id };
+    if (params.limit !== undefined) checkLimit(params.limit);
     if ((await this.server()).flowdeck) {
       const query = { q: params.query?.trim() || undefined, pageSize: params.limit, before: params.before, order: params.order, after: params.after };
       return (await this.http.call<T>(route, { path, query })).body;
@@ -290,6 +293,13 @@ export class RemoteBackend implements Backend {
 
   async close(): Promise<void> {
     await this.http.close();
+  }
+}
+
+/** The local backend's bound and words (clampLimit), checked before asking: the same mistake reads the same. */
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new InvalidInputError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, got ${limit}`, 'limit');
   }
 }
 
