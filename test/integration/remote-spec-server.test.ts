@@ -145,6 +145,22 @@ describe('RemoteBackend on a plain spec server', () => {
     expect(await backend.retries.retry('Orders to ERP', IMPORT_ID, { errorIds: [errorIdOf(3)] })).toBeUndefined();
   });
 
+  it('evaluates the query language on the client: listing pages, counts and selections', async () => {
+    const { server, backend } = await plain({ errors: 10 });
+    // Errors 3, 6 and 9 have no snapshot.
+    const first = await backend.listErrors('Orders to ERP', IMPORT_ID, { query: 'retryable:no', limit: 2 });
+    expect(first.errors.map((e) => e.errorId)).toEqual([errorIdOf(9), errorIdOf(6)]);
+    expect(first.nextPageURL).toBe(`/v1/flows/${FLOW_ID}/${IMPORT_ID}/errors?pageSize=2&before=${errorIdOf(6)}&q=retryable%3Ano`);
+    const second = await backend.listErrors('Orders to ERP', IMPORT_ID, { query: 'retryable:no', limit: 2, before: errorIdOf(6) });
+    expect(second.errors.map((e) => e.errorId)).toEqual([errorIdOf(3)]);
+    expect(second.nextPageURL).toBeUndefined();
+    expect(await backend.countErrors('Orders to ERP', IMPORT_ID, { query: 'code:e4* -retryable:no' })).toBe(7);
+    expect(await backend.countErrors('Orders to ERP', IMPORT_ID, { query: '"order 3" refus' })).toBe(1);
+    const resolved = await backend.triage.resolve('Orders to ERP', IMPORT_ID, { query: 'retryable:no', upToErrorId: errorIdOf(8) });
+    expect(resolved.errorsToReturn).toEqual([errorIdOf(6), errorIdOf(3)]);
+    expect([...server.resolved.keys()].sort()).toEqual([errorIdOf(3), errorIdOf(6)]);
+  });
+
   it('says plainly what only a flowdeck server offers', async () => {
     const { server, backend } = await plain({ errors: 3 });
     const what = (op: string) => `"${op}" is not available on ${server.url}: it is a flowdeck extension the server does not offer`;
@@ -153,8 +169,8 @@ describe('RemoteBackend on a plain spec server', () => {
     expect((await rejection(backend.triage.listTags())).message).toBe(what('tags list'));
     expect((await rejection(backend.listJobs())).message).toBe(what('jobs list'));
     expect((await rejection(backend.whoami())).message).toBe(what('whoami'));
-    expect((await rejection(backend.listErrors('Orders to ERP', IMPORT_ID, { query: 'code:E422' }))).message).toBe(what('query filters'));
-    expect((await rejection(backend.triage.resolve('Orders to ERP', IMPORT_ID, { query: 'code:E422' }))).message).toBe(what('selecting errors by a query'));
+    expect((await rejection(backend.listErrors('Orders to ERP', IMPORT_ID, { query: 'data.customer.email:*@x' }))).message).toBe(what('filtering by record data (data.customer.email)'));
+    expect((await rejection(backend.triage.resolve('Orders to ERP', IMPORT_ID, { query: 'assignee:me' }))).message).toBe(what('assignee:me'));
     const invalid = await rejection(backend.retries.preview('Orders to ERP', IMPORT_ID, { all: true }));
     expect(invalid.message).toBe(what('retry preview (--dry-run)'));
     expect((invalid as { exitCode?: number }).exitCode).toBe(2);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matchRef } from '../../src/backend/refs.js';
+import { clientPredicate } from '../../src/backend/remote/client-query.js';
+import type { FlowStepError } from '../../src/domain/api.js';
 import { retryAfterMs } from '../../src/backend/remote/http.js';
 import { CsvRecordCounter } from '../../src/backend/remote/remote-records.js';
 import { displayUrl, errorFromResponse, RemoteAuthError, RemoteHttpError } from '../../src/backend/remote/remote-errors.js';
@@ -113,5 +115,29 @@ describe('matchRef', () => {
     expect(matchRef(items, '77b000', named)?.name).toBe('65a000000000000000000002');
     expect(matchRef(items, '77b00', named)).toBeUndefined();
     expect(matchRef(items, '65a000', named)).toBeUndefined();
+  });
+});
+
+describe('clientPredicate', () => {
+  const error = (over: Partial<FlowStepError>): FlowStepError => ({ errorId: 'e1', occurredAt: '2026-01-01T10:00:00.000Z', source: 'application', code: 'E422', message: 'Café order SO-1 refused', ...over });
+  const test = (query: string, e: FlowStepError) => clientPredicate(query, URL_, Date.parse('2026-01-02T00:00:00Z'))!(e);
+  it('matches as the store does: exact values exactly, wildcards in any case, words folded and as prefixes', () => {
+    expect(test('code:E422', error({}))).toBe(true);
+    expect(test('code:e422', error({}))).toBe(false);
+    expect(test('code:e4*', error({}))).toBe(true);
+    expect(test('cafe', error({}))).toBe(true);
+    expect(test('caf', error({}))).toBe(true);
+    expect(test('"order refused"', error({}))).toBe(false);
+    expect(test('"order s"', error({}))).toBe(false);
+    expect(test('"order so 1"', error({}))).toBe(true);
+    expect(test('-classification:value', error({}))).toBe(true);
+    expect(test('assignee:none tag:urgent', error({ tags: ['Urgent'] }))).toBe(true);
+    expect(test('since:1d', error({}))).toBe(true);
+    expect(test('since:2h', error({}))).toBe(false);
+    expect(test('retryable:yes', error({ retryDataKey: 'k' }))).toBe(true);
+    expect(clientPredicate('  ', URL_)).toBeUndefined();
+  });
+  it('refuses what the listing cannot tell', () => {
+    expect(() => clientPredicate('sig:0123456789ab', URL_)).toThrow(`"sig: filters (error signatures)" is not available on ${URL_}`);
   });
 });

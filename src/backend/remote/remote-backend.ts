@@ -1,16 +1,17 @@
-import type { ErrorsFilterMetadataResponse, FlowErrorsResponse, FlowStepErrorsResponse, FlowStepResolvedResponse, Job } from '../../domain/api.js';
+import type { ErrorsFilterMetadataResponse, FlowErrorsResponse, FlowStepError, FlowStepErrorsResponse, FlowStepResolvedResponse, Job } from '../../domain/api.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../domain/errors.js';
 import type { AutomaticRetries, Backend, ErrorCountParams, ErrorListParams, Facet, FacetField, FlowInfo, JobDetail, JobListEntry, JobListParams, RunFlowOptions, StepInfo } from '../backend.js';
 import { followJob } from '../follow-job.js';
 import type { ErrorGroupParams, ErrorGroupsResponse } from '../groups.js';
 import { matchRef, namesHint } from '../refs.js';
-import { ROUTES, type Route } from '../wire/routes.js';
+import { pathOf, ROUTES, type Route } from '../wire/routes.js';
+import { clientPredicate } from './client-query.js';
 import { HttpClient, type HttpOptions } from './http.js';
 import { RemoteRecords } from './remote-records.js';
 import { RemoteRetries } from './remote-retry.js';
 import { notAvailable, RemoteHttpError } from './remote-errors.js';
 import { RemoteTriage } from './remote-triage.js';
-import { walkErrors } from './remote-selection.js';
+import { MAX_CLIENT_SELECTION, walkErrors } from './remote-selection.js';
 import { nextLink, toFlowInfo, type SpecFlow } from './spec-flows.js';
 
 // The Backend over HTTP: a `flowdeck serve`, or any server of the spec (the platform's own API
@@ -43,6 +44,7 @@ export interface StepRef {
 export const MAX_CLIENT_COUNT = 100_000;
 /** The largest page a listing gives (the local backend's MAX_PAGE_SIZE). */
 const MAX_PAGE_SIZE = 1000;
+const DEFAULT_PAGE_SIZE = 100;
 
 export class RemoteBackend implements Backend {
   readonly http: HttpClient;
@@ -233,8 +235,8 @@ export class RemoteBackend implements Backend {
       const query = { q: params.query?.trim() || undefined, pageSize: params.limit, before: params.before, order: params.order, after: params.after };
       return (await this.http.call<T>(route, { path, query })).body;
     }
-    if (params.query?.trim()) throw notAvailable('query filters', this.url);
     if (params.order === 'asc' || params.after !== undefined) throw notAvailable('oldest-first listing', this.url);
+    if (params.query?.trim()) return this.filteredPage<T>(route, ref, params, listing);
     const key = (errorId: string) => `${listing}:${path._id}:${path._stepId}:${errorId}`;
     let body: T | undefined;
     if (params.before !== undefined) {
@@ -250,6 +252,38 @@ export class RemoteBackend implements Backend {
     return body;
   }
 
+  /**
+   * A page of a listing filtered on the client (a plain spec server's listing cannot filter): the
+   * listing is read from its start, errors from `before` on matched, `limit` of them kept; the
+   * nextPageURL is this listing's path with `before` and `q`, which the next call reads back.
+   */
+  private async filteredPage<T>(route: Route, ref: StepRef, params: ErrorListParams, listing: 'errors' | 'resolved'): Promise<T> {
+    const matches = clientPredicate(params.query, this.url)!;
+    const limit = params.limit ?? DEFAULT_PAGE_SIZE;
+    const before = params.before?.toLowerCase();
+    const rows: FlowStepError[] = [];
+    let read = 0;
+    let more = false;
+    await walkErrors(this, ref, listing === 'errors' ? 'open' : 'resolved', (e) => {
+      if (++read > MAX_CLIENT_SELECTION) throw notAvailable(`filtering more than ${MAX_CLIENT_SELECTION.toLocaleString('en-US')} errors`, this.url);
+      if (before !== undefined && e.errorId.toLowerCase() >= before) return true;
+      if (!matches(e)) return true;
+      if (rows.length === limit) {
+        more = true;
+        return false;
+      }
+      rows.push(e);
+      return true;
+    });
+    const body: Record<string, unknown> = { [listing]: rows };
+    const last = rows[rows.length - 1];
+    if (more && last) {
+      const search = new URLSearchParams({ pageSize: String(limit), before: last.errorId, q: params.query!.trim() });
+      body.nextPageURL = `${pathOf(route, { _id: ref.flow._id, _stepId: ref.step._id })}?${search.toString()}`;
+    }
+    return body as T;
+  }
+
   async filterMetadata(): Promise<ErrorsFilterMetadataResponse> {
     return (await this.http.call<ErrorsFilterMetadataResponse>(ROUTES.filterMetadata)).body ?? { filters: [] };
   }
@@ -261,7 +295,7 @@ export class RemoteBackend implements Backend {
     return Array.isArray(body) ? body : (body?.facets ?? []);
   }
 
-  /** On a plain spec server, counted by paging the listing (up to MAX_CLIENT_COUNT errors, and with no query). */
+  /** On a plain spec server, counted by paging the listing (up to MAX_CLIENT_COUNT errors), the query evaluated here. */
   async countErrors(flowRef: string, stepRef: string, params: ErrorCountParams = {}): Promise<number> {
     const ref = await this.stepOf(flowRef, stepRef);
     if ((await this.server()).flowdeck) {
@@ -271,11 +305,12 @@ export class RemoteBackend implements Backend {
       });
       return typeof body === 'number' ? body : (body?.count ?? 0);
     }
-    if (params.query?.trim()) throw notAvailable('counting errors by a query', this.url);
+    const matches = clientPredicate(params.query, this.url);
     let count = 0;
-    await walkErrors(this, ref, params.resolved ? 'resolved' : 'open', () => {
-      count++;
-      if (count > MAX_CLIENT_COUNT) throw notAvailable(`counting more than ${MAX_CLIENT_COUNT.toLocaleString('en-US')} errors`, this.url);
+    let read = 0;
+    await walkErrors(this, ref, params.resolved ? 'resolved' : 'open', (e) => {
+      if (++read > MAX_CLIENT_COUNT) throw notAvailable(`counting more than ${MAX_CLIENT_COUNT.toLocaleString('en-US')} errors`, this.url);
+      if (matches === undefined || matches(e)) count++;
     });
     return count;
   }

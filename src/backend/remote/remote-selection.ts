@@ -2,14 +2,15 @@ import type { FlowStepError, ResolvedFlowStepError } from '../../domain/api.js';
 import { InvalidInputError, NotFoundError } from '../../domain/errors.js';
 import type { ErrorSelection } from '../selection.js';
 import { ROUTES } from '../wire/routes.js';
+import { clientPredicate } from './client-query.js';
 import { notAvailable, RemoteHttpError } from './remote-errors.js';
 import type { RemoteBackend, StepRef } from './remote-backend.js';
 
 // A selection made exact on the client, for a server that only has the spec's routes (they take
 // explicit ids): the step's listing is paged through (nextPageURL) and the errors that the
 // selection names are collected — every one for `all`, those up to `upToErrorId` (ids follow time),
-// those carrying the given retryDataKeys. Query-language filters are flowdeck's: the spec's listing
-// cannot filter, so a query is refused rather than acted on as if it matched everything.
+// those carrying the given retryDataKeys, those a query matches (evaluated here, client-query.ts:
+// the spec's listing cannot filter).
 
 /** What the spec routes need of a selected error. */
 export interface SelectedError {
@@ -24,15 +25,15 @@ export interface SelectedError {
 export const MAX_CLIENT_SELECTION = 200_000;
 const PAGE_SIZE = 1000;
 
-/** Every error of a step's open (or resolved) listing, page after page, in the server's order. */
-export async function walkErrors(backend: RemoteBackend, ref: StepRef, state: 'open' | 'resolved', visit: (error: FlowStepError | ResolvedFlowStepError) => void): Promise<void> {
+/** Every error of a step's open (or resolved) listing, page after page, in the server's order, until `visit` answers false. */
+export async function walkErrors(backend: RemoteBackend, ref: StepRef, state: 'open' | 'resolved', visit: (error: FlowStepError | ResolvedFlowStepError) => boolean | void): Promise<void> {
   const route = state === 'open' ? ROUTES.listErrors : ROUTES.listResolved;
   const field = state === 'open' ? 'errors' : 'resolved';
   type Page = { errors?: FlowStepError[]; resolved?: ResolvedFlowStepError[]; nextPageURL?: string | null };
   let page = (await backend.http.call<Page>(route, { path: { _id: ref.flow._id, _stepId: ref.step._id }, query: { pageSize: PAGE_SIZE } })).body;
   const seen = new Set<string>();
   for (;;) {
-    for (const error of page?.[field] ?? []) visit(error);
+    for (const error of page?.[field] ?? []) if (visit(error) === false) return;
     const next = page?.nextPageURL;
     if (!next) return;
     // A server handing out the same page URL twice would be paged forever.
@@ -48,7 +49,8 @@ export async function selectOnClient(backend: RemoteBackend, ref: StepRef, selec
   const explicit = ids.length > 0 || keys.length > 0;
   if (explicit && selection.all) throw new InvalidInputError('give error ids or retry-data keys, or --all, not both');
   if (!explicit && !selection.all && !selection.query?.trim()) throw new InvalidInputError('say which errors: give error ids, --all, or filters (see --help)');
-  if (!explicit && selection.query?.trim()) throw notAvailable('selecting errors by a query', backend.url);
+  // The query language evaluated here: the spec's listing cannot filter.
+  const matches = explicit ? undefined : clientPredicate(selection.query, backend.url);
   // Explicit error ids go as they are, unless the caller needs what the listing says of them.
   if (ids.length > 0 && keys.length === 0 && !needListing) return [...new Set(ids)].map((errorId) => ({ errorId, listed: false }));
 
@@ -60,7 +62,7 @@ export async function selectOnClient(backend: RemoteBackend, ref: StepRef, selec
   await walkErrors(backend, ref, state, (e) => {
     if (++read > MAX_CLIENT_SELECTION) throw notAvailable(`acting on a selection of more than ${MAX_CLIENT_SELECTION.toLocaleString('en-US')} errors`, backend.url);
     const id = e.errorId.toLowerCase();
-    const hit = explicit ? wantedIds.has(id) || (e.retryDataKey !== undefined && wantedKeys.has(e.retryDataKey)) : upTo === undefined || id <= upTo;
+    const hit = explicit ? wantedIds.has(id) || (e.retryDataKey !== undefined && wantedKeys.has(e.retryDataKey)) : (upTo === undefined || id <= upTo) && (matches === undefined || matches(e));
     if (!hit) return;
     const item: SelectedError = { errorId: e.errorId, listed: true };
     if (e.retryDataKey) item.retryDataKey = e.retryDataKey;
