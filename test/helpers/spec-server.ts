@@ -131,7 +131,8 @@ export async function startSpecServer(options: SpecServerOptions = {}): Promise<
       const script = jobs.get(params(request).jobId!);
       if (!script) return notFound(reply, 'job');
       const waitMs = Number(query(request).waitMs ?? 0);
-      if (waitMs > 0 && script.holdMs) await new Promise((r) => setTimeout(r, Math.min(waitMs, script.holdMs)));
+      const hold = Math.min(waitMs, script.holdMs ?? 0);
+      if (hold > 0) await new Promise((r) => setTimeout(r, hold));
       const state = script.states[Math.min(script.served, script.states.length - 1)]!;
       script.served++;
       return { _id: params(request).jobId, type: 'retry', status: 'running', ...state, children: [] };
