@@ -123,12 +123,25 @@ describe('RemoteBackend on a plain spec server', () => {
     const { server, backend } = await plain({ errors: 3 });
     const error = await rejection(backend.triage.setTags('Orders to ERP', IMPORT_ID, { errorIds: [errorIdOf(1), errorIdOf(99)] }, { set: ['F3ZBQ'] }));
     expect(error).toBeInstanceOf(NotFoundError);
-    expect(error.message).toBe(`open error on step "${IMPORT_ID}" not found: ${errorIdOf(99)}`);
+    expect(error.message).toBe(`error on step "${IMPORT_ID}" not found: ${errorIdOf(99)}`);
     expect(server.requests.some((r) => r.method === 'PUT')).toBe(false);
     const tagged = await backend.triage.setTags('Orders to ERP', IMPORT_ID, { errorIds: [errorIdOf(2)] }, { set: ['F3ZBQ'] });
     expect(tagged.errorsToReturn).toEqual({ errors: [errorIdOf(2)], resolved: [] });
     const put = server.requests.find((r) => r.method === 'PUT' && r.url.endsWith('/tags'));
     expect(put?.body).toEqual({ errors: [{ id: errorIdOf(2), rdk: retryDataKeyOf(2) }], tagIds: ['F3ZBQ'] });
+  });
+
+  it('acts on a confirmed set only where its errors still are, and tags a resolved error named by id', async () => {
+    const { server, backend } = await plain({ errors: 4 });
+    const confirmed = [errorIdOf(4), errorIdOf(3), errorIdOf(2)];
+    // Resolved by someone else between the count and the action.
+    await backend.triage.resolve('Orders to ERP', IMPORT_ID, { errorIds: [errorIdOf(3)] });
+    const done = await backend.triage.resolve('Orders to ERP', IMPORT_ID, { errorIds: confirmed, confirmed: true });
+    expect(done.errorsToReturn).toEqual([errorIdOf(4), errorIdOf(2)]);
+    const tagged = await backend.triage.setTags('Orders to ERP', IMPORT_ID, { errorIds: [errorIdOf(3), errorIdOf(1)] }, { set: ['F3ZBQ'] }, { dryRun: true });
+    expect(tagged.errorsToReturn).toEqual({ errors: [errorIdOf(1)], resolved: [errorIdOf(3)] });
+    await backend.triage.setTags('Orders to ERP', IMPORT_ID, { errorIds: [errorIdOf(3)] }, { set: ['F3ZBQ'] });
+    expect(server.resolved.get(errorIdOf(3))?.tags).toEqual(['F3ZBQ']);
   });
 
   it('retries --all through POST …/retry with the retryDataKeys the listing gives', async () => {

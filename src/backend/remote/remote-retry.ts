@@ -49,7 +49,7 @@ export class RemoteRetries implements RetryApi {
     const keys = new Set(given);
     if (needErrors) {
       const { retryDataKeys: _keys, ...errorsOnly } = selection;
-      const selected = await selectOnClient(this.remote, ref, errorsOnly, 'open', true);
+      const selected = await selectOnClient(this.remote, ref, errorsOnly, 'open', { needListing: true });
       for (const e of selected) if (e.retryDataKey) keys.add(e.retryDataKey);
     }
     return [...keys];

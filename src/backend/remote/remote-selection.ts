@@ -16,9 +16,10 @@ import type { RemoteBackend, StepRef } from './remote-backend.js';
 export interface SelectedError {
   errorId: string;
   retryDataKey?: string;
-  assignedTo?: string;
-  /** Only known when the error was read from a listing. */
+  /** Read from a listing (or taken as given, unread): only a listed error's fields are known. */
   listed: boolean;
+  assignedTo?: string;
+  resolved: boolean;
 }
 
 /** The most errors a client-side selection reads. */
@@ -43,7 +44,14 @@ export async function walkErrors(backend: RemoteBackend, ref: StepRef, state: 'o
   }
 }
 
-export async function selectOnClient(backend: RemoteBackend, ref: StepRef, selection: ErrorSelection, state: 'open' | 'resolved', needListing = false): Promise<SelectedError[]> {
+export interface ClientSelectOptions {
+  /** Read the listing also for explicit error ids (to learn their retryDataKeys or assignees). */
+  needListing?: boolean;
+  /** Explicit error ids are taken open or resolved (tags), as the local backend takes them. */
+  errorIdsInEitherState?: boolean;
+}
+
+export async function selectOnClient(backend: RemoteBackend, ref: StepRef, selection: ErrorSelection, state: 'open' | 'resolved', options: ClientSelectOptions = {}): Promise<SelectedError[]> {
   const ids = selection.errorIds?.filter((id) => id.trim() !== '') ?? [];
   const keys = selection.retryDataKeys?.filter((k) => k.trim() !== '') ?? [];
   const explicit = ids.length > 0 || keys.length > 0;
@@ -51,29 +59,37 @@ export async function selectOnClient(backend: RemoteBackend, ref: StepRef, selec
   if (!explicit && !selection.all && !selection.query?.trim()) throw new InvalidInputError('say which errors: give error ids, --all, or filters (see --help)');
   // The query language evaluated here: the spec's listing cannot filter.
   const matches = explicit ? undefined : clientPredicate(selection.query, backend.url);
-  // Explicit error ids go as they are, unless the caller needs what the listing says of them.
-  if (ids.length > 0 && keys.length === 0 && !needListing) return [...new Set(ids)].map((errorId) => ({ errorId, listed: false }));
+  // Explicit error ids go as they are (the spec's routes skip ids that are not there), unless the
+  // caller needs what the listing says of them, or the set was confirmed earlier: then only those
+  // still in the state are acted on and reported, as locally.
+  if (ids.length > 0 && keys.length === 0 && !options.needListing && !selection.confirmed) return [...new Set(ids)].map((errorId) => ({ errorId, listed: false, resolved: state === 'resolved' }));
 
   const wantedIds = new Set(ids.map((id) => id.toLowerCase()));
   const wantedKeys = new Set(keys);
   const upTo = selection.upToErrorId?.toLowerCase();
   const out: SelectedError[] = [];
+  const found = new Set<string>();
   let read = 0;
-  await walkErrors(backend, ref, state, (e) => {
-    if (++read > MAX_CLIENT_SELECTION) throw notAvailable(`acting on a selection of more than ${MAX_CLIENT_SELECTION.toLocaleString('en-US')} errors`, backend.url);
-    const id = e.errorId.toLowerCase();
-    const hit = explicit ? wantedIds.has(id) || (e.retryDataKey !== undefined && wantedKeys.has(e.retryDataKey)) : (upTo === undefined || id <= upTo) && (matches === undefined || matches(e));
-    if (!hit) return;
-    const item: SelectedError = { errorId: e.errorId, listed: true };
-    if (e.retryDataKey) item.retryDataKey = e.retryDataKey;
-    if (e.assignedTo) item.assignedTo = e.assignedTo;
-    out.push(item);
-  });
-  if (ids.length > 0 && !selection.confirmed) {
-    const found = new Set(out.map((e) => e.errorId.toLowerCase()));
-    const missing = ids.find((id) => !found.has(id.toLowerCase()));
-    if (missing !== undefined) throw new NotFoundError(`${state} error on step "${ref.step.name}"`, missing);
-  }
+  const walk = (listing: 'open' | 'resolved', idsOnly: boolean) =>
+    walkErrors(backend, ref, listing, (e) => {
+      if (++read > MAX_CLIENT_SELECTION) throw notAvailable(`acting on a selection of more than ${MAX_CLIENT_SELECTION.toLocaleString('en-US')} errors`, backend.url);
+      const id = e.errorId.toLowerCase();
+      const hit = explicit
+        ? wantedIds.has(id) || (!idsOnly && e.retryDataKey !== undefined && wantedKeys.has(e.retryDataKey))
+        : (upTo === undefined || id <= upTo) && (matches === undefined || matches(e));
+      if (!hit || found.has(id)) return;
+      found.add(id);
+      const item: SelectedError = { errorId: e.errorId, listed: true, resolved: listing === 'resolved' };
+      if (e.retryDataKey) item.retryDataKey = e.retryDataKey;
+      if (e.assignedTo) item.assignedTo = e.assignedTo;
+      out.push(item);
+    });
+  await walk(state, false);
+  const missing = () => ids.filter((id) => !found.has(id.toLowerCase()));
+  // Keys, --all and filters walk `state` only; explicit ids may also be in the other state.
+  if (options.errorIdsInEitherState && missing().length > 0) await walk(state === 'open' ? 'resolved' : 'open', true);
+  const unknown = missing()[0];
+  if (unknown !== undefined && !selection.confirmed) throw new NotFoundError(`${options.errorIdsInEitherState ? '' : `${state} `}error on step "${ref.step.name}"`, unknown);
   return out;
 }
 

@@ -106,11 +106,11 @@ export class RemoteTriage implements TriageApi {
     const state = selection.resolved ? 'resolved' : 'open';
     const { resolved: _resolved, ...errorSelection } = selection;
     // The listing gives each error's retryDataKey, which the spec's body pairs with its id.
-    const selected = await selectOnClient(this.remote, ref, errorSelection, state, true);
+    const selected = await selectOnClient(this.remote, ref, errorSelection, state, { needListing: true, errorIdsInEitherState: true });
     const tagIds = update.set.map((t) => t.trim()).filter((t) => t !== '');
     const changed: FlowStepTagsResponse = { errorsToReturn: { errors: [], resolved: [] } };
     if (options.dryRun) {
-      changed.errorsToReturn[state === 'open' ? 'errors' : 'resolved'] = selected.map((e) => e.errorId);
+      for (const e of selected) changed.errorsToReturn[e.resolved ? 'resolved' : 'errors'].push(e.errorId);
       return changed;
     }
     for (const batch of batches(selected)) {
