@@ -59,6 +59,8 @@ export interface SpecServerOptions {
   flowdeck?: { email: string };
   /** The CSV the signed URL serves, sent in these chunks (byte boundaries may split characters). */
   csvChunks?: Buffer[];
+  /** Where signed URLs point (default: this server). */
+  downloadBase?: string;
 }
 
 export interface SpecServer {
@@ -250,7 +252,7 @@ export async function startSpecServer(options: SpecServerOptions = {}): Promise<
   on(ROUTES.errorsSignedURL, (request, reply) => {
     if (!stepOk(request)) return notFound(reply, 'step');
     const start = query(request).startAtErrorId;
-    return { signedURL: `${base}/files/errors.csv?sig=s3cr3t${start ? `&start=${start}` : ''}` };
+    return { signedURL: `${options.downloadBase ?? base}/files/errors.csv?sig=s3cr3t${start ? `&start=${start}` : ''}` };
   });
   on(ROUTES.resolvedSignedURL, () => ({ signedURL: `${base}/files/gone.csv?sig=expired` }));
   app.get('/files/errors.csv', async (_request, reply) => {

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RemoteBackend } from '../../src/backend/remote/remote-backend.js';
 import { DEFAULT_BACKOFF } from '../../src/domain/backoff.js';
@@ -212,6 +213,17 @@ describe('RemoteBackend on a plain spec server', () => {
     const error = await rejection(backend.records.exportErrors('Orders to ERP', IMPORT_ID, { resolved: true }));
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error.message).toBe('this download link has expired');
+  });
+
+  it("names only the download's server when it cannot be reached: the signed URL is a credential", async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const { backend } = await plain({ errors: 1, downloadBase: `http://127.0.0.1:${port}` });
+    const error = await rejection(backend.records.exportErrors('Orders to ERP', IMPORT_ID, {}));
+    expect(error.message).toBe(`cannot reach http://127.0.0.1:${port}: connection refused`);
+    expect(error.message).not.toContain('s3cr3t');
   });
 
   it('writes the download to a stream and counts its rows for the export command of today', async () => {

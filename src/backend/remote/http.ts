@@ -115,7 +115,8 @@ export class HttpClient {
    */
   async download(signedUrl: string, signal?: AbortSignal): Promise<AsyncIterable<string>> {
     const url = this.resolve(signedUrl);
-    const shown = displayUrl(url);
+    // The signed URL's path and query are its credential: a message names its server only.
+    const shown = displayUrl(url.origin);
     const response = await this.dispatch('GET', url, {}, false, signal, shown);
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const body = await readJson(response.body);
@@ -190,17 +191,18 @@ export class HttpClient {
       body = JSON.stringify(params.body);
     }
     const headersTimeout = params.timeoutMs ?? this.requestTimeoutMs;
+    const options = { origin: url.origin, path: url.pathname + url.search, method: method as Dispatcher.HttpMethod, headers, body, headersTimeout, signal };
     try {
-      return await this.agent.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body,
-        headersTimeout,
-        signal,
-      });
+      return await this.agent.request(options);
     } catch (e) {
+      // A kept-alive connection the server had just closed: a read is safely asked once more.
+      if (method === 'GET' && isStaleConnection(e) && !signal?.aborted) {
+        try {
+          return await this.agent.request(options);
+        } catch (again) {
+          throw this.failure(again, shown, headersTimeout);
+        }
+      }
       throw this.failure(e, shown, headersTimeout);
     }
   }
@@ -229,6 +231,11 @@ export class HttpClient {
                     : (err?.message ?? String(e)).split('\n')[0];
     return new RemoteUnreachableError(`cannot reach ${shown}: ${why}`);
   }
+}
+
+function isStaleConnection(e: unknown): boolean {
+  const code = (e as { code?: string })?.code;
+  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE';
 }
 
 const INVALID_JSON = Symbol('invalid JSON');
