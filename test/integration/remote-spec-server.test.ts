@@ -74,6 +74,13 @@ describe('RemoteBackend on a plain spec server', () => {
     expect(step.message).toMatch(/^step of flow "Orders to ERP" not found: nope \(steps: /);
   });
 
+  it('reads the flow list and asks whoami once for calls that arrive together', async () => {
+    const { server, backend } = await plain({ errors: 4 });
+    await Promise.all([1, 2, 3, 4].map(() => backend.listErrors('Orders to ERP', IMPORT_ID)));
+    expect(server.requests.filter((r) => r.route === 'listFlows' && !r.url.includes('page=2'))).toHaveLength(1);
+    expect(server.requests.filter((r) => r.route === 'whoami')).toHaveLength(1);
+  });
+
   it("pages a listing by the server's own nextPageURL (not a cursor of flowdeck's)", async () => {
     const { server, backend } = await plain({ errors: 5 });
     const first = await backend.listErrors('Orders to ERP', IMPORT_ID, { limit: 2 });

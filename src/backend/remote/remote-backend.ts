@@ -53,6 +53,7 @@ export class RemoteBackend implements Backend {
   readonly records: RemoteRecords;
   private serverInfo: Promise<ServerInfo> | undefined;
   private flows: FlowInfo[] | undefined;
+  private flowsLoading: Promise<FlowInfo[]> | undefined;
   /** On a plain spec server, the nextPageURL that follows each page, by the page's last errorId. */
   private readonly cursors = new Map<string, string>();
 
@@ -127,8 +128,13 @@ export class RemoteBackend implements Backend {
     return { flow, step };
   }
 
-  private async cachedFlows(): Promise<FlowInfo[]> {
-    return this.flows ?? this.listFlows();
+  /** The cached flow list; callers arriving together (a TUI's first screen) share one fetch. */
+  private cachedFlows(): Promise<FlowInfo[]> {
+    if (this.flows) return Promise.resolve(this.flows);
+    this.flowsLoading ??= this.listFlows().finally(() => {
+      this.flowsLoading = undefined;
+    });
+    return this.flowsLoading;
   }
 
   // ---- flows ----------------------------------------------------------------------------------
