@@ -158,7 +158,8 @@ export async function startSpecServer(options: SpecServerOptions = {}): Promise<
   ];
   on(ROUTES.listFlows, (request, reply) => {
     if (query(request).page === '2') return [flows[1]];
-    void reply.header('link', `<${ROUTES.listFlows.path}?page=2>; rel="next"`);
+    // Absolute, with a host name of its own (as behind a proxy): the client reads its path only.
+    void reply.header('link', `<${base.replace('127.0.0.1', 'localhost')}${ROUTES.listFlows.path}?page=2>; rel="next"`);
     return [flows[0]];
   });
   on(ROUTES.getFlow, (request, reply) => flows.find((f) => f._id === params(request)._id) ?? notFound(reply, 'flow'));

@@ -104,8 +104,10 @@ export class HttpClient {
 
   /** GET of a URL the server handed out (a nextPageURL): relative ones are the server's paths. */
   follow<T>(pageUrl: string, signal?: AbortSignal): Promise<HttpAnswer<T>> {
-    const url = this.resolve(pageUrl);
-    if (url.origin !== this.base.origin) throw new RemoteHttpError(`${this.url} handed out a page URL of another server (${displayUrl(url)})`, 502, 'bad_page_url');
+    // An absolute one (a server behind a proxy may write its own host) is read for its path and
+    // query only: the token goes to this server and nowhere else.
+    const given = this.resolve(pageUrl);
+    const url = given.origin === this.base.origin ? given : new URL(given.pathname + given.search, this.base.origin);
     return this.send<T>('GET', url, signal ? { signal } : {});
   }
 
