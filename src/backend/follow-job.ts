@@ -29,7 +29,7 @@ export async function followJob(backend: Pick<Backend, 'getJob'>, jobId: string,
     if (TERMINAL_JOB_STATUSES.includes(job.status)) return job;
     options.signal?.throwIfAborted();
     const left = timeoutMs > 0 ? timeoutMs - (Date.now() - started) : WAIT_MS;
-    if (left <= 0) throw new ConflictError(`job ${jobId} is still ${job.status} after ${Math.round(timeoutMs / 1000)}s`, 'timeout');
+    if (left <= 0) throw new ConflictError(`job ${jobId} is still ${job.status} after ${seconds(timeoutMs)}`, 'timeout');
     const asked = Date.now();
     const before = jobProgressKey(job);
     job = await backend.getJob(jobId, { waitMs: Math.min(WAIT_MS, left) });
@@ -43,3 +43,7 @@ export async function followJob(backend: Pick<Backend, 'getJob'>, jobId: string,
   }
 }
 
+
+function seconds(ms: number): string {
+  return ms >= 10_000 ? `${Math.round(ms / 1000)}s` : `${Math.round(ms / 100) / 10}s`;
+}

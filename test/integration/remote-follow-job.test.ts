@@ -89,15 +89,9 @@ describe('followJob over a remote job route', () => {
     await expect(following).rejects.toMatchObject({ name: 'AbortError' });
   });
 
-  it("today's waitForJob follows the same way", async () => {
-    const { server, backend } = await flowdeckServer();
-    server.jobs.set(JOB, { states: [{ status: 'running' }, { status: 'failed' }], served: 0 });
-    expect((await backend.retries.waitForJob(JOB)).status).toBe('failed');
-  });
-
   it('tells a flowdeck server from a plain one by whoami', async () => {
     const { backend } = await flowdeckServer();
-    expect(await backend.whoami()).toEqual({ email: 'ana@acme.example' });
+    expect(await backend.whoami()).toEqual({ email: 'ana@acme.example', location: backend.url });
     expect(await backend.emailOf('me')).toBe('ana@acme.example');
     expect(await backend.emailOf('bo@acme.example')).toBe('bo@acme.example');
   });
