@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { maskDefinition, maskUrlTemplate, redactorFor, resolveConnection, resolveRequest } from '../../src/runtime/connections.js';
-import { connectionSchema } from '../../src/flows/schema.js';
+import { schemas } from '../../src/flows/schema.js';
+
+const { connectionSchema } = schemas();
 
 describe('resolveConnection', () => {
   const scope = { env: { TENANT: 'acme-tenant-77', TOK: 'abc123secret' }, config: {}, mocks: { erp: 'http://127.0.0.1:9' } };

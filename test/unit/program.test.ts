@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { Help } from 'commander';
 import { describe, expect, it } from 'vitest';
@@ -53,8 +54,13 @@ describe('the command table', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Usage: flowdeck');
     const loaded = r.stderr.split('\n').filter((u) => u.startsWith('file:'));
-    expect(loaded.some((u) => u.includes('/dist/commands/index.js'))).toBe(true);
-    const heavy = loaded.filter((u) => /\/(better-sqlite3|zod|conf|yaml|ink|react|undici)\/|\/dist\/src\/(store|workspace|backend|runtime|flows|tui)\//.test(u));
+    expect(loaded.some((u) => u.includes('/dist/bundle/index.js'))).toBe(true);
+    const heavy = loaded.filter((u) => /\/(better-sqlite3|zod|conf|yaml|ink|react|undici)\//.test(u));
     expect(heavy).toEqual([]);
+    // The bundle's chunks name the modules they hold (esbuild's `// path` lines): none of those either.
+    const held = loaded
+      .filter((u) => u.includes('/dist/bundle/'))
+      .flatMap((u) => readFileSync(new URL(u), 'utf8').match(/^\/\/ (node_modules\/(zod|ink|react|undici|yaml|conf)\/|dist\/src\/(store|workspace|backend|runtime|flows|tui)\/)\S*/gm) ?? []);
+    expect(held).toEqual([]);
   });
 });

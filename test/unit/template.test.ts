@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { mappingSchema } from '../../src/flows/schema.js';
+import { schemas } from '../../src/flows/schema.js';
 import { applyMapping, getPath, renderTemplate, setPath, splitPath, templateRefs } from '../../src/flows/template.js';
+
+const { mappingSchema } = schemas();
 
 const order = {
   id: 'SO-10001',
