@@ -58,6 +58,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async (io) => (await import('./logs/index.js')).logsCommand(io),
   },
   {
+    name: 'tokens',
+    description: 'API tokens for flowdeck serve: one per user and device, kept only as hashes',
+    load: async (io) => (await import('./tokens/index.js')).tokensCommand(io),
+  },
+  {
     name: 'doctor',
     term: 'doctor [options]',
     description: "check the workspace's files: the directory, flow files, config.json, the store's integrity and schema",

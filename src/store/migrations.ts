@@ -292,4 +292,21 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX ix_retry_items_pending ON retry_items (job, next_at) WHERE state = 'pending';
   CREATE INDEX ix_retry_items_retry_data ON retry_items (retry_data);
   `,
+  /* 9: API tokens for `flowdeck serve`. A token is shown once at creation; the store keeps only the
+     sha256 of the whole token (a lookup by hash per request, hence the unique index) and its last 4
+     characters to tell tokens apart on screen. An active token's name is unique per user, so
+     `tokens revoke <name>` names one; a revoked token stays listed, its row kept for the record. */ `
+  CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    user_email TEXT NOT NULL COLLATE NOCASE,  -- who the server acts as for this token's requests
+    name TEXT NOT NULL COLLATE NOCASE,
+    hash TEXT NOT NULL,               -- sha256 hex of the whole token; the token itself is never stored
+    last4 TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,             -- updated at most once a minute
+    revoked_at INTEGER
+  );
+  CREATE UNIQUE INDEX ix_api_tokens_hash ON api_tokens (hash);
+  CREATE UNIQUE INDEX ix_api_tokens_active_name ON api_tokens (user_email, name) WHERE revoked_at IS NULL;
+  `,
 ];
