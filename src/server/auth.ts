@@ -7,7 +7,7 @@ import type { TokenBuckets } from './rate-limit.js';
 // who acts for the request. A missing, malformed, unknown or revoked token gets the same 401: the
 // answer must not help anyone guess which. Then the token's bucket: over it, 429 with Retry-After.
 
-export type VerifyToken = (token: string) => Promise<{ user: string; tokenId?: string } | undefined>;
+export type VerifyToken = (token: string) => Promise<{ user: string; tokenId?: string | number } | undefined>;
 
 /**
  * The 401 body: the spec's auth middleware answers `{ message }`, flowdeck's errors are
