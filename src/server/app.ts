@@ -38,7 +38,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Fastify's logger would log URLs with their query strings; the request log below is the one.
     logger: false,
-    disableRequestLogging: true,
     // A body field the schema does not know is refused, not silently removed.
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: true },
