@@ -40,7 +40,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     logger: false,
     // A body field the schema does not know is refused, not silently removed.
     ajv: { customOptions: { removeAdditional: false } },
-    routerOptions: { ignoreTrailingSlash: true },
+    // A signed download's signature is one path segment, longer than the router's default 100.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
   });
   const closing = new AbortController();
   const ctx: RouteContext = {
