@@ -38,6 +38,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Fastify's logger would log URLs with their query strings; the request log below is the one.
     logger: false,
+    // Fastify's own 503 while closing is not the spec's error body; a request that still arrives on
+    // a kept-alive connection is answered (with Connection: close) instead.
+    return503OnClosing: false,
     // A body field the schema does not know is refused, not silently removed.
     ajv: { customOptions: { removeAdditional: false } },
     // A signed download's signature is one path segment, longer than the router's default 100.

@@ -22,10 +22,7 @@ export function toHttpError(error: unknown): { status: number; body: ApiErrorBod
     return { status, body: error.toBody() };
   }
   const fastify = error as Partial<FastifyError>;
-  if (fastify.validation) {
-    // "querystring/pageSize must be integer": where and what, as Fastify's validator words it.
-    return { status: 400, body: errorBody('invalid_input', fastify.message ?? 'invalid request') };
-  }
+  if (fastify.validation) return { status: 400, body: validationBody(fastify) };
   if (fastify.statusCode === 413) return { status: 413, body: errorBody('payload_too_large', 'request body is too large') };
   if (typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
     // Malformed JSON, an unsupported content type, a bad Content-Length: the request, not the server.
@@ -33,6 +30,17 @@ export function toHttpError(error: unknown): { status: number; body: ApiErrorBod
     return { status: fastify.statusCode, body: errorBody(fastify.statusCode === 415 ? 'unsupported_media_type' : 'invalid_request', message) };
   }
   return { status: 500, body: errorBody('internal_error', 'internal server error'), internal: true };
+}
+
+/** Fastify's validation error as the spec's body: its message ("querystring/pageSize must be integer"), and the field. */
+function validationBody(error: Partial<FastifyError>): ApiErrorBody {
+  const first = error.validation?.[0];
+  const params = (first?.params ?? {}) as { missingProperty?: string; additionalProperty?: string };
+  const path = first?.instancePath ? first.instancePath.slice(1).replace(/\//g, '.') : undefined;
+  const field = params.missingProperty ?? params.additionalProperty ?? path;
+  // ajv's "must NOT have additional properties" does not say which one.
+  const message = `${error.message ?? 'invalid request'}${params.additionalProperty !== undefined ? `: "${params.additionalProperty}"` : ''}`;
+  return errorBody('invalid_input', message, field || undefined);
 }
 
 export function errorHandler(log: (line: string) => void) {

@@ -26,15 +26,17 @@ describe('bad requests', () => {
 
     const missing = await server.call('PUT', assign, { body: { errorIds: [id] } });
     expect(missing.status).toBe(400);
-    expect(codeOf(missing.body)).toEqual({ code: 'invalid_input', message: expect.stringContaining('email') });
+    expect(codeOf(missing.body)).toEqual({ code: 'invalid_input', message: "body must have required property 'email'", field: 'email' });
 
     const unknownField = await server.call('POST', pathOf(ROUTES.assignSelection, { _id: FLOW, _stepId: STEP }), { body: { selection: { errorsIds: [id] }, email: BEN } });
     expect(unknownField.status).toBe(400);
+    expect(codeOf(unknownField.body)).toMatchObject({ code: 'invalid_input', field: 'errorsIds', message: expect.stringContaining('"errorsIds"') });
 
     const list = pathOf(ROUTES.listErrors, { _id: FLOW, _stepId: STEP });
     for (const query of ['pageSize=abc', 'pageSize=0', 'pageSize=5000', 'order=sideways', 'colour=red', 'before=not-an-id']) {
       const answer = await server.call('GET', `${list}?${query}`);
       expect(answer.status, query).toBe(400);
+      expect(codeOf(answer.body).code, query).toBe('invalid_input');
     }
     const notEmail = await server.call('PUT', assign, { body: { errorIds: [id], email: 'not an email' } });
     expect(notEmail.status).toBe(400);
