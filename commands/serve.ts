@@ -124,8 +124,9 @@ export function serveCommand(io: CommandIO): Command {
         }
         const { port } = app.server.address() as AddressInfo;
         const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-        log(`flowdeck serve: listening on http://${shownHost}:${port} (workspace ${local.ws.home})`);
         if (!LOOPBACK.has(opts.host)) log(`flowdeck serve: warning: ${opts.host} is not a loopback address; tokens travel in clear text over http: put a TLS proxy in front`);
+        // Last of the start lines: whoever waits for the server to be ready reads this one.
+        log(`flowdeck serve: listening on http://${shownHost}:${port} (workspace ${local.ws.home})`);
         if ((await Promise.race([worker, sleep(0, 'running' as const)])) === 'another-worker') {
           log('flowdeck serve: another flowdeck worker runs this workspace: queued and automatic retries run there');
         }
@@ -133,7 +134,11 @@ export function serveCommand(io: CommandIO): Command {
         const signal = await stopped;
         log(`flowdeck serve: ${signal}: stopping (requests in flight and running jobs get ${opts.grace / 1000} s)`);
         stopWorker.abort();
-        const closed = await Promise.race([app.close().then(() => 'closed' as const), sleep(opts.grace, 'late' as const)]);
+        const graceTimer = new AbortController();
+        const late = sleep(opts.grace, 'late' as const, { signal: graceTimer.signal }).catch(() => 'closed' as const);
+        const closed = await Promise.race([app.close().then(() => 'closed' as const), late]);
+        // The timer must not keep the process alive once everything is closed.
+        graceTimer.abort();
         if (closed === 'late') {
           log('flowdeck serve: requests still in flight after the grace period: closing their connections');
           app.server.closeAllConnections();

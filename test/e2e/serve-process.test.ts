@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { afterEach, expect, it } from 'vitest';
 import { TokenService } from '../../src/backend/tokens.js';
 import { pathOf, ROUTES } from '../../src/backend/wire/routes.js';
-import { spawnCli } from '../helpers/cli.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
 import { openBackend, tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
 
 // `flowdeck serve` as a process: it prints where it listens, answers with a token, runs queued
@@ -27,7 +27,7 @@ afterEach(async () => {
   tmp?.cleanup();
 });
 
-/** A workspace with one flow over a target whose sink fails (or holds its answers), its errors recorded, and a token. */
+/** A workspace with one flow over a target whose sink refuses every record (or holds its answers), its errors recorded, and a token. */
 async function workspace(): Promise<{ env: Record<string, string>; token: string; setHold: (on: boolean) => void }> {
   let hold = false;
   const target = createServer((req, res) => {
@@ -38,8 +38,9 @@ async function workspace(): Promise<{ env: Record<string, string>; token: string
         return res.end(JSON.stringify({ records: [{ id: 'r1' }, { id: 'r2' }, { id: 'r3' }] }));
       }
       if (hold) return void held.push(res);
-      res.writeHead(503, { 'content-type': 'application/json' });
-      res.end('{"message":"unavailable"}');
+      // A value error: not retried automatically, so only the retries a test asks for hold the records.
+      res.writeHead(422, { 'content-type': 'application/json' });
+      res.end('{"message":"customer email is not valid"}');
     });
   });
   await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
@@ -76,7 +77,7 @@ async function startServe(env: Record<string, string>, args: string[] = []): Pro
   const url = await new Promise<string>((resolve, reject) => {
     serve!.stderr!.on('data', (c: Buffer) => {
       said += c.toString();
-      const m = /flowdeck serve: listening on (http:\/\/127\.0\.0\.1:\d+) \(workspace (.+)\)\n/.exec(said);
+      const m = /flowdeck serve: listening on (http:\/\/[\d.]+:\d+) \(workspace (.+)\)\n/.exec(said);
       if (m) resolve(m[1]!);
     });
     void exited.then((code) => reject(new Error(`serve exited (${code}) before listening: ${said}`)));
@@ -131,8 +132,8 @@ it('on SIGTERM mid-retry, ends after the grace period and leaves the job to resu
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ selection: { all: true } }),
   });
-  expect(queued.statusCode).toBe(200);
   const jobId = ((await queued.body.json()) as { _id: string })._id;
+  expect(queued.statusCode, JSON.stringify(jobId)).toBe(200);
   const until = Date.now() + 60_000;
   while (held.length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
   expect(held.length).toBe(3);
@@ -156,4 +157,49 @@ it('on SIGTERM mid-retry, ends after the grace period and leaves the job to resu
   } finally {
     await backend.close();
   }
+});
+
+it('killed with SIGKILL mid-retry, resumes the job at its next start and finishes it', async () => {
+  const { env, token, setHold } = await workspace();
+  const first = await startServe(env);
+  setHold(true);
+  const queued = await request(`${first.url}${pathOf(ROUTES.retrySelection, { _id: 'F', _stepId: 'Sink' })}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ selection: { all: true } }),
+  });
+  const jobId = ((await queued.body.json()) as { _id: string })._id;
+  const until = Date.now() + 60_000;
+  while (held.length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+  expect(held.length).toBe(3);
+  serve!.kill('SIGKILL');
+  await first.exited;
+  for (const res of held.splice(0)) res.destroy();
+  setHold(false);
+
+  const second = await startServe(env);
+  let status = 'running';
+  while (!['completed', 'failed', 'canceled'].includes(status) && Date.now() < until) {
+    status = ((await get(`${second.url}${pathOf(ROUTES.getJob, { jobId })}?waitMs=2000`, token)).body as { status: string }).status;
+  }
+  expect(['completed', 'failed']).toContain(status);
+  serve!.kill('SIGTERM');
+  expect(await second.exited, second.said()).toBe(0);
+});
+
+it('refuses a port in use with one line, and warns when listening beyond loopback', async () => {
+  const { env } = await workspace();
+  const first = await startServe(env);
+  const port = new URL(first.url).port;
+  const taken = await runCli(['serve', '--port', port], env);
+  expect(taken.code).toBe(2);
+  expect(taken.stderr).toBe(`flowdeck: port ${port} of 127.0.0.1 is in use (another flowdeck serve?): choose another --port\n`);
+  serve!.kill('SIGTERM');
+  expect(await first.exited).toBe(0);
+
+  const wide = await startServe(env, ['--host', '0.0.0.0']).catch((e: Error) => e);
+  if (wide instanceof Error) throw wide;
+  expect(wide.said()).toMatch(/warning: 0\.0\.0\.0 is not a loopback address; tokens travel in clear text over http/);
+  serve!.kill('SIGTERM');
+  expect(await wide.exited).toBe(0);
 });
