@@ -6,6 +6,7 @@ import type { LocalBackend } from '../src/backend/local-backend.js';
 import { openLocalBackend, type CommandIO } from '../src/cli/context.js';
 import { parseDurationMs, parseNumberIn, parsePositiveInt } from '../src/cli/options.js';
 import { InvalidInputError } from '../src/domain/errors.js';
+import type { WorkerResult } from '../src/runtime/worker.js';
 import type { Workspace } from '../src/workspace/workspace.js';
 import { VERSION } from './index.js';
 
@@ -81,12 +82,15 @@ export function serveCommand(io: CommandIO): Command {
       const env: NodeJS.ProcessEnv = { ...io.env, FLOWDECK_WORKER: 'off' };
       const local = await openLocalBackend(env, (line) => io.stderr.write(line));
       const stopWorker = new AbortController();
-      const worker = runWorker(local.ws, local.runtime, {
-        exitWhenIdle: false,
-        signal: stopWorker.signal,
-        graceMs: opts.grace,
-        log: (line) => log(`${new Date().toISOString()} worker: ${line}`),
-      });
+      // A read-only workspace is served for reading: no worker (it could not record anything).
+      const worker: Promise<WorkerResult | 'read-only'> = local.ws.readonly
+        ? Promise.resolve('read-only')
+        : runWorker(local.ws, local.runtime, {
+            exitWhenIdle: false,
+            signal: stopWorker.signal,
+            graceMs: opts.grace,
+            log: (line) => log(`${new Date().toISOString()} worker: ${line}`),
+          });
       if (io.env.FLOWDECK_WORKER === undefined) delete env.FLOWDECK_WORKER;
       else env.FLOWDECK_WORKER = io.env.FLOWDECK_WORKER;
 
@@ -127,9 +131,9 @@ export function serveCommand(io: CommandIO): Command {
         if (!LOOPBACK.has(opts.host)) log(`flowdeck serve: warning: ${opts.host} is not a loopback address; tokens travel in clear text over http: put a TLS proxy in front`);
         // Last of the start lines: whoever waits for the server to be ready reads this one.
         log(`flowdeck serve: listening on http://${shownHost}:${port} (workspace ${local.ws.home})`);
-        if ((await Promise.race([worker, sleep(0, 'running' as const)])) === 'another-worker') {
-          log('flowdeck serve: another flowdeck worker runs this workspace: queued and automatic retries run there');
-        }
+        const early = await Promise.race([worker, sleep(0, 'running' as const)]);
+        if (early === 'another-worker') log('flowdeck serve: another flowdeck worker runs this workspace: queued and automatic retries run there');
+        if (early === 'read-only') log('flowdeck serve: the workspace is read-only: serving it for reading, with no worker');
 
         const signal = await stopped;
         log(`flowdeck serve: ${signal}: stopping (requests in flight and running jobs get ${opts.grace / 1000} s)`);

@@ -32,7 +32,8 @@ export function authHook(verifyToken: VerifyToken, buckets: TokenBuckets) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     if (request.routeOptions.config.public) return undefined;
     const match = BEARER.exec(request.headers.authorization ?? '');
-    const identity = match ? await verifyToken(match[1]!).catch(() => undefined) : undefined;
+    // A verifier that fails (the store busy) is a 500, not a 401: the token may well be good.
+    const identity = match ? await verifyToken(match[1]!) : undefined;
     if (!identity) {
       return reply.code(401).header('WWW-Authenticate', 'Bearer').send(UNAUTHORIZED_BODY);
     }

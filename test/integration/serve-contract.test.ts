@@ -68,6 +68,7 @@ describe('triage through the spec routes and the extensions', () => {
     const [a, b, c] = errors.map((e) => e.errorId);
     expect((await server.call('PUT', pathOf(ROUTES.assign, P()), { body: { errorIds: [a, b], email: BEN } })).body).toEqual({ errorsToReturn: [a, b] });
     expect((await server.call('PUT', pathOf(ROUTES.unassign, P()), { body: { errorIds: [b] } })).body).toEqual({ errorsToReturn: [b] });
+    expect((await server.call('POST', pathOf(ROUTES.unassignSelection, P()), { body: { selection: { errorIds: [a] }, dryRun: true } })).body).toEqual({ errorsToReturn: [a] });
     const tags = (await server.call('GET', ROUTES.listTags.path)).body as Array<{ tagId: string; tag: string }>;
     const tagged = await server.call('PUT', pathOf(ROUTES.setTags, P()), { body: { errors: [{ id: a }], tagIds: [tags[0]!.tagId] } });
     expect(tagged.body).toEqual({ errorsToReturn: { errors: [a], resolved: [] } });
@@ -140,6 +141,10 @@ describe('retry data, request traces, retries and jobs', () => {
     expect((await server.call('GET', pathOf(ROUTES.recordCounts, { jobId: job._id }))).body).toMatchObject({ total: keys.length });
     expect((await server.call('GET', pathOf(ROUTES.retryReport, { jobId: job._id }))).body).toMatchObject({ job: { _id: job._id } });
     expect((await server.call('POST', pathOf(ROUTES.cancelJob, { jobId: job._id }))).body).toMatchObject({ _id: job._id, status: 'canceled' });
+    // With the records free again: the spec's back-off route queues its own job.
+    const backoff = await server.call('POST', pathOf(ROUTES.retryWithBackoff, P()), { body: { retryDataKeys: keys } });
+    expect(backoff).toMatchObject({ status: 200, body: { type: 'retry', status: 'queued' } });
+    await server.call('POST', pathOf(ROUTES.cancelJob, { jobId: (backoff.body as JobDetail)._id }));
     const jobs = (await server.call('GET', `${ROUTES.listJobs.path}?type=retry&limit=5`)).body as JobListEntry[];
     expect(jobs.map((j) => j._id)).toContain(job._id);
     expect((await server.call('POST', ROUTES.keepAutomaticRetries.path)).body).toMatchObject({ worker: 'off' });
