@@ -41,6 +41,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // Fastify's own 503 while closing is not the spec's error body; a request that still arrives on
     // a kept-alive connection is answered (with Connection: close) instead.
     return503OnClosing: false,
+    // The spec has no HEAD routes (and a HEAD of a download would start an export nobody reads).
+    exposeHeadRoutes: false,
     // A client has this long to send its whole request (a slow sender holds a connection, not the server).
     requestTimeout: 60_000,
     // A body field the schema does not know is refused, not silently removed.

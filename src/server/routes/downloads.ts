@@ -118,9 +118,12 @@ export function downloadRoutes(app: FastifyInstance, ctx: RouteContext): void {
     if (!claim) return reply.code(404).send(errorBody('invalid_ref', 'this download link is not valid or has expired: ask for a new one'));
     request.user = claim.user;
     const name = `${claim.flow}${claim.step ? `-${claim.step}` : ''}-${claim.options.resolved ? 'resolved' : 'errors'}.csv`.replace(/[^\w.-]/g, '_');
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('Content-Disposition', `attachment; filename="${name}"`)
-      .send(exportCsv(ctx.backendOf(request), claim));
+    const csv = exportCsv(ctx.backendOf(request), claim);
+    // A client that goes away mid-download stops the export (an error on its stream ends it), rather
+    // than leave it waiting for a drain that never comes.
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) csv.destroy(new Error('the download was interrupted'));
+    });
+    return reply.type('text/csv; charset=utf-8').header('Content-Disposition', `attachment; filename="${name}"`).send(csv);
   });
 }
