@@ -58,6 +58,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     version: options.version ?? '0.0.0',
   };
 
+  // An empty body declared as JSON (some clients send the header on every POST) is no body; the
+  // rest is Fastify's own parser, with its guard against __proto__ and constructor keys.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else parseJson(request, String(body), done);
+  });
+
   app.decorateRequest('user', '');
   app.addHook('onRequest', authHook(options.verifyToken, new TokenBuckets(options.rateLimit)));
   app.addHook('onResponse', requestLogHook(options.log));

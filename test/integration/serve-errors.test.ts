@@ -45,6 +45,17 @@ describe('bad requests', () => {
     expect(server.local.ws.store.db.prepare(`SELECT count(*) AS n FROM audit WHERE action = 'assign'`).get()).toEqual({ n: 0 });
   });
 
+  it('takes an empty body declared as JSON as no body', async () => {
+    server = await startServer();
+    const empty = await server.call('POST', ROUTES.keepAutomaticRetries.path, { raw: { text: '', type: 'application/json' } });
+    expect(empty.status).toBe(200);
+    // A route that needs a body says so.
+    const none = await server.call('PUT', pathOf(ROUTES.resolve, { _id: FLOW, _stepId: STEP }), { raw: { text: '', type: 'application/json' } });
+    expect(none.status).toBe(400);
+    const poisoned = await server.call('PUT', pathOf(ROUTES.resolve, { _id: FLOW, _stepId: STEP }), { raw: { text: '{"errors":["x"],"__proto__":{"admin":true}}', type: 'application/json' } });
+    expect(poisoned.status).toBe(400);
+  });
+
   it('answers 404 in the spec body for an unknown flow, step, job or route', async () => {
     server = await startServer();
     const flow = await server.call('GET', pathOf(ROUTES.listErrors, { _id: 'No such flow', _stepId: STEP }));
