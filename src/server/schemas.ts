@@ -1,3 +1,5 @@
+import { JOB_STATUSES, JOB_TYPES } from '../domain/api.js';
+
 // Request shapes as JSON Schema for Fastify's validator: the spec's request bodies (seed 002,
 // components.schemas, written out here: the server does not read the spec at run time) and the
 // flowdeck extensions' bodies and query strings. Unknown fields are refused (400), not dropped: a
@@ -74,8 +76,8 @@ export const dryRunQuery = object({ dryRun: bool });
 export const configQuery = object({ key: str });
 export const jobListQuery = object({
   flowId: str,
-  type: str,
-  status: str,
+  type: { type: 'string', enum: [...JOB_TYPES] },
+  status: { type: 'string', enum: [...JOB_STATUSES] },
   triggeredBy: str,
   limit: pageSize,
   before: str,

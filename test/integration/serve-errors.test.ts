@@ -38,6 +38,7 @@ describe('bad requests', () => {
       expect(answer.status, query).toBe(400);
       expect(codeOf(answer.body).code, query).toBe('invalid_input');
     }
+    expect((await server.call('GET', `${ROUTES.listJobs.path}?type=retyr`)).status).toBe(400);
     const notEmail = await server.call('PUT', assign, { body: { errorIds: [id], email: 'not an email' } });
     expect(notEmail.status).toBe(400);
     expect(codeOf(notEmail.body).field).toBe('email');
