@@ -22,9 +22,9 @@ export async function runInProcess(env: NodeJS.ProcessEnv, args: string[]): Prom
   try {
     await (await buildProgram({ stdout, stderr, env }, args)).parseAsync(['node', 'flowdeck', ...args]);
   } catch (e) {
-    // Commander printed its own usage errors already (as the real main() leaves them).
-    const c = (e as { code?: string; exitCode?: number }).code;
-    code = c?.startsWith('commander.') ? ((e as { exitCode?: number }).exitCode ?? 2) : reportError(e, stderr);
+    // Commander printed its own usage errors already; the exit code is main()'s: 0 for help, 2 for usage.
+    const c = (e as { code?: string }).code;
+    code = c?.startsWith('commander.') ? (c === 'commander.helpDisplayed' || c === 'commander.version' || c === 'commander.help' ? 0 : 2) : reportError(e, stderr);
   }
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
