@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Backend } from '../src/backend/backend.js';
@@ -67,8 +67,10 @@ export function serveCommand(io: CommandIO): Command {
     .option('--port <port>', 'the port to listen on (0: any free port, printed at start)', parsePort, 7700)
     .option('--rate-capacity <n>', 'requests a token may make in a burst', parsePositiveInt('rate-capacity', 1_000_000_000), 1000)
     .option('--rate-refill <n>', 'requests per second given back to each token', parseNumberIn('rate-refill', 0.000001, 1_000_000_000), 300)
-    .option('--body-limit <size>', 'largest request body, in bytes (or 512k, 1m)', parseBytes, MIB)
-    .option('--grace <duration>', 'on SIGTERM/SIGINT, how long requests in flight and running jobs may take to finish', parseDurationMs('grace'), 10_000)
+    .addOption(new Option('--body-limit <size>', 'largest request body, in bytes (or 512k, 1m)').argParser(parseBytes).default(MIB, '1m'))
+    .addOption(
+      new Option('--grace <duration>', 'on SIGTERM/SIGINT, how long requests in flight and running jobs may take to finish').argParser(parseDurationMs('grace')).default(10_000, '10s'),
+    )
     .action(async (opts: ServeOptions) => {
       const [{ buildServer }, { TokenService }, { runWorker }, { LocalBackend }] = await Promise.all([
         import('../src/server/app.js'),
