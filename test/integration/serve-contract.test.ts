@@ -144,7 +144,13 @@ describe('retry data, request traces, retries and jobs', () => {
     // With the records free again: the spec's back-off route queues its own job.
     const backoff = await server.call('POST', pathOf(ROUTES.retryWithBackoff, P()), { body: { retryDataKeys: keys } });
     expect(backoff).toMatchObject({ status: 200, body: { type: 'retry', status: 'queued' } });
-    await server.call('POST', pathOf(ROUTES.cancelJob, { jobId: (backoff.body as JobDetail)._id }));
+    // A long-poll answers when the job changes, not when its time is up.
+    const backoffId = (backoff.body as JobDetail)._id;
+    const waiting = server.call('GET', `${pathOf(ROUTES.getJob, { jobId: backoffId })}?waitMs=20000`);
+    const asked = Date.now();
+    await server.call('POST', pathOf(ROUTES.cancelJob, { jobId: backoffId }));
+    expect((await waiting).body).toMatchObject({ _id: backoffId, status: 'canceled' });
+    expect(Date.now() - asked).toBeLessThan(15_000);
     const jobs = (await server.call('GET', `${ROUTES.listJobs.path}?type=retry&limit=5`)).body as JobListEntry[];
     expect(jobs.map((j) => j._id)).toContain(job._id);
     expect((await server.call('POST', ROUTES.keepAutomaticRetries.path)).body).toMatchObject({ worker: 'off' });

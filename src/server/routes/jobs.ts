@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Backend, JobDetail, JobListParams } from '../../backend/backend.js';
 import { ROUTES } from '../../backend/wire/routes.js';
-import type { JobStatus, JobType } from '../../domain/api.js';
+import { TERMINAL_JOB_STATUSES, type JobStatus, type JobType } from '../../domain/api.js';
 import * as S from '../schemas.js';
 import { noContent, on, type RouteContext } from './define.js';
 
@@ -21,10 +21,12 @@ function progressOf(job: JobDetail): string {
 
 /**
  * The job once it changed from how it was first read, or as it is when `waitMs` passed (or the
- * server closes). Until the Backend's getJob takes `{ waitMs }` itself, the waiting is done here.
+ * server closes); a job that has ended, at once. Until the Backend's getJob takes `{ waitMs }` itself, the waiting is done here.
  */
 async function jobAfterChange(backend: Backend, jobId: string, waitMs: number, closing: AbortSignal): Promise<JobDetail> {
   const first = await backend.getJob(jobId);
+  // A job that has ended changes no more: no reason to hold the request.
+  if (TERMINAL_JOB_STATUSES.includes(first.status)) return first;
   const until = Date.now() + Math.min(waitMs, MAX_WAIT_MS);
   let job = first;
   while (Date.now() < until && !closing.aborted && progressOf(job) === progressOf(first)) {
