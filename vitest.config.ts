@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -11,6 +13,9 @@ export default defineConfig({
     pool: 'forks',
     // Builds dist/ once (when stale) for the end-to-end tests, which run bin/flowdeck.js.
     globalSetup: ['test/global-setup.ts'],
+    // No test reads the developer's profiles or FLOWDECK_PROFILE: a current remote profile there
+    // would send every command elsewhere. Tests of profiles give their own FLOWDECK_CONFIG_DIR.
+    env: { FLOWDECK_CONFIG_DIR: join(tmpdir(), 'flowdeck-tests-no-profiles'), FLOWDECK_PROFILE: '' },
     reporters: ['default'],
   },
 });

@@ -10,9 +10,10 @@ import { OPEN_ERROR_CSV_COLUMNS } from '../src/backend/csv.js';
 import { LocalBackend } from '../src/backend/local-backend.js';
 import { Workspace } from '../src/workspace/workspace.js';
 import { ownPeakRssMB } from './own-rss.js';
+import { saveDownload } from '../src/backend/download.js';
 
 // One CSV export in a process of its own, so its peak RSS is its own (VmHWM, see own-rss.ts): `product` runs the product's
-// export (backend.records.exportErrorsCsv); `objects` and `arrays` are the baseline, a plain
+// export (backend.records.exportErrors, written by saveDownload); `objects` and `arrays` are the baseline, a plain
 // better-sqlite3 iterate() piped into csv-stringify over the same 17 columns, unformatted. Output
 // goes to /dev/null; prints {rows, ms, rssMB} as JSON.
 
@@ -24,7 +25,7 @@ if (mode === 'product') {
   const backend = new LocalBackend(Workspace.open(home, { ...process.env, FLOWDECK_HOME: home }));
   try {
     const t0 = performance.now();
-    rows = (await backend.records.exportErrorsCsv(flow, step, {}, out)).rows;
+    rows = (await saveDownload(await backend.records.exportErrors(flow, step, {}), out)).rows;
     out.end();
     await once(out, 'finish');
     ms = performance.now() - t0;

@@ -10,13 +10,15 @@ import { generateStepErrors } from '../src/workspace/generate.js';
 import { Workspace } from '../src/workspace/workspace.js';
 import { benchEnv, BENCH_OPERATOR } from './workspace.js';
 import { median, ROOT, type BenchContext, type Result } from './util.js';
+import { followJob } from '../src/backend/follow-job.js';
 
 // Bulk retry of 100,000 snapshots, the whole product path: `backend.retries.retry(flow, step,
-// {all: true}, {wait: true})` selects the step's errors, queues a durable retry job and runs it in
-// this process through the runtime (undici pool, mapping, recorder, one transaction per batch)
-// against a bare target in a process of its own. With the target answering 200 every record must
-// end resolved (checked afterwards over a fresh connection); answering 503, every record fails again
-// and supersedes its error with a new one (trace, message, carried tags and assignee).
+// {all: true})` selects the step's errors and queues a durable retry job; followJob (with
+// FLOWDECK_WORKER=off) runs it in this process through the runtime (undici pool, mapping,
+// recorder, one transaction per batch) against a bare target in a process of its own. With the
+// target answering 200 every record must end resolved (checked afterwards over a fresh connection);
+// answering 503, every record fails again and supersedes its error with a new one (trace, message,
+// carried tags and assignee).
 
 export const RETRY_FLOW = 'Bench retry';
 export const RETRY_STEP = 'Bench sales orders';
@@ -68,10 +70,10 @@ flows:
         _importId: ${RETRY_STEP}
 `;
 
-const TOKEN = 'bench_token_5f0c8a7d2e914b36';
+export const TARGET_TOKEN_FOR_BENCH = 'bench_token_5f0c8a7d2e914b36';
 
 /** The workspace every run starts from: the flow and 100k generated errors on its import. */
-async function templateHome(ctx: BenchContext): Promise<string> {
+export async function templateHome(ctx: BenchContext): Promise<string> {
   const home = join(ctx.dir, `retry-template-${RECORDS}`);
   const ready = join(home, 'ready');
   if (!ctx.fresh && existsSync(ready)) {
@@ -98,7 +100,7 @@ async function templateHome(ctx: BenchContext): Promise<string> {
   return home;
 }
 
-async function startTarget(status: number): Promise<{ url: string; child: ChildProcess }> {
+export async function startTarget(status: number): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'target.js'), String(status)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
@@ -108,7 +110,7 @@ async function startTarget(status: number): Promise<{ url: string; child: ChildP
   return { url, child };
 }
 
-function stopTarget(child: ChildProcess): Promise<void> {
+export function stopTarget(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve();
     child.once('exit', () => resolve());
@@ -140,15 +142,17 @@ async function runOnce(template: string, home: string, url: string, status: numb
   mkdirSync(home, { recursive: true });
   cpSync(join(template, 'flows'), join(home, 'flows'), { recursive: true });
   copyFileSync(join(template, 'flowdeck.db'), join(home, 'flowdeck.db'));
-  const env = benchEnv(home, { BENCH_TARGET: url, BENCH_TOKEN: TOKEN });
+  // FLOWDECK_WORKER=off: the job runs in this process (followJob runs what it waits on), as it was measured before.
+  const env = benchEnv(home, { BENCH_TARGET: url, BENCH_TOKEN: TARGET_TOKEN_FOR_BENCH, FLOWDECK_WORKER: 'off' });
   const backend = new LocalBackend(Workspace.open(home, env));
   let jobMs = 0;
   const cpu0 = process.cpuUsage();
   const target0 = processCpuMs(targetPid);
   const t0 = performance.now();
   try {
-    const job = await backend.retries.retry(RETRY_FLOW, RETRY_STEP, { all: true }, { wait: true });
-    if (!job) throw new Error('the retry matched no snapshot');
+    const queued = await backend.retries.retry(RETRY_FLOW, RETRY_STEP, { all: true });
+    if (!queued) throw new Error('the retry matched no snapshot');
+    const job = await followJob(backend, queued._id);
     if (job.status !== 'completed') throw new Error(`the retry job ended ${job.status}`);
     jobMs = Date.parse(job.endedAt!) - Date.parse(job.startedAt!);
   } finally {
@@ -174,7 +178,7 @@ async function runOnce(template: string, home: string, url: string, status: numb
     }
     const superseded = one(`SELECT count(*) FROM errors WHERE resolved = 1 AND resolved_by = 'superseded'`);
     const fresh = one(`SELECT count(*) FROM errors WHERE resolved = 0 AND code = ? AND trace IS NOT NULL`, String(status));
-    const masked = one(`SELECT count(*) FROM traces WHERE request LIKE ?`, `%${TOKEN}%`);
+    const masked = one(`SELECT count(*) FROM traces WHERE request LIKE ?`, `%${TARGET_TOKEN_FOR_BENCH}%`);
     if (superseded !== RECORDS || fresh !== RECORDS || items.failed !== RECORDS || masked !== 0) {
       throw new Error(`expected ${RECORDS} superseded and ${RECORDS} new errors, got ${superseded} and ${fresh}, items ${JSON.stringify(items)}, ${masked} unmasked traces`);
     }
@@ -204,7 +208,7 @@ async function bareHttpRate(url: string): Promise<number> {
       { sku: 'SKU-2', quantity: 1, price: 99 },
     ],
   });
-  const headers = { accept: 'application/json', authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  const headers = { accept: 'application/json', authorization: `Bearer ${TARGET_TOKEN_FOR_BENCH}`, 'content-type': 'application/json' };
   const one = () =>
     new Promise<void>((resolve, reject) => {
       pool.dispatch({ method: 'POST', path: '/salesOrders', headers, body }, {

@@ -1,3 +1,4 @@
+import { benchServe } from './serve.js';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { benchBulk } from './bulk.js';
@@ -21,6 +22,7 @@ const BENCHES: Record<string, (ctx: BenchContext) => Promise<Result[]>> = {
   bulk: benchBulk,
   csv: benchCsv,
   tui: benchTui,
+  serve: benchServe,
 };
 
 function usage(message?: string): never {

@@ -15,7 +15,7 @@ export interface Result {
   case: string;
   runs: number;
   median: number;
-  unit: 'ms' | 's' | 'records/s' | 'rows/s' | 'MB';
+  unit: 'ms' | 's' | 'records/s' | 'rows/s' | 'requests/s' | 'MB';
   /** What the case is compared with, measured in the same go. */
   baseline?: { label: string; median: number };
   /** The bar from the product brief: at most (lower) or at least (higher). */
@@ -109,7 +109,7 @@ export function requireBuilt(): void {
 }
 
 const fmt = (n: number, unit: Result['unit']) =>
-  unit === 'records/s' || unit === 'rows/s' ? Math.round(n).toLocaleString('en-US') : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+  unit === 'records/s' || unit === 'rows/s' || unit === 'requests/s' ? Math.round(n).toLocaleString('en-US') : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 
 export function verdict(r: Result): string {
   if (!r.target) return '';

@@ -1,8 +1,9 @@
 import { Command } from 'commander';
 import type { LocalBackend } from '../src/backend/local-backend.js';
-import { print, type CommandIO } from '../src/cli/context.js';
+import { assertLocalProfile, print, type CommandIO } from '../src/cli/context.js';
 import { parsePositiveInt } from '../src/cli/options.js';
 import { formatCount, renderTable } from '../src/cli/output.js';
+import { followJob } from '../src/backend/follow-job.js';
 
 interface DemoOptions {
   reset?: boolean;
@@ -41,6 +42,7 @@ export function demoCommand(io: CommandIO): Command {
     .option('--no-tui', 'print a summary instead of opening the TUI')
     .option('--errors <n>', 'generate N open errors over the flows instead of running them (starts the demo over)', parsePositiveInt('errors', 10_000_000))
     .action(async (opts: DemoOptions) => {
+      await assertLocalProfile(io.env, 'flowdeck demo');
       const [{ LocalBackend: Local }, { assertDemoHome, DEMO_FLOW_FILE, isSeeded, resetWorkspace, seedDemoWorkspace }, { defaultHome, Workspace }] = await Promise.all([
         import('../src/backend/local-backend.js'),
         import('../src/workspace/demo.js'),
@@ -65,9 +67,9 @@ export function demoCommand(io: CommandIO): Command {
           io.stderr.write(`Generated ${formatCount(result.errors)} errors in ${(result.ms / 1000).toFixed(1)} s\n\n`);
         } else if (fresh) {
           io.stderr.write(`Seeding the demo workspace in ${home}\n`);
-          for (const flow of (await backend.listFlows()).filter((f) => f.file.endsWith(DEMO_FLOW_FILE))) {
+          for (const flow of (await backend.listFlows()).filter((f) => f.file?.endsWith(DEMO_FLOW_FILE))) {
             io.stderr.write(`  running ${flow.name}… `);
-            const job = await backend.runFlow(flow._id);
+            const job = await followJob(backend, (await backend.runFlow(flow._id))._id);
             io.stderr.write(`${job.status}: ${formatCount(job.numExport ?? 0)} records, ${formatCount(job.numError ?? 0)} failed\n`);
           }
           io.stderr.write('\n');

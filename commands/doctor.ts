@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { print, type CommandIO } from '../src/cli/context.js';
+import { assertLocalProfile, print, type CommandIO } from '../src/cli/context.js';
 import { json } from '../src/cli/output.js';
 import { ConflictError } from '../src/domain/errors.js';
 
@@ -9,6 +9,7 @@ export function doctorCommand(io: CommandIO): Command {
     .option('--repair', 're-create indexes an interrupted run left missing')
     .option('--json', 'print the checks as JSON')
     .action(async (opts: { repair?: boolean; json?: boolean }) => {
+      await assertLocalProfile(io.env, 'flowdeck doctor');
       const [{ runDoctor }, { defaultHome }] = await Promise.all([import('../src/workspace/doctor.js'), import('../src/workspace/workspace.js')]);
       const report = runDoctor(defaultHome(io.env), io.env, { repair: opts.repair === true });
       if (opts.json) print(io, json(report));

@@ -1,13 +1,11 @@
 import { Command, Option } from 'commander';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Backend } from '../src/backend/backend.js';
-import type { LocalBackend } from '../src/backend/local-backend.js';
-import { openLocalBackend, type CommandIO } from '../src/cli/context.js';
+import type { Backend } from '../src/backend/contract/index.js';
+import { assertLocalProfile, openLocalBackend, type CommandIO } from '../src/cli/context.js';
 import { parseDurationMs, parseNumberIn, parsePositiveInt } from '../src/cli/options.js';
 import { InvalidInputError } from '../src/domain/errors.js';
 import type { WorkerResult } from '../src/runtime/worker.js';
-import type { Workspace } from '../src/workspace/workspace.js';
 import { VERSION } from './index.js';
 
 // `flowdeck serve`: the workspace over HTTP for a team. Each request acts as its token's user; the
@@ -32,25 +30,6 @@ function parseBytes(value: string): number {
   return n;
 }
 
-/**
- * The workspace's backend acting as `user`: the same store, catalog, config and runtime, with the
- * user as the operator every change is recorded as. The one place that makes one (LocalBackend's
- * actingAs replaces it).
- */
-export function actingAs(local: LocalBackend, user: string, LocalBackendClass: typeof LocalBackend): Backend {
-  const ws = new Proxy(local.ws, {
-    get(target, prop) {
-      if (prop === 'operator') return () => user;
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  }) as Workspace;
-  const backend = new LocalBackendClass(ws);
-  // One runtime per workspace: its HTTP pools and (in a demo) mock systems are not made per user.
-  Object.defineProperty(backend, 'runtime', { get: () => local.runtime });
-  return backend;
-}
-
 interface ServeOptions {
   host: string;
   port: number;
@@ -72,15 +51,16 @@ export function serveCommand(io: CommandIO): Command {
       new Option('--grace <duration>', 'on SIGTERM/SIGINT, how long requests in flight and running jobs may take to finish').argParser(parseDurationMs('grace')).default(10_000, '10s'),
     )
     .action(async (opts: ServeOptions) => {
-      const [{ buildServer }, { TokenService }, { runWorker }, { LocalBackend }] = await Promise.all([
+      const [{ buildServer }, { TokenService }, { runWorker }] = await Promise.all([
         import('../src/server/app.js'),
         import('../src/backend/tokens.js'),
         import('../src/runtime/worker.js'),
-        import('../src/backend/local-backend.js'),
       ]);
+      // The workspace is served where it is: a remote profile has nothing to serve.
+      await assertLocalProfile(io.env, 'flowdeck serve');
       const log = (line: string) => void io.stderr.write(`${line}\n`);
       // Opening re-queues jobs of dead processes and would start a background worker for them: this
-      // process is the worker, so none is started until it holds the lease (then its env is restored).
+      // process is the worker, so none is started while it opens the workspace.
       const env: NodeJS.ProcessEnv = { ...io.env, FLOWDECK_WORKER: 'off' };
       const local = await openLocalBackend(env, (line) => io.stderr.write(line));
       const stopWorker = new AbortController();
@@ -93,15 +73,18 @@ export function serveCommand(io: CommandIO): Command {
             graceMs: opts.grace,
             log: (line) => log(`${new Date().toISOString()} worker: ${line}`),
           });
-      if (io.env.FLOWDECK_WORKER === undefined) delete env.FLOWDECK_WORKER;
+      // From here on this process's worker runs the queue (also with FLOWDECK_WORKER=off given: a
+      // serve is its workspace's worker), so a long-poll never runs a job beside it.
+      if (!local.ws.readonly || io.env.FLOWDECK_WORKER === undefined) delete env.FLOWDECK_WORKER;
       else env.FLOWDECK_WORKER = io.env.FLOWDECK_WORKER;
 
       const tokens = new TokenService(local.ws);
       const backends = new Map<string, Backend>();
       const app = await buildServer({
+        // The same workspace and runtime for everyone, each request recorded as its token's user.
         backendFor: (user) => {
           let backend = backends.get(user);
-          if (!backend) backends.set(user, (backend = actingAs(local, user, LocalBackend)));
+          if (!backend) backends.set(user, (backend = local.actingAs(user)));
           return backend;
         },
         verifyToken: async (token) => tokens.verify(token),

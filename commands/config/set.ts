@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { isMaskedConfigKey } from '../../src/domain/config-keys.js';
-import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
+import { print, profileTarget, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { parseChoice } from '../../src/cli/options.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
 import { assertJsonDepth } from '../../src/domain/json-text.js';
@@ -33,6 +33,16 @@ export function parseConfigValue(text: string, type: ValueType): unknown {
   }
 }
 
+/**
+ * Secrets are set where the flows run, never sent over the wire; who a server's user is comes from
+ * their token, not from user.email.
+ */
+function assertSettableRemotely(key: string, profile: string): void {
+  const top = key.split('.')[0];
+  if (top === 'secrets') throw new InvalidInputError(`secrets are set on the server's machine (flowdeck config set ${key} … there), not over profile "${profile}"`, 'key');
+  if (key === 'user.email') throw new InvalidInputError(`on profile "${profile}" you act as the user of your token; user.email is the local workspace's operator`, 'key');
+}
+
 export function configSetCommand(io: CommandIO): Command {
   return new Command('set')
     .description('set a config value, e.g. `flowdeck config set user.email ana.lima@acme.example`')
@@ -40,6 +50,8 @@ export function configSetCommand(io: CommandIO): Command {
     .argument('<value>', 'the value (a string unless --type says otherwise)')
     .option('--type <type>', `how to read the value: ${TYPES.join(', ')}`, parseChoice('type', TYPES), 'string')
     .action(async (key: string, text: string, opts: { type: ValueType }) => {
+      const target = await profileTarget(io.env);
+      if (target.kind === 'remote') assertSettableRemotely(key, target.name);
       await withBackend(io.env, async (backend) => {
         await backend.triage.setConfig(key, parseConfigValue(text, opts.type));
         // Only user.email is shown back: any other value may be a connection's secret.

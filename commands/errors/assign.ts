@@ -26,7 +26,7 @@ export function errorsAssignCommand(io: CommandIO): Command {
         destructive: false,
         noContent: false,
         suffix: `to ${to === 'me' ? 'you' : to}`,
-        run: (backend, selection, options) => backend.triage.assign(flow, step, selection, to === 'me' ? backend.ws.operator() : to, options),
+        run: (backend, selection, options) => backend.triage.assign(flow, step, selection, to, options),
         meanwhile: 'resolved or changed meanwhile',
         ids: (r) => r.errorsToReturn,
       },

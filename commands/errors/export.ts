@@ -3,11 +3,12 @@ import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { isClosedPipe } from '../../src/cli/closed-pipe.js';
 import { Command } from 'commander';
-import type { CsvExportOptions } from '../../src/backend/csv.js';
+import { saveDownload } from '../../src/backend/download.js';
 import { withBackend, type CommandIO } from '../../src/cli/context.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { formatCount } from '../../src/cli/output.js';
 import { assertWritableFile } from '../../src/cli/input.js';
+import type { CsvExportOptions } from '../../src/backend/contract/index.js';
 
 interface ExportOptions extends FilterOptions {
   resolved?: boolean;
@@ -104,8 +105,10 @@ export function errorsExportCommand(io: CommandIO): Command {
     };
     await withBackend(io.env, async (backend) => {
       if (!opts.output) {
+        // Asked before anything is written: a bad request prints nothing on stdout.
+        const download = await backend.records.exportErrors(flow, step, options);
         try {
-          await backend.records.exportErrorsCsv(flow, step, options, io.stdout as NodeJS.WritableStream as import('node:stream').Writable);
+          await saveDownload(download, io.stdout as NodeJS.WritableStream as import('node:stream').Writable);
         } catch (e) {
           // A reader that stops early (| head) is not a failure of the export.
           if (isClosedPipe(e)) return;
@@ -115,13 +118,14 @@ export function errorsExportCommand(io: CommandIO): Command {
       }
       const file = opts.output;
       assertWritableFile(file, 'output');
+      const download = await backend.records.exportErrors(flow, step, options);
       const out = new LazyFile(file);
       // A write that fails later (disk full) ends the export with one line, not an unhandled event.
       let writeError: Error | undefined;
       out.on('error', (e) => (writeError ??= e));
       const progress = progressReporter(io.stderr, file);
       try {
-        const result = await backend.records.exportErrorsCsv(flow, step, options, out, (rows) => progress.update(rows));
+        const result = await saveDownload(download, out, (rows) => progress.update(rows));
         if (writeError) throw writeError;
         out.end();
         await once(out, 'finish');

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
-import type { ErrorGroup } from '../../src/backend/groups.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { parseChoice, parsePositiveInt } from '../../src/cli/options.js';
 import { formatAge, formatCount, json, renderTable, type Column } from '../../src/cli/output.js';
+import type { ErrorGroup } from '../../src/backend/contract/index.js';
 
 interface GroupsOptions extends FilterOptions {
   sort: 'count' | 'newest';

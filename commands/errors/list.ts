@@ -1,9 +1,9 @@
 import { Command } from 'commander';
-import type { LocalBackend } from '../../src/backend/local-backend.js';
+import type { Backend } from '../../src/backend/contract/index.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
-import { assertPageOf, pageParams } from '../../src/cli/paging.js';
+import { assertPageOf, pageTargetOf, pageParams } from '../../src/cli/paging.js';
 import { errorColumns } from '../../src/cli/error-columns.js';
 import { json, renderTable } from '../../src/cli/output.js';
 import { terminalSafe } from '../../src/domain/text.js';
@@ -16,7 +16,7 @@ interface ListOptions extends FilterOptions {
 }
 
 
-async function streamAll(io: CommandIO, backend: LocalBackend, flow: string, step: string, query: string, asJson: boolean): Promise<void> {
+async function streamAll(io: CommandIO, backend: Backend, flow: string, step: string, query: string, asJson: boolean): Promise<void> {
   // Walks every page without holding them all: one JSON document written as it goes.
   let before: string | undefined;
   let first = true;
@@ -52,8 +52,7 @@ export function errorsListCommand(io: CommandIO): Command {
       // A nextPageURL carries its page size; an explicit --limit overrides it.
       const limitGiven = command.getOptionValueSource('limit') === 'cli';
       if (opts.page) {
-        const f = backend.resolveFlow(flow);
-        assertPageOf(opts.page, { flowId: f.id, stepId: backend.resolveStep(f, step).stepId, listing: 'errors' });
+        assertPageOf(opts.page, await pageTargetOf(backend, flow, step, 'errors'));
       }
       const params = opts.page ? { ...pageParams(opts.page), ...(limitGiven ? { limit: opts.limit } : {}) } : { query, limit: opts.limit };
       const response = await backend.listErrors(flow, step, params);

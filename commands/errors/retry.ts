@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import type { JobDetail } from '../../src/backend/backend.js';
+import type { JobDetail } from '../../src/backend/contract/index.js';
 import { CanceledError, meanwhileNote, plural, preview } from '../../src/cli/bulk.js';
 import { confirm } from '../../src/cli/confirm.js';
+import { followJob } from '../../src/backend/follow-job.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { formatDuration, parseDurationMs, parseNumberIn, parsePositiveInt, parseRate } from '../../src/cli/options.js';
 import { formatCount, json } from '../../src/cli/output.js';
@@ -12,9 +13,9 @@ import { makeProgress } from '../../src/cli/progress.js';
 import { addSelectionOptions, selectionFromOptions, type SelectionOptions } from '../../src/cli/selection.js';
 import { DEFAULT_BACKOFF } from '../../src/domain/backoff.js';
 import { heldByMessage } from '../../src/backend/held-message.js';
-import type { RetryReport } from '../../src/backend/retry.js';
 import { ConflictError, JobOutcomeError, NothingToDoError } from '../../src/domain/errors.js';
 import { stripChildren } from '../jobs/show.js';
+import type { RetryReport } from '../../src/backend/contract/index.js';
 
 interface RetryOptions extends SelectionOptions, RetryFlags {
   rate?: number;
@@ -75,23 +76,21 @@ export function errorsRetryCommand(io: CommandIO): Command {
           confirmedRecords = would.count;
         }
       }
-      const progress = makeProgress(io.stderr);
-      let queuedRecords = 0;
-      const job = await backend.retries.retry(flow, step, target, {
+      const queued = await backend.retries.retry(flow, step, target, {
         ...(backoff ? { backoff } : {}),
         ...(opts.rate ? { ratePerSecond: opts.rate } : {}),
-        wait: opts.wait === true,
-        onQueued: (queued, records) => {
-          queuedRecords = records;
-          progress.setTotal(records);
-          const gone = confirmedRecords === undefined ? '' : meanwhileNote(confirmedRecords, records, 'resolved or queued by another job meanwhile');
-          if (opts.wait || gone) io.stderr.write(`Queued ${plural(records, 'record')} (job ${queued._id}).${gone}\n`);
-          if (opts.wait) progress.update(queued, true);
-        },
-        onProgress: (j) => progress.update(j),
       });
-      progress.done();
-      if (!job) throw nothingToRetry(selection.errorIds ?? [], 0);
+      if (!queued) throw nothingToRetry(selection.errorIds ?? [], 0);
+      const queuedRecords = (await backend.retries.recordCounts(queued._id))?.total ?? 0;
+      const gone = confirmedRecords === undefined ? '' : meanwhileNote(confirmedRecords, queuedRecords, 'resolved or queued by another job meanwhile');
+      if (opts.wait || gone) io.stderr.write(`Queued ${plural(queuedRecords, 'record')} (job ${queued._id}).${gone}\n`);
+      let job = queued;
+      if (opts.wait) {
+        const progress = makeProgress(io.stderr, queuedRecords);
+        progress.update(queued, true);
+        job = await followJob(backend, queued._id, { onProgress: (j) => progress.update(j) });
+        progress.done();
+      }
       if (!opts.wait) {
         if (opts.json) return print(io, json(stripChildren(job)));
         return print(io, `Queued retry job ${job._id} (${plural(queuedRecords, 'record')}). Follow it with: flowdeck jobs wait ${job._id}`);

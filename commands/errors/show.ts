@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import type { ErrorDetail } from '../../src/backend/triage.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { formatAge, json } from '../../src/cli/output.js';
 import { prettyText } from '../../src/domain/text.js';
+import type { ErrorDetail } from '../../src/backend/contract/index.js';
 
 export function describeError(detail: ErrorDetail): string {
   const e = detail.error;

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
-import type { TagUpdate } from '../../src/backend/triage.js';
 import type { CommandIO } from '../../src/cli/context.js';
 import { addSelectionOptions, selectionFromOptions, type SelectionOptions } from '../../src/cli/selection.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
 import { runBulk } from '../../src/cli/bulk.js';
+import type { TagUpdate } from '../../src/backend/contract/index.js';
 
 interface TagOptions extends SelectionOptions {
   set?: string;

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { followJob } from '../../src/backend/follow-job.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { json } from '../../src/cli/output.js';
 import { JobOutcomeError } from '../../src/domain/errors.js';
@@ -15,7 +16,8 @@ export function flowsRunCommand(io: CommandIO): Command {
           ? (job: { numExport?: number; numSuccess?: number; numError?: number }) =>
               io.stderr.write(`\rrunning: ${job.numExport ?? 0} exported, ${job.numSuccess ?? 0} succeeded, ${job.numError ?? 0} failed`)
           : undefined;
-        const job = await backend.runFlow(flowRef, progress ? { onProgress: progress } : {});
+        const started = await backend.runFlow(flowRef);
+        const job = await followJob(backend, started._id, progress ? { onProgress: progress } : {});
         if (progress) io.stderr.write('\n');
         print(io, opts.json ? json(stripChildren(job)) : describeJob(job));
         // Like jobs wait: scripts see a run that did not complete, or whose records failed, as a failure.

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { JobListEntry, JobListParams } from '../../src/backend/backend.js';
+import type { JobListEntry, JobListParams } from '../../src/backend/contract/index.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { parseChoice, parsePositiveInt } from '../../src/cli/options.js';
 import { formatAge, formatCount, json, renderTable } from '../../src/cli/output.js';
@@ -39,7 +39,8 @@ export function jobsListCommand(io: CommandIO): Command {
     if (opts.mine && opts.by !== undefined) throw new InvalidInputError('give --mine or --by, not both', 'by');
     if (opts.page !== undefined && !decodeId('job', opts.page)) throw new InvalidInputError(`--page takes a jobId (24 hex), got "${opts.page}"`, 'page');
     await withBackend(io.env, async (backend) => {
-      const by = opts.mine || opts.by?.toLowerCase() === 'me' ? backend.ws.operator() : opts.by?.trim();
+      // `me` is the acting user: the backend knows who that is (the operator here, the token's user on a server).
+      const by = opts.mine ? 'me' : opts.by?.trim();
       const filter: JobListParams = {
         ...(opts.flow ? { flowRef: opts.flow } : {}),
         ...(opts.type ? { type: opts.type } : {}),

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { JobDetail } from '../../src/backend/backend.js';
+import type { JobDetail } from '../../src/backend/contract/index.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { formatAge, formatCount, json, renderTable } from '../../src/cli/output.js';
 import type { Job } from '../../src/domain/api.js';

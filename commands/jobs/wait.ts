@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { followJob } from '../../src/backend/follow-job.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { parseDurationMs } from '../../src/cli/options.js';
 import { formatCount, json } from '../../src/cli/output.js';
@@ -19,7 +20,7 @@ export function jobsWaitCommand(io: CommandIO): Command {
         const counts = await backend.retries.recordCounts(jobId);
         const progress = makeProgress(io.stderr, counts?.total);
         if (counts && counts.pending > 0) io.stderr.write(`Waiting for ${plural(counts.total, 'record')} (job ${jobId}, ${formatCount(counts.pending)} to go).\n`);
-        const job = await backend.retries.waitForJob(jobId, (j) => progress.update(j), opts.timeout ?? 0);
+        const job = await followJob(backend, jobId, { onProgress: (j) => progress.update(j), timeoutMs: opts.timeout ?? 0 });
         progress.done();
         print(io, opts.json ? json(stripChildren(job)) : describeJob(job));
         if (job.status !== 'completed') throw new JobOutcomeError(`job ${job._id} ${job.status}`);

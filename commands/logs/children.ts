@@ -1,11 +1,11 @@
 import { Command, Option } from 'commander';
-import type { LogStatusFilter } from '../../src/backend/records.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
 import { json, renderTable } from '../../src/cli/output.js';
 import type { FlowJobLogChildrenResponse } from '../../src/domain/api.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
 import { formatTook, LOG_STATUSES } from './list.js';
+import type { LogStatusFilter } from '../../src/backend/contract/index.js';
 
 type Child = FlowJobLogChildrenResponse['children'][number];
 

@@ -1,12 +1,11 @@
 import { Command, Option } from 'commander';
-import type { LocalBackend } from '../../src/backend/local-backend.js';
-import type { LogListParams, LogStatusFilter } from '../../src/backend/records.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
 import { json, renderTable } from '../../src/cli/output.js';
 import { terminalSafe } from '../../src/domain/text.js';
 import type { ExecutionLogEntry } from '../../src/domain/api.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
+import type { Backend, LogListParams, LogStatusFilter } from '../../src/backend/contract/index.js';
 
 interface ListOptions {
   status?: LogStatusFilter;
@@ -21,7 +20,7 @@ interface ListOptions {
 export const LOG_STATUSES = ['success', 'error', 'ignore'] as const;
 
 /** Step id → name, for tables (entries carry ids). */
-export async function stepNames(backend: LocalBackend, flow: string): Promise<Map<string, string>> {
+export async function stepNames(backend: Backend, flow: string): Promise<Map<string, string>> {
   const info = await backend.getFlow(flow);
   return new Map(info.steps.map((s) => [s._id, s.name]));
 }

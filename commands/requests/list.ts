@@ -1,12 +1,12 @@
 import { Command } from 'commander';
-import type { RequestListParams } from '../../src/backend/records.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
-import { assertPageOf } from '../../src/cli/paging.js';
+import { assertPageOf, pageTargetOf } from '../../src/cli/paging.js';
 import { json, renderTable } from '../../src/cli/output.js';
 import { terminalSafe } from '../../src/domain/text.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
 import { resolveTimeValue } from '../../src/domain/query.js';
+import type { RequestListParams } from '../../src/backend/contract/index.js';
 
 interface ListOptions {
   timeLte?: number;
@@ -79,8 +79,7 @@ export function requestsListCommand(io: CommandIO): Command {
           };
       await withBackend(io.env, async (backend) => {
         if (opts.page) {
-          const f = backend.resolveFlow(flow);
-          assertPageOf(opts.page, { flowId: f.id, stepId: backend.resolveStep(f, step).stepId, listing: 'requests' });
+          assertPageOf(opts.page, await pageTargetOf(backend, flow, step, 'requests'));
         }
         const response = await backend.records.listRequests(flow, step, params);
         if (opts.json) return print(io, json(response));

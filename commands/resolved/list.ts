@@ -3,7 +3,7 @@ import { errorCoreColumns } from '../../src/cli/error-columns.js';
 import { print, withBackend, width, type CommandIO } from '../../src/cli/context.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { parsePositiveInt } from '../../src/cli/options.js';
-import { assertPageOf, pageParams } from '../../src/cli/paging.js';
+import { assertPageOf, pageTargetOf, pageParams } from '../../src/cli/paging.js';
 import { formatAge, json, renderTable, type Column } from '../../src/cli/output.js';
 import { terminalSafe } from '../../src/domain/text.js';
 import type { ResolvedFlowStepError } from '../../src/domain/api.js';
@@ -35,8 +35,7 @@ export function resolvedListCommand(io: CommandIO): Command {
       // A nextPageURL carries its page size; an explicit --limit overrides it.
       const limitGiven = command.getOptionValueSource('limit') === 'cli';
       if (opts.page) {
-        const f = backend.resolveFlow(flow);
-        assertPageOf(opts.page, { flowId: f.id, stepId: backend.resolveStep(f, step).stepId, listing: 'resolved' });
+        assertPageOf(opts.page, await pageTargetOf(backend, flow, step, 'resolved'));
       }
       const params = opts.page ? { ...pageParams(opts.page), ...(limitGiven ? { limit: opts.limit } : {}) } : { query, limit: opts.limit };
       const response = await backend.triage.listResolved(flow, step, params);

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import type { RetryDataPatchChange, RetryDataPatchResult } from '../../src/backend/records.js';
 import { confirm } from '../../src/cli/confirm.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { formatCount, json } from '../../src/cli/output.js';
@@ -8,6 +7,7 @@ import { InvalidInputError } from '../../src/domain/errors.js';
 import { parsePatchDocument, parseSetArg, parseUnsetArg, type PatchOp } from '../../src/domain/json-patch.js';
 import { readInput } from '../../src/cli/input.js';
 import { parseJsonText } from '../../src/domain/json-text.js';
+import type { RetryDataPatchChange, RetryDataPatchResult } from '../../src/backend/contract/index.js';
 
 interface PatchOptions extends SelectionOptions {
   set?: SequencedOp[];

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
+import { print, withLocalBackend, type CommandIO } from '../../src/cli/context.js';
 import { formatAge, json, renderTable } from '../../src/cli/output.js';
 
 export function tokensListCommand(io: CommandIO): Command {
@@ -8,7 +8,7 @@ export function tokensListCommand(io: CommandIO): Command {
     .option('--json', 'print the tokens as JSON ({id, user, name, hint, last4, createdAt, lastUsedAt?, revokedAt?, active})')
     .action(async (opts: { json?: boolean }) => {
       // Local-only admin: the workspace's own store, through backend.ws.
-      await withBackend(io.env, async (backend) => {
+      await withLocalBackend(io.env, 'flowdeck tokens', async (backend) => {
         const { TokenService } = await import('../../src/backend/tokens.js');
         const tokens = new TokenService(backend.ws).list();
         if (opts.json) return print(io, json(tokens));

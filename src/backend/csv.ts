@@ -1,11 +1,10 @@
-import { once } from 'node:events';
-import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { InvalidInputError } from '../domain/errors.js';
 import { decodeId, ID_KINDS, idSeconds } from '../domain/ids.js';
 import { parseQuery } from '../domain/query.js';
 import { CSV_SLOTS, RecordsRepo, type CsvChunkStatement } from '../store/records-repo.js';
 import type { LocalBackend } from './local-backend.js';
+import type { CsvExportOptions, TextDownload } from './contract/index.js';
 
 // The CSV export of a step's (or a whole flow's) open or resolved errors, with exactly the columns
 // the API's signedURL endpoints document. Built for a million rows: SQLite hands back raw arrays in
@@ -45,20 +44,6 @@ export const RESOLVED_ERROR_CSV_COLUMNS = ['resolvedAt', 'resolvedBy', ...OPEN_E
 
 /** The leading column of a whole-flow export: which step a row belongs to. */
 export const STEP_CSV_COLUMN = '_expOrImpId';
-
-export interface CsvExportOptions {
-  /** Resolved errors (resolvedAt, resolvedBy first) instead of open ones. */
-  resolved?: boolean;
-  /** Resume: errors whose ids sort before this errorId are left out. */
-  startAtErrorId?: string;
-  /** Query-language filter, as on listings. */
-  query?: string;
-}
-
-export interface CsvExportResult {
-  rows: number;
-  columns: string[];
-}
 
 export function csvColumns(resolved: boolean, wholeFlow: boolean): string[] {
   return [...(wholeFlow ? [STEP_CSV_COLUMN] : []), ...(resolved ? RESOLVED_ERROR_CSV_COLUMNS : OPEN_ERROR_CSV_COLUMNS)];
@@ -193,7 +178,6 @@ class RowFormatter {
   }
 }
 
-
 /** Where a walk over the plans stands: the next plan, and the next error row id within it. */
 interface Cursor {
   plan: number;
@@ -276,17 +260,12 @@ class ChunkSource {
 }
 
 /**
- * Streams the errors of one step (or of every step of the flow, `_expOrImpId` first) as CSV into
- * `out`, which is left open. `onProgress` gets the running row count after each chunk.
+ * The errors of one step (or of every step of the flow, `_expOrImpId` first) as CSV text chunks of
+ * whole records, the header with the first. Everything that can reject the request is checked
+ * before this resolves; the download reads the store a chunk at a time as it is consumed, so
+ * memory holds a chunk or two whatever the size.
  */
-export async function exportErrorsCsv(
-  local: LocalBackend,
-  flowRef: string,
-  stepRef: string | undefined,
-  options: CsvExportOptions,
-  out: Writable,
-  onProgress?: (rows: number) => void,
-): Promise<CsvExportResult> {
+export async function exportErrorsCsv(local: LocalBackend, flowRef: string, stepRef: string | undefined, options: CsvExportOptions): Promise<TextDownload> {
   const flow = local.resolveFlow(flowRef);
   const wholeFlow = stepRef === undefined;
   const steps = wholeFlow ? local.ws.store.steps(flow.id) : [local.resolveStep(flow, stepRef)];
@@ -297,7 +276,6 @@ export async function exportErrorsCsv(
     if (!decoded) throw new InvalidInputError(`--start-at must be an errorId, got "${options.startAtErrorId}"`, 'startAtErrorId');
     fromId = decoded.rowId;
   }
-  // Everything that can reject the input is checked before the first byte goes out.
   const terms = parseQuery(options.query ?? '').terms;
   const ctx = local.queryContext();
   const repo = new RecordsRepo(local.ws.store);
@@ -308,37 +286,22 @@ export async function exportErrorsCsv(
   const shape: ExportShape = { lead: (wholeFlow ? 1 : 0) + (resolved ? 2 : 0), resolved };
   const source = new ChunkSource(plans, { plan: 0, fromId }, new RowFormatter(repo.tagNames(), repo.usersCreatedAt()), shape, fromId);
 
-  return repo.withSmallCache(async () => {
-    let failure: Error | undefined;
-    const onOutError = (e: Error) => {
-      failure ??= e;
-    };
-    out.on('error', onOutError);
-    const write = async (text: string) => {
-      if (failure) throw failure;
-      if (!out.write(text)) await once(out, 'drain');
-      if (failure) throw failure;
-    };
-    // One write per chunk, waiting for `out` to drain when it asks to: memory holds a chunk or two.
-    // The header goes out with the first chunk, so an export that fails before its first rows
-    // writes nothing (errors export -o creates its file on the first write).
-    let header = csvHeader(columns);
-    let rows = 0;
+  async function* chunks(): AsyncGenerator<string> {
+    const restoreCache = repo.useSmallCache();
     try {
+      let header = csvHeader(columns);
       for (;;) {
         const chunk = await source.next();
         if (chunk === null) break;
         let text = header;
         header = '';
         for (const r of chunk) text += csvRecord(r);
-        await write(text);
-        rows += chunk.length;
-        onProgress?.(rows);
+        yield text;
       }
-      if (header) await write(header);
+      if (header) yield header;
     } finally {
-      out.off('error', onOutError);
+      restoreCache();
     }
-    return { rows, columns };
-  });
+  }
+  return chunks();
 }

@@ -5,58 +5,14 @@ import { GroupsRepo, type GroupCount } from '../store/groups-repo.js';
 import type { StepRow } from '../store/rows.js';
 import type { LocalBackend } from './local-backend.js';
 import { errorIdOf, iso } from './shapes.js';
+import type { ErrorGroup, ErrorGroupParams, ErrorGroupsResponse, GroupSort } from './contract/index.js';
 
 // Error groups: a step's (or a flow's) errors counted by signature, largest or newest first, with
 // what an operator needs to recognise the problem and act on it (`sig:<id>` in any bulk command).
 
-export type GroupSort = 'count' | 'newest';
 const GROUP_SORTS: readonly GroupSort[] = ['count', 'newest'];
 const DEFAULT_GROUP_LIMIT = 50;
 const MAX_GROUP_LIMIT = 1000;
-
-export interface ErrorGroupParams {
-  /** Query-language text: the groups of the errors it matches. */
-  query?: string;
-  sort?: GroupSort;
-  limit?: number;
-  /** The resolved errors' groups instead of the open ones'. */
-  resolved?: boolean;
-}
-
-export interface ErrorGroup {
-  /** The signature: `sig:<this>` selects the group's errors. */
-  sig: string;
-  _expOrImpId: string;
-  stepName: string;
-  code: string;
-  source: string;
-  classification?: string;
-  /** The message with its variable parts replaced (<n>, <id>, <email>, '<value>', …). */
-  template: string;
-  count: number;
-  /** count / the step's errors in the set listed (0..1). */
-  share: number;
-  /** Oldest and newest error of the group in the set listed. */
-  firstSeenAt: string;
-  lastSeenAt: string;
-  /** The newest error's message and id. */
-  sampleMessage: string;
-  sampleErrorId: string;
-  /** When the signature's first error was recorded. */
-  firstRecordedAt: string;
-  /** First recorded at or after `newSince`. */
-  new: boolean;
-}
-
-export interface ErrorGroupsResponse {
-  groups: ErrorGroup[];
-  /** Errors in the set listed, over all its groups (also those past the limit). */
-  total: number;
-  /** Groups in the set listed (also those past the limit). */
-  numGroups: number;
-  /** What "new" is measured from: the query's since, else the flow's last run; absent when neither exists. */
-  newSince?: string;
-}
 
 function parseGroupSort(value: string | undefined): GroupSort {
   if (value === undefined) return 'count';

@@ -1,4 +1,5 @@
-import type { ErrorsFilterMetadataResponse, FlowErrorsResponse, FlowStepErrorsResponse, Job } from '../domain/api.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jobProgressKey, TERMINAL_JOB_STATUSES, type ErrorsFilterMetadataResponse, type FlowErrorsResponse, type FlowStepErrorsResponse, type Job } from '../domain/api.js';
 import { InvalidInputError, NotFoundError, RemovedFlowError } from '../domain/errors.js';
 import { filterMetadata } from '../domain/filter-metadata.js';
 import { decodeId, idMatchesTime } from '../domain/ids.js';
@@ -10,24 +11,63 @@ import { RetryService } from './retry.js';
 import type { QueryContext } from '../store/error-query.js';
 import type { ErrorRow, FlowRow, JobRow, StepRow } from '../store/rows.js';
 import type { Workspace } from '../workspace/workspace.js';
-import type { AutomaticRetries, Backend, ErrorCountParams, ErrorListParams, Facet, FacetField, FlowInfo, JobDetail, JobListEntry, JobListParams, RunFlowOptions, StepInfo } from './backend.js';
-import { errorGroups, type ErrorGroupParams, type ErrorGroupsResponse } from './groups.js';
+import { errorGroups } from './groups.js';
 import { errorIdOf, iso, jobIdOf, toFlowStepError, toJob } from './shapes.js';
 import { TriageService } from './triage.js';
+import type { AutomaticRetries, Backend, GetJobOptions, WhoAmI, ErrorCountParams, ErrorGroupParams, ErrorGroupsResponse, ErrorListParams, Facet, FacetField, FlowInfo, JobDetail, JobListEntry, JobListParams, StepInfo } from './contract/index.js';
 
 // The backend over a local workspace: the SQLite store plus the embedded runtime in this process.
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
+/** The longest a getJob long-poll waits, and how often it looks. */
+export const MAX_JOB_WAIT_MS = 30_000;
+const JOB_POLL_MS = 100;
+
+
+/** What the backends of one workspace share, whoever they act as: the runtime and the runs in flight here. */
+interface LocalShared {
+  runtime?: Runtime;
+  /** Flow runs and retry jobs this process runs, by job row id: close() lets them finish (runs) or hands them over (retries). */
+  running: Map<number, Promise<unknown>>;
+}
 
 export class LocalBackend implements Backend {
-  private runtimeValue: Runtime | undefined;
+  private readonly shared: LocalShared;
 
-  constructor(readonly ws: Workspace) {}
+  /**
+   * @param actor who acts: the workspace's operator (config.json user.email) when absent; a server
+   * makes one per user with actingAs().
+   */
+  constructor(
+    readonly ws: Workspace,
+    private readonly actor?: string,
+    shared?: LocalShared,
+  ) {
+    this.shared = shared ?? { running: new Map() };
+  }
+
+  /** The same workspace and runtime, acting as someone else (a server's per-request user). Closing it closes nothing. */
+  actingAs(email: string): LocalBackend {
+    const view = new LocalBackend(this.ws, email, this.shared);
+    view.owner = false;
+    return view;
+  }
+
+  private owner = true;
+
+  /** Who acts: recorded as assignedBy, resolvedBy, triggeredBy and in the audit; `me` in queries. */
+  get operator(): string {
+    return this.actor ?? this.ws.operator();
+  }
 
   get runtime(): Runtime {
-    this.runtimeValue ??= new Runtime(this.ws);
-    return this.runtimeValue;
+    this.shared.runtime ??= new Runtime(this.ws);
+    return this.shared.runtime;
+  }
+
+  async whoami(): Promise<WhoAmI> {
+    return { email: this.operator, location: 'local' };
   }
 
   /** Retry data, request traces, execution logs, job search, flow enable/disable, CSV export (stateless: cheap to make). */
@@ -86,11 +126,11 @@ export class LocalBackend implements Backend {
 
   queryContext(): QueryContext {
     const catalog = this.store.tagCatalog();
-    const ws = this.ws;
+    const backend = this;
     return {
       // Read only by `assignee:me`: who the operator is comes from config.json, not needed otherwise.
       get me() {
-        return ws.operator();
+        return backend.operator;
       },
       now: Date.now(),
       tagCodes: (value) => {
@@ -152,16 +192,37 @@ export class LocalBackend implements Backend {
     return this.flowInfo(this.resolveFlow(flowRef));
   }
 
-  async runFlow(flowRef: string, options: RunFlowOptions = {}): Promise<JobDetail> {
+  async runFlow(flowRef: string): Promise<JobDetail> {
     const flow = this.resolveFlow(flowRef);
     if (flow.removed) throw new RemovedFlowError(flow.name, flow.file, 'running');
-    const progress = options.onProgress;
-    const jobId = await this.runtime.runFlow(
-      flow.id,
-      this.ws.operator(),
-      progress ? (id) => progress(this.jobOf(this.store.getJob(id)!)) : undefined,
-    );
-    return this.jobDetail(this.store.getJob(jobId)!);
+    // The run goes on in this process after the job is answered; close() waits for it. What
+    // fails before the job exists (a disabled flow, a bad catalog) rejects here.
+    let jobId: number | undefined;
+    let run!: Promise<number>;
+    const id = await new Promise<number>((resolve, reject) => {
+      run = this.runtime.runFlow(flow.id, this.operator, undefined, (queued) => {
+        jobId = queued;
+        resolve(queued);
+      });
+      run.then(
+        (done) => this.shared.running.delete(done),
+        (error: unknown) => {
+          if (jobId === undefined) reject(error);
+          else this.settleFailedRun(jobId, error);
+        },
+      );
+    });
+    this.shared.running.set(id, run.catch(() => undefined));
+    return this.jobDetail(this.store.getJob(id)!);
+  }
+
+  /** A run that threw after its job existed: the job says so instead of staying "running" for ever. */
+  private settleFailedRun(jobId: number, error: unknown): void {
+    this.shared.running.delete(jobId);
+    const row = this.store.getJob(jobId);
+    if (!row || TERMINAL_JOB_STATUSES.includes(row.status)) return;
+    const now = Date.now();
+    this.store.updateJob(jobId, { status: 'failed', endedAt: now, note: error instanceof Error ? error.message : String(error) }, now);
   }
 
   // ---- jobs -----------------------------------------------------------------------------------
@@ -181,12 +242,13 @@ export class LocalBackend implements Backend {
     return detail;
   }
 
-  async listJobs(params: JobListParams = {}): Promise<Job[]> {
+  async listJobs(params: JobListParams = {}): Promise<JobListEntry[]> {
+    const triggeredBy = params.triggeredBy?.toLowerCase() === 'me' ? this.operator : params.triggeredBy;
     const flowId = params.flowRef ? this.resolveFlow(params.flowRef).id : undefined;
     const limit = clampLimit(params.limit ?? 50);
     const beforeId = params.before !== undefined ? this.resolveJob(params.before).id : undefined;
     return this.store
-      .listJobs({ flowId, type: params.type, status: params.status, triggeredBy: params.triggeredBy, beforeId, topLevel: true, limit })
+      .listJobs({ flowId, type: params.type, status: params.status, triggeredBy, beforeId, topLevel: true, limit })
       .map((r): JobListEntry => (r.note ? { ...this.jobOf(r), note: r.note } : this.jobOf(r)));
   }
 
@@ -201,8 +263,33 @@ export class LocalBackend implements Backend {
     return { due, worker: 'started' };
   }
 
-  async getJob(jobId: string): Promise<JobDetail> {
-    return this.jobDetail(this.resolveJob(jobId));
+  async getJob(jobId: string, options: GetJobOptions = {}): Promise<JobDetail> {
+    const row = this.resolveJob(jobId);
+    const waitMs = Math.min(Math.max(0, options.waitMs ?? 0), MAX_JOB_WAIT_MS);
+    if (waitMs === 0 || TERMINAL_JOB_STATUSES.includes(row.status)) return this.jobDetail(row);
+    // Someone waits on a queued retry job: a worker runs it (one is started when none is alive),
+    // or, with FLOWDECK_WORKER=off (no background processes), the waiting process runs it itself.
+    if (row.type === 'retry' && row.status === 'queued') {
+      if (this.ws.env.FLOWDECK_WORKER === 'off') this.runRetryHere(row.id);
+      else (await import('../runtime/worker.js')).ensureWorker(this.ws);
+    }
+    const seen = jobProgressKey(this.jobOf(row));
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      await sleep(Math.min(JOB_POLL_MS, Math.max(0, deadline - Date.now())));
+      const now = this.store.getJob(row.id)!;
+      if (Date.now() >= deadline || TERMINAL_JOB_STATUSES.includes(now.status) || jobProgressKey(this.jobOf(now)) !== seen) return this.jobDetail(now);
+    }
+  }
+
+  /** Claims and runs a queued retry job in this process (once); a process that claimed it first keeps it. */
+  private runRetryHere(jobRowId: number): void {
+    if (this.shared.running.has(jobRowId)) return;
+    const run = this.runtime.runRetryJob(jobRowId).then(
+      () => this.shared.running.delete(jobRowId),
+      (error: unknown) => this.settleFailedRun(jobRowId, error),
+    );
+    this.shared.running.set(jobRowId, run);
   }
 
   // ---- errors ---------------------------------------------------------------------------------
@@ -279,7 +366,11 @@ export class LocalBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    await this.runtimeValue?.close();
+    if (!this.owner) return;
+    // Runs started here finish first: a flow run cannot resume elsewhere (nor, with
+    // FLOWDECK_WORKER=off, can a retry job that a waiting command runs).
+    while (this.shared.running.size > 0) await Promise.all([...this.shared.running.values()]);
+    await this.shared.runtime?.close();
     this.ws.close();
   }
 }

@@ -1,5 +1,5 @@
-import type { Writable } from 'node:stream';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { z } from 'zod';
 import {
   LOG_QUERY_STAGES,
   type ExecutionLogDataResponse,
@@ -21,141 +21,36 @@ import { assertJsonDepth } from '../domain/json-text.js';
 import { RETRY_STAGE } from '../runtime/recorder.js';
 import { RecordsRepo } from '../store/records-repo.js';
 import type { FlowRow, JobRow, LogEntryRow, RetryDataRow, StepRow, TraceRow } from '../store/rows.js';
-import type { FlowInfo } from './backend.js';
-import type { CsvExportOptions, CsvExportResult } from './csv.js';
 import { clampLimit, DEFAULT_PAGE_SIZE, type LocalBackend } from './local-backend.js';
-import { selectErrors, type ErrorSelection } from './selection.js';
+import { selectErrors } from './selection.js';
 import { errorIdOf, iso, jobIdOf } from './shapes.js';
+import type { CsvExportOptions, DeleteRequestsOptions, ErrorSelection, FlowInfo, JobSearchParams, LogChildrenParams, LogDataQuery, LogListParams, LogMetadataQuery, LogStatusFilter, PutRetryDataOptions, RecordsApi, RequestListParams, RetryDataPatchResult, TextDownload } from './contract/index.js';
 
 // Retry data, request traces, execution logs, trace-key job search, flow enable/disable and the
 // CSV export over a local workspace. Shapes are the API's; references accept ids or names.
 
-export interface PutRetryDataOptions {
-  /** Validate and return the would-be envelope; change nothing. */
-  dryRun?: boolean;
+// zod is loaded when an envelope is first checked, not by every command that opens a backend.
+const require = createRequire(import.meta.url);
+let envelopeSchema: ReturnType<typeof buildEnvelopeSchema> | undefined;
+function buildEnvelopeSchema(z: typeof import('zod').z) {
+  return z
+    .object({
+      retryDataKey: z.string(),
+      data: z.unknown(),
+      stage: z.string(),
+      pgExportId: z.string().optional(),
+      oneToMany: z.boolean().optional(),
+      pathToMany: z.string().nullable().optional(),
+      childIndex: z.number().int().nullable().optional(),
+      traceKey: z.string().nullable().optional(),
+      adaptorResponse: z.record(z.string(), z.unknown()).optional(),
+    })
+    .strict();
 }
-
-export interface RetryDataPatchChange {
-  retryDataKey: string;
-  /** The open errors (on the step) that share this snapshot. */
-  errorIds: string[];
-  before: FlowStepRetryData;
-  after: FlowStepRetryData;
+function retryDataEnvelope() {
+  envelopeSchema ??= buildEnvelopeSchema((require('zod') as typeof import('zod')).z);
+  return envelopeSchema;
 }
-
-export interface RetryDataPatchResult {
-  dryRun: boolean;
-  /** Open errors the selection matched. */
-  selected: number;
-  /** Snapshots the patch changes (dry run) or changed. */
-  changed: RetryDataPatchChange[];
-  /** Snapshots the patch leaves as they were. */
-  unchanged: string[];
-  /** Snapshots left alone because a `test` operation did not hold. */
-  testFailed: string[];
-  /** Selected errors without a snapshot (connection-class): nothing to patch. */
-  skippedNoRetryData: number;
-}
-
-export interface RequestListParams {
-  /** Upper bound of trace time, inclusive (epoch ms). */
-  timeLte?: number;
-  /** Lower bound of trace time, exclusive (epoch ms). */
-  timeGt?: number;
-  /** HTTP status code, as the API passes it (a string of three digits). */
-  statusCode?: string;
-  method?: string;
-  /** Pipeline stage the trace was captured at: export, lookup or import. */
-  stage?: string;
-  pageSize?: number;
-  /** Keyset cursor (a reqAndResKey) that nextPageURL carries with time_lte. */
-  before?: string;
-}
-
-export interface DeleteRequestsOptions {
-  /** Report what would be deleted and which keys are unknown; delete nothing. */
-  dryRun?: boolean;
-}
-
-export interface JobSearchParams {
-  pageSize?: number;
-}
-
-export type LogStatusFilter = 'success' | 'error' | 'ignore' | 'ignored';
-
-export interface LogListParams {
-  status?: LogStatusFilter;
-  /** Steps (ids or names) whose entries to list; all steps when absent. */
-  stepRefs?: string[];
-  traceKeyPrefix?: string;
-  sortOrder?: 'asc' | 'desc';
-  pageSize?: number;
-  /** Cursors as nextPageUrl / prevPageUrl carry them. */
-  next?: string;
-  prev?: string;
-}
-
-export interface LogMetadataQuery {
-  _expOrImpId: string;
-  groupId: string;
-  recordId: string;
-  traceKey?: string;
-}
-
-export interface LogDataQuery {
-  _expOrImpId: string;
-  stage: string;
-  groupId: string;
-  recordId: string;
-}
-
-export interface LogChildrenParams {
-  status?: LogStatusFilter;
-  pageSize?: number;
-  offset?: number;
-}
-
-export interface RecordsApi {
-  getRetryData(flowRef: string, stepRef: string, key: string): Promise<FlowStepRetryData>;
-  putRetryData(flowRef: string, stepRef: string, key: string, envelope: unknown, options?: PutRetryDataOptions): Promise<FlowStepRetryData>;
-  patchRetryData(flowRef: string, stepRef: string, selection: ErrorSelection, ops: readonly PatchOp[], options?: { dryRun?: boolean }): Promise<RetryDataPatchResult>;
-
-  listRequests(flowRef: string, stepRef: string, params?: RequestListParams): Promise<FlowStepRequestsListResponse>;
-  getRequest(flowRef: string, stepRef: string, key: string): Promise<FlowStepRequestResponse>;
-  deleteRequests(flowRef: string, stepRef: string, keys: readonly string[], options?: DeleteRequestsOptions): Promise<FlowStepRequestsDeleteResponse>;
-
-  searchJobs(flowRef: string, traceKeyPrefix: string, params?: JobSearchParams): Promise<FlowJobsSearchResponse>;
-  setFlowDisabled(flowRef: string, disabled: boolean): Promise<FlowInfo>;
-
-  listLogs(flowRef: string, jobId: string, params?: LogListParams): Promise<ExecutionLogsResponse>;
-  /** The entry of a job with this record id (on `stepRef` when given, or the only step that has it). */
-  findLogEntry(flowRef: string, jobId: string, recordId: string, stepRef?: string): Promise<ExecutionLogEntry>;
-  logMetadata(flowRef: string, jobId: string, query: LogMetadataQuery): Promise<ExecutionLogMetadataResponse>;
-  logData(flowRef: string, jobId: string, query: LogDataQuery): Promise<ExecutionLogDataResponse>;
-  logChildren(flowRef: string, jobId: string, stepRef: string, recordId: string, params?: LogChildrenParams): Promise<FlowJobLogChildrenResponse>;
-
-  exportErrorsCsv(
-    flowRef: string,
-    stepRef: string | undefined,
-    options: CsvExportOptions,
-    out: Writable,
-    onProgress?: (rows: number) => void,
-  ): Promise<CsvExportResult>;
-}
-
-const RetryDataEnvelope = z
-  .object({
-    retryDataKey: z.string(),
-    data: z.unknown(),
-    stage: z.string(),
-    pgExportId: z.string().optional(),
-    oneToMany: z.boolean().optional(),
-    pathToMany: z.string().nullable().optional(),
-    childIndex: z.number().int().nullable().optional(),
-    traceKey: z.string().nullable().optional(),
-    adaptorResponse: z.record(z.string(), z.unknown()).optional(),
-  })
-  .strict();
 
 /** What a JSON value is, as a person would say it ("1.5", "text", "a list", "missing"). */
 function kindOf(value: unknown): string {
@@ -280,7 +175,7 @@ export class RecordsService implements RecordsApi {
   private audit(action: string, flow: FlowRow, step: StepRow | undefined, count: number, detail?: unknown): void {
     this.repo.audit({
       at: Date.now(),
-      actor: this.local.ws.operator(),
+      actor: this.local.operator,
       action,
       flowId: flow.id,
       ...(step ? { stepId: step.stepId } : {}),
@@ -324,7 +219,7 @@ export class RecordsService implements RecordsApi {
     const { flow, step } = this.flowAndStep(flowRef, stepRef);
     const row = this.snapshot(step, key);
     assertJsonDepth(envelope, 'the retry data envelope', 'data');
-    const parsed = RetryDataEnvelope.safeParse(envelope);
+    const parsed = retryDataEnvelope().safeParse(envelope);
     if (!parsed.success) throw envelopeError(parsed.error.issues, envelope);
     const env = parsed.data;
     if (!Object.prototype.hasOwnProperty.call(envelope, 'data') || env.data === undefined) {
@@ -769,15 +664,9 @@ export class RecordsService implements RecordsApi {
 
   // ---- CSV --------------------------------------------------------------------------------------
 
-  async exportErrorsCsv(
-    flowRef: string,
-    stepRef: string | undefined,
-    options: CsvExportOptions,
-    out: Writable,
-    onProgress?: (rows: number) => void,
-  ): Promise<CsvExportResult> {
+  async exportErrors(flowRef: string, stepRef: string | undefined, options: CsvExportOptions): Promise<TextDownload> {
     // csv-stringify is loaded by the export only, not by every command that opens a backend.
     const { exportErrorsCsv } = await import('./csv.js');
-    return exportErrorsCsv(this.local, flowRef, stepRef, options, out, onProgress);
+    return exportErrorsCsv(this.local, flowRef, stepRef, options);
   }
 }

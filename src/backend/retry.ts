@@ -1,73 +1,17 @@
-import { TERMINAL_JOB_STATUSES, type Job } from '../domain/api.js';
-import type { BackoffPolicy } from '../domain/backoff.js';
+import { TERMINAL_JOB_STATUSES } from '../domain/api.js';
 import { ConflictError, InactiveFlowError, InvalidInputError, RemovedFlowError } from '../domain/errors.js';
 import { encodeId, encodeIdAtSeconds } from '../domain/ids.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureWorker } from '../runtime/worker.js';
-import { RetryRepo, type RetryItemCounts } from '../store/retry-repo.js';
+import { RetryRepo } from '../store/retry-repo.js';
 import type { FlowRow, StepRow } from '../store/rows.js';
-import type { JobDetail } from './backend.js';
 import type { LocalBackend } from './local-backend.js';
 import { heldByMessage } from './held-message.js';
-import { selectErrors, type ErrorSelection } from './selection.js';
+import { selectErrors } from './selection.js';
 import { errorIdOf } from './shapes.js';
+import type { ErrorSelection, JobDetail, RetryApi, RetryPreview, RetryRecordCounts, RetryReport, RetryReportItem, RetryRequest } from './contract/index.js';
 
 // Retry as the API defines it: re-feed snapshots as a durable `retry` job (plain, or with
 // exponential back-off), no job at all when no key matches (204), refused on a disabled flow.
-
-export interface RetryRequest {
-  backoff?: BackoffPolicy & { maxAttempts: number };
-  ratePerSecond?: number;
-  /** Run the job in this process (and report progress) instead of handing it to the worker. */
-  wait?: boolean;
-  onProgress?: (job: Job) => void;
-  /** Called once the job is queued, before it runs: the job and how many records it holds. */
-  onQueued?: (job: Job, records: number) => void;
-}
-
-/** Where a retry job's records stand, by item state, and in all (what a progress bar fills up to). */
-export type RetryRecordCounts = RetryItemCounts & { total: number };
-
-export interface RetryReportItem {
-  retryDataKey: string;
-  /** resolved_meanwhile: someone resolved (or deleted) the record's errors while the job had it; its outcome changed nothing. */
-  outcome: 'resolved' | 'failed' | 'skipped' | 'pending' | 'resolved_meanwhile';
-  attempts: number;
-  newErrorId?: string;
-  detail?: string;
-}
-
-export interface RetryReport {
-  job: Job;
-  summary: RetryItemCounts;
-  items: RetryReportItem[];
-}
-
-/** What a retry of a selection would queue (--dry-run): one record per retryDataKey. */
-export interface RetryPreview {
-  /** Records that would be retried: retryDataKeys.length. */
-  count: number;
-  /** In the order of their newest selected error, newest first. */
-  retryDataKeys: string[];
-  /** The selected open errors that carry those snapshots, newest first (as FlowStepAffectedErrorsResponse). */
-  errorsToReturn: string[];
-  /** Selected records left out because another unfinished retry job already has them queued. */
-  alreadyQueued: number;
-  /** With alreadyQueued: the unfinished retry jobs that hold those records, oldest first. */
-  heldBy?: string[];
-}
-
-export interface RetryApi {
-  /** Queues (and with `wait`, runs) a retry job; undefined when no snapshot matched. */
-  retry(flowRef: string, stepRef: string, selection: ErrorSelection, request?: RetryRequest): Promise<JobDetail | undefined>;
-  /** What `retry` would queue, with the same checks, queueing nothing. */
-  preview(flowRef: string, stepRef: string, selection: ErrorSelection): Promise<RetryPreview>;
-  waitForJob(jobId: string, onProgress?: (job: Job) => void, timeoutMs?: number): Promise<JobDetail>;
-  cancelJob(jobId: string): Promise<JobDetail>;
-  retryReport(jobId: string): Promise<RetryReport>;
-  /** A retry job's record counts (cheap: one grouped count), or undefined for a job of another type. */
-  recordCounts(jobId: string): Promise<RetryRecordCounts | undefined>;
-}
 
 export class RetryService implements RetryApi {
   constructor(private readonly local: LocalBackend) {}
@@ -81,18 +25,9 @@ export class RetryService implements RetryApi {
     if (retryData.length === 0) return undefined;
     const runtime = this.local.runtime;
     const options = { ...(request.backoff ? { backoff: request.backoff } : {}), ...(request.ratePerSecond ? { ratePerSecond: request.ratePerSecond } : {}) };
-    const jobId = runtime.retries().queue(flow.id, step.key, retryData, ws.operator(), options);
+    const jobId = runtime.retries().queue(flow.id, step.key, retryData, this.local.operator, options);
     if (jobId === undefined) throw new ConflictError(this.heldMessage(repo.holdersOf(retryData)), 'retry_in_progress');
-    request.onQueued?.(this.local.jobOf(ws.store.getJob(jobId)!), repo.pendingCount(jobId));
-    if (request.wait) {
-      const progress = request.onProgress;
-      const report = progress ? () => progress(this.local.jobOf(ws.store.getJob(jobId)!)) : undefined;
-      const ranHere = await runtime.runRetryJob(jobId, report);
-      // A worker claimed it first: follow it to the end instead.
-      if (!ranHere) await this.waitForJob(encodeId('job', jobId, ws.store.getJob(jobId)!.createdAt), progress);
-    } else {
-      ensureWorker(ws);
-    }
+    ensureWorker(ws);
     return this.local.getJob(encodeId('job', jobId, ws.store.getJob(jobId)!.createdAt));
   }
 
@@ -135,24 +70,11 @@ export class RetryService implements RetryApi {
     return { flow, step, rowIds };
   }
 
-  async waitForJob(jobId: string, onProgress?: (job: Job) => void, timeoutMs = 0): Promise<JobDetail> {
-    const started = Date.now();
-    for (;;) {
-      const row = this.local.resolveJob(jobId);
-      const job = this.local.jobOf(row);
-      onProgress?.(job);
-      if (TERMINAL_JOB_STATUSES.includes(row.status)) return this.local.getJob(jobId);
-      if (timeoutMs > 0 && Date.now() - started > timeoutMs) throw new ConflictError(`job ${jobId} is still ${row.status} after ${Math.round(timeoutMs / 1000)}s`, 'timeout');
-      // A queued job nobody is running (its worker died): make sure one runs it.
-      if (row.status === 'queued' && row.type === 'retry') ensureWorker(this.local.ws);
-      await sleep(200);
-    }
-  }
 
   async cancelJob(jobId: string): Promise<JobDetail> {
     const { store } = this.local.ws;
     const now = Date.now();
-    const by = this.local.ws.operator();
+    const by = this.local.operator;
     // The status is read in the transaction that changes it: a worker claiming the job (queued →
     // running) in between must not have its running job settled as if nobody ran it.
     store.transaction(() => {

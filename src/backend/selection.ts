@@ -3,29 +3,12 @@ import { decodeId, idMatchesTime } from '../domain/ids.js';
 import { parseQuery } from '../domain/query.js';
 import type { StepRow } from '../store/rows.js';
 import type { LocalBackend } from './local-backend.js';
+import type { ErrorSelection } from './contract/index.js';
 
 // Which errors a bulk action touches: explicit errorIds and/or retryDataKeys, every error of the
 // step (`all`), or every error matching a query. Explicit errorIds must all exist on the step (and in
 // the asked state) and keys must all be well-formed, or nothing happens: a typo must never
 // half-apply a bulk action.
-
-export interface ErrorSelection {
-  errorIds?: string[];
-  retryDataKeys?: string[];
-  all?: boolean;
-  /** Query-language text; with `all` unset, a non-empty query selects its matches. */
-  query?: string;
-  /**
-   * With `all` or a query: only errors up to this errorId (ids follow time), so errors recorded after
-   * the set was counted (automatic retries add some all the time) are not reached.
-   */
-  upToErrorId?: string;
-  /**
-   * The errorIds are a set counted and confirmed earlier: those that have left the state since (resolved,
-   * reopened or deleted meanwhile) are skipped instead of refusing the whole action.
-   */
-  confirmed?: boolean;
-}
 
 export interface SelectedErrors {
   step: StepRow;

@@ -3,7 +3,6 @@ import type {
   FlowStepErrorsUnassignResponse,
   FlowStepResolvedResponse,
   FlowStepTagsResponse,
-  ResolvedFlowStepError,
 } from '../domain/api.js';
 import { isMaskedConfigKey, USER_EMAIL_KEY } from '../domain/config-keys.js';
 import { ConflictError, InvalidInputError, NotFoundError, ReadOnlyWorkspaceError } from '../domain/errors.js';
@@ -13,89 +12,15 @@ import { templateRefsIn } from '../flows/template.js';
 import type { StepRow } from '../store/rows.js';
 import { TriageRepo, type TagChange, type TouchedError } from '../store/triage-repo.js';
 import { tagCode } from '../workspace/demo.js';
-import type { ErrorListParams } from './backend.js';
 import type { LocalBackend } from './local-backend.js';
-import { selectErrors, type ErrorSelection } from './selection.js';
+import { selectErrors } from './selection.js';
 import { errorIdOf, iso, toFlowStepError, toResolvedError } from './shapes.js';
+import type { DeletedTag, ErrorDetail, ErrorListParams, ErrorSelection, MutationOptions, TagInfo, TagSelection, TagUpdate, TriageApi, UserInfo } from './contract/index.js';
 
 // The triage mutations over a local workspace: assign, unassign, tag, resolve, reopen, delete
 // resolved errors, and the tag catalog, users and config. Each mutation selects and changes its
 // errors inside ONE store transaction and writes ONE audit row there: what a command reports is
 // exactly what changed, and a failure (a bad id, a bad tag) changes nothing.
-
-export interface MutationOptions {
-  /** Compute exactly what would change (the same response), then roll back. */
-  dryRun?: boolean;
-}
-
-export interface ErrorDetail {
-  flowId: string;
-  flowName: string;
-  stepId: string;
-  stepName: string;
-  error: ResolvedFlowStepError;
-  resolved: boolean;
-}
-
-/** The tag catalog entry: `tagId` is the short code written to errors, `tag` the name they show. */
-export interface TagInfo {
-  tagId: string;
-  tag: string;
-  createdAt: string;
-  /** Errors carrying it now, open and resolved. */
-  numOpenError: number;
-  numResolved: number;
-}
-
-export interface DeletedTag extends TagInfo {
-  /** Errors the tag was removed from. */
-  numErrorsUntagged: number;
-}
-
-export interface UserInfo {
-  _id: string;
-  email: string;
-  name?: string;
-  /** An assignee email that is no known user (assigned verbatim). */
-  synthetic: boolean;
-  createdAt: string;
-}
-
-/** Tag codes or names; `set` is a full replace (exclusive with add/remove). */
-export interface TagUpdate {
-  set?: string[];
-  add?: string[];
-  remove?: string[];
-}
-
-/** A tag selection also reaches resolved errors: errorIds are taken in either state; keys, --all and filters choose one. */
-export type TagSelection = ErrorSelection & { resolved?: boolean };
-
-export interface TriageApi {
-  getError(errorId: string): Promise<ErrorDetail>;
-
-  assign(flowRef: string, stepRef: string, selection: ErrorSelection, email: string, options?: MutationOptions): Promise<FlowStepAffectedErrorsResponse>;
-  unassign(flowRef: string, stepRef: string, selection: ErrorSelection, options?: MutationOptions): Promise<FlowStepErrorsUnassignResponse>;
-
-  listTags(): Promise<TagInfo[]>;
-  createTag(name: string, code?: string): Promise<TagInfo>;
-  deleteTag(codeOrName: string, options?: MutationOptions): Promise<DeletedTag>;
-  setTags(flowRef: string, stepRef: string, selection: TagSelection, update: TagUpdate, options?: MutationOptions): Promise<FlowStepTagsResponse>;
-
-  /** PUT .../resolved (204 in the API): the ids that moved to resolved. */
-  resolve(flowRef: string, stepRef: string, selection: ErrorSelection, options?: MutationOptions): Promise<FlowStepAffectedErrorsResponse>;
-  /** Resolved errors back to open (the selection is over resolved errors). */
-  reopen(flowRef: string, stepRef: string, selection: ErrorSelection, options?: MutationOptions): Promise<FlowStepAffectedErrorsResponse>;
-  listResolved(flowRef: string, stepRef: string, params?: ErrorListParams): Promise<FlowStepResolvedResponse>;
-  /** DELETE .../resolved (204 in the API): the ids permanently deleted. */
-  deleteResolved(flowRef: string, stepRef: string, selection: ErrorSelection, options?: MutationOptions): Promise<FlowStepAffectedErrorsResponse>;
-
-  listUsers(): Promise<UserInfo[]>;
-
-  /** A config value (dotted key; none: the whole config), every value but user.email masked. */
-  getConfig(key?: string): Promise<unknown>;
-  setConfig(key: string, value: unknown): Promise<void>;
-}
 
 const EMAIL = /^[^\s@"(),:;<>[\]\\]+@(?:localhost|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)$/i;
 const TAG_CODE = /^[A-Z2-9]{5}$/;
@@ -144,7 +69,8 @@ export class TriageService implements TriageApi {
   }
 
   async assign(flowRef: string, stepRef: string, selection: ErrorSelection, email: string, options: MutationOptions = {}): Promise<FlowStepAffectedErrorsResponse> {
-    const address = email.trim();
+    // `me` is whoever acts: the operator here, the token's user on a server.
+    const address = email.trim().toLowerCase() === 'me' ? this.operator() : email.trim();
     if (!isEmail(address)) throw new InvalidInputError(`"${email}" is not an email address`, 'email');
     return this.mutate(options, () => {
       const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, 'open');
@@ -375,7 +301,7 @@ export class TriageService implements TriageApi {
   // ---- helpers --------------------------------------------------------------------------------
 
   private operator(): string {
-    return this.local.ws.operator();
+    return this.local.operator;
   }
 
   /** One transaction per mutation; a dry run computes the same result and rolls it back. */
@@ -434,7 +360,6 @@ function checkConfigKey(key: string): void {
 function isSecretKey(key: string): boolean {
   return key === 'secrets' || key.startsWith('secrets.');
 }
-
 
 /** The value at `key` (at any depth of what is returned) with every leaf but user.email's the mask. */
 function maskConfig(value: unknown, key: string): unknown {

@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
-import type { LocalBackend } from '../backend/local-backend.js';
-import { describeSelection, type ErrorSelection } from '../backend/selection.js';
-import type { MutationOptions } from '../backend/triage.js';
+import { describeSelection } from '../backend/selection.js';
 import { FlowdeckError } from '../domain/errors.js';
 import { confirm } from './confirm.js';
 import { print, withBackend, type CommandIO } from './context.js';
 import { addFilterOptions } from './filters.js';
 import { formatCount, json } from './output.js';
 import type { SelectionOptions } from './selection.js';
+import type { Backend, ErrorSelection, MutationOptions } from '../backend/contract/index.js';
 
 // The flow every bulk triage command shares: compute the selection, confirm with its count when
 // the action is destructive or reaches errors by --all or filters, then change exactly the ids
@@ -33,7 +32,7 @@ export interface BulkAction<R> {
   destructive: boolean;
   /** The API answers 204: --json prints nothing (the summary goes to stderr). */
   noContent: boolean;
-  run(backend: LocalBackend, selection: ErrorSelection, options: MutationOptions): Promise<R>;
+  run(backend: Backend, selection: ErrorSelection, options: MutationOptions): Promise<R>;
   /** The error ids a result touched. */
   ids(result: R): string[];
   /** Appended to the summary line ("to ana@…"). */

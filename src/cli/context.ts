@@ -1,6 +1,7 @@
-import type { Backend } from '../backend/backend.js';
+import type { Backend } from '../backend/contract/index.js';
 import type { LocalBackend } from '../backend/local-backend.js';
-import { ReadOnlyWorkspaceError } from '../domain/errors.js';
+import { InvalidInputError, ReadOnlyWorkspaceError } from '../domain/errors.js';
+import type { ProfileTarget } from './profile-rules.js';
 import { terminalSafe } from '../domain/text.js';
 
 // Commands get the backend through here: opened at the door, closed on the way out. The backend
@@ -42,7 +43,51 @@ function readOnlyAsWorkspaceError(backend: LocalBackend, e: unknown): unknown {
   return backend.ws.readonly && typeof code === 'string' && code.startsWith('SQLITE_READONLY') ? new ReadOnlyWorkspaceError(backend.ws.home) : e;
 }
 
-export async function withBackend<T>(env: NodeJS.ProcessEnv, fn: (backend: LocalBackend & Backend) => Promise<T>): Promise<T> {
+/** Where the command's profile points: the local workspace, or a server (main pinned FLOWDECK_PROFILE). */
+export async function profileTarget(env: NodeJS.ProcessEnv): Promise<ProfileTarget> {
+  const { resolveProfile } = await import('./profiles.js');
+  return resolveProfile(env);
+}
+
+/** The backend of the command's profile: the local workspace, or a RemoteBackend of its server. */
+export async function openBackend(env: NodeJS.ProcessEnv = process.env, notice?: (line: string) => void): Promise<Backend> {
+  const target = await profileTarget(env);
+  if (target.kind === 'local') return openLocalBackend(env, notice);
+  const { RemoteBackend } = await import('../backend/remote/remote-backend.js');
+  return new RemoteBackend({ url: target.url, token: target.token });
+}
+
+/** Every command that acts on errors, flows and jobs: the same on a local workspace and on a server. */
+export async function withBackend<T>(env: NodeJS.ProcessEnv, fn: (backend: Backend) => Promise<T>): Promise<T> {
+  const target = await profileTarget(env);
+  if (target.kind === 'remote') {
+    const backend = await openBackend(env);
+    try {
+      return await fn(backend);
+    } finally {
+      await backend.close();
+    }
+  }
+  return withLocalWorkspace(env, fn);
+}
+
+/**
+ * What only makes sense where the workspace is (the worker, serve, tokens, demo, doctor): refused
+ * with one line on a remote profile, rather than quietly acting on some local workspace.
+ */
+export async function withLocalBackend<T>(env: NodeJS.ProcessEnv, what: string, fn: (backend: LocalBackend) => Promise<T>): Promise<T> {
+  await assertLocalProfile(env, what);
+  return withLocalWorkspace(env, fn);
+}
+
+export async function assertLocalProfile(env: NodeJS.ProcessEnv, what: string): Promise<void> {
+  const target = await profileTarget(env);
+  if (target.kind === 'remote') {
+    throw new InvalidInputError(`${what} works on a local workspace only, and profile "${target.name}" is a server (${target.url}): run it on the server's machine, or add --profile local`, 'profile');
+  }
+}
+
+async function withLocalWorkspace<T>(env: NodeJS.ProcessEnv, fn: (backend: LocalBackend) => Promise<T>): Promise<T> {
   const backend = await openLocalBackend(env);
   try {
     return await fn(backend);

@@ -1,3 +1,4 @@
+import type { Backend } from '../backend/contract/index.js';
 import { InvalidInputError } from '../domain/errors.js';
 
 // Body paging on the command line: `--page` takes the nextPageURL a previous --json call printed,
@@ -46,4 +47,17 @@ export function assertPageOf(url: string, target: PageTarget): void {
     const hint = flowId !== target.flowId || stepId !== target.stepId ? 'give the flow and step it was printed for' : 'use it with the command that printed it';
     throw new InvalidInputError(`--page URL continues ${what}, not this listing (${want}); ${hint}`, 'page');
   }
+}
+
+/**
+ * The flow and step ids a `--page` URL must name, from the references as typed (ids or names):
+ * asked of the backend, so it holds on a server as locally.
+ */
+export async function pageTargetOf(backend: Pick<Backend, 'getFlow'>, flowRef: string, stepRef: string, listing: PageTarget['listing']): Promise<PageTarget> {
+  const flow = await backend.getFlow(flowRef);
+  const lower = stepRef.toLowerCase();
+  const byPrefix = flow.steps.filter((s) => lower.length >= 6 && s._id.startsWith(lower));
+  const step = flow.steps.find((s) => s._id === lower) ?? flow.steps.find((s) => s.name.toLowerCase() === lower) ?? (byPrefix.length === 1 ? byPrefix[0] : undefined);
+  // An unknown step is the listing's own error to report, in its words.
+  return { flowId: flow._id, stepId: step?._id ?? lower, listing };
 }

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import type { ErrorSelection } from '../backend/selection.js';
 import { InvalidInputError } from '../domain/errors.js';
 import { decodeId } from '../domain/ids.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from './filters.js';
+import type { ErrorSelection } from '../backend/contract/index.js';
 
 // Bulk commands all take the same selection: errorIds and retryDataKeys as arguments, --all, or the
 // list filters.

@@ -120,6 +120,11 @@ export interface Job {
   logMode?: string;
 }
 
+/** What moves while a job runs (status and counters): two answers with the same key saw no progress. */
+export function jobProgressKey(job: Job): string {
+  return `${job.status}|${job.numSuccess ?? 0}|${job.numError ?? 0}|${job.numIgnore ?? 0}|${job.numResolved ?? 0}|${job.numPagesGenerated ?? 0}`;
+}
+
 export interface FlowJobsSearchResponse {
   runs: Array<{
     _id: string;

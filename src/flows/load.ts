@@ -7,7 +7,7 @@ import { FlowDefinitionError } from '../domain/errors.js';
 import { definitionId } from '../domain/ids.js';
 import { flowFiles } from './files.js';
 import {
-  flowFileSchema,
+  schemas,
   type ConnectionDef,
   type ExportDef,
   type FlowDef,
@@ -76,7 +76,7 @@ export function parseFlowFile(file: string, text: string): FlowFile {
     throw new FlowDefinitionError(file, where, `not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${detail}`);
   }
   if (raw === null || raw === undefined) raw = {};
-  const result = flowFileSchema.safeParse(raw, { reportInput: true });
+  const result = schemas().flowFileSchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     const issue = result.error.issues[0] as z.core.$ZodIssue;
     throw new FlowDefinitionError(file, zodPath(issue.path), describeIssue(issue));

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Backend } from '../backend/backend.js';
+import type { Backend } from '../backend/contract/index.js';
 import { authHook, type VerifyToken } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { TokenBuckets } from './rate-limit.js';

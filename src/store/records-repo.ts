@@ -357,14 +357,11 @@ export class RecordsRepo {
    * Shrinks this connection's page cache while `fn` runs: a sequential export of a million rows
    * gains nothing from 64 MiB of cached pages but would hold them in RSS.
    */
-  async withSmallCache<T>(fn: () => Promise<T>, kib = 8192): Promise<T> {
+  /** A small page cache while a long read (a CSV export) runs; the function given back restores it. */
+  useSmallCache(kib = 8192): () => void {
     const db = this.store.db;
     const before = db.pragma('cache_size', { simple: true }) as number;
     db.pragma(`cache_size = -${kib}`);
-    try {
-      return await fn();
-    } finally {
-      db.pragma(`cache_size = ${before}`);
-    }
+    return () => db.pragma(`cache_size = ${before}`);
   }
 }

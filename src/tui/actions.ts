@@ -3,8 +3,7 @@ import { finished } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { structuredPatch } from 'diff';
-import type { JobDetail } from '../backend/backend.js';
-import type { ErrorSelection } from '../backend/selection.js';
+import type { JobDetail } from '../backend/contract/index.js';
 import type { FlowStepRetryData } from '../domain/api.js';
 import { DEFAULT_BACKOFF } from '../domain/backoff.js';
 import { InvalidInputError } from '../domain/errors.js';
@@ -13,6 +12,8 @@ import type { TuiBackend } from './backend.js';
 import type { UIActions } from './context.js';
 import { formatCount, plural } from './format.js';
 import type { StyledLine } from './state/prompt.js';
+import type { ErrorSelection } from '../backend/contract/index.js';
+import { saveDownload } from '../backend/download.js';
 
 // What the keys on errors do (resolve, reopen, retry, assign, tag, edit and patch snapshots,
 // export), shared by the errors table and the error detail. Each one: work out how many errors the
@@ -148,14 +149,8 @@ export function retryErrors(ctx: ActionContext, t: Target, backoff: boolean, max
     }
     const n = counted.n;
     ctx.ui.progress(`Queueing a retry of ${plural(n, 'record')}…`);
-    let records = n;
-    const job = await ctx.backend.retries.retry(t.flowId, t.stepId, counted.selection, {
-      wait: false,
-      ...(backoff ? { backoff: TUI_BACKOFF } : {}),
-      onQueued: (_job, queued) => {
-        records = queued;
-      },
-    });
+    const job = await ctx.backend.retries.retry(t.flowId, t.stepId, counted.selection, backoff ? { backoff: TUI_BACKOFF } : {});
+    const records = job ? ((await ctx.backend.retries.recordCounts(job._id))?.total ?? n) : n;
     if (!job) {
       ctx.ui.info('Nothing to retry: the counted records were resolved or queued by another job meanwhile.');
       return undefined;
@@ -430,18 +425,16 @@ export function exportCsv(ctx: ActionContext, t: { flowId: string; stepId: strin
     let last = 0;
     let result;
     try {
-      result = await ctx.backend.records.exportErrorsCsv(
-        t.flowId,
-        t.stepId,
-        { ...(t.query.trim() ? { query: t.query } : {}), ...(t.tab === 'resolved' ? { resolved: true } : {}) },
-        out,
-        (rows) => {
+      const download = await ctx.backend.records.exportErrors(t.flowId, t.stepId, {
+        ...(t.query.trim() ? { query: t.query } : {}),
+        ...(t.tab === 'resolved' ? { resolved: true } : {}),
+      });
+      result = await saveDownload(download, out, (rows) => {
           if (rows - last >= 10_000) {
             last = rows;
             ctx.ui.progress(`Exporting to ${path}… ${formatCount(rows)} rows`);
           }
-        },
-      );
+      });
       out.end();
       await finished(out);
     } catch (e) {

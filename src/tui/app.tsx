@@ -1,6 +1,6 @@
 import { Box, Text, useApp, useInput, useStdin } from 'ink';
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { AutomaticRetries } from '../backend/backend.js';
+import type { AutomaticRetries } from '../backend/contract/index.js';
 import { TERMINAL_JOB_STATUSES } from '../domain/api.js';
 import { failureMessage, type TuiBackend } from './backend.js';
 import { usePromptHost } from './components/prompt.js';

@@ -1,4 +1,4 @@
-import type { Backend, ErrorListParams } from '../backend/backend.js';
+import type { Backend, ErrorListParams } from '../backend/contract/index.js';
 import { describeError } from '../cli/handle-error.js';
 import { isFlowdeckError } from '../domain/errors.js';
 

@@ -1,5 +1,5 @@
 import { createContext, useContext, type ReactNode } from 'react';
-import type { JobDetail } from '../backend/backend.js';
+import type { JobDetail } from '../backend/contract/index.js';
 import type { TuiBackend } from './backend.js';
 import type { KeyHandler } from './input-queue.js';
 import type { KeyContext, ViewName } from './keys.js';

@@ -15,8 +15,10 @@ export interface RunTuiOptions {
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
   env?: NodeJS.ProcessEnv;
-  /** Shown in the header. */
+  /** Shown in the header: the workspace's directory, or the profile and server. */
   workspace?: string;
+  /** Where the TUI keeps where the operator was (tui-state.json): the workspace's directory, or the profile's. */
+  sessionDir?: string;
   operator?: string;
   initialRoutes?: Route[];
 }
@@ -44,13 +46,14 @@ export async function loadTui() {
   // The development build checks and logs on every render: several times slower per frame.
   process.env.NODE_ENV ??= 'production';
   const [ink, react, app] = await Promise.all([import('ink'), import('react'), import('./app.js')]);
-  return { render: ink.render, createElement: react.createElement, App: app.App };
+  // React is CommonJS: its exports are the default export however it is loaded (Node, or the bundle).
+  return { render: ink.render, createElement: react.default.createElement, App: app.App };
 }
 
 export async function runTui(backend: TuiBackend, options: RunTuiOptions = {}): Promise<TuiResult> {
   const { render, createElement, App } = await loadTui();
   // Back where the operator was in this workspace (unless told where to start).
-  const home = options.workspace;
+  const home = options.sessionDir ?? options.workspace;
   const saved = home !== undefined ? readSession(home) : undefined;
   const initialRoutes = options.initialRoutes ?? (saved ? await liveRoutes(backend, saved.routes) : undefined);
   const stdin = options.stdin ?? process.stdin;

@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TuiBackend } from './backend.js';
 import type { Route } from './state/nav.js';
@@ -72,6 +72,8 @@ export function writeSession(home: string, session: Session): void {
   const file = join(home, SESSION_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
   try {
+    // A remote profile's session lives in a directory of its own, made on first use.
+    mkdirSync(home, { recursive: true, mode: 0o700 });
     writeFileSync(tmp, `${JSON.stringify({ routes: restorableRoutes(session.routes), history: session.history.slice(-HISTORY_MAX) }, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, file);
   } catch {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FlowInfo } from '../../src/backend/backend.js';
+import type { FlowInfo } from '../../src/backend/contract/index.js';
 import type { FlowErrorsResponse, FlowStepErrorsResponse, Job } from '../../src/domain/api.js';
 import { CLASSIFICATIONS } from '../../src/domain/filter-metadata.js';
 import { runCli, type CliResult } from '../helpers/cli.js';

@@ -52,7 +52,9 @@ describe('exit codes', () => {
 
   it('jobs wait on a queued retry says at once how many records it waits for', async () => {
     // Queued, not run (no worker here): jobs wait says what it waits for before anything settles.
-    const queued = await runCli(['errors', 'retry', ...ERP, '--code', '429', '--yes'], env);
+    // With FLOWDECK_WORKER=off jobs wait then runs the job itself, here at one record a second, so
+    // the job is still going when it is canceled.
+    const queued = await runCli(['errors', 'retry', ...ERP, '--code', '429', '--rate', '1/s', '--yes'], env);
     expect(queued.code, queued.stderr).toBe(0);
     const jobId = /^Queued retry job ([0-9a-f]{24}) \((\d+) records?\)/.exec(queued.stdout)!;
     const child = spawn(process.execPath, ['bin/flowdeck.js', 'jobs', 'wait', jobId[1]!], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -62,6 +64,7 @@ describe('exit codes', () => {
     const until = Date.now() + 60_000;
     while (!said.includes('\n') && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
     expect(said).toMatch(new RegExp(`^Waiting for ${jobId[2]} records? \\(job ${jobId[1]}, ${jobId[2]} to go\\)\\.\n`));
+    expect(Number(jobId[2])).toBeGreaterThan(2);
     // Canceled, it ends: jobs wait ends with it, and a job that did not complete exits 1.
     const canceled = await runCli(['jobs', 'cancel', jobId[1]!], env);
     expect(canceled.code, canceled.stderr).toBe(0);

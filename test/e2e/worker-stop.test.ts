@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { spawnCli } from '../helpers/cli.js';
+import { runFlowToEnd } from '../helpers/jobs.js';
 import { openBackend, tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
 
 // `flowdeck worker` stopped (SIGTERM) while a retry job's requests are out: it waits the grace
@@ -55,7 +56,7 @@ flows:
   const backend = openBackend(tmp.home, { ...process.env, ...env });
   let jobId: string;
   try {
-    await backend.runFlow('F');
+    await runFlowToEnd(backend, 'F');
     hold = true;
     jobId = (await backend.retries.retry('F', 'Sink', { all: true }))!._id;
   } finally {

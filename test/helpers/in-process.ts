@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { buildProgram } from '../../commands/index.js';
 import { reportError } from '../../src/cli/handle-error.js';
 
@@ -11,16 +11,18 @@ export interface InProcessResult {
   stderr: string;
 }
 
-export async function runInProcess(env: NodeJS.ProcessEnv, args: string[]): Promise<InProcessResult> {
+/** `stdin`: what the command reads as its stdin (a string is given whole, then ended). */
+export async function runInProcess(env: NodeJS.ProcessEnv, args: string[], options: { stdin?: string | (NodeJS.ReadableStream & { isTTY?: boolean }) } = {}): Promise<InProcessResult> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   stdout.on('data', (c: Buffer) => out.push(c));
   stderr.on('data', (c: Buffer) => err.push(c));
+  const stdin = typeof options.stdin === 'string' ? Readable.from([options.stdin]) : options.stdin;
   let code = 0;
   try {
-    await (await buildProgram({ stdout, stderr, env }, args)).parseAsync(['node', 'flowdeck', ...args]);
+    await (await buildProgram({ stdout, stderr, env, ...(stdin ? { stdin } : {}) }, args)).parseAsync(['node', 'flowdeck', ...args]);
   } catch (e) {
     // Commander printed its own usage errors already; the exit code is main()'s: 0 for help, 2 for usage.
     const c = (e as { code?: string }).code;

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { actingAs } from '../../commands/serve.js';
-import type { Backend } from '../../src/backend/backend.js';
+import type { Backend } from '../../src/backend/contract/index.js';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import { TokenService } from '../../src/backend/tokens.js';
 import { encodeId } from '../../src/domain/ids.js';
@@ -64,7 +63,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   const app = await buildServer({
     backendFor: (user) => {
       let backend = backends.get(user);
-      if (!backend) backends.set(user, (backend = actingAs(local, user, LocalBackend)));
+      if (!backend) backends.set(user, (backend = local.actingAs(user)));
       return backend;
     },
     verifyToken: async (token) => tokenService.verify(token),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import { Workspace } from '../../src/workspace/workspace.js';
+import { runFlowToEnd } from './jobs.js';
 
 // Temporary workspaces for tests: a directory under the OS temp dir, flow files written into its
 // flows/, and a LocalBackend over it. Callers close backends and call cleanup() in afterEach.
@@ -44,9 +45,10 @@ export function withTimeout(yamlText: string, connectionName: string, timeoutMs:
  * Runs the demo's flows (all but the warehouse export) with the ERP's rate-limit clock stopped, so
  * exactly its limit of orders gets through and the rest are rate-limited, however slow the
  * machine (at real time a loaded machine sends fewer than the limit per second: no 429 at all).
+ * Each run is followed to its end before the next starts.
  */
 export async function runDemoFlows(backend: LocalBackend): Promise<void> {
   await backend.runtime.start();
   backend.runtime.mockSystems!.erp.setClock(() => 0);
-  for (const flow of await backend.listFlows()) if (flow.name !== 'Orders to warehouse') await backend.runFlow(flow._id);
+  for (const flow of await backend.listFlows()) if (flow.name !== 'Orders to warehouse') await runFlowToEnd(backend, flow._id);
 }

@@ -123,6 +123,11 @@ function tuiContext(onAsk: (message: string) => void): { ctx: ActionContext; mes
     editFile: async () => {},
     watchRetry: () => {},
     touch: () => {},
+    registerKeys: () => {},
+    stackDepth: () => 1,
+    noteFilter: () => {},
+    filterHistory: () => [],
+    addFilterHistory: () => {},
     jumpPrompt: () => {},
   };
   return { ctx: { backend, ui }, messages };

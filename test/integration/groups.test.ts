@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveDownload } from '../../src/backend/download.js';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import { parseSignature, Signer } from '../../src/domain/signature.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
@@ -132,7 +133,7 @@ describe('errors groups', () => {
     const out = new PassThrough();
     const chunks: Buffer[] = [];
     out.on('data', (c: Buffer) => chunks.push(c));
-    const exported = await backend.records.exportErrorsCsv(ERP_FLOW, ERP_STEP, { query }, out);
+    const exported = await saveDownload(await backend.records.exportErrors(ERP_FLOW, ERP_STEP, { query }), out);
     expect(exported.rows).toBe(g.count);
     expect(Buffer.concat(chunks).toString().split('\n').filter(Boolean).length).toBe(g.count + 1);
 

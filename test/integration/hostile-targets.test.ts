@@ -6,6 +6,7 @@ import { decodeId } from '../../src/domain/ids.js';
 import { RetryRepo } from '../../src/store/retry-repo.js';
 import { TRACE_BODY_LIMIT } from '../../src/runtime/http.js';
 import { describeRequest } from '../../commands/requests/show.js';
+import { runFlowToEnd } from '../helpers/jobs.js';
 import { openBackend, tempHome, writeFlowFile } from '../helpers/workspace.js';
 
 // Targets that try to hold or flood flowdeck: an endless body, a huge announced one, a big error
@@ -131,7 +132,7 @@ describe('a response larger than the connection allows', () => {
   it('an endless body is cut at maxResponseBytes and the error classified too_large', async () => {
     const b = await setUp();
     target.mode = 'endless';
-    const job = await b.runFlow('To capped');
+    const job = await runFlowToEnd(b, 'To capped');
     expect(job.status).toBe('completed');
     const { errors } = await b.listErrors('To capped', 'Capped sink', { limit: 10 });
     expect(errors).toHaveLength(3);
@@ -142,7 +143,7 @@ describe('a response larger than the connection allows', () => {
   it('an announced 700 MB body is refused at its headers', async () => {
     const b = await setUp();
     target.mode = 'announced';
-    await b.runFlow('To capped');
+    await runFlowToEnd(b, 'To capped');
     const { errors } = await b.listErrors('To capped', 'Capped sink', { limit: 10 });
     expect(errors).toHaveLength(3);
     expect(errors[0]!.classification).toBe('too_large');
@@ -154,7 +155,7 @@ describe('a response larger than the connection allows', () => {
     target.mode = 'big';
     // The patient connection: the 300 ms deadline of the quick one could end a slow exchange on a
     // loaded machine first, and the error would be the deadline's, not the big page's.
-    await b.runFlow('To patient');
+    await runFlowToEnd(b, 'To patient');
     const { errors } = await b.listErrors('To patient', 'Patient sink', { limit: 10 });
     expect(errors).toHaveLength(3);
     expect(errors[0]!.message.length).toBeLessThan(5000);
@@ -172,7 +173,7 @@ describe('a request has a total deadline', () => {
   it('a target dribbling a byte every 50 ms fails the request at the connection deadlineMs', async () => {
     const b = await setUp();
     target.mode = 'dribble';
-    const job = await b.runFlow('To quick');
+    const job = await runFlowToEnd(b, 'To quick');
     expect(job.status).toBe('completed');
     const { errors } = await b.listErrors('To quick', 'Quick sink', { limit: 10 });
     expect(errors).toHaveLength(3);
@@ -187,7 +188,7 @@ describe.each([
 ])('jobs cancel aborts a retry\'s requests in flight (sender %s)', (_mode, threadFrom) => {
   it('a retry held by a dribbling target ends canceled, its records untouched', async () => {
     const b = await setUp({ FLOWDECK_RETRY_THREAD_FROM: threadFrom });
-    await b.runFlow('To patient');
+    await runFlowToEnd(b, 'To patient');
     const before = await b.listErrors('To patient', 'Patient sink', { limit: 10 });
     expect(before.errors).toHaveLength(3);
     target.mode = 'dribble';

@@ -4,6 +4,7 @@ import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { LocalBackend as Local } from '../../src/backend/local-backend.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { validateAgainst } from '../helpers/spec.js';
+import { runFlowToEnd } from '../helpers/jobs.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
 
 // Body paging both ways: newest first with `before` (the API's), and oldest first with
@@ -17,7 +18,7 @@ let backend: LocalBackend;
 beforeEach(async () => {
   tmp = tempHome();
   backend = new Local(seedDemoWorkspace(tmp.home, { ...process.env }));
-  await backend.runFlow(FLOW);
+  await runFlowToEnd(backend, FLOW);
 });
 
 afterEach(async () => {

@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CsvExportOptions } from '../../src/backend/contract/index.js';
+import { saveDownload } from '../../src/backend/download.js';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { InvalidInputError, NoRetryDataError, NotFoundError, type FlowdeckError } from '../../src/domain/errors.js';
 import { decodeId, encodeId } from '../../src/domain/ids.js';
@@ -739,10 +741,10 @@ class Collect extends Writable {
   }
 }
 
-async function exportCsv(f: Fixture, step: string | undefined, options: Parameters<typeof f.b.records.exportErrorsCsv>[2] = {}) {
+async function exportCsv(f: Fixture, step: string | undefined, options: CsvExportOptions = {}) {
   const out = new Collect();
   const progress: number[] = [];
-  const result = await f.b.records.exportErrorsCsv(ERP_FLOW, step, options, out, (n) => progress.push(n));
+  const result = await saveDownload(await f.b.records.exportErrors(ERP_FLOW, step, options), out, (n) => progress.push(n));
   return { text: out.text, rows: parseCsv(out.text), result, progress, writes: out.writes };
 }
 
@@ -851,7 +853,7 @@ describe('CSV export', () => {
     expect(body.slice(1).map((r) => r[10])).toEqual((await exportCsv(f, 'ERP sales orders')).rows.slice(1).map((r) => r[9]));
   });
 
-  it('refuses bad input before writing a byte', async () => {
+  it('refuses bad input before answering a download (nothing to write)', async () => {
     const f = seed();
     for (const [options, step] of [
       [{ startAtErrorId: 'zzz' }, 'ERP sales orders'],
@@ -859,14 +861,10 @@ describe('CSV export', () => {
       [{ query: 'tag:NoSuchTag' }, 'ERP sales orders'],
       [{ query: 'bogusfield:1' }, 'ERP sales orders'],
     ] as const) {
-      const out = new Collect();
-      await failure(f.b.records.exportErrorsCsv(ERP_FLOW, step, options, out), InvalidInputError);
-      expect(out.text).toBe('');
+      await failure(f.b.records.exportErrors(ERP_FLOW, step, options), InvalidInputError);
     }
-    const out = new Collect();
-    await failure(f.b.records.exportErrorsCsv(ERP_FLOW, 'No such step', {}, out), NotFoundError);
-    await failure(f.b.records.exportErrorsCsv('No such flow', undefined, {}, out), NotFoundError);
-    expect(out.text).toBe('');
+    await failure(f.b.records.exportErrors(ERP_FLOW, 'No such step', {}), NotFoundError);
+    await failure(f.b.records.exportErrors('No such flow', undefined, {}), NotFoundError);
   });
 
   it('respects a slow destination\'s backpressure and batches its writes', async () => {
@@ -890,7 +888,7 @@ describe('CSV export', () => {
       },
     });
     const watch = setInterval(() => (pendingMax = Math.max(pendingMax, slow.writableLength)), 0);
-    const result = await f.b.records.exportErrorsCsv(ERP_FLOW, 'ERP sales orders', {}, slow);
+    const result = await saveDownload(await f.b.records.exportErrors(ERP_FLOW, 'ERP sales orders', {}), slow);
     clearInterval(watch);
     pendingMax = Math.max(pendingMax, slow.writableLength);
     await new Promise<void>((resolve) => slow.end(resolve));

@@ -1,10 +1,10 @@
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import { decodeId } from '../../src/domain/ids.js';
 import { Workspace } from '../../src/workspace/workspace.js';
 import { retrySummary } from '../../commands/errors/retry.js';
+import { GATED_FLOW, GATED_FLOWS_YAML, GATED_STEP, gatedTarget, type GatedTarget } from '../helpers/gated-target.js';
+import { retryToEnd, runFlowToEnd } from '../helpers/jobs.js';
 import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
 
 // An operator's change made while a retry of the same record is in flight is never undone by the
@@ -14,89 +14,8 @@ import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js'
 
 const RETRIER = 'night.shift@acme.example';
 const OPERATOR = 'ops.lead@acme.example';
-const FLOW = 'Gated orders';
-const STEP = 'Sales orders';
-const FLOWS = `
-connections:
-  - name: Target
-    http: { baseURI: "{{env.TARGET}}", concurrency: 1, timeoutMs: 120000 }
-exports:
-  - name: Orders
-    _connectionId: Target
-    http: { relativeURI: /orders }
-imports:
-  - name: ${STEP}
-    _connectionId: Target
-    http: { method: POST, relativeURI: /salesOrders }
-    mapping:
-      fields:
-        - { extract: id, generate: orderNumber, required: true }
-flows:
-  - name: ${FLOW}
-    logging: { mode: full }
-    pageGenerators: [{ _exportId: Orders }]
-    pageProcessors: [{ type: import, _importId: ${STEP} }]
-`;
-
-/** A target whose POSTs answer at once, or are held until release() when hold() was called. */
-interface GatedTarget {
-  url: string;
-  /** Bodies of the POSTs received, in order. */
-  posts: string[];
-  hold(): void;
-  /** Resolves once `n` requests are held. */
-  held(n?: number): Promise<void>;
-  release(status: number): void;
-  close(): Promise<void>;
-}
-
-function answer(res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
-  res.end(payload);
-}
-
-const replyOf = (status: number) => (status < 300 ? { ok: true } : { errors: [{ code: 'unavailable', message: 'service unavailable, try again' }] });
-
-async function gatedTarget(): Promise<GatedTarget> {
-  let holding = false;
-  const waiting: ServerResponse[] = [];
-  let notify: Array<() => void> = [];
-  const posts: string[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.method === 'GET') return answer(res, 200, [{ id: 'K-1' }]);
-      posts.push(Buffer.concat(chunks).toString('utf8'));
-      if (!holding) return answer(res, 503, replyOf(503));
-      waiting.push(res);
-      for (const n of notify.splice(0)) n();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    posts,
-    hold: () => {
-      holding = true;
-    },
-    held: async (n = 1) => {
-      while (waiting.length < n) await new Promise<void>((resolve) => notify.push(resolve));
-    },
-    release: (status) => {
-      holding = false;
-      for (const res of waiting.splice(0)) answer(res, status, replyOf(status));
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const res of waiting.splice(0)) res.destroy();
-        notify = [];
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+const FLOW = GATED_FLOW;
+const STEP = GATED_STEP;
 
 let tmp: TempHome;
 let target: GatedTarget;
@@ -119,9 +38,9 @@ const envFor = (user: string): NodeJS.ProcessEnv => ({
 beforeEach(async () => {
   tmp = tempHome();
   target = await gatedTarget();
-  writeFlowFile(tmp.home, 'gated.yaml', FLOWS);
+  writeFlowFile(tmp.home, 'gated.yaml', GATED_FLOWS_YAML);
   runner = new LocalBackend(Workspace.open(tmp.home, envFor(RETRIER)));
-  await runner.runFlow(FLOW);
+  await runFlowToEnd(runner, FLOW);
   operator = new LocalBackend(Workspace.open(tmp.home, envFor(OPERATOR)));
   const [first] = (await operator.listErrors(FLOW, STEP)).errors;
   expect(first?.retryDataKey).toBeDefined();
@@ -143,7 +62,7 @@ afterEach(async () => {
 async function retryWith(during: () => Promise<unknown>, status: number) {
   target.hold();
   const sent = target.posts.length;
-  const job = runner.retries.retry(FLOW, STEP, { errorIds: [K.errorId] }, { wait: true });
+  const job = retryToEnd(runner, FLOW, STEP, { errorIds: [K.errorId] });
   await target.held();
   expect(target.posts.length).toBe(sent + 1);
   await during();
@@ -246,7 +165,7 @@ describe.each([
     expect(open[0]).toMatchObject({ retryDataKey: K.retryDataKey, tags: ['Investigating'], assignedTo: 'ana.lima@acme.example' });
     expect((await runner.records.getRetryData(FLOW, STEP, K.retryDataKey)).data).toEqual({ id: 'K-1-fixed' });
     // The next retry sends the edited record.
-    await runner.retries.retry(FLOW, STEP, { errorIds: [open[0]!.errorId] }, { wait: true });
+    await retryToEnd(runner, FLOW, STEP, { errorIds: [open[0]!.errorId] });
     expect(JSON.parse(target.posts[target.posts.length - 1]!)).toMatchObject({ orderNumber: 'K-1-fixed' });
   });
 });

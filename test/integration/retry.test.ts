@@ -6,6 +6,7 @@ import { RetryRepo } from '../../src/store/retry-repo.js';
 import { LocalBackend as Local } from '../../src/backend/local-backend.js';
 import { seedDemoWorkspace, tagCode } from '../../src/workspace/demo.js';
 import { Workspace } from '../../src/workspace/workspace.js';
+import { retryToEnd, runFlowToEnd } from '../helpers/jobs.js';
 import { runDemoFlows, tempHome, type TempHome } from '../helpers/workspace.js';
 import { validateAgainst } from '../helpers/spec.js';
 
@@ -60,7 +61,7 @@ describe.each([
   it('a back-off retry against the flaky CRM ends resolved, resolvedBy the operator', async () => {
     const before = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent', limit: 1000 });
     expect(before.errors.length).toBeGreaterThan(10);
-    const job = await backend.retries.retry(CRM_FLOW, CRM_STEP, { query: 'class:intermittent' }, { backoff: fastBackoff, wait: true });
+    const job = await retryToEnd(backend, CRM_FLOW, CRM_STEP, { query: 'class:intermittent' }, { backoff: fastBackoff });
     expect(job).toBeDefined();
     expect(validateAgainst('Job', job)).toEqual([]);
     expect(job!.type).toBe('retry');
@@ -89,7 +90,7 @@ describe.each([
       store.db.prepare('INSERT INTO error_tags (tag, step, resolved, error) VALUES (?, ?, 0, ?)').run(code, row.step, row.id);
     });
 
-    const job = await backend.retries.retry(ERP_FLOW, ERP_STEP, { retryDataKeys: [original!.retryDataKey!] }, { wait: true });
+    const job = await retryToEnd(backend, ERP_FLOW, ERP_STEP, { retryDataKeys: [original!.retryDataKey!] });
     const report = await backend.retries.retryReport(job!._id);
     expect(report.summary).toMatchObject({ resolved: 0, failed: 1 });
     const newErrorId = report.items[0]!.newErrorId!;
@@ -124,7 +125,7 @@ describe.each([
     snapshot.customer.email = 'fixed.customer@example.com';
     backend.ws.store.db.prepare('UPDATE retry_data SET data = ? WHERE id = ?').run(JSON.stringify(snapshot), rd);
 
-    const job = await backend.retries.retry(ERP_FLOW, ERP_STEP, { retryDataKeys: [original!.retryDataKey!] }, { wait: true });
+    const job = await retryToEnd(backend, ERP_FLOW, ERP_STEP, { retryDataKeys: [original!.retryDataKey!] });
     expect((await backend.retries.retryReport(job!._id)).summary.resolved).toBe(1);
     const row = rowOf(original!.errorId);
     expect(row.resolved).toBe(true);
@@ -261,7 +262,7 @@ describe('guards', () => {
     expect(errors.length).toBe(5);
     const bad = decodeId('retryData', errors[0]!.retryDataKey!)!.rowId;
     backend.ws.store.db.prepare('UPDATE retry_data SET data = ? WHERE id = ?').run('{"id": "SO-1", ', bad);
-    const job = await backend.retries.retry(ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) }, { wait: true });
+    const job = await retryToEnd(backend, ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) });
     expect(job!.status).toBe('completed');
     const report = await backend.retries.retryReport(job!._id);
     expect(report.summary).toMatchObject({ resolved: 4, failed: 1, pending: 0 });
@@ -271,10 +272,12 @@ describe('guards', () => {
   it('a store that refuses the outcomes ends the job failed, saying why; its errors stay open and its items are released', async () => {
     const errors = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'class:rate_limit', limit: 5 })).errors;
     backend.ws.store.db.exec(`CREATE TRIGGER refuse BEFORE UPDATE ON retry_items BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
-    await expect(backend.retries.retry(ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) }, { wait: true })).rejects.toThrow(/disk on fire/);
+    // The process following the job runs it (FLOWDECK_WORKER=off): the job it follows ends failed, saying why.
+    const failed = await retryToEnd(backend, ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) });
     backend.ws.store.db.exec('DROP TRIGGER refuse');
+    expect(failed).toMatchObject({ status: 'failed', note: expect.stringMatching(/runtime error: .*disk on fire/) });
     const [job] = await backend.listJobs({ type: 'retry' });
-    expect(job).toMatchObject({ status: 'failed' });
+    expect(job).toMatchObject({ _id: failed!._id, status: 'failed' });
     const jobRow = decodeId('job', job!._id)!.rowId;
     expect(backend.ws.store.getJob(jobRow)!.note).toMatch(/runtime error: .*disk on fire/);
     for (const e of errors) expect(rowOf(e.errorId).resolved).toBe(false);
@@ -284,7 +287,7 @@ describe('guards', () => {
     const report = await backend.retries.retryReport(job!._id);
     expect(report.summary).toMatchObject({ pending: 0, skipped: errors.length });
     expect(report.items.every((i) => /disk on fire/.test(i.detail ?? ''))).toBe(true);
-    const again = await backend.retries.retry(ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) }, { wait: true });
+    const again = await retryToEnd(backend, ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) });
     expect(again!.status).toBe('completed');
   });
 
@@ -305,7 +308,7 @@ describe('guards', () => {
     expect(repo.counts(jobId)).toMatchObject({ pending: 0, skipped: retryData.length });
     for (const e of errors) expect(rowOf(e.errorId).resolved).toBe(false);
     expect(repo.pendingElsewhere(retryData).size).toBe(0);
-    const again = await backend.retries.retry(ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) }, { wait: true });
+    const again = await retryToEnd(backend, ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) });
     expect(again!.status).toBe('completed');
   });
 
@@ -314,7 +317,7 @@ describe('guards', () => {
     const selection = { errorIds: errors.map((e) => e.errorId) };
     const held = await backend.retries.retry(ERP_FLOW, ERP_STEP, selection);
     expect(held!.status).toBe('queued');
-    const refusal = backend.retries.retry(ERP_FLOW, ERP_STEP, selection, { wait: true });
+    const refusal = backend.retries.retry(ERP_FLOW, ERP_STEP, selection);
     await expect(refusal).rejects.toMatchObject({ code: 'retry_in_progress' });
     await expect(refusal).rejects.toThrow(
       `already being retried by another job (${held!._id}): run it with "flowdeck jobs wait ${held!._id}" (or "flowdeck worker"), or cancel it with "flowdeck jobs cancel ${held!._id}"`,
@@ -337,7 +340,7 @@ describe('autoResolveMatchingTraceKeys', () => {
     expect(limited.errors.length).toBeGreaterThan(0);
     // (The flaky CRM lookup in front of the ERP would stop some records before they get through.)
     backend.runtime.mockSystems!.crm.setFailureRate(0);
-    await backend.runFlow(ERP_FLOW);
+    await runFlowToEnd(backend, ERP_FLOW);
     let resolved = 0;
     for (const e of limited.errors) {
       const row = rowOf(e.errorId);
@@ -362,7 +365,7 @@ describe('autoResolveMatchingTraceKeys', () => {
 
 describe('workspace reopen', () => {
   it('keeps retry jobs and their outcomes across processes', async () => {
-    const job = await backend.retries.retry(CRM_FLOW, CRM_STEP, { query: 'class:intermittent' }, { backoff: fastBackoff, wait: true });
+    const job = await retryToEnd(backend, CRM_FLOW, CRM_STEP, { query: 'class:intermittent' }, { backoff: fastBackoff });
     await backend.close();
     backend = new Local(Workspace.open(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR }));
     const again = await backend.getJob(job!._id);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { JobDetail } from '../../src/backend/backend.js';
+import type { JobDetail } from '../../src/backend/contract/index.js';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import type { FlowStepError, Job } from '../../src/domain/api.js';
 import { decodeId, definitionId } from '../../src/domain/ids.js';
@@ -8,6 +8,7 @@ import { applyMapping } from '../../src/flows/template.js';
 import { validateSalesOrder, type ShopOrder } from '../../src/mocks/systems.js';
 import { DEMO_FLOWS_YAML } from '../../src/workspace/demo.js';
 import { undeclaredKeys, validateAgainst } from '../helpers/spec.js';
+import { runFlowToEnd } from '../helpers/jobs.js';
 import { openBackend, tempHome, withTimeout, writeFlowFile } from '../helpers/workspace.js';
 
 // The embedded runtime against the built-in mock systems (real HTTP on 127.0.0.1, a real SQLite
@@ -132,7 +133,7 @@ describe('runtime: failures of the mock systems become classified open errors', 
     expect(kinds).toContain('invalid_email:email');
     expect(kinds).toContain('missing_required_field:email');
 
-    const job = await b.runFlow(ERP_FLOW);
+    const job = await runFlowToEnd(b, ERP_FLOW);
     expect(job.numExport).toBe(orders.length);
     expect(job.numError).toBe(expected.size);
     expect(job.numSuccess).toBe(orders.length - expected.size);
@@ -207,7 +208,7 @@ describe('runtime: failures of the mock systems become classified open errors', 
     // A limit of 0 answers every order 429: how many pass a real limit would depend on the machine's speed.
     b.runtime.mockSystems!.erp.setRateLimit(0);
     b.runtime.mockSystems!.crm.setFailureRate(0.3);
-    const job = await b.runFlow(ERP_FLOW);
+    const job = await runFlowToEnd(b, ERP_FLOW);
     await expectConsistentJob(b, job, ERP_FLOW);
 
     const erp = await allErrors(b, ERP_FLOW, 'ERP sales orders');
@@ -252,7 +253,7 @@ describe('runtime: failures of the mock systems become classified open errors', 
     const noEmail = orders.filter((o) => !o.customer.email).map((o) => o.id);
     expect(noEmail.length).toBeGreaterThan(0);
 
-    const job = await b.runFlow(CRM_FLOW);
+    const job = await runFlowToEnd(b, CRM_FLOW);
     await expectConsistentJob(b, job, CRM_FLOW);
     const errors = await allErrors(b, CRM_FLOW, 'CRM contacts');
     const mapping = errors.filter((e) => e.source === 'mapping');
@@ -281,7 +282,7 @@ describe('runtime: failures of the mock systems become classified open errors', 
 
   it('a system that is down → ECONNREFUSED and one that is slow → ETIMEDOUT: connection, no snapshot', async () => {
     const b = await demoBackend();
-    const job = await b.runFlow(WAREHOUSE_FLOW);
+    const job = await runFlowToEnd(b, WAREHOUSE_FLOW);
     await expectConsistentJob(b, job, WAREHOUSE_FLOW);
     expect(job.numExport).toBe(25);
     expect(job.numError).toBe(25);
@@ -317,7 +318,7 @@ describe('runtime: failures of the mock systems become classified open errors', 
 
   it('pages a listing with nextPageURL, newest first, without overlap', async () => {
     const b = await demoBackend();
-    await b.runFlow(WAREHOUSE_FLOW);
+    await runFlowToEnd(b, WAREHOUSE_FLOW);
     const all = await allErrors(b, WAREHOUSE_FLOW, 'Warehouse shipments');
     const seen: string[] = [];
     let before: string | undefined;

@@ -9,6 +9,7 @@ import { decodeId } from '../../src/domain/ids.js';
 import { MASK } from '../../src/domain/mask.js';
 import { runInProcess } from '../helpers/in-process.js';
 import { renderTui } from '../helpers/render.js';
+import { runFlowToEnd } from '../helpers/jobs.js';
 import { openBackend, tempHome, writeFlowFile } from '../helpers/workspace.js';
 
 // Secrets are resolved in memory only. After flows that fail (so traces, messages, retry data and
@@ -158,7 +159,7 @@ describe('secrets never reach the store', () => {
     backend = openBackend(t.home, { ...process.env, ...env });
     backend.ws.config.set('demo', true);
 
-    const job = await backend.runFlow('Orders with secrets');
+    const job = await runFlowToEnd(backend, 'Orders with secrets');
     expect(job.status).toBe('completed');
     expect(job.numExport).toBe(80);
 

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FlowInfo, JobDetail, JobListEntry } from '../../src/backend/backend.js';
+import type { FlowInfo, JobDetail, JobListEntry } from '../../src/backend/contract/index.js';
 import { pathOf, ROUTES } from '../../src/backend/wire/routes.js';
 import type { FlowErrorsResponse, FlowStepError, FlowStepErrorsResponse, FlowStepRequestsListResponse, ExecutionLogsResponse } from '../../src/domain/api.js';
 import { ANA, BEN, startServer, type TestServer } from '../helpers/serve.js';
@@ -134,23 +134,22 @@ describe('retry data, request traces, retries and jobs', () => {
     // The same records are held by the queued job: refused as unprocessable (the spec has no 409).
     const again = await server.call('POST', pathOf(ROUTES.retrySelection, P()), { body: { selection: { retryDataKeys: keys } } });
     expect(again.status).toBe(422);
-    const started = Date.now();
-    const polled = await server.call('GET', `${pathOf(ROUTES.getJob, { jobId: job._id })}?waitMs=300`);
-    expect(polled.body).toMatchObject({ _id: job._id, status: 'queued' });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     expect((await server.call('GET', pathOf(ROUTES.recordCounts, { jobId: job._id }))).body).toMatchObject({ total: keys.length });
     expect((await server.call('GET', pathOf(ROUTES.retryReport, { jobId: job._id }))).body).toMatchObject({ job: { _id: job._id } });
     expect((await server.call('POST', pathOf(ROUTES.cancelJob, { jobId: job._id }))).body).toMatchObject({ _id: job._id, status: 'canceled' });
-    // With the records free again: the spec's back-off route queues its own job.
+    // A long-poll of a job that has ended answers at once.
+    const asked = Date.now();
+    expect((await server.call('GET', `${pathOf(ROUTES.getJob, { jobId: job._id })}?waitMs=20000`)).body).toMatchObject({ _id: job._id, status: 'canceled' });
+    expect(Date.now() - asked).toBeLessThan(15_000);
+    // With the records free again: the spec's back-off route queues its own job, and a long-poll
+    // answers when it changes (this test server has no worker: the waiting backend runs it).
     const backoff = await server.call('POST', pathOf(ROUTES.retryWithBackoff, P()), { body: { retryDataKeys: keys } });
     expect(backoff).toMatchObject({ status: 200, body: { type: 'retry', status: 'queued' } });
-    // A long-poll answers when the job changes, not when its time is up.
     const backoffId = (backoff.body as JobDetail)._id;
-    const waiting = server.call('GET', `${pathOf(ROUTES.getJob, { jobId: backoffId })}?waitMs=20000`);
-    const asked = Date.now();
+    const changed = (await server.call('GET', `${pathOf(ROUTES.getJob, { jobId: backoffId })}?waitMs=20000`)).body as JobDetail;
+    expect(changed._id).toBe(backoffId);
+    expect(changed.status).not.toBe('queued');
     await server.call('POST', pathOf(ROUTES.cancelJob, { jobId: backoffId }));
-    expect((await waiting).body).toMatchObject({ _id: backoffId, status: 'canceled' });
-    expect(Date.now() - asked).toBeLessThan(15_000);
     const jobs = (await server.call('GET', `${ROUTES.listJobs.path}?type=retry&limit=5`)).body as JobListEntry[];
     expect(jobs.map((j) => j._id)).toContain(job._id);
     expect((await server.call('POST', ROUTES.keepAutomaticRetries.path)).body).toMatchObject({ worker: 'off' });

@@ -132,7 +132,7 @@ beforeAll(() => {
         message: `Record ${i} quarantined by the archive gateway`,
         job: jobs[0]!,
       };
-      const id = store.insertError({ ...row, classifiedBy: 'rule', traceKey: `AR-${i}` });
+      const id = store.insertError({ ...row, assignee: row.assignee ?? undefined, classifiedBy: 'rule', traceKey: `AR-${i}` });
       rows.push({ id, ...row, sig: signer.sign(row).sig });
     }
     // A third of the step's errors resolved, as an operator would over time.

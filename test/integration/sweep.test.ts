@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { followJob } from '../../src/backend/follow-job.js';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import type { Job } from '../../src/domain/api.js';
 import { encodeId } from '../../src/domain/ids.js';
@@ -123,17 +124,14 @@ describe('retry progress', () => {
   it('says the total when queued and shows outcomes of a slow job while it runs', async () => {
     const erp = stepNamed('ERP sales orders');
     const ids = addDue(erp, 3, { dueAt: Date.now() + 3_600_000 });
-    let queuedWith: number | undefined;
     const seen: Array<{ done: number; status: string }> = [];
-    const job = await backend.retries.retry(FLOW, erp.stepId, { errorIds: ids }, {
-      wait: true,
-      ratePerSecond: 1,
-      onQueued: (_job, records) => {
-        queuedWith = records;
-      },
+    const queued = await backend.retries.retry(FLOW, erp.stepId, { errorIds: ids }, { ratePerSecond: 1 });
+    expect(queued!.status).toBe('queued');
+    // The total is there as soon as the job is queued, before anything ran.
+    expect((await backend.retries.recordCounts(queued!._id))!.total).toBe(3);
+    const job = await followJob(backend, queued!._id, {
       onProgress: (j: Job) => seen.push({ done: (j.numSuccess ?? 0) + (j.numError ?? 0) + (j.numIgnore ?? 0), status: j.status }),
     });
-    expect(queuedWith).toBe(3);
     expect(job!.status).toBe('completed');
     // At one record a second, the first outcomes are committed (and reported) before the last is sent.
     expect(seen.some((s) => s.done > 0 && s.done < 3 && s.status === 'running')).toBe(true);

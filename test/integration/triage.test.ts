@@ -9,6 +9,7 @@ import { MASK } from '../../src/domain/mask.js';
 import type { StepRow } from '../../src/store/rows.js';
 import { DEMO_TAGS, seedDemoWorkspace, tagCode } from '../../src/workspace/demo.js';
 import { undeclaredKeys, validateAgainst } from '../helpers/spec.js';
+import { runFlowToEnd } from '../helpers/jobs.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
 
 // The triage mutations over a real SQLite workspace: the demo's flows, users and tag catalog, with
@@ -615,7 +616,7 @@ describe('config keys', () => {
 
 describe('on errors the runtime recorded', () => {
   it('resolves the ERP 422s by query and deletes them with their traces', async () => {
-    await backend.runFlow(FLOW);
+    await runFlowToEnd(backend, FLOW);
     const invalid = (await backend.listErrors(FLOW, STEP, { query: 'code:422', limit: 1000 })).errors;
     expect(invalid.length).toBeGreaterThan(0);
     const open = store().stepErrorStats(step.key).open;

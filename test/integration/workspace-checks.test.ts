@@ -49,7 +49,7 @@ function seeded(): { dir: string; b: LocalBackend; importKey: string; lookupKey:
   const ids = store.transaction(() => {
     const add = (step: typeof erp, stage: string, n: number) => {
       const rd = store.insertRetryData({ step: step!.key, createdAt: T0 + n, stage, pgExportId: shop!.stepId, traceKey: `SO-${n}`, data: { id: `SO-${n}` } });
-      const err = store.insertError({ step: step!.key, occurredAt: T0 + n + 1, source: 'application', code: '422', message: 'bad', traceKey: `SO-${n}`, retryData: rd });
+      const err = store.insertError({ step: step!.key, occurredAt: T0 + n + 1, source: 'application', code: '422', message: 'bad', classification: 'value', classifiedBy: 'rule', traceKey: `SO-${n}`, retryData: rd });
       return { key: encodeId('retryData', rd, T0 + n), errorId: encodeId('error', err, T0 + n + 1) };
     };
     return { imp: add(erp, 'page_processor_import', 1), look: add(lookup, 'page_processor_lookup', 2) };
@@ -197,7 +197,7 @@ describe('opening a hostile workspace', () => {
 
 describe('a read-only workspace', () => {
   it('reads (the store opened read-only) and refuses writes as read-only, changing nothing', async () => {
-    const { dir, b, importErrorId } = seeded();
+    const { dir, importErrorId } = seeded();
     await backends.pop()!.close();
     const ro = open(dir, { FLOWDECK_READONLY: '1' });
     expect(ro.ws.readonly).toBe(true);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Route } from '../../src/tui/state/nav.js';
+import { retryToEnd } from '../helpers/jobs.js';
 import { CRM_FLOW, CRM_STEP, cursorLine, ERP_FLOW, ERP_STEP, errorRow, jobRowId, KEYS, OPERATOR, seededTuiPerTest, type TuiHarness } from '../helpers/render.js';
 
 // The error detail, the jobs view with live progress, and the logs drill-down
@@ -37,7 +38,7 @@ describe('error detail', () => {
 
   it('history lists the earlier errors of the same retry data after a retry fails again', async () => {
     const [e] = (await seeded.backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'code:422 class:value', limit: 1 })).errors;
-    await seeded.backend.retries.retry(ERP_FLOW, ERP_STEP, { errorIds: [e!.errorId] }, { wait: true });
+    await retryToEnd(seeded.backend, ERP_FLOW, ERP_STEP, { errorIds: [e!.errorId] });
     const [again] = (await seeded.backend.listErrors(ERP_FLOW, ERP_STEP, { query: `rdk:${e!.retryDataKey}` })).errors;
     expect(again!.errorId).not.toBe(e!.errorId);
     tui = seeded.render({ routes: await detailRoute(again!.errorId), rows: 200 });
@@ -71,7 +72,7 @@ describe('error detail', () => {
 
 describe('jobs', () => {
   it('lists recent jobs and follows a running retry job live until it completes', async () => {
-    const job = await seeded.backend.retries.retry(CRM_FLOW, CRM_STEP, { query: 'class:intermittent' }, { wait: false });
+    const job = await seeded.backend.retries.retry(CRM_FLOW, CRM_STEP, { query: 'class:intermittent' });
     tui = seeded.render({ routes: [{ view: 'flows' }, { view: 'jobs' }] });
     const frame = await tui.waitFor(job!._id);
     expect(frame).toMatch(new RegExp(`${job!._id}\\s+retry\\s+${CRM_FLOW}\\s+${CRM_STEP}\\s+${OPERATOR.slice(0, 10)}\\S*\\s+queued\\s+\\d+ records, waiting`));
@@ -85,7 +86,7 @@ describe('jobs', () => {
   });
 
   it('c cancels the job under the cursor after a confirmation', async () => {
-    const job = await seeded.backend.retries.retry(CRM_FLOW, CRM_STEP, { query: 'class:intermittent' }, { wait: false });
+    const job = await seeded.backend.retries.retry(CRM_FLOW, CRM_STEP, { query: 'class:intermittent' });
     tui = seeded.render({ routes: [{ view: 'flows' }, { view: 'jobs' }] });
     await tui.waitFor((f) => (cursorLine(f) ?? '').includes(job!._id));
     expect(tui.frame()).toContain('c cancel job');

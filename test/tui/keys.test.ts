@@ -152,13 +152,27 @@ describe('boundaries', () => {
     return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [join(dir, e.name)] : []));
   }
 
+  const importsOf = (file: string) =>
+    [...readFileSync(file, 'utf8').matchAll(/^import\s+(type\s+)?[^'"]*from\s+'([^']+)'/gm)].map((m) => ({ typeOnly: !!m[1], from: m[2]! }));
+  // The client's helpers (following a job, saving a download) work over any Backend, as the CLI's
+  // commands use them: the TUI may call them too.
+  const CLIENT_HELPERS = ['src/backend/follow-job.ts', 'src/backend/download.ts'];
+  const isClientHelper = (from: string) => /\/backend\/(follow-job|download)\.js$/.test(from);
+
   it('the TUI sits on the backend interface: no store, no SQLite, no runtime; backend modules for types only', () => {
     for (const file of files('src/tui')) {
-      const text = readFileSync(file, 'utf8');
-      const imports = [...text.matchAll(/^import\s+(type\s+)?[^'"]*from\s+'([^']+)'/gm)].map((m) => ({ typeOnly: !!m[1], from: m[2]! }));
-      for (const i of imports) {
+      for (const i of importsOf(file)) {
         expect(i.from, file).not.toMatch(/\/store\/|better-sqlite3|\/runtime\/|\/workspace\//);
-        if (/\/backend\/(?!backend\.js)/.test(i.from)) expect(i.typeOnly, `${file} imports ${i.from} for more than types`).toBe(true);
+        if (/\/backend\//.test(i.from) && !isClientHelper(i.from)) expect(i.typeOnly, `${file} imports ${i.from} for more than types`).toBe(true);
+      }
+    }
+  });
+
+  it('the client\'s helpers the TUI may use load no backend implementation, store or runtime', () => {
+    for (const file of CLIENT_HELPERS) {
+      for (const i of importsOf(file)) {
+        expect(i.from, file).not.toMatch(/\/store\/|better-sqlite3|\/runtime\/|\/workspace\//);
+        if (/^\.\/(?!contract\/)/.test(i.from)) expect(i.typeOnly, `${file} imports ${i.from} for more than types`).toBe(true);
       }
     }
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ErrorListParams } from '../../src/backend/backend.js';
+import type { ErrorListParams } from '../../src/backend/contract/index.js';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import type { TuiBackend } from '../../src/tui/backend.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';

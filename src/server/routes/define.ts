@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
-import type { Backend } from '../../backend/backend.js';
+import type { Backend } from '../../backend/contract/index.js';
 import { fastifyPath, type Route } from '../../backend/wire/routes.js';
 import type { DownloadSigner } from './downloads.js';
 

@@ -1,8 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Backend } from '../../backend/backend.js';
-import type { CsvExportOptions } from '../../backend/csv.js';
+import type { Backend, CsvExportOptions } from '../../backend/contract/index.js';
 import { ROUTES, pathOf } from '../../backend/wire/routes.js';
 import { InvalidInputError } from '../../domain/errors.js';
 import { decodeId } from '../../domain/ids.js';
@@ -54,18 +53,9 @@ export class DownloadSigner {
   }
 }
 
-/**
- * The CSV as text chunks, header first. The one place that knows how the Backend exports: today
- * `records.exportErrorsCsv` into a stream (it waits for the stream to drain, so a slow client holds
- * the export back); the contract's `records.exportErrors` returns the chunks itself.
- */
-function exportCsv(backend: Backend, claim: DownloadClaim): Readable {
-  const out = new PassThrough();
-  backend.records.exportErrorsCsv(claim.flow, claim.step, claim.options, out).then(
-    () => out.end(),
-    (e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))),
-  );
-  return out;
+/** The CSV as a stream of its text chunks (header first), read as fast as the client takes them. */
+async function exportCsv(backend: Backend, claim: DownloadClaim): Promise<Readable> {
+  return Readable.from(await backend.records.exportErrors(claim.flow, claim.step, claim.options), { objectMode: false });
 }
 
 type StepParams = { _id: string; _stepId: string };
@@ -118,9 +108,8 @@ export function downloadRoutes(app: FastifyInstance, ctx: RouteContext): void {
     if (!claim) return reply.code(404).send(errorBody('invalid_ref', 'this download link is not valid or has expired: ask for a new one'));
     request.user = claim.user;
     const name = `${claim.flow}${claim.step ? `-${claim.step}` : ''}-${claim.options.resolved ? 'resolved' : 'errors'}.csv`.replace(/[^\w.-]/g, '_');
-    const csv = exportCsv(ctx.backendOf(request), claim);
-    // A client that goes away mid-download stops the export (an error on its stream ends it), rather
-    // than leave it waiting for a drain that never comes.
+    const csv = await exportCsv(ctx.backendOf(request), claim);
+    // A client that goes away mid-download stops the export (destroying the stream ends its iterator).
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) csv.destroy(new Error('the download was interrupted'));
     });

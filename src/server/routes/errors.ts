@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ErrorListParams, FacetField } from '../../backend/backend.js';
+import type { ErrorListParams, FacetField } from '../../backend/contract/index.js';
 import { ROUTES } from '../../backend/wire/routes.js';
 import * as S from '../schemas.js';
 import { on, type RouteContext } from './define.js';

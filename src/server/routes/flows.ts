@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ROUTES } from '../../backend/wire/routes.js';
-import type { GroupSort } from '../../backend/groups.js';
+import type { GroupSort } from '../../backend/contract/index.js';
 import { errorBody } from '../errors.js';
 import * as S from '../schemas.js';
 import { noContent, on, type RouteContext } from './define.js';
@@ -11,7 +11,7 @@ import { noContent, on, type RouteContext } from './define.js';
 type FlowParams = { _id: string };
 
 export function flowRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  on(app, ROUTES.whoami, {}, async (request) => ({ email: request.user, server: 'flowdeck', version: ctx.version }));
+  on(app, ROUTES.whoami, {}, async (request) => ({ email: (await ctx.backendOf(request).whoami()).email, server: 'flowdeck', version: ctx.version }));
 
   on(app, ROUTES.listFlows, {}, async (request, reply) => {
     const flows = await ctx.backendOf(request).listFlows();

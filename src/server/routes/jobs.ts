@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Backend, JobDetail, JobListParams } from '../../backend/backend.js';
+import type { Backend, JobDetail, JobListParams } from '../../backend/contract/index.js';
 import { ROUTES } from '../../backend/wire/routes.js';
-import { TERMINAL_JOB_STATUSES, type JobStatus, type JobType } from '../../domain/api.js';
+import type { JobStatus, JobType } from '../../domain/api.js';
 import * as S from '../schemas.js';
 import { noContent, on, type RouteContext } from './define.js';
 
@@ -12,28 +11,21 @@ import { noContent, on, type RouteContext } from './define.js';
 
 /** The longest a long-poll holds a request. */
 export const MAX_WAIT_MS = 30_000;
-const POLL_MS = 200;
-
-/** What a follower sees change: the status and the counters. */
-function progressOf(job: JobDetail): string {
-  return JSON.stringify([job.status, job.numError, job.numOpenError, job.numResolved, job.numSuccess, job.numIgnore, job.numPagesProcessed, job.endedAt]);
-}
 
 /**
- * The job once it changed from how it was first read, or as it is when `waitMs` passed (or the
- * server closes); a job that has ended, at once. Until the Backend's getJob takes `{ waitMs }` itself, the waiting is done here.
+ * The Backend's long-poll, capped; when the server starts closing, the job as it is now instead,
+ * so a closing server waits for no follower.
  */
 async function jobAfterChange(backend: Backend, jobId: string, waitMs: number, closing: AbortSignal): Promise<JobDetail> {
-  const first = await backend.getJob(jobId);
-  // A job that has ended changes no more: no reason to hold the request.
-  if (TERMINAL_JOB_STATUSES.includes(first.status)) return first;
-  const until = Date.now() + Math.min(waitMs, MAX_WAIT_MS);
-  let job = first;
-  while (Date.now() < until && !closing.aborted && progressOf(job) === progressOf(first)) {
-    await sleep(Math.min(POLL_MS, Math.max(1, until - Date.now())), undefined, { signal: closing }).catch(() => undefined);
-    job = await backend.getJob(jobId);
+  if (closing.aborted) return backend.getJob(jobId);
+  let onClose: () => void = () => undefined;
+  const closed = new Promise<'closing'>((resolve) => closing.addEventListener('abort', (onClose = () => resolve('closing')), { once: true }));
+  try {
+    const answer = await Promise.race([backend.getJob(jobId, { waitMs: Math.min(waitMs, MAX_WAIT_MS) }), closed]);
+    return answer === 'closing' ? backend.getJob(jobId) : answer;
+  } finally {
+    closing.removeEventListener('abort', onClose);
   }
-  return job;
 }
 
 export function jobRoutes(app: FastifyInstance, ctx: RouteContext): void {

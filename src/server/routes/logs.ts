@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { LogChildrenParams, LogDataQuery, LogListParams, LogMetadataQuery, LogStatusFilter } from '../../backend/records.js';
+import type { LogChildrenParams, LogDataQuery, LogListParams, LogMetadataQuery, LogStatusFilter } from '../../backend/contract/index.js';
 import { ROUTES } from '../../backend/wire/routes.js';
 import * as S from '../schemas.js';
 import { on, type RouteContext } from './define.js';

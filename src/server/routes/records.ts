@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { RequestListParams } from '../../backend/records.js';
-import type { ErrorSelection } from '../../backend/selection.js';
+import type { ErrorSelection, RequestListParams } from '../../backend/contract/index.js';
 import { ROUTES } from '../../backend/wire/routes.js';
 import type { PatchOp } from '../../domain/json-patch.js';
 import * as S from '../schemas.js';

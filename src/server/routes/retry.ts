@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { RetryRequest } from '../../backend/retry.js';
-import type { ErrorSelection } from '../../backend/selection.js';
+import type { ErrorSelection, RetryRequest } from '../../backend/contract/index.js';
 import { ROUTES } from '../../backend/wire/routes.js';
 import { DEFAULT_BACKOFF } from '../../domain/backoff.js';
 import * as S from '../schemas.js';

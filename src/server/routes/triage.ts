@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ErrorSelection } from '../../backend/selection.js';
-import type { TagSelection, TagUpdate } from '../../backend/triage.js';
+import type { ErrorSelection, TagSelection, TagUpdate } from '../../backend/contract/index.js';
 import { ROUTES } from '../../backend/wire/routes.js';
 import * as S from '../schemas.js';
 import { noContent, on, type RouteContext } from './define.js';

@@ -6,7 +6,7 @@ import { BINDINGS, footerItems, VIEW_TITLES, type Binding, type KeyContext, type
 import { routeLabel, type NavState } from '../state/nav.js';
 import type { Theme } from '../theme.js';
 import type { Message } from '../context.js';
-import type { AutomaticRetries } from '../../backend/backend.js';
+import type { AutomaticRetries } from '../../backend/contract/index.js';
 
 // The fixed parts of the screen: a header (title, workspace, breadcrumb), a footer (a message or
 // the open prompt, then the keys that work here) and the `?` overlay. Footer and help are drawn

@@ -1,4 +1,4 @@
-import type { JobListParams } from '../../backend/backend.js';
+import type { JobListParams } from '../../backend/contract/index.js';
 import { JOB_STATUSES, JOB_TYPES, type JobStatus, type JobType } from '../../domain/api.js';
 
 // The jobs view's filter, the flags of `jobs list` as words: `type:retry status:failed by:me

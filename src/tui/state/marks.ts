@@ -1,5 +1,5 @@
-import type { ErrorSelection } from '../../backend/selection.js';
 
+import type { ErrorSelection } from '../../backend/contract/index.js';
 // Marks on the errors table: explicit errorIds (space, ranges, shift-moves), or "every error that
 // matches the filter" — kept as the query itself, never as a list of ids, so marking a million
 // matches costs nothing and the bulk call selects them in the store.

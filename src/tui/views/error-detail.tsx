@@ -1,5 +1,4 @@
 import { Box, Text } from 'ink';
-import type { ErrorDetail } from '../../backend/triage.js';
 import type { ExecutionLogMetadataResponse, FlowStepRequestResponse, FlowStepRetryData, ResolvedFlowStepError } from '../../domain/api.js';
 import { assignErrors, editSnapshot, reopenErrors, resolveErrors, retryErrors, tagErrors, type ActionContext, type Target } from '../actions.js';
 import { failureMessage, type TuiBackend } from '../backend.js';
@@ -12,6 +11,7 @@ import { listMotion } from '../state/list.js';
 import type { Route } from '../state/nav.js';
 import { rowIdOf } from '../state/error-window.js';
 import type { Style, Theme } from '../theme.js';
+import type { ErrorDetail } from '../../backend/contract/index.js';
 
 // One error in full: the message (pretty JSON when it is JSON), the retry-data snapshot, the masked
 // request and response, its history (other errors of the same retry data, open and resolved) and

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import type { FlowInfo } from '../../backend/backend.js';
+import type { FlowInfo } from '../../backend/contract/index.js';
 import { Table, type TableRow } from '../components/table.js';
 import { useUIActions, useUIState } from '../context.js';
 import { age, formatCount, type ColumnSpec } from '../format.js';

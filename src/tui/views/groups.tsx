@@ -1,5 +1,4 @@
 import { Box, Text } from 'ink';
-import type { ErrorGroup } from '../../backend/groups.js';
 import { mergeQueries, parseQuery, formatQuery } from '../../domain/query.js';
 import { assignErrors, exportCsv, resolveErrors, retryErrors, tagErrors, type ActionContext, type Target } from '../actions.js';
 import { Table, type TableRow } from '../components/table.js';
@@ -10,6 +9,7 @@ import type { Command } from '../keys.js';
 import { rowIdOf } from '../state/error-window.js';
 import { listMotion, visibleRange } from '../state/list.js';
 import type { Route } from '../state/nav.js';
+import type { ErrorGroup } from '../../backend/contract/index.js';
 
 // Error groups of a step (or of every step of a flow): the open errors counted by signature,
 // largest first, with a plain bar of each group's share of its step. Enter opens the errors table

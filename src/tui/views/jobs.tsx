@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import { useState } from 'react';
-import type { JobListEntry, JobListParams } from '../../backend/backend.js';
+import type { JobListEntry, JobListParams } from '../../backend/contract/index.js';
 import type { TuiBackend } from '../backend.js';
 import { JOB_FILTER_HINT, JOB_FILTER_SUGGESTIONS, parseJobFilter } from '../state/job-filter.js';
 import { TERMINAL_JOB_STATUSES, type Job } from '../../domain/api.js';

@@ -1,6 +1,5 @@
 import { Box, Text } from 'ink';
 import { useEffect, useState } from 'react';
-import type { LogStatusFilter } from '../../backend/records.js';
 import { LOG_DATA_STAGES, type ExecutionLogEntry } from '../../domain/api.js';
 import { failureMessage } from '../backend.js';
 import { Table, TextPage, type TableRow } from '../components/table.js';
@@ -10,6 +9,7 @@ import { useCommands, useListWindow, useLoad } from '../hooks.js';
 import type { Command } from '../keys.js';
 import { listMotion, visibleRange } from '../state/list.js';
 import type { Route } from '../state/nav.js';
+import type { LogStatusFilter } from '../../backend/contract/index.js';
 
 // The execution-log drill-down: a job's log entries (paged as the cursor nears the end, filtered
 // by status or by the trace key of the error we came from) → the trace of one record across the
