@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowInfo, JobDetail, JobListEntry } from '../../src/backend/contract/index.js';
-import { pathOf, ROUTES } from '../../src/backend/wire/routes.js';
+import { pathOf, ROUTES, type Route } from '../../src/backend/wire/routes.js';
 import type { FlowErrorsResponse, FlowStepError, FlowStepErrorsResponse, FlowStepRequestsListResponse, ExecutionLogsResponse } from '../../src/domain/api.js';
 import { ANA, BEN, startServer, type TestServer } from '../helpers/serve.js';
 import { expectSpecShape } from '../helpers/spec-routes.js';
@@ -202,6 +202,17 @@ describe('CSV downloads', () => {
     const all = await request((whole.body as { signedURL: string }).signedURL);
     expect(all.statusCode).toBe(200);
     expect((await all.body.text()).split('\n')[0]).toMatch(/^_expOrImpId,/);
+  });
+});
+
+describe('the route table', () => {
+  it('serves every route of the wire table (none falls through to "no route")', async () => {
+    for (const [name, route] of Object.entries(ROUTES) as Array<[string, Route]>) {
+      const path = route.path.replace(/\{(\w+)\}/g, (_, param: string) => (param === '_id' ? flow._id : param === '_stepId' ? stepId : 'x'));
+      const answer = await server.call(route.method, path, route.method === 'GET' || route.method === 'DELETE' ? {} : { body: {} });
+      const code = (answer.body as { errors?: Array<{ code?: string }> } | undefined)?.errors?.[0]?.code;
+      expect(code, `${name}: ${route.method} ${path}`).not.toBe('not_found');
+    }
   });
 });
 
