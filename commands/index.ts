@@ -76,6 +76,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async (io) => (await import('./doctor.js')).doctorCommand(io),
   },
   {
+    name: 'serve',
+    term: 'serve [options]',
+    description: "serve the workspace over HTTP to a team: the Flows API, each request acting as its token's user",
+    load: async (io) => (await import('./serve.js')).serveCommand(io),
+  },
+  {
     name: 'worker',
     term: 'worker [options]',
     hidden: true,
