@@ -48,7 +48,7 @@ export function displayUrl(url: string | URL): string {
 }
 
 // Codes flowdeck's ConflictError carries; the server sends them with 422 (409 is not in the spec).
-const CONFLICT_CODES = new Set(['conflict', 'retry_in_progress', 'job_finished', 'duplicate_tag', 'timeout', 'job_not_completed']);
+const CONFLICT_CODES = new Set(['conflict', 'retry_in_progress', 'job_finished', 'duplicate_tag', 'timeout', 'job_not_completed', 'flow_running', 'run_rejected', 'token_name_taken']);
 
 /** The FlowdeckError for a non-2xx answer: the server's first error message and code. */
 export function errorFromResponse(status: number, body: unknown, url: string, statusText = ''): FlowdeckError {

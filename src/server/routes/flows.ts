@@ -1,3 +1,4 @@
+import type { FlowInfo } from '../../backend/contract/index.js';
 import type { FastifyInstance } from 'fastify';
 import { ROUTES } from '../../backend/wire/routes.js';
 import type { GroupSort } from '../../backend/contract/index.js';
@@ -16,10 +17,10 @@ export function flowRoutes(app: FastifyInstance, ctx: RouteContext): void {
   on(app, ROUTES.listFlows, {}, async (request, reply) => {
     const flows = await ctx.backendOf(request).listFlows();
     // The spec: no flows is a 204, not an empty list.
-    return flows.length === 0 ? noContent(reply) : flows;
+    return flows.length === 0 ? noContent(reply) : flows.map(served);
   });
 
-  on<{ Params: FlowParams }>(app, ROUTES.getFlow, {}, async (request) => ctx.backendOf(request).getFlow(request.params._id));
+  on<{ Params: FlowParams }>(app, ROUTES.getFlow, {}, async (request) => served(await ctx.backendOf(request).getFlow(request.params._id)));
 
   on<{ Params: FlowParams; Body: Array<{ op: string; path: string; value?: unknown }> }>(app, ROUTES.patchFlow, { body: S.jsonPatchBody }, async (request, reply) => {
     // The one field flowdeck lets a patch change: /disabled, to a boolean.
@@ -46,4 +47,10 @@ export function flowRoutes(app: FastifyInstance, ctx: RouteContext): void {
       return ctx.backendOf(request).errorGroups(request.params._id, stepId, { ...rest, ...(q !== undefined ? { query: q } : {}) });
     },
   );
+}
+
+/** A flow as a client sees it: the flow file's path is the server's business, not the client's. */
+function served(flow: FlowInfo): FlowInfo {
+  const { file: _file, ...rest } = flow;
+  return rest;
 }
