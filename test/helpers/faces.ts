@@ -134,28 +134,32 @@ export async function remoteFace(template: Template, operator: string): Promise<
 
   const token = async (email: string) => (await cliOk(['tokens', 'create', '--user', email, '--name', 'e2e'], admin)).stdout.trim();
   /** A shell of `email`'s: their own config directory, a profile "team" over the server, their token in its variable. */
-  const shellOf = async (email: string): Promise<Record<string, string>> => {
+  const shellOf = async (email: string, given?: string): Promise<Record<string, string>> => {
     const env = {
       FLOWDECK_HOME: nowhere,
       FLOWDECK_CONFIG_DIR: join(tmp.home, `config-${++shells}`),
       // Not who acts remotely (the token is): were it used anywhere, the records would say so.
       FLOWDECK_USER: `local.${shells}@shell.example`,
-      FD_TEAM_TOKEN: await token(email),
+      FD_TEAM_TOKEN: given ?? (await token(email)),
     };
     await cliOk(['profile', 'add', 'team', '--url', serve!.url, '--token-env', 'FD_TEAM_TOKEN'], env);
     return { ...env, FLOWDECK_PROFILE: 'team' };
   };
 
+  // The operator's token is made while the server starts (SQLite lets both at the workspace).
+  const starting = startServeProcess(admin);
+  const operatorToken = token(operator);
+  operatorToken.catch(() => undefined); // awaited below; reported there
   try {
-    serve = await startServeProcess(admin);
-    const env = await shellOf(operator);
+    serve = await starting;
+    const env = await shellOf(operator, await operatorToken);
     return {
       name: 'remote',
       env,
       operator,
       workspace,
       scratch,
-      as: shellOf,
+      as: (email) => shellOf(email),
       async cleanup() {
         try {
           await serve!.stop();
@@ -166,7 +170,7 @@ export async function remoteFace(template: Template, operator: string): Promise<
       },
     };
   } catch (e) {
-    await serve?.stop().catch(() => undefined);
+    await (serve ?? (await starting.catch(() => undefined)))?.stop().catch(() => undefined);
     tmp.cleanup();
     throw e;
   }
