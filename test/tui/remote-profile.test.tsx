@@ -52,7 +52,9 @@ it('opens on a remote profile, shows it in the header, and records what the keys
   const flows = await tui.waitFor(FLOW);
   expect(lineWith(flows, /^flowdeck/)).toMatch(new RegExp(`^flowdeck\\s+team ${server.url.replace(/\./g, '\\.')}\\s.*${ANA.replace(/\./g, '\\.')}$`));
   await tui.pressAndWait('G', (f) => cursorLine(f)?.includes(FLOW) === true);
-  await tui.pressAndWait(KEYS.enter, (f) => f.includes(`Flows › ${FLOW}`) && f.includes(STEP));
+  const steps = await tui.pressAndWait(KEYS.enter, (f) => f.includes(`Flows › ${FLOW}`) && f.includes(STEP));
+  // A served flow has no flow file here: the flow's line ends with its last run.
+  expect(lineWith(steps, new RegExp(`^${FLOW} enabled`))).toMatch(/ · last run never$/);
   await tui.pressAndWait('G', (f) => cursorLine(f)?.includes(STEP) === true);
   await tui.pressAndWait(KEYS.enter, 'row 1 of 5');
 
