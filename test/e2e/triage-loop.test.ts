@@ -29,6 +29,7 @@ describe.each([
   { face: 'remote', make: remoteFace },
 ])('on the $face face', ({ make }) => {
   let face: Face;
+  const opened: Face[] = [];
 
   async function cli(args: string[], expectCode = 0, env: Record<string, string> = face.env) {
     const result = await runCli(args, env);
@@ -46,10 +47,12 @@ describe.each([
 
   beforeEach(async () => {
     face = await make(template!, OPERATOR);
+    opened.push(face);
   });
 
+  // Stops the server (the remote face checks its shells made no local workspace) and removes it all.
   afterEach(async () => {
-    await face?.cleanup();
+    for (const f of opened.splice(0)) await f.cleanup();
   });
 
   it('list → assign → tag → edit a 422 snapshot → retry → resolved by the operator; a second user acts as himself', async () => {

@@ -188,4 +188,3 @@ export function auditOf(workspace: string): Array<{ actor: string; action: strin
   }
 }
 
-export type FaceMaker = (template: Template, operator: string) => Promise<Face>;
