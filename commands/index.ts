@@ -195,7 +195,7 @@ export async function buildProgram(io: CommandIO = processIO(), args: readonly s
 }
 
 /** The TUI's header label and where it remembers the operator's place: the workspace, or the profile. */
-async function tuiPlace(env: NodeJS.ProcessEnv, target: ProfileTarget): Promise<{ workspace: string; sessionDir: string }> {
+export async function tuiPlace(env: NodeJS.ProcessEnv, target: ProfileTarget): Promise<{ workspace: string; sessionDir: string }> {
   if (target.kind === 'remote') {
     const [{ profilesDir }, { join }] = await Promise.all([import('../src/cli/profiles.js'), import('node:path')]);
     return { workspace: `${target.name} ${target.url}`, sessionDir: join(profilesDir(env), 'sessions', target.name) };

@@ -145,6 +145,9 @@ export interface RenderOptions {
   refreshMs?: number;
   /** Where the session (view, filter, `/` history) is kept; not kept unless given. */
   session?: AppProps['session'];
+  /** The header's place and operator (a workspace's directory, or a profile and its server). */
+  workspace?: string;
+  operator?: string;
 }
 
 export function renderTui(backend: TuiBackend, options: RenderOptions = {}): TuiHarness {
@@ -153,8 +156,8 @@ export function renderTui(backend: TuiBackend, options: RenderOptions = {}): Tui
   const r = render(
     <App
       backend={backend}
-      workspace="/tmp/test-workspace"
-      operator={OPERATOR}
+      workspace={options.workspace ?? '/tmp/test-workspace'}
+      operator={options.operator ?? OPERATOR}
       env={options.env ?? { NO_COLOR: '1' }}
       {...(options.routes ? { initialRoutes: options.routes } : {})}
       editFile={(file) => {

@@ -59,8 +59,10 @@ export function specSteps(raw: SpecFlow): Array<{ _id: string; type: StepKind }>
 
 export function toFlowInfo(raw: SpecFlow, errors: FlowErrorsResponse | undefined): FlowInfo {
   if (isFlowInfo(raw)) {
-    // FlowInfo.file is local-only (optional in the contract); a server's flows have none.
-    return { ...(raw as unknown as FlowInfo), file: raw.file ?? '' };
+    // FlowInfo.file is local-only (optional in the contract): a server's flows have none here, not
+    // even an empty one (it printed as a blank "File:" in flows show and a dangling "·" in the TUI).
+    const { file: _serversOwn, ...info } = raw as unknown as FlowInfo;
+    return info;
   }
   const counts = new Map((errors?.flowErrors ?? []).map((e) => [e._expOrImpId, e]));
   const steps: StepInfo[] = specSteps(raw).map((s, position) => {
@@ -74,7 +76,6 @@ export function toFlowInfo(raw: SpecFlow, errors: FlowErrorsResponse | undefined
     _id: raw._id,
     name: raw.name ?? raw._id,
     disabled: raw.disabled === true,
-    file: '',
     numOpenError: steps.reduce((n, s) => n + s.numOpenError, 0),
     steps,
   };
