@@ -3,34 +3,36 @@ import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowStepError, FlowStepErrorsResponse, FlowStepResolvedResponse } from '../../src/domain/api.js';
-import { REPO_ROOT } from '../helpers/cli.js';
+import { REPO_ROOT, runCli, type CliResult } from '../helpers/cli.js';
 import { commandEnv, runInProcess } from '../helpers/in-process.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
 
-// A triage command that asks on a real terminal (a pseudo-terminal, from util-linux `script`): the
-// process of bin/flowdeck.js reads the answer from its TTY. What the triage commands do without a
-// terminal is test/integration/triage-commands.test.ts (in this process); this file seeds and
-// reads the workspace that way too, and only the asking runs as a process.
+// bin/flowdeck.js as a process: every command family loads from the bundle and answers, main()
+// maps a failure and a usage error to the exit codes a shell sees, and a confirmation asks on a
+// real terminal. What the commands do is tested in this process (test/integration/*-commands and
+// the in-process parts of the other e2e files); this file keeps the executable's own path covered.
 
+const ERP = ['Shop orders to ERP', 'ERP sales orders'];
 const CRM = ['Shop customers to CRM', 'CRM contacts'];
 const OPERATOR = 'night.shift@acme.example';
 
 let tmp: TempHome;
 let home: string;
-let env: NodeJS.ProcessEnv;
+let env: Record<string, string>;
+let demo: CliResult;
 
 beforeAll(async () => {
-  tmp = tempHome('flowdeck-triage-tty-');
+  tmp = tempHome('flowdeck-executable-');
   home = tmp.home;
-  env = commandEnv({ FLOWDECK_HOME: home, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' });
-  const demo = await runInProcess(env, ['demo', '--no-tui']);
-  if (demo.code !== 0) throw new Error(`demo failed: ${demo.stderr}`);
+  env = { FLOWDECK_HOME: home, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off', FLOWDECK_CONFIG_DIR: join(home, 'profiles') };
+  demo = await runCli(['demo', '--no-tui'], env);
 }, 90_000);
 
 afterAll(() => tmp?.cleanup());
 
+/** Read in this process: only the command under test runs as one. */
 async function json<T>(args: string[]): Promise<T> {
-  const result = await runInProcess(env, [...args, '--json']);
+  const result = await runInProcess(commandEnv(env), [...args, '--json']);
   expect(result.stderr, `flowdeck ${args.join(' ')}`).toBe('');
   expect(result.code).toBe(0);
   return JSON.parse(result.stdout) as T;
@@ -57,6 +59,47 @@ function snapshot() {
     db.close();
   }
 }
+
+describe('every command family through the executable', () => {
+  it('demo seeds the workspace and prints its summary', () => {
+    expect(demo.code, demo.stderr).toBe(0);
+    expect(demo.stdout).toContain('Shop orders to ERP');
+    expect(demo.stderr).toMatch(/running Shop orders to ERP/);
+  });
+
+  it('each family answers a read with exit 0 and its output', async () => {
+    const [error] = await openErrors(ERP, '--code', '422');
+    const [job] = await json<Array<{ _id: string; type: string }>>(['jobs', 'list', '--flow', ERP[0]!]);
+    const reads: Array<[string[], RegExp]> = [
+      [['--version'], /^0\.1\.0\n$/],
+      [['flows', 'list'], /^NAME\s+ID\s+STATE/],
+      [['errors', 'list', ...ERP, '--limit', '1', '--json'], /"errorId"/],
+      [['jobs', 'list', '--json'], /"_id"/],
+      [['resolved', 'list', ...ERP, '--json'], /"resolved"/],
+      [['tags', 'list', '--json'], /"tagId"/],
+      [['users', 'list', '--json'], /ana\.lima@acme\.example/],
+      [['config', 'get', 'secrets.erpToken'], /^\*{8}\n$/],
+      [['retry-data', 'get', ...ERP, error!.retryDataKey!, '--json'], /"retryDataKey"/],
+      [['requests', 'list', ...ERP, '--limit', '1', '--json'], /"requests"/],
+      [['logs', 'list', ERP[0]!, job!._id, '--limit', '1', '--json'], /"logs"/],
+      [['doctor'], /integrity: PRAGMA integrity_check: ok/],
+      [['tokens', 'list', '--json'], /^\[\]\n$/],
+      [['profile', 'list'], /local/],
+    ];
+    const results = await Promise.all(reads.map(([args]) => runCli(args, env)));
+    results.forEach((r, i) => {
+      const args = reads[i]![0].join(' ');
+      expect(r.code, `flowdeck ${args}: ${r.stderr}`).toBe(0);
+      expect(r.stdout, `flowdeck ${args}`).toMatch(reads[i]![1]);
+    });
+  });
+
+  it('a failure exits 1 and a usage error 2, each with one flowdeck: line', async () => {
+    const [missing, usage] = await Promise.all([runCli(['errors', 'list', 'No such flow', 'x'], env), runCli(['errors', 'list', ...ERP, '--limit', '0'], env)]);
+    expect([missing.code, missing.stdout, missing.stderr]).toEqual([1, '', expect.stringMatching(/^flowdeck: flow not found: No such flow .*\n$/)]);
+    expect([usage.code, usage.stdout, usage.stderr]).toEqual([2, '', expect.stringMatching(/^flowdeck: .*--limit.*\n$/)]);
+  });
+});
 
 /** util-linux `script` gives the command a pseudo-terminal, so confirm() really asks. */
 const hasScript = (() => {
