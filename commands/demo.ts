@@ -75,7 +75,7 @@ export function demoCommand(io: CommandIO): Command {
           io.stderr.write('\n');
         }
         // On a terminal the demo opens in the TUI (loaded only then); otherwise it prints a summary.
-        if (opts.tui && io.stdout.isTTY && process.stdin.isTTY) {
+        if (opts.tui && io.stdout.isTTY && (io.stdin ?? process.stdin).isTTY) {
           const { runTui } = await import('../src/tui/run.js');
           await runTui(backend, { env: io.env, workspace: home, operator: ws.operator() });
           return;

@@ -11,7 +11,7 @@ export function workerCommand(io: CommandIO): Command {
       const { runWorker } = await import('../src/runtime/worker.js');
       // This process is the worker: opening the workspace (which re-queues jobs of dead processes)
       // must not start another one.
-      await withLocalBackend({ ...io.env, FLOWDECK_WORKER: 'off' }, 'flowdeck worker', async (backend) => {
+      await withLocalBackend({ ...io, env: { ...io.env, FLOWDECK_WORKER: 'off' } }, 'flowdeck worker', async (backend) => {
         const controller = new AbortController();
         const stop = () => controller.abort();
         // on, not once: with no listener of ours left when the signal comes, the signal-exit handler

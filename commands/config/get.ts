@@ -8,7 +8,7 @@ export function configGetCommand(io: CommandIO): Command {
     .argument('[key]', 'dotted key, e.g. user.email')
     .option('--json', 'print the value as JSON')
     .action(async (key: string | undefined, opts: { json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const value = await backend.triage.getConfig(key);
         print(io, opts.json || (value !== null && typeof value === 'object') ? json(value) : String(value));
       });

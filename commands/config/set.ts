@@ -52,7 +52,7 @@ export function configSetCommand(io: CommandIO): Command {
     .action(async (key: string, text: string, opts: { type: ValueType }) => {
       const target = await profileTarget(io.env);
       if (target.kind === 'remote') assertSettableRemotely(key, target.name);
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         await backend.triage.setConfig(key, parseConfigValue(text, opts.type));
         // Only user.email is shown back: any other value may be a connection's secret.
         print(io, `Set ${key}${isMaskedConfigKey(key) ? '' : ` = ${JSON.stringify(await backend.triage.getConfig(key))}`}.`);

@@ -103,7 +103,7 @@ export function errorsExportCommand(io: CommandIO): Command {
       ...(opts.startAt !== undefined ? { startAtErrorId: opts.startAt } : {}),
       ...(query ? { query } : {}),
     };
-    await withBackend(io.env, async (backend) => {
+    await withBackend(io, async (backend) => {
       if (!opts.output) {
         // Asked before anything is written: a bad request prints nothing on stdout.
         const download = await backend.records.exportErrors(flow, step, options);

@@ -35,7 +35,7 @@ NEW marks groups first recorded since --since (or a since: term), else since the
   );
   return command.action(async (flow: string, step: string | undefined, opts: GroupsOptions) => {
     const query = queryTextFromOptions(opts);
-    await withBackend(io.env, async (backend) => {
+    await withBackend(io, async (backend) => {
       const response = await backend.errorGroups(flow, step, { ...(query ? { query } : {}), sort: opts.sort, limit: opts.limit, ...(opts.resolved ? { resolved: true } : {}) });
       if (opts.json) return print(io, json(response));
       const state = opts.resolved ? 'resolved' : 'open';

@@ -47,7 +47,7 @@ export function errorsListCommand(io: CommandIO): Command {
   addFilterOptions(command);
   return command.action(async (flow: string, step: string, opts: ListOptions) => {
     const query = queryTextFromOptions(opts);
-    await withBackend(io.env, async (backend) => {
+    await withBackend(io, async (backend) => {
       if (opts.all) return streamAll(io, backend, flow, step, query, opts.json === true);
       // A nextPageURL carries its page size; an explicit --limit overrides it.
       const limitGiven = command.getOptionValueSource('limit') === 'cli';

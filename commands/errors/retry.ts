@@ -54,7 +54,7 @@ export function errorsRetryCommand(io: CommandIO): Command {
     const backoff = backoffFromFlags(opts, (key) => command.getOptionValueSource(key) === 'cli');
     checkReportFlags(opts);
     if (opts.report !== undefined) assertWritableFile(opts.report, 'report');
-    await withBackend(io.env, async (backend) => {
+    await withBackend(io, async (backend) => {
       if (opts.dryRun) {
         // Computed like the retry itself (same selection and checks, records queued elsewhere left out), so it names what would be queued.
         const would = await backend.retries.preview(flow, step, selection);

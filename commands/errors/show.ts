@@ -41,7 +41,7 @@ export function errorsShowCommand(io: CommandIO): Command {
     .argument('<errorId>', 'the errorId')
     .option('--json', 'print the FlowStepError (or resolved error) as JSON')
     .action(async (errorId: string, opts: { json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const detail = await backend.triage.getError(errorId);
         print(io, opts.json ? json(detail.error) : describeError(detail));
       });

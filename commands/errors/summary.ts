@@ -8,7 +8,7 @@ export function errorsSummaryCommand(io: CommandIO): Command {
     .argument('<flow>', 'flow id or name')
     .option('--json', 'print FlowErrorsResponse')
     .action(async (flowRef: string, opts: { json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         if (opts.json) return print(io, json(await backend.flowErrors(flowRef)));
         const flow = await backend.getFlow(flowRef);
         print(

@@ -10,7 +10,7 @@ export function flowStateCommand(io: CommandIO, disabled: boolean): Command {
     .argument('<flow>', 'flow id or name')
     .option('--json', 'print the flow')
     .action(async (flow: string, opts: { json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const before = await backend.getFlow(flow);
         const after = await backend.records.setFlowDisabled(flow, disabled);
         if (opts.json) return print(io, json(after));

@@ -7,7 +7,7 @@ export function flowsListCommand(io: CommandIO): Command {
     .description('list flows with their open-error counts')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const flows = await backend.listFlows();
         if (opts.json) return print(io, json(flows));
         if (flows.length === 0) return print(io, 'No flows in this workspace. Add flow files under flows/ or run `flowdeck demo`.');

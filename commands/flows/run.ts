@@ -11,7 +11,7 @@ export function flowsRunCommand(io: CommandIO): Command {
     .argument('<flow>', 'flow id or name')
     .option('--json', 'print the finished Job as JSON')
     .action(async (flowRef: string, opts: { json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const progress = io.stderr.isTTY
           ? (job: { numExport?: number; numSuccess?: number; numError?: number }) =>
               io.stderr.write(`\rrunning: ${job.numExport ?? 0} exported, ${job.numSuccess ?? 0} succeeded, ${job.numError ?? 0} failed`)

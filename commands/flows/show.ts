@@ -8,7 +8,7 @@ export function flowsShowCommand(io: CommandIO): Command {
     .argument('<flow>', 'flow id or name')
     .option('--json', 'print JSON')
     .action(async (flowRef: string, opts: { json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const flow = await backend.getFlow(flowRef);
         if (opts.json) return print(io, json(flow));
         const lines = [

@@ -9,7 +9,7 @@ export function jobsCancelCommand(io: CommandIO): Command {
     .argument('<jobId>', 'job id')
     .option('--json', 'print the Job as JSON')
     .action(async (jobId: string, opts: { json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const job = await backend.retries.cancelJob(jobId);
         print(io, opts.json ? json(stripChildren(job)) : `Job ${job._id} ${job.status === 'canceled' ? 'canceled' : 'is being canceled'}.`);
       });

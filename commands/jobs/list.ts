@@ -38,7 +38,7 @@ export function jobsListCommand(io: CommandIO): Command {
   return command.action(async (opts: JobsListOptions) => {
     if (opts.mine && opts.by !== undefined) throw new InvalidInputError('give --mine or --by, not both', 'by');
     if (opts.page !== undefined && !decodeId('job', opts.page)) throw new InvalidInputError(`--page takes a jobId (24 hex), got "${opts.page}"`, 'page');
-    await withBackend(io.env, async (backend) => {
+    await withBackend(io, async (backend) => {
       // `me` is the acting user: the backend knows who that is (the operator here, the token's user on a server).
       const by = opts.mine ? 'me' : opts.by?.trim();
       const filter: JobListParams = {

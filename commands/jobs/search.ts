@@ -14,7 +14,7 @@ export function jobsSearchCommand(io: CommandIO): Command {
     .option('--limit <n>', 'at most this many jobs (1-1000)', parsePositiveInt('limit', 1000), 1000)
     .option('--json', 'print FlowJobsSearchResponse')
     .action(async (flow: string, opts: { traceKey: string; limit: number; json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const response = await backend.records.searchJobs(flow, opts.traceKey, { pageSize: opts.limit });
         if (opts.json) return print(io, json(response));
         if (response.runs.length === 0) return print(io, `No job of this flow touched a record with traceKey ${opts.traceKey}*.`);

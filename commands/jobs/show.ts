@@ -53,7 +53,7 @@ export function jobsShowCommand(io: CommandIO): Command {
     .argument('<jobId>', 'job id')
     .option('--json', 'print the Job as JSON')
     .action(async (jobId: string, opts: { json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const job = await backend.getJob(jobId);
         print(io, opts.json ? json(stripChildren(job)) : describeJob(job));
       });

@@ -15,7 +15,7 @@ export function jobsWaitCommand(io: CommandIO): Command {
     .option('--timeout <duration>', 'give up after this long (e.g. 10m)', parseDurationMs('timeout'))
     .option('--json', 'print the finished Job as JSON')
     .action(async (jobId: string, opts: { timeout?: number; json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         // A retry job's total is known from the start: the bar fills up to it.
         const counts = await backend.retries.recordCounts(jobId);
         const progress = makeProgress(io.stderr, counts?.total);

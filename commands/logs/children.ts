@@ -33,7 +33,7 @@ export function logsChildrenCommand(io: CommandIO): Command {
     .option('--page <url>', 'continue from a nextPageUrl or prevPageUrl printed by --json')
     .option('--json', 'print FlowJobLogChildrenResponse')
     .action(async (flow: string, job: string, step: string, recordId: string, opts: { status?: LogStatusFilter; limit: number; page?: string; json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const response = await backend.records.logChildren(flow, job, step, recordId, {
           pageSize: opts.limit,
           ...(opts.status ? { status: opts.status } : {}),

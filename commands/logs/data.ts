@@ -14,7 +14,7 @@ export function logsDataCommand(io: CommandIO): Command {
     .option('--step <step>', 'the step of the record, when its recordId is at several')
     .option('--json', 'print ExecutionLogDataResponse')
     .action(async (flow: string, job: string, recordId: string, opts: { stage: string; step?: string; json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const records = backend.records;
         const entry = await records.findLogEntry(flow, job, recordId, opts.step);
         const response = await records.logData(flow, job, { _expOrImpId: entry._expOrImpId, stage: opts.stage, groupId: entry.groupId, recordId: entry.recordId });

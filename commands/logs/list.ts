@@ -80,7 +80,7 @@ export function logsListCommand(io: CommandIO): Command {
             ...(opts.step ? { stepRefs: opts.step } : {}),
             ...(opts.traceKey !== undefined ? { traceKeyPrefix: opts.traceKey } : {}),
           };
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const response = await backend.records.listLogs(flow, job, params);
         if (opts.json) return print(io, json(response));
         if (response.logs.length === 0) return print(io, 'No execution-log entries match (logs are kept for flows with logging: {mode: full}).');

@@ -37,7 +37,7 @@ export function logsTraceCommand(io: CommandIO): Command {
     .option('--step <step>', 'the step of the record, when its recordId is at several')
     .option('--json', 'print ExecutionLogMetadataResponse')
     .action(async (flow: string, job: string, recordId: string, opts: { step?: string; json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const records = backend.records;
         const entry = await records.findLogEntry(flow, job, recordId, opts.step);
         const meta = await records.logMetadata(flow, job, {

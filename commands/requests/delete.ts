@@ -20,7 +20,7 @@ export function requestsDeleteCommand(io: CommandIO): Command {
     .option('--dry-run', 'show what would be deleted, delete nothing')
     .option('--json', 'print FlowStepRequestsDeleteResponse')
     .action(async (flow: string, step: string, keys: string[], opts: DeleteOptions) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const records = backend.records;
         // Every key must exist before anything is deleted: a typo never half-applies.
         const preview = await records.deleteRequests(flow, step, keys, { dryRun: true });

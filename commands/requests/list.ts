@@ -77,7 +77,7 @@ export function requestsListCommand(io: CommandIO): Command {
             ...(opts.method !== undefined ? { method: opts.method } : {}),
             ...(opts.stage !== undefined ? { stage: opts.stage } : {}),
           };
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         if (opts.page) {
           assertPageOf(opts.page, await pageTargetOf(backend, flow, step, 'requests'));
         }

@@ -42,7 +42,7 @@ export function requestsShowCommand(io: CommandIO): Command {
     .argument('<key>', 'reqAndResKey (or the errorId of an error that has one)')
     .option('--json', 'print FlowStepRequestResponse')
     .action(async (flow: string, step: string, key: string, opts: { json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const response = await backend.records.getRequest(flow, step, key);
         print(io, opts.json ? json(response) : describeRequest(response));
       });

@@ -31,7 +31,7 @@ export function resolvedListCommand(io: CommandIO): Command {
   addFilterOptions(command);
   return command.action(async (flow: string, step: string, opts: ListOptions) => {
     const query = queryTextFromOptions(opts);
-    await withBackend(io.env, async (backend) => {
+    await withBackend(io, async (backend) => {
       // A nextPageURL carries its page size; an explicit --limit overrides it.
       const limitGiven = command.getOptionValueSource('limit') === 'cli';
       if (opts.page) {

@@ -27,7 +27,7 @@ export function retryDataEditCommand(io: CommandIO): Command {
     .option('-y, --yes', 'save without asking')
     .option('--json', 'print the saved FlowStepRetryData')
     .action(async (flow: string, step: string, key: string, opts: { yes?: boolean; json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const records = backend.records;
         const before = await records.getRetryData(flow, step, key);
         const dir = mkdtempSync(join(tmpdir(), 'flowdeck-edit-'));

@@ -10,7 +10,7 @@ export function retryDataGetCommand(io: CommandIO): Command {
     .argument('<key>', 'retryDataKey (or the errorId of an error that has one)')
     .option('--json', 'print FlowStepRetryData (the default: the snapshot is JSON)')
     .action(async (flow: string, step: string, key: string) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         print(io, json(await backend.records.getRetryData(flow, step, key)));
       });
     });

@@ -52,11 +52,11 @@ export function patchSummary(r: RetryDataPatchResult): string {
   return `${[head, ...leftAlone(r)].join('; ')}.`;
 }
 
-async function opsFrom(opts: PatchOptions): Promise<PatchOp[]> {
+async function opsFrom(opts: PatchOptions, stdin: CommandIO['stdin']): Promise<PatchOp[]> {
   const flags = [...(opts.set ?? []), ...(opts.unset ?? [])].sort((a, b) => a.seq - b.seq).map((s) => s.op);
   if (opts.patch !== undefined) {
     if (flags.length) throw new InvalidInputError('give --patch or --set/--unset, not both', 'patch');
-    const input = await readInput(opts.patch, 'JSON Patch');
+    const input = await readInput(opts.patch, 'JSON Patch', stdin);
     return parsePatchDocument(parseJsonText(input.text, input.source), input.source);
   }
   if (flags.length === 0) throw new InvalidInputError('say what to change: --set data.path=value, --unset data.path or --patch file.json', 'set');
@@ -74,9 +74,9 @@ export function retryDataPatchCommand(io: CommandIO): Command {
     .option('--patch <file>', 'an RFC 6902 JSON Patch with paths under /data (- reads stdin)');
   addSelectionOptions(command);
   return command.action(async (flow: string, step: string, ids: string[], opts: PatchOptions) => {
-    const ops = await opsFrom(opts);
+    const ops = await opsFrom(opts, io.stdin);
     const selection = selectionFromOptions(ids, opts);
-    await withBackend(io.env, async (backend) => {
+    await withBackend(io, async (backend) => {
       const records = backend.records;
       const preview = await records.patchRetryData(flow, step, selection, ops, { dryRun: true });
       if (opts.dryRun) {

@@ -14,9 +14,9 @@ export function retryDataPutCommand(io: CommandIO): Command {
     .option('--dry-run', 'validate the envelope, save nothing')
     .option('--json', 'print the saved FlowStepRetryData')
     .action(async (flow: string, step: string, key: string, file: string | undefined, opts: { dryRun?: boolean; json?: boolean }) => {
-      const input = await readInput(file, 'retry-data envelope');
+      const input = await readInput(file, 'retry-data envelope', io.stdin);
       const envelope = parseJsonText(input.text, input.source);
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const saved = await backend.records.putRetryData(flow, step, key, envelope, { dryRun: opts.dryRun === true });
         if (opts.json) return print(io, json(saved));
         print(io, opts.dryRun ? `Valid: retry data ${saved.retryDataKey} would be replaced.` : `Saved retry data ${saved.retryDataKey}. The error stays open until it is retried or resolved.`);

@@ -9,7 +9,7 @@ export function tagsCreateCommand(io: CommandIO): Command {
     .option('--code <code>', 'its 5-character short code (default: derived from the name)')
     .option('--json', 'print the new tag as JSON')
     .action(async (name: string, opts: { code?: string; json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const tag = await backend.triage.createTag(name, opts.code);
         print(io, opts.json ? json(tag) : `Created tag "${tag.tag}" (code ${tag.tagId}).`);
       });

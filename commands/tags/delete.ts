@@ -18,7 +18,7 @@ export function tagsDeleteCommand(io: CommandIO): Command {
     .option('--dry-run', 'show what would change, change nothing')
     .option('--json', 'print the deleted tag as JSON')
     .action(async (ref: string, opts: DeleteOptions) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         let target = ref;
         if (opts.dryRun || !opts.yes) {
           // What it would take off which errors, computed exactly and rolled back, to show or ask.

@@ -7,7 +7,7 @@ export function tagsListCommand(io: CommandIO): Command {
     .description('list the tags and how many errors carry each')
     .option('--json', 'print the tags as JSON ({tagId, tag, createdAt, numOpenError, numResolved})')
     .action(async (opts: { json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const tags = await backend.triage.listTags();
         if (opts.json) return print(io, json(tags));
         if (tags.length === 0) return print(io, 'No tags yet: flowdeck tags create <name>');

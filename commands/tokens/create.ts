@@ -17,7 +17,7 @@ export function tokensCreateCommand(io: CommandIO): Command {
     .option('--json', 'print {token, info} as JSON')
     .action(async (opts: CreateOptions) => {
       // Local-only admin: the workspace's own store, through backend.ws.
-      await withLocalBackend(io.env, 'flowdeck tokens', async (backend) => {
+      await withLocalBackend(io, 'flowdeck tokens', async (backend) => {
         const { TokenService } = await import('../../src/backend/tokens.js');
         const { token, info } = new TokenService(backend.ws).create(opts.user, opts.name);
         // The note goes to stderr, the token (or the JSON holding it) alone to stdout: a capture gets

@@ -8,7 +8,7 @@ export function tokensListCommand(io: CommandIO): Command {
     .option('--json', 'print the tokens as JSON ({id, user, name, hint, last4, createdAt, lastUsedAt?, revokedAt?, active})')
     .action(async (opts: { json?: boolean }) => {
       // Local-only admin: the workspace's own store, through backend.ws.
-      await withLocalBackend(io.env, 'flowdeck tokens', async (backend) => {
+      await withLocalBackend(io, 'flowdeck tokens', async (backend) => {
         const { TokenService } = await import('../../src/backend/tokens.js');
         const tokens = new TokenService(backend.ws).list();
         if (opts.json) return print(io, json(tokens));

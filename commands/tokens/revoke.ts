@@ -9,7 +9,7 @@ export function tokensRevokeCommand(io: CommandIO): Command {
     .option('--json', 'print the revoked token as JSON')
     .action(async (ref: string, opts: { json?: boolean }) => {
       // Local-only admin: the workspace's own store, through backend.ws.
-      await withLocalBackend(io.env, 'flowdeck tokens', async (backend) => {
+      await withLocalBackend(io, 'flowdeck tokens', async (backend) => {
         const { TokenService } = await import('../../src/backend/tokens.js');
         const info = new TokenService(backend.ws).revoke(ref);
         print(io, opts.json ? json(info) : `Revoked token ${info.id} "${info.name}" of ${info.user} (${info.hint}).`);

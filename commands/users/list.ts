@@ -7,7 +7,7 @@ export function usersListCommand(io: CommandIO): Command {
     .description('list known users and the addresses errors were assigned to')
     .option('--json', 'print the users as JSON')
     .action(async (opts: { json?: boolean }) => {
-      await withBackend(io.env, async (backend) => {
+      await withBackend(io, async (backend) => {
         const users = await backend.triage.listUsers();
         if (opts.json) return print(io, json(users));
         if (users.length === 0) return print(io, 'No users yet.');

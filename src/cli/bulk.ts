@@ -53,7 +53,7 @@ export function preview(ids: string[], max = 5): string {
 }
 
 export async function runBulk<R>(io: CommandIO, action: BulkAction<R>, selection: ErrorSelection, opts: SelectionOptions): Promise<void> {
-  await withBackend(io.env, async (backend) => {
+  await withBackend(io, async (backend) => {
     const kind = describeSelection(selection);
     const broad = kind === 'all' || kind === 'query';
     const suffix = action.suffix ? ` ${action.suffix}` : '';

@@ -57,27 +57,30 @@ export async function openBackend(env: NodeJS.ProcessEnv = process.env, notice?:
   return new RemoteBackend({ url: target.url, token: target.token });
 }
 
+/** What opening a command's backend needs of its io: the env, and stderr for the workspace's notices. */
+export type BackendIO = Pick<CommandIO, 'env' | 'stderr'>;
+
 /** Every command that acts on errors, flows and jobs: the same on a local workspace and on a server. */
-export async function withBackend<T>(env: NodeJS.ProcessEnv, fn: (backend: Backend) => Promise<T>): Promise<T> {
-  const target = await profileTarget(env);
+export async function withBackend<T>(io: BackendIO, fn: (backend: Backend) => Promise<T>): Promise<T> {
+  const target = await profileTarget(io.env);
   if (target.kind === 'remote') {
-    const backend = await openBackend(env);
+    const backend = await openBackend(io.env);
     try {
       return await fn(backend);
     } finally {
       await backend.close();
     }
   }
-  return withLocalWorkspace(env, fn);
+  return withLocalWorkspace(io, fn);
 }
 
 /**
  * What only makes sense where the workspace is (the worker, serve, tokens, demo, doctor): refused
  * with one line on a remote profile, rather than quietly acting on some local workspace.
  */
-export async function withLocalBackend<T>(env: NodeJS.ProcessEnv, what: string, fn: (backend: LocalBackend) => Promise<T>): Promise<T> {
-  await assertLocalProfile(env, what);
-  return withLocalWorkspace(env, fn);
+export async function withLocalBackend<T>(io: BackendIO, what: string, fn: (backend: LocalBackend) => Promise<T>): Promise<T> {
+  await assertLocalProfile(io.env, what);
+  return withLocalWorkspace(io, fn);
 }
 
 export async function assertLocalProfile(env: NodeJS.ProcessEnv, what: string): Promise<void> {
@@ -87,8 +90,9 @@ export async function assertLocalProfile(env: NodeJS.ProcessEnv, what: string): 
   }
 }
 
-async function withLocalWorkspace<T>(env: NodeJS.ProcessEnv, fn: (backend: LocalBackend) => Promise<T>): Promise<T> {
-  const backend = await openLocalBackend(env);
+async function withLocalWorkspace<T>(io: BackendIO, fn: (backend: LocalBackend) => Promise<T>): Promise<T> {
+  // Its notices (a new workspace, a repaired schema) go to the command's stderr, not the process's.
+  const backend = await openLocalBackend(io.env, (line) => void io.stderr.write(line));
   try {
     return await fn(backend);
   } catch (e) {

@@ -5,30 +5,33 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowStepErrorsResponse, FlowStepRetryData } from '../../src/domain/api.js';
-import { REPO_ROOT, runCli, type CliResult } from '../helpers/cli.js';
+import { REPO_ROOT, type CliResult } from '../helpers/cli.js';
+import { commandEnv, runInProcess, type InProcessResult } from '../helpers/in-process.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
 
-// Issue 9 §5/§6 as a user meets them: the real executable over a demo workspace (and copies of it
-// made hostile). Every refusal is one `flowdeck:` line in people's words, never "unexpected error",
-// and leaves the store as it was.
+// Issue 9 §5/§6 as a user meets them, over a demo workspace (and copies of it made hostile). Every
+// refusal is one `flowdeck:` line in people's words, never "unexpected error", and leaves the store
+// as it was. The commands run in this process (the output and exit codes of bin/flowdeck.js
+// without starting one), except where only a process will do: a real shell pipe on stdin, and a
+// workspace its user cannot write (the executable run as another user).
 
 const FLOW = 'Shop orders to ERP';
 const STEP = 'ERP sales orders';
 
 let tmp: TempHome;
-let env: Record<string, string>;
+let env: NodeJS.ProcessEnv;
 let key: string;
 let envelope: FlowStepRetryData;
 const extra: string[] = [];
 
 beforeAll(async () => {
   tmp = tempHome();
-  env = { FLOWDECK_HOME: tmp.home, FLOWDECK_USER: 'e2e@acme.example' };
-  const demo = await runCli(['demo', '--no-tui'], env);
+  env = commandEnv({ FLOWDECK_HOME: tmp.home, FLOWDECK_USER: 'e2e@acme.example' });
+  const demo = await runInProcess(env, ['demo', '--no-tui']);
   expect(demo.code, demo.stderr).toBe(0);
-  const list = JSON.parse((await runCli(['errors', 'list', FLOW, STEP, '--limit', '5', '--json'], env)).stdout) as FlowStepErrorsResponse;
+  const list = JSON.parse((await runInProcess(env, ['errors', 'list', FLOW, STEP, '--limit', '5', '--json'])).stdout) as FlowStepErrorsResponse;
   key = list.errors.find((e) => e.retryDataKey)!.retryDataKey!;
-  envelope = JSON.parse((await runCli(['retry-data', 'get', FLOW, STEP, key], env)).stdout) as FlowStepRetryData;
+  envelope = JSON.parse((await runInProcess(env, ['retry-data', 'get', FLOW, STEP, key])).stdout) as FlowStepRetryData;
 }, 90_000);
 
 afterAll(() => {
@@ -36,7 +39,7 @@ afterAll(() => {
   for (const dir of extra) rmSync(dir, { recursive: true, force: true });
 });
 
-function oneLine(result: CliResult, code: 1 | 2): string {
+function oneLine(result: CliResult | InProcessResult, code: 1 | 2): string {
   expect(result.code, result.stderr).toBe(code);
   const lines = result.stderr.split('\n').filter((l) => l !== '');
   expect(lines, result.stderr).toHaveLength(1);
@@ -45,7 +48,7 @@ function oneLine(result: CliResult, code: 1 | 2): string {
   return lines[0]!;
 }
 
-/** A copy of the demo workspace to make hostile (every process of the demo has exited: no -wal). */
+/** A copy of the demo workspace to make hostile (the demo closed its store: no -wal). */
 function copyHome(): string {
   const dir = mkdtempSync(join(tmpdir(), 'flowdeck-hostile-'));
   extra.push(dir);
@@ -77,10 +80,10 @@ function piped(file: string, args: string[], home = tmp.home): CliResult {
 describe('bad input changes nothing', () => {
   it('errors retry --report into a missing directory fails before any job is queued', async () => {
     const before = query<{ n: number }>(tmp.home, "SELECT count(*) AS n FROM jobs WHERE type = 'retry'").n;
-    const r = await runCli(['errors', 'retry', FLOW, STEP, key, '--wait', '--report', '/nonexistent/dir/r.json'], env);
+    const r = await runInProcess(env, ['errors', 'retry', FLOW, STEP, key, '--wait', '--report', '/nonexistent/dir/r.json']);
     expect(oneLine(r, 2)).toBe('flowdeck: cannot write /nonexistent/dir/r.json: no directory /nonexistent/dir');
     expect(query<{ n: number }>(tmp.home, "SELECT count(*) AS n FROM jobs WHERE type = 'retry'").n).toBe(before);
-    const flags = await runCli(['errors', 'retry', FLOW, STEP, key, '--base-delay', '10m', '--max-delay', '1s', '--backoff', 'exponential'], env);
+    const flags = await runInProcess(env, ['errors', 'retry', FLOW, STEP, key, '--base-delay', '10m', '--max-delay', '1s', '--backoff', 'exponential']);
     expect(oneLine(flags, 2)).toBe('flowdeck: --max-delay (1s) is shorter than --base-delay (10m); no delay could be as long as asked');
   });
 
@@ -100,13 +103,13 @@ describe('bad input changes nothing', () => {
   });
 
   it('a --page URL of another step is refused; config set secrets.__proto__ writes nothing', async () => {
-    const other = await runCli(['errors', 'list', FLOW, 'CRM customer lookup', '--limit', '1', '--json'], env);
+    const other = await runInProcess(env, ['errors', 'list', FLOW, 'CRM customer lookup', '--limit', '1', '--json']);
     const url = (JSON.parse(other.stdout) as FlowStepErrorsResponse).nextPageURL!;
     expect(url).toBeTruthy();
-    expect(oneLine(await runCli(['errors', 'list', FLOW, STEP, '--page', url], env), 2)).toMatch(/^flowdeck: --page URL continues step [0-9a-f]+, not this listing/);
+    expect(oneLine(await runInProcess(env, ['errors', 'list', FLOW, STEP, '--page', url]), 2)).toMatch(/^flowdeck: --page URL continues step [0-9a-f]+, not this listing/);
 
     const audits = query<{ n: number }>(tmp.home, 'SELECT count(*) AS n FROM audit').n;
-    const proto = await runCli(['config', 'set', 'secrets.__proto__', 'x'], env);
+    const proto = await runInProcess(env, ['config', 'set', 'secrets.__proto__', 'x']);
     expect(oneLine(proto, 2)).toBe('flowdeck: "secrets.__proto__" is not a config key: "__proto__" cannot be a name in it');
     expect(query<{ n: number }>(tmp.home, 'SELECT count(*) AS n FROM audit').n).toBe(audits);
   });
@@ -115,11 +118,11 @@ describe('bad input changes nothing', () => {
 describe('hostile files and environment', () => {
   it('FLOWDECK_HOME that is a file, and a corrupt config.json, are named with what to do', async () => {
     const file = join(copyHome(), 'config.json');
-    expect(oneLine(await runCli(['flows', 'list'], { ...env, FLOWDECK_HOME: file }), 1)).toMatch(/is a file, not a directory; point FLOWDECK_HOME at a directory/);
-    expect(oneLine(await runCli(['demo', '--reset', '--no-tui'], { ...env, FLOWDECK_HOME: file }), 1)).toMatch(/is a file, not a directory/);
+    expect(oneLine(await runInProcess({ ...env, FLOWDECK_HOME: file }, ['flows', 'list']), 1)).toMatch(/is a file, not a directory; point FLOWDECK_HOME at a directory/);
+    expect(oneLine(await runInProcess({ ...env, FLOWDECK_HOME: file }, ['demo', '--reset', '--no-tui']), 1)).toMatch(/is a file, not a directory/);
     expect(readFileSync(file, 'utf8')).toBe(readFileSync(join(tmp.home, 'config.json'), 'utf8'));
     writeFileSync(file, '{"user": ');
-    expect(oneLine(await runCli(['flows', 'list'], { ...env, FLOWDECK_HOME: join(file, '..') }), 1)).toMatch(
+    expect(oneLine(await runInProcess({ ...env, FLOWDECK_HOME: join(file, '..') }, ['flows', 'list']), 1)).toMatch(
       new RegExp(`^flowdeck: ${file.replace(/[.]/g, '\\.')} is not valid JSON \\(.*\\): fix it by hand, or move it away`),
     );
   });
@@ -130,16 +133,16 @@ describe('hostile files and environment', () => {
     const names = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'errors' AND sql IS NOT NULL").all() as Array<{ name: string }>).map((r) => r.name);
     for (const name of names.slice(2)) db.exec(`DROP INDEX ${name}`);
     db.close();
-    const sick = await runCli(['doctor', '--json'], { ...env, FLOWDECK_HOME: home });
+    const sick = await runInProcess({ ...env, FLOWDECK_HOME: home }, ['doctor', '--json']);
     expect(sick.code).toBe(1);
     const report = JSON.parse(sick.stdout) as { ok: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> };
     expect(report.ok).toBe(false);
     expect(report.checks.find((c) => c.name === 'schema')?.detail).toMatch(/^missing index /);
 
-    const list = await runCli(['flows', 'list'], { ...env, FLOWDECK_HOME: home });
+    const list = await runInProcess({ ...env, FLOWDECK_HOME: home }, ['flows', 'list']);
     expect(list.code).toBe(0);
     expect(list.stderr).toMatch(new RegExp(`^flowdeck: re-created ${names.length - 2} missing indexes of the store`));
-    const well = await runCli(['doctor'], { ...env, FLOWDECK_HOME: home });
+    const well = await runInProcess({ ...env, FLOWDECK_HOME: home }, ['doctor']);
     expect(well.code, well.stdout + well.stderr).toBe(0);
     expect(well.stdout).toMatch(/ok {6}integrity: PRAGMA integrity_check: ok/);
   });
@@ -147,12 +150,12 @@ describe('hostile files and environment', () => {
   it('a removed flow file leaves its flows listed as removed and their errors readable', async () => {
     const home = copyHome();
     rmSync(join(home, 'flows'), { recursive: true });
-    const list = await runCli(['flows', 'list'], { ...env, FLOWDECK_HOME: home });
+    const list = await runInProcess({ ...env, FLOWDECK_HOME: home }, ['flows', 'list']);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`${FLOW} .* removed \\(no flow file\\)`));
-    const errors = await runCli(['errors', 'list', FLOW, STEP, '--limit', '1', '--json'], { ...env, FLOWDECK_HOME: home });
+    const errors = await runInProcess({ ...env, FLOWDECK_HOME: home }, ['errors', 'list', FLOW, STEP, '--limit', '1', '--json']);
     expect((JSON.parse(errors.stdout) as FlowStepErrorsResponse).errors).toHaveLength(1);
-    expect(oneLine(await runCli(['errors', 'retry', FLOW, STEP, key], { ...env, FLOWDECK_HOME: home }), 1)).toMatch(/is no longer defined .* but retrying it needs the flow back/);
+    expect(oneLine(await runInProcess({ ...env, FLOWDECK_HOME: home }, ['errors', 'retry', FLOW, STEP, key]), 1)).toMatch(/is no longer defined .* but retrying it needs the flow back/);
   });
 
   // A directory its user cannot write: as root (which writes anything) the check runs as nobody.

@@ -11,7 +11,20 @@ export interface InProcessResult {
   stderr: string;
 }
 
-/** `stdin`: what the command reads as its stdin (a string is given whole, then ended). */
+/**
+ * The env a command gets when a test runs it: this process's (PATH, for an $EDITOR it starts), no
+ * colours or debug stacks, and the test's variables; like the env runCli gives its child.
+ */
+export function commandEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  if (!env.FLOWDECK_HOME) throw new Error('commandEnv needs FLOWDECK_HOME: tests must never touch the real workspace');
+  const { FLOWDECK_DEBUG: _debug, ...base } = process.env;
+  return { ...base, NO_COLOR: '1', ...env };
+}
+
+/**
+ * `stdin`: what the command reads as its stdin (a string is given whole, then ended). Without it,
+ * an empty stream that is not a terminal, as a child of runCli has: never this process's stdin.
+ */
 export async function runInProcess(env: NodeJS.ProcessEnv, args: string[], options: { stdin?: string | (NodeJS.ReadableStream & { isTTY?: boolean }) } = {}): Promise<InProcessResult> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -19,10 +32,10 @@ export async function runInProcess(env: NodeJS.ProcessEnv, args: string[], optio
   const stderr = new PassThrough();
   stdout.on('data', (c: Buffer) => out.push(c));
   stderr.on('data', (c: Buffer) => err.push(c));
-  const stdin = typeof options.stdin === 'string' ? Readable.from([options.stdin]) : options.stdin;
+  const stdin = typeof options.stdin === 'string' ? Readable.from([options.stdin]) : (options.stdin ?? Readable.from([]));
   let code = 0;
   try {
-    await (await buildProgram({ stdout, stderr, env, ...(stdin ? { stdin } : {}) }, args)).parseAsync(['node', 'flowdeck', ...args]);
+    await (await buildProgram({ stdout, stderr, env, stdin }, args)).parseAsync(['node', 'flowdeck', ...args]);
   } catch (e) {
     // Commander printed its own usage errors already; the exit code is main()'s: 0 for help, 2 for usage.
     const c = (e as { code?: string }).code;

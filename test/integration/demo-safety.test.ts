@@ -1,11 +1,12 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { commandEnv, runInProcess } from '../helpers/in-process.js';
 import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
 
 // `flowdeck demo` writes flows and secrets and may start over: it must never do either to a
-// workspace that is not a demo.
+// workspace that is not a demo. Run in this process: the output and exit codes of bin/flowdeck.js
+// without starting one (test/e2e/executable.test.ts runs the demo as a process).
 
 let tmp: TempHome;
 beforeEach(() => {
@@ -18,7 +19,7 @@ it('refuses to seed, reset or generate into a real workspace, and changes nothin
   writeFileSync(join(tmp.home, 'config.json'), config);
   const flows = writeFlowFile(tmp.home, 'prod.yaml', 'flows: []\n');
   for (const args of [['demo', '--no-tui'], ['demo', '--reset', '--no-tui'], ['demo', '--errors', '10', '--no-tui']]) {
-    const r = await runCli(args, { FLOWDECK_HOME: tmp.home });
+    const r = await runInProcess(commandEnv({ FLOWDECK_HOME: tmp.home }), args);
     expect(r.code, args.join(' ')).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('not a demo workspace');
@@ -30,8 +31,8 @@ it('refuses to seed, reset or generate into a real workspace, and changes nothin
 });
 
 it('seeds an empty directory, and runs again in it', async () => {
-  expect((await runCli(['demo', '--no-tui'], { FLOWDECK_HOME: tmp.home })).code).toBe(0);
-  const again = await runCli(['demo', '--no-tui'], { FLOWDECK_HOME: tmp.home });
+  expect((await runInProcess(commandEnv({ FLOWDECK_HOME: tmp.home }), ['demo', '--no-tui'])).code).toBe(0);
+  const again = await runInProcess(commandEnv({ FLOWDECK_HOME: tmp.home }), ['demo', '--no-tui']);
   expect(again.code).toBe(0);
   expect(again.stdout).toContain('Shop orders to ERP');
 });

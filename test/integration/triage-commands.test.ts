@@ -1,19 +1,21 @@
 import Database from 'better-sqlite3';
-import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FlowStepError, FlowStepErrorsResponse, FlowStepResolvedResponse } from '../../src/domain/api.js';
-import { REPO_ROOT, runCli, type CliResult } from '../helpers/cli.js';
+import { commandEnv, runInProcess, type InProcessResult } from '../helpers/in-process.js';
 import { undeclaredKeys, validateAgainst } from '../helpers/spec.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
 
-// The triage commands as an operator runs them: bin/flowdeck.js over a demo workspace (seeded
-// once, copied fresh for every test). --json output is checked against the API's schemas; bad
-// input must give exit 1 or 2, one `flowdeck:` line and a store left exactly as it was; bulk and
-// destructive actions must confirm with the count, refuse without a terminal, and --dry-run must
-// change nothing.
+// The triage commands as an operator runs them, in this process (the same output and exit codes as
+// bin/flowdeck.js, without starting one per command; test/e2e/triage-cli.test.ts asks on a real
+// terminal) over a demo workspace, seeded once and copied fresh for every test. --json output is
+// checked against the API's schemas; bad input must give exit 1 or 2, one `flowdeck:` line and a
+// store left exactly as it was; bulk and destructive actions must confirm with the count, refuse
+// without a terminal, and --dry-run must change nothing. FLOWDECK_WORKER=off: no background worker
+// runs the demo's automatic retries (due seconds after seeding) into the store between two looks
+// at it; a waiting retry runs its job itself.
 
 const ERP = ['Shop orders to ERP', 'ERP sales orders'];
 const CRM = ['Shop customers to CRM', 'CRM contacts'];
@@ -21,11 +23,11 @@ const OPERATOR = 'night.shift@acme.example';
 
 let seed: TempHome;
 let home: string;
-let env: Record<string, string>;
+let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   seed = tempHome('flowdeck-triage-seed-');
-  const demo = await runCli(['demo', '--no-tui'], { FLOWDECK_HOME: seed.home, FLOWDECK_USER: OPERATOR });
+  const demo = await runInProcess(commandEnv({ FLOWDECK_HOME: seed.home, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }), ['demo', '--no-tui']);
   if (demo.code !== 0) throw new Error(`demo failed: ${demo.stderr}`);
 }, 90_000);
 
@@ -34,12 +36,12 @@ afterAll(() => seed?.cleanup());
 beforeEach(() => {
   home = mkdtempSync(join(tmpdir(), 'flowdeck-triage-'));
   cpSync(seed.home, home, { recursive: true });
-  env = { FLOWDECK_HOME: home, FLOWDECK_USER: OPERATOR };
+  env = commandEnv({ FLOWDECK_HOME: home, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' });
 });
 
 afterEach(() => rmSync(home, { recursive: true, force: true }));
 
-const run = (args: string[]) => runCli(args, env);
+const run = (args: string[]) => runInProcess(env, args);
 
 /** Exit 0 with nothing on stderr; the parsed stdout. */
 async function json<T>(args: string[]): Promise<T> {
@@ -80,7 +82,7 @@ function snapshot() {
 }
 
 /** Exit `code`, nothing on stdout, exactly one `flowdeck:` line on stderr; returns that line. */
-function expectOneLineFailure(result: CliResult, code: 1 | 2): string {
+function expectOneLineFailure(result: InProcessResult, code: 1 | 2): string {
   expect(result.code, result.stderr).toBe(code);
   expect(result.stdout).toBe('');
   const lines = result.stderr.split('\n').filter((l) => l !== '');
@@ -207,7 +209,7 @@ describe('errorIds and retryDataKeys as arguments', () => {
   it('retry --dry-run leaves out records another unfinished retry job has queued and says how many, as the retry does', async () => {
     const [a, b] = await withKeys();
     // queued, not run: no worker picks the job up
-    const queued = await runCli(['errors', 'retry', ...ERP, b!.retryDataKey], { ...env, FLOWDECK_WORKER: 'off' });
+    const queued = await run(['errors', 'retry', ...ERP, b!.retryDataKey]);
     expect(queued.stdout, queued.stderr).toMatch(/^Queued retry job /);
     const before = { store: snapshot(), jobs: jobCount() };
     const text = await run(['errors', 'retry', ...ERP, a!.errorId, b!.retryDataKey, '--dry-run']);
@@ -221,59 +223,6 @@ describe('errorIds and retryDataKeys as arguments', () => {
     // …naming the job that holds the record, and how to run or cancel it
     await expectRefused(['errors', 'retry', ...ERP, b!.retryDataKey], 1, new RegExp(`already being retried by another job \\(${holder}\\): run it with "flowdeck jobs wait ${holder}" \\(or "flowdeck worker"\\), or cancel it with "flowdeck jobs cancel ${holder}"$`));
     expect({ store: snapshot(), jobs: jobCount() }).toEqual(before);
-  });
-});
-
-/** util-linux `script` gives the command a pseudo-terminal, so confirm() really asks. */
-const hasScript = (() => {
-  try {
-    execFileSync('script', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-/** Runs flowdeck on a terminal, answers `answer` once the y/N question shows; the terminal's text and exit code. */
-function runOnTerminal(args: string[], answer: string): Promise<{ code: number | null; screen: string }> {
-  const command = [process.execPath, 'bin/flowdeck.js', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: REPO_ROOT, env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let screen = '';
-    let answered = false;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no answer from flowdeck ${args.join(' ')}: ${screen}`));
-    }, 90_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      screen += chunk.toString('utf8');
-      if (!answered && screen.includes('y/N')) {
-        answered = true;
-        child.stdin.write(`${answer}\n`);
-      }
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, screen });
-    });
-  });
-}
-
-describe.skipIf(!hasScript)('confirmation on a terminal', () => {
-  it('asks with the count: "n" cancels (exit 1, nothing changed), "y" resolves exactly those errors', async () => {
-    const intermittent = await openErrors(CRM, '--classification', 'intermittent');
-    const before = snapshot();
-    const declined = await runOnTerminal(['errors', 'resolve', ...CRM, '--classification', 'intermittent'], 'n');
-    expect(declined.screen).toContain(`Resolve ${intermittent.length} errors? y/N`);
-    expect(declined.screen).toContain('flowdeck: canceled; nothing changed');
-    expect(declined.code).toBe(1);
-    expect(snapshot()).toEqual(before);
-
-    const accepted = await runOnTerminal(['errors', 'resolve', ...CRM, '--classification', 'intermittent'], 'y');
-    expect(accepted.screen).toContain(`Resolved ${intermittent.length} errors.`);
-    expect(accepted.code).toBe(0);
-    const resolved = await json<FlowStepResolvedResponse>(['resolved', 'list', ...CRM, '--limit', '1000']);
-    expect(resolved.resolved.map((e) => e.errorId)).toEqual(intermittent.map((e) => e.errorId));
   });
 });
 
@@ -487,7 +436,7 @@ describe('tags, users, config', () => {
 
     // without FLOWDECK_USER, the configured email is the operator recorded on changes
     const [e] = await openErrors(ERP);
-    const withoutUser = await runCli(['errors', 'assign', ...ERP, e!.errorId, '--to', 'me'], { FLOWDECK_HOME: home, FLOWDECK_USER: '' });
+    const withoutUser = await runInProcess({ ...env, FLOWDECK_USER: '' }, ['errors', 'assign', ...ERP, e!.errorId, '--to', 'me']);
     expect(withoutUser.stdout).toBe('Assigned 1 error to you.\n');
     const shown = await json<FlowStepError>(['errors', 'show', e!.errorId]);
     expect(shown).toMatchObject({ assignedTo: 'me@acme.example', assignedBy: 'me@acme.example' });

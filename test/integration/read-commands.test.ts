@@ -2,36 +2,38 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowInfo } from '../../src/backend/contract/index.js';
 import type { FlowErrorsResponse, FlowStepErrorsResponse, Job } from '../../src/domain/api.js';
 import { CLASSIFICATIONS } from '../../src/domain/filter-metadata.js';
-import { runCli, type CliResult } from '../helpers/cli.js';
+import { commandEnv, runInProcess, type InProcessResult } from '../helpers/in-process.js';
 import { undeclaredKeys, validateAgainst } from '../helpers/spec.js';
 import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
 
-// The executable as a user runs it: a seeded demo workspace, --json output checked against the
-// API's schemas, and the exit-code contract (0 ok, 1 failure, 2 usage) with one line on stderr.
+// The demo, the read commands and flows run as a user runs them, in this process (the output and
+// exit codes of bin/flowdeck.js without starting one; test/e2e/bin-smoke.test.ts runs each family
+// through the executable): a seeded demo workspace, --json output checked against the API's
+// schemas, and the exit-code contract (0 ok, 1 failure, 2 usage) with one line on stderr.
 
 const ERP_FLOW = 'Shop orders to ERP';
 const ERP_STEP = 'ERP sales orders';
 
 let tmp: TempHome;
-let env: Record<string, string>;
-let demo: CliResult;
+let env: NodeJS.ProcessEnv;
+let demo: InProcessResult;
 
 beforeAll(async () => {
   tmp = tempHome();
-  env = { FLOWDECK_HOME: tmp.home, FLOWDECK_USER: 'e2e@acme.example' };
-  demo = await runCli(['demo', '--no-tui'], env);
+  env = commandEnv({ FLOWDECK_HOME: tmp.home, FLOWDECK_USER: 'e2e@acme.example' });
+  demo = await runInProcess(env, ['demo', '--no-tui']);
 }, 60_000);
 
 afterAll(() => tmp?.cleanup());
 
-function parse<T>(result: CliResult): T {
+function parse<T>(result: InProcessResult): T {
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   return JSON.parse(result.stdout) as T;
 }
 
 /** A usage or failure report: the exit code, nothing on stdout, exactly one `flowdeck:` line on stderr. */
-function expectOneLineFailure(result: CliResult, code: 1 | 2): string {
+function expectOneLineFailure(result: InProcessResult, code: 1 | 2): string {
   expect(result.code, result.stderr).toBe(code);
   expect(result.stdout).toBe('');
   const lines = result.stderr.split('\n').filter((l) => l !== '');
@@ -56,18 +58,18 @@ describe('flowdeck demo', () => {
   });
 
   it('keeps the workspace on a second run, without running the flows again', async () => {
-    const again = await runCli(['demo', '--no-tui'], env);
+    const again = await runInProcess(env, ['demo', '--no-tui']);
     expect(again.code).toBe(0);
     expect(again.stderr).toBe('');
     expect(again.stdout).toBe(demo.stdout);
-    const jobs = parse<Job[]>(await runCli(['jobs', 'list', '--json'], env));
+    const jobs = parse<Job[]>(await runInProcess(env, ['jobs', 'list', '--json']));
     expect(jobs.filter((j) => j.type === 'flow')).toHaveLength(3);
   });
 });
 
 describe('read commands', () => {
   it('flows list prints an aligned table; --json the flows with open-error counts', async () => {
-    const [human, json] = await Promise.all([runCli(['flows', 'list'], env), runCli(['flows', 'list', '--json'], env)]);
+    const [human, json] = await Promise.all([runInProcess(env, ['flows', 'list']), runInProcess(env, ['flows', 'list', '--json'])]);
     expect(human.code).toBe(0);
     const lines = human.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^NAME\s+ID\s+STATE\s+OPEN ERRORS\s+STEPS\s+LAST RUN$/);
@@ -84,7 +86,7 @@ describe('read commands', () => {
   });
 
   it('errors summary --json is a FlowErrorsResponse matching the flow', async () => {
-    const [summaryRun, flowsRun] = await Promise.all([runCli(['errors', 'summary', ERP_FLOW, '--json'], env), runCli(['flows', 'list', '--json'], env)]);
+    const [summaryRun, flowsRun] = await Promise.all([runInProcess(env, ['errors', 'summary', ERP_FLOW, '--json']), runInProcess(env, ['flows', 'list', '--json'])]);
     const summary = parse<FlowErrorsResponse>(summaryRun);
     expect(validateAgainst('FlowErrorsResponse', summary)).toEqual([]);
     expect(undeclaredKeys('FlowErrorsResponse', summary)).toEqual([]);
@@ -97,8 +99,8 @@ describe('read commands', () => {
 
   it('errors list --json is a FlowStepErrorsResponse, every error a FlowStepError', async () => {
     const [listRun, summaryRun] = await Promise.all([
-      runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--limit', '1000'], env),
-      runCli(['errors', 'summary', ERP_FLOW, '--json'], env),
+      runInProcess(env, ['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--limit', '1000']),
+      runInProcess(env, ['errors', 'summary', ERP_FLOW, '--json']),
     ]);
     const response = parse<FlowStepErrorsResponse>(listRun);
     expect(validateAgainst('FlowStepErrorsResponse', response)).toEqual([]);
@@ -115,14 +117,14 @@ describe('read commands', () => {
 
   it('errors list pages with --limit and --page, and filters', async () => {
     const [firstRun, valueRun, refusedRun] = await Promise.all([
-      runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--limit', '5'], env),
-      runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--classification', 'value'], env),
-      runCli(['errors', 'list', 'Orders to warehouse', 'Warehouse shipments', '--json', '--code', 'ECONNREFUSED', '--search', 'ECONNREFUSED'], env),
+      runInProcess(env, ['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--limit', '5']),
+      runInProcess(env, ['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--classification', 'value']),
+      runInProcess(env, ['errors', 'list', 'Orders to warehouse', 'Warehouse shipments', '--json', '--code', 'ECONNREFUSED', '--search', 'ECONNREFUSED']),
     ]);
     const first = parse<FlowStepErrorsResponse>(firstRun);
     expect(first.errors).toHaveLength(5);
     expect(first.nextPageURL).toBeDefined();
-    const second = parse<FlowStepErrorsResponse>(await runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--limit', '5', '--page', first.nextPageURL!], env));
+    const second = parse<FlowStepErrorsResponse>(await runInProcess(env, ['errors', 'list', ERP_FLOW, ERP_STEP, '--json', '--limit', '5', '--page', first.nextPageURL!]));
     expect(second.errors).toHaveLength(5);
     const ids = [...first.errors, ...second.errors].map((e) => e.errorId);
     expect(new Set(ids).size).toBe(10);
@@ -137,7 +139,7 @@ describe('read commands', () => {
   });
 
   it('errors list prints a table for people', async () => {
-    const human = await runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--limit', '3'], env);
+    const human = await runInProcess(env, ['errors', 'list', ERP_FLOW, ERP_STEP, '--limit', '3']);
     expect(human.code).toBe(0);
     const lines = human.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^ERROR ID\s+AGE\s+CODE\s+SOURCE\s+CLASS\s+MESSAGE/);
@@ -146,7 +148,7 @@ describe('read commands', () => {
   });
 
   it('jobs list --json lists Jobs', async () => {
-    const jobs = parse<Job[]>(await runCli(['jobs', 'list', '--json'], env));
+    const jobs = parse<Job[]>(await runInProcess(env, ['jobs', 'list', '--json']));
     expect(jobs.length).toBeGreaterThanOrEqual(3);
     for (const job of jobs) {
       expect(validateAgainst('Job', job)).toEqual([]);
@@ -155,7 +157,7 @@ describe('read commands', () => {
     }
     const flowJobs = jobs.filter((j) => j.type === 'flow');
     expect(flowJobs.every((j) => j.status === 'completed' && j.numSuccess! + j.numError! === j.numExport)).toBe(true);
-    const shown = parse<Job>(await runCli(['jobs', 'show', flowJobs[0]!._id, '--json'], env));
+    const shown = parse<Job>(await runInProcess(env, ['jobs', 'show', flowJobs[0]!._id, '--json']));
     expect(validateAgainst('Job', shown)).toEqual([]);
     expect(shown).toEqual(flowJobs[0]);
   });
@@ -163,32 +165,32 @@ describe('read commands', () => {
 
 describe('failures and usage errors', () => {
   it('an unknown flow exits 1 with one line', async () => {
-    const line = expectOneLineFailure(await runCli(['errors', 'list', 'No such flow', 'x'], env), 1);
+    const line = expectOneLineFailure(await runInProcess(env, ['errors', 'list', 'No such flow', 'x']), 1);
     expect(line).toBe('flowdeck: flow not found: No such flow (flows: "Orders to warehouse", "Shop customers to CRM", "Shop orders to ERP")');
     const [summary, job] = await Promise.all([
-      runCli(['errors', 'summary', 'nope', '--json'], env),
-      runCli(['jobs', 'show', '000000001000000000000001'], env),
+      runInProcess(env, ['errors', 'summary', 'nope', '--json']),
+      runInProcess(env, ['jobs', 'show', '000000001000000000000001']),
     ]);
     expectOneLineFailure(summary, 1);
     expect(expectOneLineFailure(job, 1)).toBe('flowdeck: job not found: 000000001000000000000001');
   });
 
   it('an unknown step exits 1 with one line', async () => {
-    expect(expectOneLineFailure(await runCli(['errors', 'list', ERP_FLOW, 'nope'], env), 1)).toMatch(/step .* not found: nope/);
+    expect(expectOneLineFailure(await runInProcess(env, ['errors', 'list', ERP_FLOW, 'nope']), 1)).toMatch(/step .* not found: nope/);
   });
 
   it('a bad flag value exits 2 with one line naming the flag', async () => {
     const values = ['0', 'abc', '1001', '-3'];
-    const results = await Promise.all(values.map((value) => runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--limit', value], env)));
+    const results = await Promise.all(values.map((value) => runInProcess(env, ['errors', 'list', ERP_FLOW, ERP_STEP, '--limit', value])));
     results.forEach((result, i) => {
       const line = expectOneLineFailure(result, 2);
       expect(line).toContain('--limit');
       expect(line).toContain(values[i]);
     });
     const [status, tag, page] = await Promise.all([
-      runCli(['jobs', 'list', '--status', 'done'], env),
-      runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--tag', 'no such tag'], env),
-      runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--page', 'not a url'], env),
+      runInProcess(env, ['jobs', 'list', '--status', 'done']),
+      runInProcess(env, ['errors', 'list', ERP_FLOW, ERP_STEP, '--tag', 'no such tag']),
+      runInProcess(env, ['errors', 'list', ERP_FLOW, ERP_STEP, '--page', 'not a url']),
     ]);
     expect(expectOneLineFailure(status, 2)).toContain('--status');
     expect(expectOneLineFailure(tag, 1)).toContain('unknown tag');
@@ -196,7 +198,7 @@ describe('failures and usage errors', () => {
   });
 
   it('an unknown option or command exits 2', async () => {
-    const [unknown, command] = await Promise.all([runCli(['errors', 'list', ERP_FLOW, ERP_STEP, '--bogus'], env), runCli(['frobnicate'], env)]);
+    const [unknown, command] = await Promise.all([runInProcess(env, ['errors', 'list', ERP_FLOW, ERP_STEP, '--bogus']), runInProcess(env, ['frobnicate'])]);
     expect(unknown.code).toBe(2);
     expect(unknown.stdout).toBe('');
     expect(unknown.stderr).toMatch(/^flowdeck: unknown option '--bogus'/);
@@ -224,7 +226,7 @@ flows:
       - { type: import, _importId: nope }
 `,
       );
-      const results = await Promise.all([['flows', 'list'], ['jobs', 'list', '--json']].map((args) => runCli(args, { FLOWDECK_HOME: broken.home })));
+      const results = await Promise.all([['flows', 'list'], ['jobs', 'list', '--json']].map((args) => runInProcess(commandEnv({ FLOWDECK_HOME: broken.home }), args)));
       for (const result of results) {
         const line = expectOneLineFailure(result, 2);
         expect(line).toBe(`flowdeck: ${file}: flows[0].pageProcessors[0]._importId: unknown import "nope"`);
@@ -237,9 +239,9 @@ flows:
 
 describe('flows run', () => {
   it('runs a flow as a job and prints the finished Job', async () => {
-    const before = parse<Job[]>(await runCli(['jobs', 'list', '--json'], env));
+    const before = parse<Job[]>(await runInProcess(env, ['jobs', 'list', '--json']));
     // The CRM rejects some records: the run completes, and exits 1 because records failed.
-    const run = await runCli(['flows', 'run', 'Shop customers to CRM', '--json'], env);
+    const run = await runInProcess(env, ['flows', 'run', 'Shop customers to CRM', '--json']);
     const job = JSON.parse(run.stdout) as Job;
     expect(run.code).toBe(job.numError! > 0 ? 1 : 0);
     expect(run.stderr).toBe(job.numError! > 0 ? `flowdeck: job ${job._id} completed with ${job.numError!.toLocaleString('en-US')} record${job.numError === 1 ? '' : 's'} failing\n` : '');
@@ -247,7 +249,7 @@ describe('flows run', () => {
     expect(undeclaredKeys('Job', job)).toEqual([]);
     expect(job).toMatchObject({ type: 'flow', status: 'completed', triggeredBy: 'e2e@acme.example' });
     expect(job.numSuccess! + job.numError!).toBe(job.numExport);
-    const after = parse<Job[]>(await runCli(['jobs', 'list', '--json'], env));
+    const after = parse<Job[]>(await runInProcess(env, ['jobs', 'list', '--json']));
     expect(after).toHaveLength(before.length + 1);
     expect(after[0]!._id).toBe(job._id);
   });

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -17,13 +16,15 @@ import type {
   FlowStepRetryData,
   Job,
 } from '../../src/domain/api.js';
-import { REPO_ROOT, runCli, type CliResult } from '../helpers/cli.js';
+import { commandEnv, runInProcess, type InProcessResult } from '../helpers/in-process.js';
 import { undeclaredKeys, validateAgainst } from '../helpers/spec.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
 
 // The retry-data, requests, logs, export, flows enable/disable and jobs search commands as a user
-// runs them: the real executable over a seeded demo workspace; --json checked against the API's
-// schemas; every bad input one `flowdeck:` line, exit 1 (not found) or 2 (bad input), store unchanged.
+// runs them, in this process (the output and exit codes of bin/flowdeck.js without starting one;
+// test/e2e/bin-smoke.test.ts runs each family through the executable) over a seeded demo
+// workspace; --json checked against the API's schemas; every bad input one `flowdeck:` line, exit 1
+// (not found) or 2 (bad input), store unchanged.
 
 const FLOW = 'Shop orders to ERP';
 const STEP = 'ERP sales orders';
@@ -34,35 +35,31 @@ const OPEN_HEADER = [
 ].join(',');
 
 let tmp: TempHome;
-let env: Record<string, string>;
+let env: NodeJS.ProcessEnv;
 let errors: FlowStepError[];
 let jobId: string;
 
 beforeAll(async () => {
   tmp = tempHome();
-  env = { FLOWDECK_HOME: tmp.home, FLOWDECK_USER: 'e2e@acme.example' };
-  const demo = await runCli(['demo', '--no-tui'], env);
+  env = commandEnv({ FLOWDECK_HOME: tmp.home, FLOWDECK_USER: 'e2e@acme.example' });
+  const demo = await runInProcess(env, ['demo', '--no-tui']);
   expect(demo.code, demo.stderr).toBe(0);
-  errors = (JSON.parse((await runCli(['errors', 'list', FLOW, STEP, '--limit', '1000', '--json'], env)).stdout) as FlowStepErrorsResponse).errors;
-  const jobs = JSON.parse((await runCli(['jobs', 'list', '--flow', FLOW, '--json'], env)).stdout) as Job[];
+  errors = (JSON.parse((await runInProcess(env, ['errors', 'list', FLOW, STEP, '--limit', '1000', '--json'])).stdout) as FlowStepErrorsResponse).errors;
+  const jobs = JSON.parse((await runInProcess(env, ['jobs', 'list', '--flow', FLOW, '--json'])).stdout) as Job[];
   jobId = jobs.find((j) => j.type === 'flow')!._id;
 }, 90_000);
 
 afterAll(() => tmp?.cleanup());
 
-/** Runs the executable synchronously with stdin, for the commands that read a body from it. */
-function runWithInput(args: string[], input: string, extraEnv: Record<string, string> = {}): CliResult {
-  const { FLOWDECK_DEBUG: _debug, ...base } = process.env;
-  const r = spawnSync(process.execPath, ['bin/flowdeck.js', ...args], { cwd: REPO_ROOT, env: { ...base, NO_COLOR: '1', ...env, ...extraEnv }, input, encoding: 'utf8' });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
+/** Runs a command with `input` as its stdin, for the commands that read a body from it. */
+const runWithInput = (args: string[], input: string, extraEnv: Record<string, string> = {}): Promise<InProcessResult> => runInProcess({ ...env, ...extraEnv }, args, { stdin: input });
 
-function ok(result: CliResult): string {
+function ok(result: InProcessResult): string {
   expect(result.code, result.stderr).toBe(0);
   return result.stdout;
 }
 
-function parse<T>(result: CliResult, schema?: string): T {
+function parse<T>(result: InProcessResult, schema?: string): T {
   expect(result.stderr).toBe('');
   const value = JSON.parse(ok(result)) as T;
   if (schema) {
@@ -72,7 +69,7 @@ function parse<T>(result: CliResult, schema?: string): T {
   return value;
 }
 
-function oneLineFailure(result: CliResult, code: 1 | 2): string {
+function oneLineFailure(result: InProcessResult, code: 1 | 2): string {
   expect(result.code, result.stderr).toBe(code);
   expect(result.stdout).toBe('');
   const lines = result.stderr.split('\n').filter((l) => l !== '');
@@ -97,7 +94,7 @@ function storedSnapshots(): string {
 }
 
 async function getEnvelope(key: string): Promise<FlowStepRetryData> {
-  return parse<FlowStepRetryData>(await runCli(['retry-data', 'get', FLOW, STEP, key, '--json'], env), 'FlowStepRetryData');
+  return parse<FlowStepRetryData>(await runInProcess(env, ['retry-data', 'get', FLOW, STEP, key, '--json']), 'FlowStepRetryData');
 }
 
 describe('retry-data', () => {
@@ -107,13 +104,13 @@ describe('retry-data', () => {
     expect(envelope.retryDataKey).toBe(e.retryDataKey);
     expect(envelope.stage).toBe('page_processor_import');
     expect(await getEnvelope(e.errorId)).toEqual(envelope);
-    const unknown = await runCli(['retry-data', 'get', FLOW, STEP, `${e.retryDataKey!.slice(0, 23)}f`], env);
+    const unknown = await runInProcess(env, ['retry-data', 'get', FLOW, STEP, `${e.retryDataKey!.slice(0, 23)}f`]);
     expect(oneLineFailure(unknown, 1)).toMatch(/No retry data found for the given retryDataKey/);
-    const warehouse = JSON.parse(ok(await runCli(['errors', 'list', 'Orders to warehouse', 'Warehouse shipments', '--limit', '1', '--json'], env))) as FlowStepErrorsResponse;
+    const warehouse = JSON.parse(ok(await runInProcess(env, ['errors', 'list', 'Orders to warehouse', 'Warehouse shipments', '--limit', '1', '--json']))) as FlowStepErrorsResponse;
     const conn = warehouse.errors[0]!;
     expect(conn.retryDataKey).toBeUndefined();
-    oneLineFailure(await runCli(['retry-data', 'get', 'Orders to warehouse', 'Warehouse shipments', conn.errorId], env), 1);
-    oneLineFailure(await runCli(['retry-data', 'get', 'No such flow', STEP, e.retryDataKey!], env), 1);
+    oneLineFailure(await runInProcess(env, ['retry-data', 'get', 'Orders to warehouse', 'Warehouse shipments', conn.errorId]), 1);
+    oneLineFailure(await runInProcess(env, ['retry-data', 'get', 'No such flow', STEP, e.retryDataKey!]), 1);
   }, 90_000);
 
   it('put reads the envelope from stdin or a file; malformed or mismatched input exits 2 and changes nothing', async () => {
@@ -121,11 +118,11 @@ describe('retry-data', () => {
     const before = await getEnvelope(e.retryDataKey!);
     const stored = storedSnapshots();
 
-    const malformed = runWithInput(['retry-data', 'put', FLOW, STEP, e.retryDataKey!, '-'], '{"retryDataKey": ');
+    const malformed = await runWithInput(['retry-data', 'put', FLOW, STEP, e.retryDataKey!, '-'], '{"retryDataKey": ');
     expect(oneLineFailure(malformed, 2)).toMatch(/^flowdeck: invalid JSON in stdin: /);
     const file = join(tmp.home, 'envelope.json');
     writeFileSync(file, '{ not json');
-    expect(oneLineFailure(await runCli(['retry-data', 'put', FLOW, STEP, e.retryDataKey!, file], env), 2)).toBe(
+    expect(oneLineFailure(await runInProcess(env, ['retry-data', 'put', FLOW, STEP, e.retryDataKey!, file]), 2)).toBe(
       `flowdeck: invalid JSON in ${file}: ${(() => {
         try {
           JSON.parse('{ not json');
@@ -136,21 +133,21 @@ describe('retry-data', () => {
       })()}`,
     );
     writeFileSync(file, JSON.stringify({ ...before, stage: 'page_generator' }));
-    expect(oneLineFailure(await runCli(['retry-data', 'put', FLOW, STEP, e.retryDataKey!, file], env), 2)).toMatch(/stage "page_generator" does not match/);
+    expect(oneLineFailure(await runInProcess(env, ['retry-data', 'put', FLOW, STEP, e.retryDataKey!, file]), 2)).toMatch(/stage "page_generator" does not match/);
     writeFileSync(file, JSON.stringify({ ...before, pgExportId: '000000000000000000000000' }));
-    expect(oneLineFailure(await runCli(['retry-data', 'put', FLOW, STEP, e.retryDataKey!, file], env), 2)).toMatch(/pgExportId/);
+    expect(oneLineFailure(await runInProcess(env, ['retry-data', 'put', FLOW, STEP, e.retryDataKey!, file]), 2)).toMatch(/pgExportId/);
     writeFileSync(file, JSON.stringify({ ...before, retryDataKey: withSnapshot(2).retryDataKey }));
-    expect(oneLineFailure(await runCli(['retry-data', 'put', FLOW, STEP, e.retryDataKey!, file], env), 2)).toMatch(/retryDataKey/);
-    oneLineFailure(await runCli(['retry-data', 'put', FLOW, STEP, e.retryDataKey!, join(tmp.home, 'missing.json')], env), 2);
+    expect(oneLineFailure(await runInProcess(env, ['retry-data', 'put', FLOW, STEP, e.retryDataKey!, file]), 2)).toMatch(/retryDataKey/);
+    oneLineFailure(await runInProcess(env, ['retry-data', 'put', FLOW, STEP, e.retryDataKey!, join(tmp.home, 'missing.json')]), 2);
     expect(storedSnapshots()).toBe(stored);
     expect(await getEnvelope(e.retryDataKey!)).toEqual(before);
 
     const fixed = { ...before, data: { ...(before.data as object), note: 'fixed by e2e' } };
-    const saved = parse<FlowStepRetryData>(runWithInput(['retry-data', 'put', FLOW, STEP, e.retryDataKey!, '--json'], JSON.stringify(fixed)), 'FlowStepRetryData');
+    const saved = parse<FlowStepRetryData>(await runWithInput(['retry-data', 'put', FLOW, STEP, e.retryDataKey!, '--json'], JSON.stringify(fixed)), 'FlowStepRetryData');
     expect(saved).toEqual(fixed);
     expect(await getEnvelope(e.retryDataKey!)).toEqual(fixed);
     // editing never resolves: the error is still open
-    const still = JSON.parse(ok(await runCli(['errors', 'list', FLOW, STEP, '--limit', '1000', '--json'], env))) as FlowStepErrorsResponse;
+    const still = JSON.parse(ok(await runInProcess(env, ['errors', 'list', FLOW, STEP, '--limit', '1000', '--json']))) as FlowStepErrorsResponse;
     expect(still.errors.some((x) => x.errorId === e.errorId)).toBe(true);
   }, 90_000);
 
@@ -162,15 +159,15 @@ describe('retry-data', () => {
     writeFileSync(script, '#!/bin/sh\n# $1 is --mode, $2 the file\nif [ "$1" = "--break" ]; then printf "{ broken" > "$2"; else sed -i "s/\\"stage\\"/\\"note\\": \\"edited\\",\\n  \\"stage\\"/" "$2"; fi\n');
     chmodSync(script, 0o755);
 
-    const unchanged = runWithInput(['retry-data', 'edit', FLOW, STEP, e.retryDataKey!, '--yes'], '', { EDITOR: 'true', VISUAL: '' });
+    const unchanged = await runWithInput(['retry-data', 'edit', FLOW, STEP, e.retryDataKey!, '--yes'], '', { EDITOR: 'true', VISUAL: '' });
     expect(unchanged.code, unchanged.stderr).toBe(0);
     expect(unchanged.stderr).toBe('No changes.\n');
 
-    const broken = runWithInput(['retry-data', 'edit', FLOW, STEP, e.retryDataKey!, '--yes'], '', { EDITOR: `${script} --break`, VISUAL: '' });
+    const broken = await runWithInput(['retry-data', 'edit', FLOW, STEP, e.retryDataKey!, '--yes'], '', { EDITOR: `${script} --break`, VISUAL: '' });
     expect(oneLineFailure(broken, 2)).toMatch(/^flowdeck: invalid JSON in \/.*\.json: /);
 
     // an unknown field is refused (and the edit is kept for the user)
-    const field = runWithInput(['retry-data', 'edit', FLOW, STEP, e.retryDataKey!, '--yes'], '', { VISUAL: `${script} --field`, EDITOR: 'false' });
+    const field = await runWithInput(['retry-data', 'edit', FLOW, STEP, e.retryDataKey!, '--yes'], '', { VISUAL: `${script} --field`, EDITOR: 'false' });
     expect(oneLineFailure(field, 2)).toMatch(/unknown field "note" \(your edit is kept in .*\)/);
     expect(await getEnvelope(e.retryDataKey!)).toEqual(before);
 
@@ -178,7 +175,7 @@ describe('retry-data', () => {
     const dataScript = join(tmp.home, 'data-editor.sh');
     writeFileSync(dataScript, '#!/bin/sh\nsed -i "s/\\"data\\": {/\\"data\\": {\\n    \\"note\\": \\"edited\\",/" "$1"\n');
     chmodSync(dataScript, 0o755);
-    const saved = runWithInput(['retry-data', 'edit', FLOW, STEP, e.retryDataKey!, '--yes'], '', { EDITOR: dataScript, VISUAL: '' });
+    const saved = await runWithInput(['retry-data', 'edit', FLOW, STEP, e.retryDataKey!, '--yes'], '', { EDITOR: dataScript, VISUAL: '' });
     expect(saved.code, saved.stderr).toBe(0);
     expect(saved.stderr).toContain(`--- a/${e.retryDataKey}.json`);
     expect(saved.stderr).toContain('+    "note": "edited",');
@@ -187,28 +184,28 @@ describe('retry-data', () => {
   }, 90_000);
 
   it('patch --dry-run shows diffs and the count; without --yes and no terminal it refuses; --yes applies', async () => {
-    const before = JSON.parse(ok(await runCli(['errors', 'list', FLOW, STEP, '--code', '422', '--limit', '1000', '--json'], env))) as FlowStepErrorsResponse;
+    const before = JSON.parse(ok(await runInProcess(env, ['errors', 'list', FLOW, STEP, '--code', '422', '--limit', '1000', '--json']))) as FlowStepErrorsResponse;
     const keys = [...new Set(before.errors.map((e) => e.retryDataKey).filter(Boolean))] as string[];
     expect(keys.length).toBeGreaterThan(1);
     const stored = storedSnapshots();
 
-    const dry = await runCli(['retry-data', 'patch', FLOW, STEP, '--code', '422', '--set', 'data.customer.email=fixed@example.com', '--dry-run'], env);
+    const dry = await runInProcess(env, ['retry-data', 'patch', FLOW, STEP, '--code', '422', '--set', 'data.customer.email=fixed@example.com', '--dry-run']);
     const out = ok(dry);
     expect(out).toContain('+      "email": "fixed@example.com"');
     expect(out).toMatch(new RegExp(`Would change ${keys.length} snapshots \\(${before.errors.length} errors\\)`));
     expect(storedSnapshots()).toBe(stored);
 
-    const refused = await runCli(['retry-data', 'patch', FLOW, STEP, '--code', '422', '--set', 'data.customer.email=fixed@example.com'], env);
+    const refused = await runInProcess(env, ['retry-data', 'patch', FLOW, STEP, '--code', '422', '--set', 'data.customer.email=fixed@example.com']);
     expect(oneLineFailure(refused, 2)).toMatch(/Patch \d+ retry-data snapshots of \d+ errors: confirm with --yes/);
     expect(storedSnapshots()).toBe(stored);
 
     const applied = JSON.parse(
-      ok(await runCli(['retry-data', 'patch', FLOW, STEP, '--code', '422', '--set', 'data.customer.email=fixed@example.com', '--unset', 'data.customer.fax', '--yes', '--json'], env)),
+      ok(await runInProcess(env, ['retry-data', 'patch', FLOW, STEP, '--code', '422', '--set', 'data.customer.email=fixed@example.com', '--unset', 'data.customer.fax', '--yes', '--json'])),
     ) as { changed: Array<{ retryDataKey: string }>; dryRun: boolean };
     expect(applied.dryRun).toBe(false);
     expect(applied.changed.map((c) => c.retryDataKey).sort()).toEqual([...keys].sort());
     for (const key of keys.slice(0, 3)) expect(((await getEnvelope(key)).data as { customer: { email: string } }).customer.email).toBe('fixed@example.com');
-    expect(ok(await runCli(['retry-data', 'patch', FLOW, STEP, '--code', '422', '--set', 'data.customer.email=fixed@example.com', '--yes'], env))).toMatch(
+    expect(ok(await runInProcess(env, ['retry-data', 'patch', FLOW, STEP, '--code', '422', '--set', 'data.customer.email=fixed@example.com', '--yes']))).toMatch(
       /^Nothing to change: \d+ snapshots already as asked/,
     );
   }, 90_000);
@@ -217,25 +214,25 @@ describe('retry-data', () => {
     const e = withSnapshot(4);
     const file = join(tmp.home, 'fix.json');
     writeFileSync(file, JSON.stringify([{ op: 'add', path: '/data/patched', value: true }]));
-    ok(await runCli(['retry-data', 'patch', FLOW, STEP, e.retryDataKey!, '--patch', file, '--yes'], env));
+    ok(await runInProcess(env, ['retry-data', 'patch', FLOW, STEP, e.retryDataKey!, '--patch', file, '--yes']));
     expect((await getEnvelope(e.retryDataKey!)).data).toMatchObject({ patched: true });
     writeFileSync(file, JSON.stringify([{ op: 'add', path: '/stage', value: 'x' }]));
-    expect(oneLineFailure(await runCli(['retry-data', 'patch', FLOW, STEP, e.retryDataKey!, '--patch', file, '--yes'], env), 2)).toMatch(/must be \/data or below it/);
+    expect(oneLineFailure(await runInProcess(env, ['retry-data', 'patch', FLOW, STEP, e.retryDataKey!, '--patch', file, '--yes']), 2)).toMatch(/must be \/data or below it/);
     writeFileSync(file, '[{');
-    expect(oneLineFailure(await runCli(['retry-data', 'patch', FLOW, STEP, e.retryDataKey!, '--patch', file, '--yes'], env), 2)).toMatch(/invalid JSON in/);
-    expect(oneLineFailure(await runCli(['retry-data', 'patch', FLOW, STEP, e.retryDataKey!, '--set', 'data.x', '--yes'], env), 2)).toMatch(/--set takes path=value/);
-    expect(oneLineFailure(await runCli(['retry-data', 'patch', FLOW, STEP, '--set', 'data.x=1', '--yes'], env), 2)).toMatch(/say which errors/);
-    expect(oneLineFailure(await runCli(['retry-data', 'patch', FLOW, STEP, e.retryDataKey!, '--yes'], env), 2)).toMatch(/say what to change/);
+    expect(oneLineFailure(await runInProcess(env, ['retry-data', 'patch', FLOW, STEP, e.retryDataKey!, '--patch', file, '--yes']), 2)).toMatch(/invalid JSON in/);
+    expect(oneLineFailure(await runInProcess(env, ['retry-data', 'patch', FLOW, STEP, e.retryDataKey!, '--set', 'data.x', '--yes']), 2)).toMatch(/--set takes path=value/);
+    expect(oneLineFailure(await runInProcess(env, ['retry-data', 'patch', FLOW, STEP, '--set', 'data.x=1', '--yes']), 2)).toMatch(/say which errors/);
+    expect(oneLineFailure(await runInProcess(env, ['retry-data', 'patch', FLOW, STEP, e.retryDataKey!, '--yes']), 2)).toMatch(/say what to change/);
   }, 90_000);
 
   it('patch takes errorIds and retryDataKeys mixed; an argument that is neither exits 2', async () => {
     const [a, b] = [withSnapshot(5), withSnapshot(6)];
     const stored = storedSnapshots();
     const dry = parse<{ changed: Array<{ retryDataKey: string }> }>(
-      await runCli(['retry-data', 'patch', FLOW, STEP, a.errorId, b.retryDataKey!, '--set', 'data.mixed=true', '--dry-run', '--json'], env),
+      await runInProcess(env, ['retry-data', 'patch', FLOW, STEP, a.errorId, b.retryDataKey!, '--set', 'data.mixed=true', '--dry-run', '--json']),
     );
     expect(dry.changed.map((c) => c.retryDataKey).sort()).toEqual([a.retryDataKey, b.retryDataKey].sort());
-    expect(oneLineFailure(await runCli(['retry-data', 'patch', FLOW, STEP, a.errorId, 'abc', '--set', 'data.mixed=true', '--yes'], env), 2)).toBe(
+    expect(oneLineFailure(await runInProcess(env, ['retry-data', 'patch', FLOW, STEP, a.errorId, 'abc', '--set', 'data.mixed=true', '--yes']), 2)).toBe(
       'flowdeck: "abc" is neither an errorId nor a retryDataKey',
     );
     expect(storedSnapshots()).toBe(stored);
@@ -244,29 +241,29 @@ describe('retry-data', () => {
 
 describe('requests', () => {
   it('list, show and delete request traces', async () => {
-    const list = parse<FlowStepRequestsListResponse>(await runCli(['requests', 'list', FLOW, STEP, '--limit', '5', '--json'], env), 'FlowStepRequestsListResponse');
+    const list = parse<FlowStepRequestsListResponse>(await runInProcess(env, ['requests', 'list', FLOW, STEP, '--limit', '5', '--json']), 'FlowStepRequestsListResponse');
     expect(list.requests).toHaveLength(5);
     expect(list.nextPageURL).toMatch(/^\/v1\/flows\/[0-9a-f]{24}\/[0-9a-f]{24}\/requests\?/);
-    const next = parse<FlowStepRequestsListResponse>(await runCli(['requests', 'list', FLOW, STEP, '--page', list.nextPageURL!, '--json'], env), 'FlowStepRequestsListResponse');
+    const next = parse<FlowStepRequestsListResponse>(await runInProcess(env, ['requests', 'list', FLOW, STEP, '--page', list.nextPageURL!, '--json']), 'FlowStepRequestsListResponse');
     expect(next.requests[0]!.time).toBeLessThanOrEqual(list.requests[4]!.time);
     expect(next.requests.map((r) => r.key)).not.toContain(list.requests[4]!.key);
 
-    const human = ok(await runCli(['requests', 'list', FLOW, STEP, '--status-code', '429', '--limit', '3'], env));
+    const human = ok(await runInProcess(env, ['requests', 'list', FLOW, STEP, '--status-code', '429', '--limit', '3']));
     expect(human.split('\n')[0]).toMatch(/^KEY\s+TIME\s+METHOD\s+STATUS\s+STAGE$/);
 
     const e = withSnapshot(5);
-    const shown = parse<FlowStepRequestResponse>(await runCli(['requests', 'show', FLOW, STEP, e.reqAndResKey!, '--json'], env), 'FlowStepRequestResponse');
+    const shown = parse<FlowStepRequestResponse>(await runInProcess(env, ['requests', 'show', FLOW, STEP, e.reqAndResKey!, '--json']), 'FlowStepRequestResponse');
     expect(shown.key).toBe(e.reqAndResKey);
     expect(shown.request.headers?.authorization).toBe('********');
-    expect(ok(await runCli(['requests', 'show', FLOW, STEP, e.reqAndResKey!], env))).toMatch(/^Trace: {4}[0-9a-f]{24} at /);
+    expect(ok(await runInProcess(env, ['requests', 'show', FLOW, STEP, e.reqAndResKey!]))).toMatch(/^Trace: {4}[0-9a-f]{24} at /);
 
     const unknown = `${e.reqAndResKey!.slice(0, 10)}ffffffffffffff`;
-    expect(oneLineFailure(await runCli(['requests', 'delete', FLOW, STEP, e.reqAndResKey!, unknown, '--yes'], env), 1)).toMatch(/not found: .*\(nothing deleted\)/);
-    parse<FlowStepRequestResponse>(await runCli(['requests', 'show', FLOW, STEP, e.reqAndResKey!, '--json'], env));
-    oneLineFailure(await runCli(['requests', 'delete', FLOW, STEP, e.reqAndResKey!], env), 2);
-    const deleted = parse<FlowStepRequestsDeleteResponse>(await runCli(['requests', 'delete', FLOW, STEP, e.reqAndResKey!, '--yes', '--json'], env), 'FlowStepRequestsDeleteResponse');
+    expect(oneLineFailure(await runInProcess(env, ['requests', 'delete', FLOW, STEP, e.reqAndResKey!, unknown, '--yes']), 1)).toMatch(/not found: .*\(nothing deleted\)/);
+    parse<FlowStepRequestResponse>(await runInProcess(env, ['requests', 'show', FLOW, STEP, e.reqAndResKey!, '--json']));
+    oneLineFailure(await runInProcess(env, ['requests', 'delete', FLOW, STEP, e.reqAndResKey!]), 2);
+    const deleted = parse<FlowStepRequestsDeleteResponse>(await runInProcess(env, ['requests', 'delete', FLOW, STEP, e.reqAndResKey!, '--yes', '--json']), 'FlowStepRequestsDeleteResponse');
     expect(deleted).toEqual({ deleted: [e.reqAndResKey], errors: [] });
-    expect(oneLineFailure(await runCli(['requests', 'show', FLOW, STEP, e.reqAndResKey!], env), 1)).toMatch(/request trace not found/);
+    expect(oneLineFailure(await runInProcess(env, ['requests', 'show', FLOW, STEP, e.reqAndResKey!]), 1)).toMatch(/request trace not found/);
   }, 90_000);
 
   it('bad flag values exit 2', async () => {
@@ -276,55 +273,55 @@ describe('requests', () => {
       ['--limit', '0'],
       ['--page', '/v1/flows/x/y/requests?pageSize=5'],
     ]) {
-      oneLineFailure(await runCli(['requests', 'list', FLOW, STEP, ...args], env), 2);
+      oneLineFailure(await runInProcess(env, ['requests', 'list', FLOW, STEP, ...args]), 2);
     }
   }, 90_000);
 });
 
 describe('logs', () => {
   it('list, trace, data and children print the API shapes', async () => {
-    const logs = parse<ExecutionLogsResponse>(await runCli(['logs', 'list', FLOW, jobId, '--limit', '5', '--status', 'error', '--json'], env), 'ExecutionLogsResponse');
+    const logs = parse<ExecutionLogsResponse>(await runInProcess(env, ['logs', 'list', FLOW, jobId, '--limit', '5', '--status', 'error', '--json']), 'ExecutionLogsResponse');
     expect(logs.logs).toHaveLength(5);
     expect(logs.logs.every((l) => l.status === 'error')).toBe(true);
     expect(logs.prevPageUrl).toBeNull();
-    const next = parse<ExecutionLogsResponse>(await runCli(['logs', 'list', FLOW, jobId, '--page', logs.nextPageUrl!, '--json'], env), 'ExecutionLogsResponse');
+    const next = parse<ExecutionLogsResponse>(await runInProcess(env, ['logs', 'list', FLOW, jobId, '--page', logs.nextPageUrl!, '--json']), 'ExecutionLogsResponse');
     expect(next.logs.every((l) => l.status === 'error')).toBe(true);
     expect(next.prevPageUrl).not.toBeNull();
 
     const failed = logs.logs[0]!;
-    const trace = parse<ExecutionLogMetadataResponse>(await runCli(['logs', 'trace', FLOW, jobId, failed.recordId, '--json'], env), 'ExecutionLogMetadataResponse');
+    const trace = parse<ExecutionLogMetadataResponse>(await runInProcess(env, ['logs', 'trace', FLOW, jobId, failed.recordId, '--json']), 'ExecutionLogMetadataResponse');
     expect(trace.traceView).toBe(true);
     expect(trace.traceKey).toBe(failed.traceKey);
     expect(trace.steps.length).toBeGreaterThanOrEqual(2);
     expect(trace.steps[trace.steps.length - 1]).toMatchObject({ recordId: failed.recordId, status: 'error' });
-    const table = ok(await runCli(['logs', 'trace', FLOW, jobId, failed.recordId], env));
+    const table = ok(await runInProcess(env, ['logs', 'trace', FLOW, jobId, failed.recordId]));
     expect(table).toMatch(new RegExp(`^traceKey ${failed.traceKey} across \\d+ entries`));
     expect(table).toContain('Shop orders');
 
-    const data = parse<ExecutionLogDataResponse>(await runCli(['logs', 'data', FLOW, jobId, failed.recordId, '--stage', 'apiCall', '--json'], env), 'ExecutionLogDataResponse');
+    const data = parse<ExecutionLogDataResponse>(await runInProcess(env, ['logs', 'data', FLOW, jobId, failed.recordId, '--stage', 'apiCall', '--json']), 'ExecutionLogDataResponse');
     expect(data.logs).toHaveLength(1);
     expect(data.logs[0]!.log).toHaveProperty('request');
     expect(data.logs[0]!.log).toHaveProperty('response');
-    const children = parse<FlowJobLogChildrenResponse>(await runCli(['logs', 'children', FLOW, jobId, STEP, failed.recordId, '--json'], env), 'FlowJobLogChildrenResponse');
+    const children = parse<FlowJobLogChildrenResponse>(await runInProcess(env, ['logs', 'children', FLOW, jobId, STEP, failed.recordId, '--json']), 'FlowJobLogChildrenResponse');
     expect(children).toEqual({ children: [], nextPageUrl: null, prevPageUrl: null });
   }, 90_000);
 
   it('unknown jobs and records exit 1; bad flags exit 2', async () => {
-    oneLineFailure(await runCli(['logs', 'list', FLOW, '000000001000000000000999'], env), 1);
-    oneLineFailure(await runCli(['logs', 'list', 'Orders to warehouse', jobId], env), 1);
-    oneLineFailure(await runCli(['logs', 'trace', FLOW, jobId, 'no-such-record'], env), 1);
-    oneLineFailure(await runCli(['logs', 'list', FLOW, jobId, '--status', 'bogus'], env), 2);
-    oneLineFailure(await runCli(['logs', 'data', FLOW, jobId, 'x', '--stage', 'bogus'], env), 2);
-    oneLineFailure(await runCli(['logs', 'list', FLOW, jobId, '--page', '/v1/flows/x/jobs/y/logs?next=zzz'], env), 2);
+    oneLineFailure(await runInProcess(env, ['logs', 'list', FLOW, '000000001000000000000999']), 1);
+    oneLineFailure(await runInProcess(env, ['logs', 'list', 'Orders to warehouse', jobId]), 1);
+    oneLineFailure(await runInProcess(env, ['logs', 'trace', FLOW, jobId, 'no-such-record']), 1);
+    oneLineFailure(await runInProcess(env, ['logs', 'list', FLOW, jobId, '--status', 'bogus']), 2);
+    oneLineFailure(await runInProcess(env, ['logs', 'data', FLOW, jobId, 'x', '--stage', 'bogus']), 2);
+    oneLineFailure(await runInProcess(env, ['logs', 'list', FLOW, jobId, '--page', '/v1/flows/x/jobs/y/logs?next=zzz']), 2);
   }, 90_000);
 });
 
 describe('errors export', () => {
   it('streams the spec header and one row per open error to stdout', async () => {
-    const csv = ok(await runCli(['errors', 'export', FLOW, STEP], env));
+    const csv = ok(await runInProcess(env, ['errors', 'export', FLOW, STEP]));
     const lines = csv.trimEnd().split('\n');
     expect(lines[0]).toBe(OPEN_HEADER);
-    const count = (await runCli(['errors', 'list', FLOW, STEP, '--limit', '1000', '--json'], env)).stdout;
+    const count = (await runInProcess(env, ['errors', 'list', FLOW, STEP, '--limit', '1000', '--json'])).stdout;
     const open = (JSON.parse(count) as FlowStepErrorsResponse).errors;
     // messages in the demo are single-line JSON, so a line is a row
     expect(lines).toHaveLength(1 + open.length);
@@ -334,50 +331,50 @@ describe('errors export', () => {
 
   it('-o writes a file with a final line on stderr; --resolved and a whole flow change the header', async () => {
     const file = join(tmp.home, 'open.csv');
-    const r = await runCli(['errors', 'export', FLOW, STEP, '-o', file, '--code', '429'], env);
+    const r = await runInProcess(env, ['errors', 'export', FLOW, STEP, '-o', file, '--code', '429']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
     const rows = readFileSync(file, 'utf8').trimEnd().split('\n');
     expect(r.stderr).toBe(`Wrote ${rows.length - 1} row${rows.length === 2 ? '' : 's'} to ${file}\n`);
     expect(rows.slice(1).every((l) => l.split(',')[2] === '429')).toBe(true);
-    expect(ok(await runCli(['errors', 'export', FLOW, STEP, '--resolved'], env)).split('\n')[0]).toBe(`resolvedAt,resolvedBy,${OPEN_HEADER}`);
-    expect(ok(await runCli(['errors', 'export', FLOW], env)).split('\n')[0]).toBe(`_expOrImpId,${OPEN_HEADER}`);
+    expect(ok(await runInProcess(env, ['errors', 'export', FLOW, STEP, '--resolved'])).split('\n')[0]).toBe(`resolvedAt,resolvedBy,${OPEN_HEADER}`);
+    expect(ok(await runInProcess(env, ['errors', 'export', FLOW])).split('\n')[0]).toBe(`_expOrImpId,${OPEN_HEADER}`);
   }, 90_000);
 
   it('--start-at resumes; bad input exits without creating the file', async () => {
-    const all = ok(await runCli(['errors', 'export', FLOW, STEP], env)).trimEnd().split('\n');
+    const all = ok(await runInProcess(env, ['errors', 'export', FLOW, STEP])).trimEnd().split('\n');
     const start = all[11]!.match(/,([0-9a-f]{8}e0[0-9a-f]{14}),/)![1]!;
-    const resumed = ok(await runCli(['errors', 'export', FLOW, STEP, '--start-at', start], env)).trimEnd().split('\n');
+    const resumed = ok(await runInProcess(env, ['errors', 'export', FLOW, STEP, '--start-at', start])).trimEnd().split('\n');
     expect(resumed).toEqual([all[0], ...all.slice(11)]);
     const file = join(tmp.home, 'never.csv');
-    oneLineFailure(await runCli(['errors', 'export', FLOW, 'No such step', '-o', file], env), 1);
-    oneLineFailure(await runCli(['errors', 'export', FLOW, STEP, '-o', file, '--start-at', 'zzz'], env), 2);
-    oneLineFailure(await runCli(['errors', 'export', FLOW, STEP, '-o', file, '--tag', 'NoSuchTag'], env), 1);
+    oneLineFailure(await runInProcess(env, ['errors', 'export', FLOW, 'No such step', '-o', file]), 1);
+    oneLineFailure(await runInProcess(env, ['errors', 'export', FLOW, STEP, '-o', file, '--start-at', 'zzz']), 2);
+    oneLineFailure(await runInProcess(env, ['errors', 'export', FLOW, STEP, '-o', file, '--tag', 'NoSuchTag']), 1);
     expect(existsSync(file)).toBe(false);
     // an existing file is neither truncated nor removed by a rejected export
     const kept = join(tmp.home, 'kept.csv');
     writeFileSync(kept, 'previous export\n');
-    oneLineFailure(await runCli(['errors', 'export', FLOW, STEP, '-o', kept, '--start-at', 'zzz'], env), 2);
+    oneLineFailure(await runInProcess(env, ['errors', 'export', FLOW, STEP, '-o', kept, '--start-at', 'zzz']), 2);
     expect(readFileSync(kept, 'utf8')).toBe('previous export\n');
   }, 90_000);
 });
 
 describe('flows enable/disable and jobs search', () => {
   it('disables and enables a flow', async () => {
-    expect(ok(await runCli(['flows', 'disable', 'Shop customers to CRM'], env))).toBe('Flow "Shop customers to CRM" disabled.\n');
-    expect(ok(await runCli(['flows', 'disable', 'Shop customers to CRM'], env))).toBe('Flow "Shop customers to CRM" is already disabled.\n');
-    expect(ok(await runCli(['flows', 'list'], env))).toMatch(/Shop customers to CRM\s+[0-9a-f]{24}\s+disabled/);
-    const enabled = JSON.parse(ok(await runCli(['flows', 'enable', 'Shop customers to CRM', '--json'], env))) as { disabled: boolean };
+    expect(ok(await runInProcess(env, ['flows', 'disable', 'Shop customers to CRM']))).toBe('Flow "Shop customers to CRM" disabled.\n');
+    expect(ok(await runInProcess(env, ['flows', 'disable', 'Shop customers to CRM']))).toBe('Flow "Shop customers to CRM" is already disabled.\n');
+    expect(ok(await runInProcess(env, ['flows', 'list']))).toMatch(/Shop customers to CRM\s+[0-9a-f]{24}\s+disabled/);
+    const enabled = JSON.parse(ok(await runInProcess(env, ['flows', 'enable', 'Shop customers to CRM', '--json']))) as { disabled: boolean };
     expect(enabled.disabled).toBe(false);
-    oneLineFailure(await runCli(['flows', 'enable', 'No such flow'], env), 1);
+    oneLineFailure(await runInProcess(env, ['flows', 'enable', 'No such flow']), 1);
   }, 90_000);
 
   it('jobs search finds the run by trace key prefix', async () => {
     const traceKey = withSnapshot(0).traceKey!;
-    const found = parse<FlowJobsSearchResponse>(await runCli(['jobs', 'search', FLOW, '--trace-key', traceKey, '--json'], env), 'FlowJobsSearchResponse');
+    const found = parse<FlowJobsSearchResponse>(await runInProcess(env, ['jobs', 'search', FLOW, '--trace-key', traceKey, '--json']), 'FlowJobsSearchResponse');
     expect(found.runs.map((r) => r._id)).toContain(jobId);
-    expect(parse<FlowJobsSearchResponse>(await runCli(['jobs', 'search', FLOW, '--trace-key', 'NOPE-', '--json'], env)).runs).toEqual([]);
-    expect(ok(await runCli(['jobs', 'search', FLOW, '--trace-key', traceKey], env)).split('\n')[0]).toMatch(/^JOB ID\s+TYPE\s+STATUS/);
-    oneLineFailure(await runCli(['jobs', 'search', FLOW], env), 2);
+    expect(parse<FlowJobsSearchResponse>(await runInProcess(env, ['jobs', 'search', FLOW, '--trace-key', 'NOPE-', '--json'])).runs).toEqual([]);
+    expect(ok(await runInProcess(env, ['jobs', 'search', FLOW, '--trace-key', traceKey])).split('\n')[0]).toMatch(/^JOB ID\s+TYPE\s+STATUS/);
+    oneLineFailure(await runInProcess(env, ['jobs', 'search', FLOW]), 2);
   }, 90_000);
 });
