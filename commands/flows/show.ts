@@ -15,7 +15,8 @@ export function flowsShowCommand(io: CommandIO): Command {
           `Flow:        ${flow.name}`,
           `Id:          ${flow._id}`,
           `State:       ${flow.removed ? 'removed: no flow file defines it any more (its errors can be read and resolved, not retried)' : flow.disabled ? 'disabled' : 'enabled'}`,
-          `File:        ${flow.file}`,
+          // Only a local workspace's flows have a file; a served one has none to show.
+          ...(flow.file ? [`File:        ${flow.file}`] : []),
           `Open errors: ${formatCount(flow.numOpenError)}`,
           `Last run:    ${flow.lastJob ? `${flow.lastJob.status} ${formatAge(flow.lastJob.endedAt ?? flow.lastJob.startedAt)} (job ${flow.lastJob._id})` : 'never'}`,
           '',

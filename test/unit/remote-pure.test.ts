@@ -82,6 +82,7 @@ describe('the spec flow object', () => {
     ]);
     const info = toFlowInfo(raw, { flowErrors: [{ _expOrImpId: 'i2', numError: 4, lastErrorAt: '2026-01-01T00:00:00.000Z' }] });
     expect(info).toMatchObject({ _id: 'f1', name: 'Orders', disabled: false, numOpenError: 4 });
+    expect(info).not.toHaveProperty('file');
     expect(info.steps[3]).toEqual({ _id: 'i2', name: 'i2', type: 'import', position: 3, numOpenError: 4, lastErrorAt: '2026-01-01T00:00:00.000Z' });
     expect(nextLink('</v1/flows?page=1>; rel="prev", </v1/flows?page=3>; rel="next"')).toBe('/v1/flows?page=3');
     expect(nextLink('</v1/flows?page=1>; rel="prev"')).toBeUndefined();
@@ -89,7 +90,9 @@ describe('the spec flow object', () => {
 
   it("takes a flowdeck server's FlowInfo as it is", () => {
     const flowInfo = { _id: 'f1', name: 'Orders', disabled: false, numOpenError: 2, steps: [{ _id: 's', name: 'Sales orders', type: 'import' as const, position: 1, numOpenError: 2 }] };
-    expect(toFlowInfo(flowInfo, undefined)).toEqual({ ...flowInfo, file: '' });
+    expect(toFlowInfo(flowInfo, undefined)).toEqual(flowInfo);
+    expect(toFlowInfo(flowInfo, undefined)).not.toHaveProperty('file');
+    expect(toFlowInfo({ ...flowInfo, file: '' }, undefined)).not.toHaveProperty('file');
   });
 });
 

@@ -59,8 +59,10 @@ export function specSteps(raw: SpecFlow): Array<{ _id: string; type: StepKind }>
 
 export function toFlowInfo(raw: SpecFlow, errors: FlowErrorsResponse | undefined): FlowInfo {
   if (isFlowInfo(raw)) {
-    // FlowInfo.file is local-only (optional in the contract); a server's flows have none.
-    return { ...(raw as unknown as FlowInfo), file: raw.file ?? '' };
+    // FlowInfo.file is local-only (optional in the contract): a server's flows have none, and an
+    // empty one would show as a blank "File:" and a `"file": ""` that no local listing has.
+    const { file: _file, ...served } = raw as unknown as FlowInfo;
+    return served;
   }
   const counts = new Map((errors?.flowErrors ?? []).map((e) => [e._expOrImpId, e]));
   const steps: StepInfo[] = specSteps(raw).map((s, position) => {
@@ -74,7 +76,6 @@ export function toFlowInfo(raw: SpecFlow, errors: FlowErrorsResponse | undefined
     _id: raw._id,
     name: raw.name ?? raw._id,
     disabled: raw.disabled === true,
-    file: '',
     numOpenError: steps.reduce((n, s) => n + s.numOpenError, 0),
     steps,
   };

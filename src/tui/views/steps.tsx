@@ -62,7 +62,8 @@ export function StepsView({ route }: { route: Extract<Route, { view: 'steps' }> 
             <Text bold>{f.name}</Text>
             <Text {...theme.flowState(f.disabled)}> {f.disabled ? 'disabled' : 'enabled'}</Text>
             <Text {...theme.muted()}>
-              {' '}· last run {f.lastJob ? `${f.lastJob.status} ${age(f.lastJob.endedAt ?? f.lastJob.startedAt)}` : 'never'} · {f.file}
+              {' '}· last run {f.lastJob ? `${f.lastJob.status} ${age(f.lastJob.endedAt ?? f.lastJob.startedAt)}` : 'never'}
+              {f.file ? ` · ${f.file}` : ''}
             </Text>
           </>
         ) : (
