@@ -278,6 +278,23 @@ describe('errors window', () => {
     expect(s.owed).toBeUndefined();
   });
 
+  it('moves made while a jump is on its way are done from where it lands (G k k, g j j)', () => {
+    let s = settle(initialWindow(20), list);
+    s = windowReducer(s, { type: 'move', delta: 30 });
+    s = windowReducer(s, { type: 'bottom' });
+    expect(s.pending?.fetch.kind).toBe('last');
+    for (let i = 0; i < 4; i++) s = windowReducer(s, { type: 'move', delta: -1 });
+    s = settle(s, list);
+    expect(cursorId(s)).toBe(5);
+    s = windowReducer(s, { type: 'top' });
+    expect(s.pending?.fetch.kind).toBe('first');
+    s = windowReducer(s, { type: 'move', delta: 1 });
+    s = windowReducer(s, { type: 'move', delta: 1 });
+    s = settle(s, list);
+    expect(cursorId(s)).toBe(4998);
+    expect(s.owed).toBeUndefined();
+  });
+
   it('drops answers to questions no longer asked', () => {
     let s = initialWindow(20);
     const stale = s.pending!;

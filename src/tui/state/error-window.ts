@@ -316,9 +316,17 @@ function owedBeyond(s: ErrorWindow, want: number): number | undefined {
   return undefined;
 }
 
+/** A fetch that puts the cursor somewhere new (the first page, the last) is under way. */
+function jumping(s: ErrorWindow): boolean {
+  return s.pending !== undefined && (s.pending.fetch.kind === 'first' || s.pending.fetch.kind === 'last');
+}
+
 export function windowReducer(s: ErrorWindow, action: WindowAction): ErrorWindow {
   switch (action.type) {
     case 'move': {
+      // While a jump (G, g, the first page) is on its way, the rows held are not where the cursor
+      // is going: the move is owed from where the jump lands, so `G k k` ends two rows above the end.
+      if (jumping(s)) return { ...s, owed: (s.owed ?? 0) + action.delta };
       const want = s.cursor + (s.owed ?? 0) + action.delta;
       return plan({ ...place(s, want), error: undefined, owed: owedBeyond(s, want) } as ErrorWindow);
     }
