@@ -363,6 +363,9 @@ export function windowReducer(s: ErrorWindow, action: WindowAction): ErrorWindow
       return request({ ...s, error: undefined, pending: undefined } as ErrorWindow, { kind: 'reload', from, limit }, then);
     }
     case 'refresh': {
+      // A failed read (the server gone, restarting) is tried again on the timer, as the views
+      // around it are: the window comes back by itself once the backend answers, no ctrl-r needed.
+      if (s.error !== undefined && !s.pending) return windowReducer(s, { type: 'reload' });
       if (!s.loaded || s.pending || s.walking !== undefined || s.error !== undefined) return s;
       const before = s.offset > 0 ? s.rows[s.offset - 1]?.errorId : s.topCursor;
       // A segment read upward from the end has no cursor to re-read its top from: a reload does it.
