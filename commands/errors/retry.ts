@@ -88,7 +88,10 @@ export function errorsRetryCommand(io: CommandIO): Command {
       if (opts.wait) {
         const progress = makeProgress(io.stderr, queuedRecords);
         progress.update(queued, true);
-        job = await followJob(backend, queued._id, { onProgress: (j) => progress.update(j) });
+        job = await followJob(backend, queued._id, { onProgress: (j) => progress.update(j) }).catch((e: unknown) => {
+          progress.interrupted();
+          throw e;
+        });
         progress.done();
       }
       if (!opts.wait) {

@@ -20,7 +20,10 @@ export function jobsWaitCommand(io: CommandIO): Command {
         const counts = await backend.retries.recordCounts(jobId);
         const progress = makeProgress(io.stderr, counts?.total);
         if (counts && counts.pending > 0) io.stderr.write(`Waiting for ${plural(counts.total, 'record')} (job ${jobId}, ${formatCount(counts.pending)} to go).\n`);
-        const job = await followJob(backend, jobId, { onProgress: (j) => progress.update(j), timeoutMs: opts.timeout ?? 0 });
+        const job = await followJob(backend, jobId, { onProgress: (j) => progress.update(j), timeoutMs: opts.timeout ?? 0 }).catch((e: unknown) => {
+          progress.interrupted();
+          throw e;
+        });
         progress.done();
         print(io, opts.json ? json(stripChildren(job)) : describeJob(job));
         if (job.status !== 'completed') throw new JobOutcomeError(`job ${job._id} ${job.status}`);

@@ -69,7 +69,7 @@ export function retryDataPatchCommand(io: CommandIO): Command {
     .argument('<flow>', 'flow id or name')
     .argument('<step>', 'step id or name')
     .argument('[ids...]', 'retryDataKeys or errorIds (or use --all / filters)')
-    .option('--set <path=value>', 'set a field, e.g. data.customer.email=ana@example.com (JSON when it parses, else text)', collect(parseSetArg))
+    .option('--set <path=value>', 'set a field, e.g. data.customer.email=ana@example.com or data.items[0].quantity=1 (JSON when it parses, else text)', collect(parseSetArg))
     .option('--unset <path>', 'remove a field, e.g. data.customer.fax', collect(parseUnsetArg))
     .option('--patch <file>', 'an RFC 6902 JSON Patch with paths under /data (- reads stdin)');
   addSelectionOptions(command);

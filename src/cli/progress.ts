@@ -19,6 +19,7 @@ export function jobProgressLine(job: Job, total: number | undefined): string {
 
 export function makeProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, initialTotal?: number) {
   let last = 0;
+  let drawn = false;
   let total = initialTotal;
   return {
     /** The records the job holds, once known (a retry job's count when it was queued). */
@@ -30,10 +31,18 @@ export function makeProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }
       const now = Date.now();
       if (!force && now - last < 100) return;
       last = now;
+      drawn = true;
       stream.write(`\r${jobProgressLine(job, total)}\x1b[K`);
     },
     done() {
       if (stream.isTTY) stream.write('\r\x1b[K');
+      drawn = false;
+    },
+    /** Following stopped before the job ended (the server went away): the last bar stays, and what
+     * is said next starts on a line of its own instead of at the bar's end. */
+    interrupted() {
+      if (drawn) stream.write('\n');
+      drawn = false;
     },
   };
 }

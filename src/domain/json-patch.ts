@@ -42,24 +42,40 @@ export function formatPointer(tokens: readonly string[]): string {
   return tokens.map((t) => `/${t.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 }
 
-/** `data.customer.email` → `/data/customer/email`; `\.` keeps a dot inside a key. */
+/**
+ * `data.customer.email` → `/data/customer/email`; `\.` keeps a dot inside a key. An array index is
+ * written `items.1` or `items[1]` (as targets name fields: "lines[1].quantity must be …"): both are
+ * `/items/1`, so `[1]` never becomes part of a key name.
+ */
 export function dotPathToPointer(path: string): string {
+  const bad = () => new InvalidInputError(`"${path}" is not a dotted path like data.customer.email or data.items[0].quantity`, 'path');
   const tokens: string[] = [];
   let current = '';
+  // false right after an index: only ".", another "[n]" or the end may follow it
+  let inKey = true;
   for (let i = 0; i < path.length; i++) {
     const c = path[i]!;
+    const index = c === '[' ? /^\[(\d+)\]/.exec(path.slice(i)) : null;
+    if (!inKey && c !== '.' && !index) throw bad();
     if (c === '\\' && path[i + 1] === '.') {
       current += '.';
       i++;
-    } else if (c === '.') {
-      tokens.push(current);
+    } else if (index) {
+      if (inKey) tokens.push(current);
+      tokens.push(index[1]!);
       current = '';
+      inKey = false;
+      i += index[0].length - 1;
+    } else if (c === '.') {
+      if (inKey) tokens.push(current);
+      current = '';
+      inKey = true;
     } else {
       current += c;
     }
   }
-  tokens.push(current);
-  if (tokens.some((t) => t === '')) throw new InvalidInputError(`"${path}" is not a dotted path like data.customer.email`, 'path');
+  if (inKey) tokens.push(current);
+  if (tokens.some((t) => t === '')) throw bad();
   return formatPointer(tokens);
 }
 

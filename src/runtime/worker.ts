@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { encodeId } from '../domain/ids.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { processAlive, recoverStaleJobs } from './recovery.js';
 import { RetryRepo } from '../store/retry-repo.js';
@@ -148,10 +149,12 @@ export async function runWorker(ws: Workspace, runtime: Runtime, options: Worker
       if (queueDueRetries(ws, runtime, now) > 0) options.log?.('queued automatic retries');
       for (const job of ws.store.activeJobs()) {
         if (job.type !== 'retry' || job.status !== 'queued' || running.has(job.id)) continue;
-        options.log?.(`running retry job ${job.id}`);
+        // The job's public id, as `jobs list` and the API show it, so a log line can be looked up.
+        const publicId = encodeId('job', job.id, job.createdAt);
+        options.log?.(`running retry job ${publicId}`);
         const task = runtime
           .runRetryJob(job.id)
-          .catch((e: Error) => options.log?.(`retry job ${job.id} failed: ${e.message}`))
+          .catch((e: Error) => options.log?.(`retry job ${publicId} failed: ${e.message}`))
           .finally(() => running.delete(job.id));
         running.set(job.id, task);
       }

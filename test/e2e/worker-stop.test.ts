@@ -73,6 +73,8 @@ flows:
   worker.kill('SIGTERM');
   // Ends after the grace period although its requests are still out (the test's timeout is the bound).
   expect(await exited, said).toBe(143);
+  // The log names the job by the id `jobs list` shows, not by its row number.
+  expect(said).toContain(`running retry job ${jobId}`);
   expect(said).toMatch(/stopping with 1 retry job still running: they resume when flowdeck next opens the workspace/);
 
   const db = new Database(join(tmp.home, 'flowdeck.db'), { readonly: true });

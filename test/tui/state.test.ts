@@ -269,12 +269,49 @@ describe('errors window', () => {
     expect(ids).toEqual(changed.map((r) => rowIdOf(r.errorId)).filter((id) => id <= ids[0]! && id >= ids[ids.length - 1]!));
   });
 
+  it('a timed refresh after a failed read reads again, and the window comes back on its error', () => {
+    let s = settle(initialWindow(20), list);
+    s = windowReducer(s, { type: 'move', delta: 7 });
+    const before = cursorId(s);
+    s = windowReducer(s, { type: 'reload' });
+    s = windowReducer(s, { type: 'failed', seq: s.pending!.seq, generation: s.generation, message: 'cannot reach http://127.0.0.1:7700: connection refused' });
+    expect(s.error).toMatch(/cannot reach/);
+    s = windowReducer(s, { type: 'refresh' });
+    expect(s.error).toBeUndefined();
+    expect(s.pending?.fetch.kind).toBe('reload');
+    s = settle(s, list);
+    expect(cursorId(s)).toBe(before);
+    // A first page that failed is asked for again too.
+    let fresh = initialWindow(20);
+    fresh = windowReducer(fresh, { type: 'failed', seq: fresh.pending!.seq, generation: fresh.generation, message: 'connection refused' });
+    fresh = settle(windowReducer(fresh, { type: 'refresh' }), list);
+    expect(fresh.error).toBeUndefined();
+    expect(fresh.rows).toHaveLength(PAGE);
+  });
+
   it('a burst of moves past the held rows is done when the next page arrives', () => {
     let s = settle(initialWindow(20), list);
     for (let i = 0; i < PAGE + 50; i++) s = windowReducer(s, { type: 'move', delta: 1 });
     expect(s.cursor).toBe(PAGE - 1);
     s = settle(s, list);
     expect(position(s).row).toBe(PAGE + 51);
+    expect(s.owed).toBeUndefined();
+  });
+
+  it('moves made while a jump is on its way are done from where it lands (G k k, g j j)', () => {
+    let s = settle(initialWindow(20), list);
+    s = windowReducer(s, { type: 'move', delta: 30 });
+    s = windowReducer(s, { type: 'bottom' });
+    expect(s.pending?.fetch.kind).toBe('last');
+    for (let i = 0; i < 4; i++) s = windowReducer(s, { type: 'move', delta: -1 });
+    s = settle(s, list);
+    expect(cursorId(s)).toBe(5);
+    s = windowReducer(s, { type: 'top' });
+    expect(s.pending?.fetch.kind).toBe('first');
+    s = windowReducer(s, { type: 'move', delta: 1 });
+    s = windowReducer(s, { type: 'move', delta: 1 });
+    s = settle(s, list);
+    expect(cursorId(s)).toBe(4998);
     expect(s.owed).toBeUndefined();
   });
 

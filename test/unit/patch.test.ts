@@ -48,6 +48,17 @@ describe('JSON pointers', () => {
     rejects(() => dotPathToPointer('data..x'), /not a dotted path/);
     rejects(() => dotPathToPointer('data.'), /not a dotted path/);
   });
+
+  it('reads items[1] as the array index it names, never as a key "items[1]"', () => {
+    expect(dotPathToPointer('data.items[1].quantity')).toBe('/data/items/1/quantity');
+    expect(dotPathToPointer('data.lines[0]')).toBe('/data/lines/0');
+    expect(dotPathToPointer('data.m[0][2].x')).toBe('/data/m/0/2/x');
+    expect(dotPathToPointer('data.items.1.quantity')).toBe('/data/items/1/quantity');
+    expect(parseSetArg('data.items[1].quantity=1')).toEqual({ op: 'set', path: '/data/items/1/quantity', value: 1 });
+    rejects(() => dotPathToPointer('data.items[1]quantity'), /not a dotted path/);
+    rejects(() => dotPathToPointer('data.[0]'), /not a dotted path/);
+    rejects(() => dotPathToPointer('data.items[0].'), /not a dotted path/);
+  });
 });
 
 describe('--set and --unset', () => {

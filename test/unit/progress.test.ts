@@ -23,4 +23,16 @@ describe('progress', () => {
     expect(chunks.join('')).toContain('0/8,000  0 resolved, 0 failing  (queued)');
     expect(jobProgressLine({ ...job, status: 'running', numSuccess: 7990, numError: 10 }, 8000)).toMatch(/^\[#{30}\] 8,000\/8,000  7,990 resolved, 10 failing  \(running\)$/);
   });
+
+  it('ends the bar\'s line when following stops early, so the error that follows has a line of its own', () => {
+    const out = Object.assign(new PassThrough(), { isTTY: true });
+    const chunks: string[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
+    const progress = makeProgress(out, 182);
+    progress.interrupted();
+    expect(chunks.join('')).toBe('');
+    progress.update({ _id: 'j', type: 'retry', status: 'running', numSuccess: 0, numError: 125 }, true);
+    progress.interrupted();
+    expect(chunks.join('')).toMatch(/125\/182  0 resolved, 125 failing  \(running\)\x1b\[K\n$/);
+  });
 });

@@ -316,9 +316,17 @@ function owedBeyond(s: ErrorWindow, want: number): number | undefined {
   return undefined;
 }
 
+/** A fetch that puts the cursor somewhere new (the first page, the last) is under way. */
+function jumping(s: ErrorWindow): boolean {
+  return s.pending !== undefined && (s.pending.fetch.kind === 'first' || s.pending.fetch.kind === 'last');
+}
+
 export function windowReducer(s: ErrorWindow, action: WindowAction): ErrorWindow {
   switch (action.type) {
     case 'move': {
+      // While a jump (G, g, the first page) is on its way, the rows held are not where the cursor
+      // is going: the move is owed from where the jump lands, so `G k k` ends two rows above the end.
+      if (jumping(s)) return { ...s, owed: (s.owed ?? 0) + action.delta };
       const want = s.cursor + (s.owed ?? 0) + action.delta;
       return plan({ ...place(s, want), error: undefined, owed: owedBeyond(s, want) } as ErrorWindow);
     }
@@ -355,6 +363,9 @@ export function windowReducer(s: ErrorWindow, action: WindowAction): ErrorWindow
       return request({ ...s, error: undefined, pending: undefined } as ErrorWindow, { kind: 'reload', from, limit }, then);
     }
     case 'refresh': {
+      // A failed read (the server gone, restarting) is tried again on the timer, as the views
+      // around it are: the window comes back by itself once the backend answers, no ctrl-r needed.
+      if (s.error !== undefined && !s.pending) return windowReducer(s, { type: 'reload' });
       if (!s.loaded || s.pending || s.walking !== undefined || s.error !== undefined) return s;
       const before = s.offset > 0 ? s.rows[s.offset - 1]?.errorId : s.topCursor;
       // A segment read upward from the end has no cursor to re-read its top from: a reload does it.
