@@ -10,6 +10,10 @@ import type { Backend, JobDetail } from './contract/index.js';
 const WAIT_MS = 1_000;
 const FIRST_PAUSE_MS = 100;
 const MAX_PAUSE_MS = 2_000;
+/** How long a server may be unreachable (restarting, a network blip) before following gives up. */
+export const OUTAGE_MS = 60_000;
+const OUTAGE_FIRST_PAUSE_MS = 500;
+const OUTAGE_MAX_PAUSE_MS = 5_000;
 
 export interface FollowOptions {
   /** Called with the job after every answer (the first at once). */
@@ -23,7 +27,8 @@ export async function followJob(backend: Pick<Backend, 'getJob'>, jobId: string,
   const started = Date.now();
   const timeoutMs = options.timeoutMs ?? 0;
   let pause = FIRST_PAUSE_MS;
-  let job = await backend.getJob(jobId);
+  const ask = (waitMs?: number) => askRidingOutages(backend, jobId, waitMs, options.signal);
+  let job = await ask();
   for (;;) {
     options.onProgress?.(job);
     if (TERMINAL_JOB_STATUSES.includes(job.status)) return job;
@@ -32,7 +37,7 @@ export async function followJob(backend: Pick<Backend, 'getJob'>, jobId: string,
     if (left <= 0) throw new ConflictError(`job ${jobId} is still ${job.status} after ${seconds(timeoutMs)}`, 'timeout');
     const asked = Date.now();
     const before = jobProgressKey(job);
-    job = await backend.getJob(jobId, { waitMs: Math.min(WAIT_MS, left) });
+    job = await ask(Math.min(WAIT_MS, left));
     if (Date.now() - asked < FIRST_PAUSE_MS && jobProgressKey(job) === before) {
       // Answered at once with nothing new: this backend does not long-poll, so pause before asking again.
       await sleep(Math.min(pause, Math.max(1, left)), undefined, options.signal ? { signal: options.signal } : {});
@@ -46,4 +51,27 @@ export async function followJob(backend: Pick<Backend, 'getJob'>, jobId: string,
 
 function seconds(ms: number): string {
   return ms >= 10_000 ? `${Math.round(ms / 1000)}s` : `${Math.round(ms / 100) / 10}s`;
+}
+
+/**
+ * One getJob, asked again while the backend cannot be reached (code `unreachable`): a job goes on
+ * on its server whether or not someone follows it, so a restart of the server must not end the
+ * follow. Past OUTAGE_MS the error says how to follow the job again.
+ */
+async function askRidingOutages(backend: Pick<Backend, 'getJob'>, jobId: string, waitMs: number | undefined, signal: AbortSignal | undefined): Promise<JobDetail> {
+  const started = Date.now();
+  let pause = OUTAGE_FIRST_PAUSE_MS;
+  for (;;) {
+    try {
+      return await backend.getJob(jobId, waitMs !== undefined ? { waitMs } : {});
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'unreachable') throw error;
+      if (Date.now() - started + pause > OUTAGE_MS) {
+        (error as Error).message += `; job ${jobId} goes on there: follow it again with flowdeck jobs wait ${jobId}`;
+        throw error;
+      }
+      await sleep(pause, undefined, signal ? { signal } : {});
+      pause = Math.min(pause * 2, OUTAGE_MAX_PAUSE_MS);
+    }
+  }
 }

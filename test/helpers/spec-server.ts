@@ -61,6 +61,8 @@ export interface SpecServerOptions {
   csvChunks?: Buffer[];
   /** Where signed URLs point (default: this server). */
   downloadBase?: string;
+  /** Listen on this port (a restart of a server a client already knows); any free one by default. */
+  port?: number;
 }
 
 export interface SpecServer {
@@ -268,7 +270,7 @@ export async function startSpecServer(options: SpecServerOptions = {}): Promise<
   });
   app.get('/files/gone.csv', async (_request, reply) => reply.code(404).send({ errors: [{ code: 'invalid_ref', message: 'this download link has expired' }] }));
 
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   base = `http://127.0.0.1:${address.port}`;

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { followJob } from '../../src/backend/follow-job.js';
 import { RemoteBackend } from '../../src/backend/remote/remote-backend.js';
 import type { Job } from '../../src/domain/api.js';
@@ -87,6 +87,20 @@ describe('followJob over a remote job route', () => {
     const controller = new AbortController();
     const following = followJob(backend, JOB, { signal: controller.signal, onProgress: () => controller.abort() });
     await expect(following).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('rides out a server that restarts while it follows (the job goes on there)', async () => {
+    const first = await startSpecServer({ flowdeck: { email: 'ana@acme.example' } });
+    const backend = new RemoteBackend({ url: first.url, token: TOKEN });
+    backends.push(backend);
+    first.jobs.set(JOB, { states: [{ status: 'running', numSuccess: 1 }], served: 0 });
+    const following = followJob(backend, JOB);
+    await vi.waitFor(() => expect(jobPolls(first).length).toBeGreaterThanOrEqual(2), { timeout: 30_000, interval: 20 });
+    await first.close();
+    // The same address again, the job having ended meanwhile: the follow carries on to its end.
+    server = await startSpecServer({ flowdeck: { email: 'ana@acme.example' }, port: Number(new URL(first.url).port) });
+    server.jobs.set(JOB, { states: [{ status: 'completed', numSuccess: 3 }], served: 0 });
+    expect(await following).toMatchObject({ _id: JOB, status: 'completed', numSuccess: 3 });
   });
 
   it('tells a flowdeck server from a plain one by whoami', async () => {
