@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
 import { Pool } from 'undici';
 import { LocalBackend } from '../src/backend/local-backend.js';
 import { Workspace } from '../src/workspace/workspace.js';
@@ -141,6 +142,14 @@ function copyTemplate(template: string, home: string): void {
   mkdirSync(home, { recursive: true });
   cpSync(join(template, 'flows'), join(home, 'flows'), { recursive: true });
   copyFileSync(join(template, 'flowdeck.db'), join(home, 'flowdeck.db'));
+  // Generated errors carry the step's automatic-retry times, all due by now: serve's worker would
+  // sweep them into a job of its own before the measured retry asks for them.
+  const db = new Database(join(home, 'flowdeck.db'));
+  try {
+    db.prepare('UPDATE errors SET retry_at = NULL WHERE retry_at IS NOT NULL').run();
+  } finally {
+    db.close();
+  }
 }
 
 function timedRetry(env: NodeJS.ProcessEnv, extraArgs: string[] = []): number {

@@ -30,7 +30,12 @@ interface LocalShared {
   runtime?: Runtime;
   /** Flow runs and retry jobs this process runs, by job row id: close() lets them finish (runs) or hands them over (retries). */
   running: Map<number, Promise<unknown>>;
+  /** Listing pages as last answered, with the store's change stamp they were read at. */
+  pages: Map<string, { stamp: string; response: FlowStepErrorsResponse }>;
 }
+
+/** Pages kept for answering the same listing again while nothing changed (a team polling one step). */
+const PAGE_CACHE_SIZE = 64;
 
 export class LocalBackend implements Backend {
   private readonly shared: LocalShared;
@@ -44,7 +49,7 @@ export class LocalBackend implements Backend {
     private readonly actor?: string,
     shared?: LocalShared,
   ) {
-    this.shared = shared ?? { running: new Map() };
+    this.shared = shared ?? { running: new Map(), pages: new Map() };
   }
 
   /** The same workspace and runtime, acting as someone else (a server's per-request user). Closing it closes nothing. */
@@ -340,10 +345,22 @@ export class LocalBackend implements Backend {
   }
 
   async listErrors(flowRef: string, stepRef: string, params: ErrorListParams = {}): Promise<FlowStepErrorsResponse> {
+    // The same page asked again while the store has not changed is answered as it was (many
+    // operators, or one TUI refreshing, watching one step); a page that depends on the time or on
+    // who asks (since:, until:, assignee:me) is always read anew.
+    const key = cacheablePage(params) ? JSON.stringify([flowRef.toLowerCase(), stepRef.toLowerCase(), params.query ?? '', params.limit, params.before, params.order, params.after]) : undefined;
+    const stamp = key !== undefined ? this.store.changeStamp() : '';
+    const kept = key !== undefined ? this.shared.pages.get(key) : undefined;
+    if (kept && kept.stamp === stamp) return kept.response;
     const { rows, nextPageURL } = this.pageOfErrors(flowRef, stepRef, params, false);
     const namer = this.tagNamer();
     const response: FlowStepErrorsResponse = { errors: rows.map((r) => toFlowStepError(r, namer)) };
     if (nextPageURL) response.nextPageURL = nextPageURL;
+    if (key !== undefined) {
+      this.shared.pages.delete(key);
+      this.shared.pages.set(key, { stamp, response: deepFreeze(response) });
+      if (this.shared.pages.size > PAGE_CACHE_SIZE) this.shared.pages.delete(this.shared.pages.keys().next().value!);
+    }
     return response;
   }
 
@@ -373,6 +390,22 @@ export class LocalBackend implements Backend {
     await this.shared.runtime?.close();
     this.ws.close();
   }
+}
+
+/** A listing that reads the same whoever asks and whenever: no relative time, no `me`. */
+function cacheablePage(params: ErrorListParams): boolean {
+  const text = params.query ?? '';
+  if (text === '') return true;
+  return !parseQuery(text).terms.some((t) => t.kind === 'field' && (t.field === 'since' || t.field === 'until' || (t.field === 'assignee' && t.value.toLowerCase() === 'me')));
+}
+
+/** A kept answer is shared by every later caller: none may change it. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /** The names a mistyped reference could have meant, quoted, for a not-found message. */

@@ -330,6 +330,15 @@ export class SqliteStore implements ListingStats {
 
   // ---- meta ---------------------------------------------------------------------------------
 
+  /**
+   * Changes since this stamp was read, by this connection (total_changes) or by any other
+   * (data_version): two equal stamps saw the same data, so what was read under the first still holds.
+   */
+  changeStamp(): string {
+    const row = this.stmt('SELECT total_changes() AS t, data_version AS d FROM pragma_data_version()').get() as { t: number; d: number };
+    return `${row.t}.${row.d}`;
+  }
+
   getMeta(key: string): string | undefined {
     return (this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { LocalBackend as Local } from '../../src/backend/local-backend.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
+import { Workspace } from '../../src/workspace/workspace.js';
 import { validateAgainst } from '../helpers/spec.js';
 import { runFlowToEnd } from '../helpers/jobs.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
@@ -85,4 +86,32 @@ it('countErrors counts what a listing walks, open or resolved, while a writer ho
     writer.exec('ROLLBACK');
     writer.close();
   }
+});
+
+it('answers a page asked again from what it kept only while nothing changed, here or in another process', async () => {
+  const first = await backend.listErrors(FLOW, STEP, { limit: 5 });
+  // Unchanged store: the very answer kept, which nobody can change.
+  expect(await backend.listErrors(FLOW, STEP, { limit: 5 })).toBe(first);
+  expect(Object.isFrozen(first.errors[0])).toBe(true);
+
+  // A change through this backend: the page is read anew.
+  const gone = first.errors[0]!.errorId;
+  await backend.triage.resolve(FLOW, STEP, { errorIds: [gone] });
+  const afterOwn = await backend.listErrors(FLOW, STEP, { limit: 5 });
+  expect(afterOwn.errors.map((e) => e.errorId)).not.toContain(gone);
+
+  // A change by another connection to the same store (another process, a worker): read anew too.
+  const other = new Local(Workspace.open(tmp.home, { ...process.env }));
+  try {
+    await other.triage.assign(FLOW, STEP, { errorIds: [afterOwn.errors[0]!.errorId] }, 'ben.okafor@acme.example');
+  } finally {
+    await other.close();
+  }
+  const afterOther = await backend.listErrors(FLOW, STEP, { limit: 5 });
+  expect(afterOther).not.toBe(afterOwn);
+  expect(afterOther.errors[0]).toMatchObject({ errorId: afterOwn.errors[0]!.errorId, assignedTo: 'ben.okafor@acme.example' });
+
+  // What depends on who asks or when is never kept.
+  const mine = await backend.listErrors(FLOW, STEP, { limit: 5, query: 'assignee:me' });
+  expect(await backend.listErrors(FLOW, STEP, { limit: 5, query: 'assignee:me' })).not.toBe(mine);
 });
