@@ -112,7 +112,7 @@ async function benchServeList(ctx: BenchContext): Promise<Result[]> {
       runs: warm.length,
       median: p50,
       unit: 'ms',
-      baseline: { label: 'in-process listErrors', median: base },
+      baseline: { label: 'in-process listErrors (the kept page)', median: base },
       target: { value: base + P50_MARGIN_MS, better: 'lower' },
       note: `p99 ${p99.toFixed(2)} ms; loopback, keep-alive`,
     });
