@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Backend } from '../src/backend/contract/index.js';
+import type { LocalBackend } from '../src/backend/local-backend.js';
+import type { TokenService } from '../src/backend/tokens.js';
 import { assertLocalProfile, openLocalBackend, type CommandIO } from '../src/cli/context.js';
 import { parseDurationMs, parseNumberIn, parsePositiveInt } from '../src/cli/options.js';
 import { InvalidInputError } from '../src/domain/errors.js';
@@ -78,16 +80,8 @@ export function serveCommand(io: CommandIO): Command {
       if (!local.ws.readonly || io.env.FLOWDECK_WORKER === undefined) delete env.FLOWDECK_WORKER;
       else env.FLOWDECK_WORKER = io.env.FLOWDECK_WORKER;
 
-      const tokens = new TokenService(local.ws);
-      const backends = new Map<string, Backend>();
       const app = await buildServer({
-        // The same workspace and runtime for everyone, each request recorded as its token's user.
-        backendFor: (user) => {
-          let backend = backends.get(user);
-          if (!backend) backends.set(user, (backend = local.actingAs(user)));
-          return backend;
-        },
-        verifyToken: async (token) => tokens.verify(token),
+        ...workspaceAccess(local, new TokenService(local.ws)),
         rateLimit: { capacity: opts.rateCapacity, refillPerSecond: opts.rateRefill },
         bodyLimit: opts.bodyLimit,
         log,
@@ -143,4 +137,22 @@ export function serveCommand(io: CommandIO): Command {
         process.off('SIGTERM', onSignal);
       }
     });
+}
+
+/**
+ * How a server reaches the workspace: the same workspace and runtime for everyone, each request's
+ * backend acting as its token's user (one per user, made on first use).
+ */
+export function workspaceAccess(local: LocalBackend, tokens: TokenService): { backendFor: (user: string) => Backend; verifyToken: (token: string) => Promise<{ user: string } | undefined> } {
+  const backends = new Map<string, Backend>();
+  return {
+    backendFor: (user) => {
+      const known = backends.get(user);
+      if (known) return known;
+      const backend = local.actingAs(user);
+      backends.set(user, backend);
+      return backend;
+    },
+    verifyToken: async (token) => tokens.verify(token),
+  };
 }

@@ -1,4 +1,5 @@
 import type { SqliteStore } from './sqlite-store.js';
+import type { RetryItemCounts } from '../backend/contract/retry.js';
 
 // SQL of durable retry jobs. A retry job's records are rows of retry_items; each record's outcome
 // (its errors resolved or superseded, the item settled, the job's counters) commits in one
@@ -21,14 +22,8 @@ export interface LatestError {
   oIndex: string | null;
 }
 
-export interface RetryItemCounts {
-  pending: number;
-  resolved: number;
-  failed: number;
-  skipped: number;
-  /** Records whose errors someone else resolved (or deleted) after the job was queued. */
-  resolvedMeanwhile: number;
-}
+// A job's records by item state: the contract's shape, counted here.
+export type { RetryItemCounts } from '../backend/contract/retry.js';
 
 /** How an item's state is stored (retry_items.state) and counted. */
 const ITEM_STATE_COUNT: Record<string, keyof RetryItemCounts> = {

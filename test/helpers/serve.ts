@@ -6,6 +6,7 @@ import { LocalBackend } from '../../src/backend/local-backend.js';
 import { TokenService } from '../../src/backend/tokens.js';
 import { encodeId } from '../../src/domain/ids.js';
 import { buildServer } from '../../src/server/app.js';
+import { workspaceAccess } from '../../commands/serve.js';
 import type { StepRow } from '../../src/store/rows.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { expectSpecShape } from './spec-routes.js';
@@ -59,14 +60,8 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   const tokenService = new TokenService(local.ws);
   const tokens = { ana: tokenService.create(ANA, 'laptop').token, ben: tokenService.create(BEN, 'laptop').token };
   const logs: string[] = [];
-  const backends = new Map<string, Backend>();
   const app = await buildServer({
-    backendFor: (user) => {
-      let backend = backends.get(user);
-      if (!backend) backends.set(user, (backend = local.actingAs(user)));
-      return backend;
-    },
-    verifyToken: async (token) => tokenService.verify(token),
+    ...workspaceAccess(local, tokenService),
     rateLimit: options.rateLimit ?? { capacity: 1000, refillPerSecond: 300 },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     log: (line) => logs.push(line),
