@@ -8,7 +8,7 @@ import { withBackend, type CommandIO } from '../../src/cli/context.js';
 import { addFilterOptions, queryTextFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { formatCount } from '../../src/cli/output.js';
 import { assertWritableFile } from '../../src/cli/input.js';
-import type { CsvExportOptions } from '../../src/backend/contract/index.js';
+import type { Backend, CsvExportOptions } from '../../src/backend/contract/index.js';
 
 interface ExportOptions extends FilterOptions {
   resolved?: boolean;
@@ -66,7 +66,7 @@ class LazyFile extends Writable {
 }
 
 /** A progress reporter for stderr: redrawn in place on a terminal, a line every few seconds otherwise. */
-function progressReporter(stderr: CommandIO['stderr'], file: string) {
+function progressReporter(stderr: CommandIO['stderr'], file: string, total?: number) {
   // Quiet for the first moments: a small export needs no progress, only its final line.
   let last = Date.now();
   let shown = false;
@@ -78,13 +78,30 @@ function progressReporter(stderr: CommandIO['stderr'], file: string) {
       if (now - last < every) return;
       last = now;
       shown = true;
-      const text = `Exporting to ${file}: ${formatCount(rows)} rows`;
+      const text = total ? `Exporting to ${file}: ${formatCount(rows)}/${formatCount(total)} rows (${Math.min(100, Math.floor((rows / total) * 100))}%)` : `Exporting to ${file}: ${formatCount(rows)} rows`;
       stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
     },
     done() {
       if (tty && shown) stderr.write('\r\x1b[K');
     },
   };
+}
+
+/**
+ * How many rows the export will write, for the bar's total: counted like the export selects them
+ * (not when resuming at an errorId, which leaves an unknown part out; nor where a server cannot count).
+ */
+async function exportTotal(backend: Backend, flow: string, step: string | undefined, options: CsvExportOptions): Promise<number | undefined> {
+  if (options.startAtErrorId !== undefined) return undefined;
+  const params = { ...(options.query ? { query: options.query } : {}), ...(options.resolved ? { resolved: true } : {}) };
+  try {
+    const steps = step !== undefined ? [step] : (await backend.getFlow(flow)).steps.map((s) => s._id);
+    let total = 0;
+    for (const s of steps) total += await backend.countErrors(flow, s, params);
+    return total;
+  } catch {
+    return undefined; // the export itself says what is wrong, if anything is
+  }
 }
 
 export function errorsExportCommand(io: CommandIO): Command {
@@ -123,7 +140,7 @@ export function errorsExportCommand(io: CommandIO): Command {
       // A write that fails later (disk full) ends the export with one line, not an unhandled event.
       let writeError: Error | undefined;
       out.on('error', (e) => (writeError ??= e));
-      const progress = progressReporter(io.stderr, file);
+      const progress = progressReporter(io.stderr, file, await exportTotal(backend, flow, step, options));
       try {
         const result = await saveDownload(download, out, (rows) => progress.update(rows));
         if (writeError) throw writeError;

@@ -44,7 +44,9 @@ export interface HttpAnswer<T> {
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+// 30 s: an interactive command should not sit silent for a minute on a server that does not answer
+// (a long-poll adds its own wait to this).
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export class HttpClient {
   /** The server's URL as messages show it: no credentials. */
