@@ -63,7 +63,7 @@ async function askRidingOutages(backend: Pick<Backend, 'getJob'>, jobId: string,
   let pause = OUTAGE_FIRST_PAUSE_MS;
   for (;;) {
     try {
-      return await backend.getJob(jobId, waitMs !== undefined ? { waitMs } : {});
+      return await (waitMs !== undefined ? backend.getJob(jobId, { waitMs }) : backend.getJob(jobId));
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'unreachable') throw error;
       if (Date.now() - started + pause > OUTAGE_MS) {
