@@ -39,6 +39,8 @@ interface ServeOptions {
   rateRefill: number;
   bodyLimit: number;
   grace: number;
+  /** false with --no-worker: this process runs no jobs. */
+  worker: boolean;
 }
 
 export function serveCommand(io: CommandIO): Command {
@@ -52,6 +54,7 @@ export function serveCommand(io: CommandIO): Command {
     .addOption(
       new Option('--grace <duration>', 'on SIGTERM/SIGINT, how long requests in flight and running jobs may take to finish').argParser(parseDurationMs('grace')).default(10_000, '10s'),
     )
+    .option('--no-worker', 'run no jobs in this process: queued and due automatic retries are left to `flowdeck worker` (on this machine or, with a shared store, others)')
     .action(async (opts: ServeOptions) => {
       const [{ buildServer }, { TokenService }, { runWorker }] = await Promise.all([
         import('../src/server/app.js'),
@@ -67,9 +70,11 @@ export function serveCommand(io: CommandIO): Command {
       const local = await openLocalBackend(env, (line) => io.stderr.write(line));
       const stopWorker = new AbortController();
       // A read-only workspace is served for reading: no worker (it could not record anything).
-      const worker: Promise<WorkerResult | 'read-only'> = local.ws.readonly
+      const worker: Promise<WorkerResult | 'read-only' | 'no-worker'> = local.ws.readonly
         ? Promise.resolve('read-only')
-        : runWorker(local.ws, local.runtime, {
+        : !opts.worker
+          ? Promise.resolve('no-worker')
+          : runWorker(local.ws, local.runtime, {
             exitWhenIdle: false,
             signal: stopWorker.signal,
             graceMs: opts.grace,
@@ -77,7 +82,9 @@ export function serveCommand(io: CommandIO): Command {
           });
       // From here on this process's worker runs the queue (also with FLOWDECK_WORKER=off given: a
       // serve is its workspace's worker), so a long-poll never runs a job beside it.
-      if (!local.ws.readonly || io.env.FLOWDECK_WORKER === undefined) delete env.FLOWDECK_WORKER;
+      // With --no-worker, jobs are run where they always are without a serve: by a `flowdeck worker`
+      // (started on demand unless FLOWDECK_WORKER=off says it is started by hand).
+      if ((!local.ws.readonly && opts.worker) || io.env.FLOWDECK_WORKER === undefined) delete env.FLOWDECK_WORKER;
       else env.FLOWDECK_WORKER = io.env.FLOWDECK_WORKER;
 
       const app = await buildServer({
@@ -113,6 +120,7 @@ export function serveCommand(io: CommandIO): Command {
         const early = await Promise.race([worker, sleep(0, 'running' as const)]);
         if (early === 'another-worker') log('flowdeck serve: another flowdeck worker runs this workspace: queued and automatic retries run there');
         if (early === 'read-only') log('flowdeck serve: the workspace is read-only: serving it for reading, with no worker');
+        if (early === 'no-worker') log('flowdeck serve: --no-worker: queued and automatic retries are run by flowdeck worker, not by this process');
 
         const signal = await stopped;
         log(`flowdeck serve: ${signal}: stopping (requests in flight and running jobs get ${opts.grace / 1000} s)`);

@@ -4,7 +4,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import { TokenService } from '../../src/backend/tokens.js';
 import { pathOf, ROUTES } from '../../src/backend/wire/routes.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
@@ -121,6 +121,28 @@ it('serves with a token, runs a queued retry in its worker, and exits 0 on SIGTE
   // One line per request, as the user, with no token.
   expect(said()).toMatch(new RegExp(`GET /v1/flows 200 \\S+ms ${USER}`));
   expect(said()).not.toContain(token);
+});
+
+it('with --no-worker runs no job itself: a followed retry is run by a flowdeck worker started for it', async () => {
+  const { env, token } = await workspace();
+  const { url, said, exited } = await startServe(env, ['--no-worker']);
+  await vi.waitFor(() => expect(said()).toContain('flowdeck serve: --no-worker:'), { timeout: 30_000, interval: 20 });
+  const queued = await request(`${url}${pathOf(ROUTES.retrySelection, { _id: 'F', _stepId: 'Sink' })}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ selection: { all: true } }),
+  });
+  const job = (await queued.body.json()) as { _id: string };
+  let status = 'queued';
+  const until = Date.now() + 60_000;
+  while (!['completed', 'failed', 'canceled'].includes(status) && Date.now() < until) {
+    status = ((await get(`${url}${pathOf(ROUTES.getJob, { jobId: job._id })}?waitMs=2000`, token)).body as { status: string }).status;
+  }
+  expect(['completed', 'failed']).toContain(status);
+  // Not this process's worker: it has none.
+  expect(said()).not.toMatch(/ worker: running retry job/);
+  serve!.kill('SIGTERM');
+  expect(await exited, said()).toBe(0);
 });
 
 it('on SIGTERM mid-retry, ends after the grace period and leaves the job to resume', async () => {
