@@ -3,7 +3,7 @@ import { followJob } from '../../src/backend/follow-job.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { json } from '../../src/cli/output.js';
 import { JobOutcomeError } from '../../src/domain/errors.js';
-import { describeJob, stripChildren } from '../jobs/show.js';
+import { describeJob, jobFlowName, stripChildren } from '../jobs/show.js';
 
 export function flowsRunCommand(io: CommandIO): Command {
   return new Command('run')
@@ -19,7 +19,7 @@ export function flowsRunCommand(io: CommandIO): Command {
         const started = await backend.runFlow(flowRef);
         const job = await followJob(backend, started._id, progress ? { onProgress: progress } : {});
         if (progress) io.stderr.write('\n');
-        print(io, opts.json ? json(stripChildren(job)) : describeJob(job));
+        print(io, opts.json ? json(stripChildren(job)) : describeJob(job, await jobFlowName(backend, job)));
         // Like jobs wait: scripts see a run that did not complete, or whose records failed, as a failure.
         if (job.status !== 'completed') throw new JobOutcomeError(`job ${job._id} ${job.status}${job.note ? `: ${job.note}` : ''}`);
         const failed = job.numError ?? 0;

@@ -1,8 +1,9 @@
 import { Command } from 'commander';
-import type { JobDetail } from '../../src/backend/contract/index.js';
+import type { Backend, JobDetail } from '../../src/backend/contract/index.js';
 import { print, withBackend, type CommandIO } from '../../src/cli/context.js';
 import { formatAge, formatCount, json, renderTable } from '../../src/cli/output.js';
 import type { Job } from '../../src/domain/api.js';
+import { NotFoundError } from '../../src/domain/errors.js';
 
 export function stripChildren(job: JobDetail): Job {
   const { children: _children, note: _note, ...rest } = job;
@@ -20,11 +21,22 @@ export function duration(job: Job): string {
   return `${Math.floor(s / 60)}m${s % 60}s`;
 }
 
-export function describeJob(job: JobDetail): string {
+/** The name of the job's flow, as `jobs list` shows it; undefined when the job has none or the flow is gone. */
+export async function jobFlowName(backend: Backend, job: Job): Promise<string | undefined> {
+  if (!job._flowId) return undefined;
+  try {
+    return (await backend.getFlow(job._flowId)).name;
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+export function describeJob(job: JobDetail, flowName?: string): string {
   const lines = [
     `Job:       ${job._id} (${job.type})`,
     `Status:    ${job.status}${job.note ? ` — ${job.note}` : ''}`,
-    `Flow:      ${job._flowId ?? '-'}`,
+    `Flow:      ${job._flowId ? (flowName ? `${flowName} (${job._flowId})` : job._flowId) : '-'}`,
     `By:        ${job.triggeredBy ?? '-'}${job.triggeredBy === 'auto' ? ' (automatic retry of errors whose retryAt came)' : ''}${job.canceledBy ? `, canceled by ${job.canceledBy}` : ''}`,
     `Started:   ${job.startedAt ?? '-'} (${formatAge(job.startedAt)}), took ${duration(job)}`,
     `Records:   ${formatCount(job.numExport ?? 0)} exported, ${formatCount(job.numSuccess ?? 0)} succeeded, ${formatCount(job.numError ?? 0)} failed`,
@@ -55,7 +67,7 @@ export function jobsShowCommand(io: CommandIO): Command {
     .action(async (jobId: string, opts: { json?: boolean }) => {
       await withBackend(io, async (backend) => {
         const job = await backend.getJob(jobId);
-        print(io, opts.json ? json(stripChildren(job)) : describeJob(job));
+        print(io, opts.json ? json(stripChildren(job)) : describeJob(job, await jobFlowName(backend, job)));
       });
     });
 }

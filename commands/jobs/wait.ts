@@ -6,7 +6,7 @@ import { formatCount, json } from '../../src/cli/output.js';
 import { makeProgress } from '../../src/cli/progress.js';
 import { JobOutcomeError } from '../../src/domain/errors.js';
 import { plural } from '../../src/cli/bulk.js';
-import { describeJob, stripChildren } from './show.js';
+import { describeJob, jobFlowName, stripChildren } from './show.js';
 
 export function jobsWaitCommand(io: CommandIO): Command {
   return new Command('wait')
@@ -25,7 +25,7 @@ export function jobsWaitCommand(io: CommandIO): Command {
           throw e;
         });
         progress.done();
-        print(io, opts.json ? json(stripChildren(job)) : describeJob(job));
+        print(io, opts.json ? json(stripChildren(job)) : describeJob(job, await jobFlowName(backend, job)));
         if (job.status !== 'completed') throw new JobOutcomeError(`job ${job._id} ${job.status}`);
         // Completed with records that failed again is not "all done" either.
         const failed = job.type === 'retry' ? ((await backend.retries.recordCounts(jobId))?.failed ?? 0) : (job.numError ?? 0);

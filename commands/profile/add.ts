@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { Command } from 'commander';
 import { print, type CommandIO } from '../../src/cli/context.js';
 import { checkProfileName, checkProfileUrl, checkToken, checkTokenEnvName, isLoopbackUrl, type StoredProfile } from '../../src/cli/profile-rules.js';
@@ -38,6 +39,7 @@ export function profileAddCommand(io: CommandIO): Command {
       const { ProfileStore } = await import('../../src/cli/profiles.js');
       const store = ProfileStore.open(io.env);
       const { replaced } = store.add(name, profile, opts.replace === true);
+      if (store.dirReadableByOthers()) io.stderr.write(`flowdeck: warning: ${dirname(store.file)} is readable by other users; the profiles file itself is 0600\n`);
       if (!isLoopbackUrl(url) && url.startsWith('http:')) io.stderr.write(`flowdeck: note: ${url} is plain http: the token crosses the network unencrypted; prefer https beyond this machine\n`);
       const token = profile.tokenEnv !== undefined ? `its token read from $${profile.tokenEnv}` : `its token stored in ${store.file}`;
       print(io, `${replaced ? 'Replaced' : 'Added'} profile ${name}: ${url}, ${token}. Use it with --profile ${name}, or make it the default with flowdeck profile use ${name}.`);

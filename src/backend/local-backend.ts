@@ -207,6 +207,9 @@ export class LocalBackend implements Backend {
     const id = await new Promise<number>((resolve, reject) => {
       run = this.runtime.runFlow(flow.id, this.operator, undefined, (queued) => {
         jobId = queued;
+        // Recorded as soon as the job exists, like every other change an operator makes.
+        const row = this.store.getJob(queued)!;
+        this.store.audit({ at: row.createdAt, actor: this.operator, action: 'run_flow', flowId: flow.id, count: 1, detail: { job: jobIdOf(row) } });
         resolve(queued);
       });
       run.then(

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type Conf from 'conf';
@@ -103,6 +103,14 @@ export class ProfileStore {
       accessPropertiesByDotNotation: false,
     });
     return new ProfileStore(file, conf);
+  }
+
+  /**
+   * Whether others can list the directory the file is in (a user's own directory, made before
+   * flowdeck, that flowdeck does not chmod): `profile add` says so; the file itself stays 0600.
+   */
+  dirReadableByOthers(): boolean {
+    return ((statSync(dirname(this.file), { throwIfNoEntry: false })?.mode ?? 0) & 0o044) !== 0;
   }
 
   read(): ProfilesFile {

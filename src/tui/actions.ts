@@ -123,6 +123,13 @@ export function reopenErrors(ctx: ActionContext, t: Target): Promise<string[] | 
   });
 }
 
+/** Whether a mark-all selection matches no open error at all (an empty filtered list), not only none with retry data. */
+async function noErrorSelected(ctx: ActionContext, t: Target): Promise<boolean> {
+  if (t.selection.errorIds) return t.selection.errorIds.length === 0;
+  const query = t.selection.all ? undefined : t.selection.query;
+  return (await ctx.backend.countErrors(t.flowId, t.stepId, query ? { query } : {})) === 0;
+}
+
 /** Queues a retry job (the background worker runs it) and follows it. */
 export function retryErrors(ctx: ActionContext, t: Target, backoff: boolean, maxRowId: number): Promise<JobDetail | undefined> {
   return guarded(ctx, async () => {
@@ -139,7 +146,9 @@ export function retryErrors(ctx: ActionContext, t: Target, backoff: boolean, max
     if (counted.n === 0) {
       ctx.ui.info(single
         ? 'Nothing to retry: this error has no retry data (a connection failure: run the flow again to recover it).'
-        : 'Nothing to retry: no selected error has retry data, or another retry job has them queued.');
+        : (await noErrorSelected(ctx, t))
+          ? `Nothing to retry: there are no errors to retry${t.selection.query?.trim() && !t.selection.all ? ` (none matches ${t.selection.query.trim()})` : ''}.`
+          : 'Nothing to retry: no selected error has retry data, or another retry job has them queued.');
       return undefined;
     }
     if (!single || backoff) {

@@ -20,6 +20,10 @@ let backend: LocalBackend;
 let mine: string;
 
 async function jobsList(args: string[]): Promise<{ out: string; err: string }> {
+  return jobs(['list', ...args]);
+}
+
+async function jobs(args: string[]): Promise<{ out: string; err: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];
@@ -27,7 +31,7 @@ async function jobsList(args: string[]): Promise<{ out: string; err: string }> {
   stdout.on('data', (c: Buffer) => out.push(c));
   stderr.on('data', (c: Buffer) => err.push(c));
   const io: CommandIO = { stdout: Object.assign(stdout, { isTTY: true, columns: 240 }), stderr, env: { ...process.env, FLOWDECK_HOME: tmp.home, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' } };
-  await (await buildProgram(io, ['jobs', 'list', ...args])).parseAsync(['node', 'flowdeck', 'jobs', 'list', ...args]);
+  await (await buildProgram(io, ['jobs', ...args])).parseAsync(['node', 'flowdeck', 'jobs', ...args]);
   return { out: Buffer.concat(out).toString('utf8'), err: Buffer.concat(err).toString('utf8') };
 }
 
@@ -84,5 +88,14 @@ describe('jobs list', () => {
     for (const row of rows) expect(row).toMatch(/ERP sales orders\s+failed\s+auto\s+.*the step is no longer a page processor of the flow/);
     const queued = (await jobsList(['--status', 'queued', '--limit', '1'])).out.split('\n')[1]!;
     expect(queued).toMatch(/queued\s+auto\s+queued/);
+  });
+});
+
+describe('jobs show', () => {
+  it('names the job\'s flow, with its id, as jobs list does; --json keeps the API\'s Job', async () => {
+    const flowId = backend.resolveFlow(FLOW).id;
+    const { out } = await jobs(['show', mine]);
+    expect(out).toContain(`Flow:      ${FLOW} (${flowId})\n`);
+    expect((JSON.parse((await jobs(['show', mine, '--json'])).out) as Job)._flowId).toBe(flowId);
   });
 });

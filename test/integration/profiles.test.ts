@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -67,6 +67,20 @@ describe('the profiles file', () => {
     writeFileSync(profilesFile(env), JSON.stringify({ profiles: {} }), { mode: 0o644 });
     expect((await runInProcess(env, ['profile', 'add', 'team', '--url', 'http://127.0.0.1:7700', '--token', '-'], { stdin: TOKEN })).code).toBe(0);
     expect(statSync(profilesFile(env)).mode & 0o777).toBe(0o600);
+  });
+
+  it('in a directory of the user\'s that others can read: the directory is left as it is, and add warns once', async () => {
+    const { env } = isolatedEnv();
+    mkdirSync(env.FLOWDECK_CONFIG_DIR!, { recursive: true, mode: 0o755 });
+    chmodSync(env.FLOWDECK_CONFIG_DIR!, 0o755); // past the umask
+    const added = await runInProcess(env, ['profile', 'add', 'team', '--url', 'http://127.0.0.1:7700', '--token', '-'], { stdin: TOKEN });
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stderr).toBe(`flowdeck: warning: ${env.FLOWDECK_CONFIG_DIR} is readable by other users; the profiles file itself is 0600\n`);
+    expect(statSync(env.FLOWDECK_CONFIG_DIR!).mode & 0o777).toBe(0o755);
+    expect(statSync(profilesFile(env)).mode & 0o777).toBe(0o600);
+    // The directory flowdeck makes itself is 0700: no warning.
+    const fresh = isolatedEnv().env;
+    expect((await runInProcess(fresh, ['profile', 'add', 'team', '--url', 'http://127.0.0.1:7700', '--token', '-'], { stdin: TOKEN })).stderr).toBe('');
   });
 
   it('one that does not parse is named, with what to do, and left as it is', async () => {

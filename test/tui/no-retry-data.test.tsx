@@ -28,3 +28,20 @@ it('a row without retry data shows ∅ and "no data"; r on it says there is noth
   await tui.pressAndWait('r', 'Nothing to retry: this error has no retry data');
   expect(await seeded.backend.listJobs({ type: 'retry' })).toHaveLength(0);
 });
+
+it('A then r on a filtered list with no rows says there are no errors to retry, not that they lack retry data', async () => {
+  const flow = await seeded.backend.getFlow(ERP_FLOW);
+  const stepId = flow.steps.find((s) => s.name === ERP_STEP)!._id;
+  tui = seeded.render({
+    routes: [
+      { view: 'flows' },
+      { view: 'steps', flowId: flow._id, flowName: flow.name },
+      { view: 'errors', flowId: flow._id, flowName: flow.name, stepId, stepName: ERP_STEP, query: 'code:nosuchcode' },
+    ],
+  });
+  await tui.waitFor((f) => f.includes('No open errors match'));
+  await tui.pressAndWait('A', 'Marked every open error matching code:nosuchcode');
+  const frame = await tui.pressAndWait('r', 'Nothing to retry: there are no errors to retry (none matches code:nosuchcode).');
+  expect(frame).not.toContain('no selected error has retry data');
+  expect(await seeded.backend.listJobs({ type: 'retry' })).toHaveLength(0);
+});
