@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Backend } from '../src/backend/contract/index.js';
 import type { LocalBackend } from '../src/backend/local-backend.js';
 import type { TokenService } from '../src/backend/tokens.js';
+import type { ServerOptions } from '../src/server/app.js';
 import { assertLocalProfile, openLocalBackend, type CommandIO } from '../src/cli/context.js';
 import { parseDurationMs, parseNumberIn, parsePositiveInt } from '../src/cli/options.js';
 import { InvalidInputError } from '../src/domain/errors.js';
@@ -151,7 +152,7 @@ export function serveCommand(io: CommandIO): Command {
  * How a server reaches the workspace: the same workspace and runtime for everyone, each request's
  * backend acting as its token's user (one per user, made on first use).
  */
-export function workspaceAccess(local: LocalBackend, tokens: TokenService): { backendFor: (user: string) => Backend; verifyToken: (token: string) => Promise<{ user: string } | undefined> } {
+export function workspaceAccess(local: LocalBackend, tokens: TokenService): Pick<ServerOptions, 'backendFor' | 'verifyToken' | 'tokenActive'> {
   const backends = new Map<string, Backend>();
   return {
     backendFor: (user) => {
@@ -162,5 +163,6 @@ export function workspaceAccess(local: LocalBackend, tokens: TokenService): { ba
       return backend;
     },
     verifyToken: async (token) => tokens.verify(token),
+    tokenActive: async (tokenId) => typeof tokenId === 'number' && tokens.isActive(tokenId),
   };
 }

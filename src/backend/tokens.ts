@@ -137,6 +137,12 @@ export class TokenService {
     return { user: row.userEmail, tokenId: row.id };
   }
 
+  /** Whether the token with this id exists and is not revoked (read anew each time). */
+  isActive(tokenId: number): boolean {
+    const row = this.repo.byId(tokenId);
+    return row !== undefined && row.revokedAt === null;
+  }
+
   private find(ref: string): TokenRow {
     const text = ref.trim();
     if (!text) throw new InvalidInputError('name the token: its id, its name or its last 4 characters (flowdeck tokens list)');

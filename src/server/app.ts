@@ -24,6 +24,8 @@ export interface ServerOptions {
   /** The Backend acting as `user` (an email): who assigns, resolves and retries in the audit. */
   backendFor: (user: string) => Backend;
   verifyToken: VerifyToken;
+  /** Whether a token (by the id verifyToken gave) is still good: a signed download made with a revoked one stops working. */
+  tokenActive?: (tokenId: string | number) => Promise<boolean>;
   rateLimit: { capacity: number; refillPerSecond: number };
   /** Largest request body accepted, in bytes (413 above it). */
   bodyLimit?: number;
@@ -51,9 +53,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
   });
   const closing = new AbortController();
+  const buckets = new TokenBuckets(options.rateLimit);
   const ctx: RouteContext = {
     backendOf: (request) => options.backendFor(request.user),
     downloads: new DownloadSigner(),
+    buckets,
+    tokenActive: options.tokenActive ?? (async () => true),
     closing: closing.signal,
     version: options.version ?? '0.0.0',
   };
@@ -68,7 +73,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   app.decorateRequest('user', '');
-  app.addHook('onRequest', authHook(options.verifyToken, new TokenBuckets(options.rateLimit)));
+  app.decorateRequest('tokenId', '');
+  app.addHook('onRequest', authHook(options.verifyToken, buckets));
   app.addHook('onResponse', requestLogHook(options.log));
   // Long-polls answer at once when the server starts closing, so closing waits for no one.
   app.addHook('preClose', async () => closing.abort());

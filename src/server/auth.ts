@@ -21,6 +21,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The email of the token's user ('' before authentication, and on a signed download). */
     user: string;
+    /** The token's id (or the token itself when the verifier gives none): its bucket's key. */
+    tokenId: string | number;
   }
   interface FastifyContextConfig {
     /** A route that needs no token (a signed download: its signature is the credential). */
@@ -38,14 +40,18 @@ export function authHook(verifyToken: VerifyToken, buckets: TokenBuckets) {
       return reply.code(401).header('WWW-Authenticate', 'Bearer').send(UNAUTHORIZED_BODY);
     }
     request.user = identity.user;
+    request.tokenId = identity.tokenId ?? match![1]!;
     // Per token, not per user: one script hammering the server does not lock its owner's laptop out.
-    const taken = buckets.take(identity.tokenId ?? match![1]!);
-    if (!taken.ok) {
-      return reply
-        .code(429)
-        .header('Retry-After', String(taken.retryAfterSeconds))
-        .send(errorBody('rate_limited', `too many requests for this token: retry in ${taken.retryAfterSeconds} s`));
-    }
-    return undefined;
+    return takeFromBucket(buckets, request.tokenId, reply);
   };
+}
+
+/** One request from the token's bucket; over it, the 429 with Retry-After (and undefined otherwise). */
+export function takeFromBucket(buckets: TokenBuckets, tokenId: string | number, reply: FastifyReply): FastifyReply | undefined {
+  const taken = buckets.take(tokenId);
+  if (taken.ok) return undefined;
+  return reply
+    .code(429)
+    .header('Retry-After', String(taken.retryAfterSeconds))
+    .send(errorBody('rate_limited', `too many requests for this token: retry in ${taken.retryAfterSeconds} s`));
 }

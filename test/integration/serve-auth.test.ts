@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pathOf, ROUTES } from '../../src/backend/wire/routes.js';
 import { ANA, BEN, demoStep, FLOW, insertErrors, startServer, STEP, type TestServer } from '../helpers/serve.js';
@@ -109,5 +110,30 @@ describe('rate limit', () => {
     expect(limited.body).toEqual({ errors: [{ code: 'rate_limited', message: expect.stringMatching(/too many requests/) }] });
     // Another token has its own bucket.
     expect((await server.call('GET', ROUTES.filterMetadata.path, { token: server.tokens.ben })).status).toBe(200);
+  });
+});
+
+describe('signed downloads', () => {
+  it('are their token’s: each download is taken from its bucket, and a revoked token’s links stop working', async () => {
+    server = await startServer({ rateLimit: { capacity: 3, refillPerSecond: 0.001 } });
+    const signed = await server.call('GET', pathOf(ROUTES.errorsSignedURL, { _id: FLOW, _stepId: STEP }));
+    expect(signed.status).toBe(200);
+    const url = (signed.body as { signedURL: string }).signedURL;
+    const download = async () => {
+      const res = await request(url);
+      await res.body.text();
+      return res.statusCode;
+    };
+    // The signing request took one; two downloads take the rest; the next is over the bucket.
+    expect(await download()).toBe(200);
+    expect(await download()).toBe(200);
+    expect(await download()).toBe(429);
+
+    const again = await server.call('GET', pathOf(ROUTES.errorsSignedURL, { _id: FLOW, _stepId: STEP }), { token: server.tokens.ben });
+    const bens = (again.body as { signedURL: string }).signedURL;
+    server.tokenService.revoke(server.tokens.ben);
+    const refused = await request(bens);
+    expect(refused.statusCode).toBe(404);
+    expect(await refused.body.json()).toEqual({ errors: [{ code: 'invalid_ref', message: expect.stringMatching(/not valid or has expired/) }] });
   });
 });

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } fro
 import type { Backend } from '../../backend/contract/index.js';
 import { fastifyPath, type Route } from '../../backend/wire/routes.js';
 import type { DownloadSigner } from './downloads.js';
+import type { TokenBuckets } from '../rate-limit.js';
 
 // What every route group is given, and the one way a route is declared: its method and path from
 // the wire route table (never written here), its request schemas, and a thin handler.
@@ -10,6 +11,9 @@ export interface RouteContext {
   /** The Backend acting as the request's user. */
   backendOf(request: FastifyRequest): Backend;
   downloads: DownloadSigner;
+  /** The per-token buckets: a signed download is taken from its token's, like any request. */
+  buckets: TokenBuckets;
+  tokenActive: (tokenId: string | number) => Promise<boolean>;
   /** Aborted when the server starts closing: long-polls answer at once. */
   closing: AbortSignal;
   version: string;

@@ -8,6 +8,7 @@ import { decodeId } from '../../domain/ids.js';
 import { errorBody } from '../errors.js';
 import * as S from '../schemas.js';
 import { on, type RouteContext } from './define.js';
+import { takeFromBucket } from '../auth.js';
 
 // CSV downloads as the spec has them: a signed URL first (the request is checked then: the flow,
 // the step, the query, the start id), then a plain GET of that URL, which needs no token: the
@@ -18,6 +19,8 @@ export const SIGNED_URL_TTL_MS = 15 * 60_000;
 
 export interface DownloadClaim {
   user: string;
+  /** The token that asked for the URL: revoked, the URL stops working; its bucket pays for each download. */
+  tokenId: string | number;
   flow: string;
   /** None: every step's errors of the flow. */
   step?: string;
@@ -88,14 +91,14 @@ export function downloadRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const probe = { limit: 1, ...(request.query.q !== undefined ? { query: request.query.q } : {}) };
       if (resolved) await backend.triage.listResolved(_id, _stepId, probe);
       else await backend.listErrors(_id, _stepId, probe);
-      return signedURL(request, { user: request.user, flow: _id, step: _stepId, options: exportOptions(request.query, resolved) });
+      return signedURL(request, { user: request.user, tokenId: request.tokenId, flow: _id, step: _stepId, options: exportOptions(request.query, resolved) });
     });
   }
 
   on<{ Params: { _id: string }; Querystring: SignedQuery & { resolved?: boolean } }>(app, ROUTES.flowErrorsSignedURL, { querystring: S.flowSignedUrlQuery }, async (request) => {
     checkStartAt(request.query.startAtErrorId);
     const flow = await ctx.backendOf(request).getFlow(request.params._id);
-    return signedURL(request, { user: request.user, flow: flow._id, options: exportOptions(request.query, request.query.resolved === true) });
+    return signedURL(request, { user: request.user, tokenId: request.tokenId, flow: flow._id, options: exportOptions(request.query, request.query.resolved === true) });
   });
 
   on<{ Params: { signature: string } }>(app, ROUTES.download, { public: true, secretPath: true }, async (request, reply) => {
@@ -105,8 +108,10 @@ export function downloadRoutes(app: FastifyInstance, ctx: RouteContext): void {
     } catch {
       claim = undefined;
     }
-    if (!claim) return reply.code(404).send(errorBody('invalid_ref', 'this download link is not valid or has expired: ask for a new one'));
+    if (!claim || !(await ctx.tokenActive(claim.tokenId))) return reply.code(404).send(errorBody('invalid_ref', 'this download link is not valid or has expired: ask for a new one'));
     request.user = claim.user;
+    const limited = takeFromBucket(ctx.buckets, claim.tokenId, reply);
+    if (limited) return limited;
     const name = `${claim.flow}${claim.step ? `-${claim.step}` : ''}-${claim.options.resolved ? 'resolved' : 'errors'}.csv`.replace(/[^\w.-]/g, '_');
     const csv = await exportCsv(ctx.backendOf(request), claim);
     // A client that goes away mid-download stops the export (destroying the stream ends its iterator).
