@@ -126,6 +126,7 @@ export function serveCommand(io: CommandIO): Command {
         const signal = await stopped;
         log(`flowdeck serve: ${signal}: stopping (requests in flight and running jobs get ${opts.grace / 1000} s)`);
         stopWorker.abort();
+        const graceEnds = Date.now() + opts.grace;
         const graceTimer = new AbortController();
         const late = sleep(opts.grace, 'late' as const, { signal: graceTimer.signal }).catch(() => 'closed' as const);
         const closed = await Promise.race([app.close().then(() => 'closed' as const), late]);
@@ -139,7 +140,15 @@ export function serveCommand(io: CommandIO): Command {
         // Jobs still running past the grace period: end here, as `flowdeck worker` does, rather than
         // close the HTTP pools under them; what they committed stays and the next start resumes them.
         if (result === 'interrupted') process.exit(143);
-        await local.close();
+        // Flow runs started over the API finish before the store closes, within what is left of the grace.
+        const storeTimer = new AbortController();
+        const storeLate = sleep(Math.max(0, graceEnds - Date.now()), 'late' as const, { signal: storeTimer.signal }).catch(() => 'closed' as const);
+        const storeClosed = await Promise.race([local.close().then(() => 'closed' as const), storeLate]);
+        storeTimer.abort();
+        if (storeClosed === 'late') {
+          log('flowdeck serve: flow runs still going after the grace period: ending as a kill would (what they committed stays)');
+          process.exit(143);
+        }
         log('flowdeck serve: stopped');
       } finally {
         process.off('SIGINT', onSignal);

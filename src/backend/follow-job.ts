@@ -27,7 +27,13 @@ export async function followJob(backend: Pick<Backend, 'getJob'>, jobId: string,
   const started = Date.now();
   const timeoutMs = options.timeoutMs ?? 0;
   let pause = FIRST_PAUSE_MS;
-  const ask = (waitMs?: number) => askRidingOutages(backend, jobId, waitMs, options.signal);
+  const deadline = timeoutMs > 0 ? started + timeoutMs : undefined;
+  let answered = false;
+  const ask = async (waitMs?: number) => {
+    const job = await askRidingOutages(backend, jobId, waitMs, options.signal, deadline, answered);
+    answered = true;
+    return job;
+  };
   let job = await ask();
   for (;;) {
     options.onProgress?.(job);
@@ -58,16 +64,26 @@ function seconds(ms: number): string {
  * on its server whether or not someone follows it, so a restart of the server must not end the
  * follow. Past OUTAGE_MS the error says how to follow the job again.
  */
-async function askRidingOutages(backend: Pick<Backend, 'getJob'>, jobId: string, waitMs: number | undefined, signal: AbortSignal | undefined): Promise<JobDetail> {
+async function askRidingOutages(
+  backend: Pick<Backend, 'getJob'>,
+  jobId: string,
+  waitMs: number | undefined,
+  signal: AbortSignal | undefined,
+  deadline: number | undefined,
+  answeredBefore: boolean,
+): Promise<JobDetail> {
   const started = Date.now();
+  // Not past the caller's timeout, whatever the outage allows.
+  const giveUpAt = Math.min(started + OUTAGE_MS, deadline ?? Infinity);
   let pause = OUTAGE_FIRST_PAUSE_MS;
   for (;;) {
     try {
       return await (waitMs !== undefined ? backend.getJob(jobId, { waitMs }) : backend.getJob(jobId));
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'unreachable') throw error;
-      if (Date.now() - started + pause > OUTAGE_MS) {
-        (error as Error).message += `; job ${jobId} goes on there: follow it again with flowdeck jobs wait ${jobId}`;
+      if (Date.now() + pause > giveUpAt) {
+        // Only a job the server already answered for is known to go on there.
+        if (answeredBefore) (error as Error).message += `; job ${jobId} goes on there: follow it again with flowdeck jobs wait ${jobId}`;
         throw error;
       }
       await sleep(pause, undefined, signal ? { signal } : {});

@@ -210,17 +210,20 @@ export class LocalBackend implements Backend {
         // Recorded as soon as the job exists, like every other change an operator makes.
         const row = this.store.getJob(queued)!;
         this.store.audit({ at: row.createdAt, actor: this.operator, action: 'run_flow', flowId: flow.id, count: 1, detail: { job: jobIdOf(row) } });
+        // Tracked before anything can settle it, so a run that ends at once leaves no entry behind.
+        this.shared.running.set(queued, Promise.resolve().then(() => run).catch(() => undefined));
         resolve(queued);
       });
       run.then(
-        (done) => this.shared.running.delete(done),
+        () => {
+          if (jobId !== undefined) this.shared.running.delete(jobId);
+        },
         (error: unknown) => {
           if (jobId === undefined) reject(error);
           else this.settleFailedRun(jobId, error);
         },
       );
     });
-    this.shared.running.set(id, run.catch(() => undefined));
     return this.jobDetail(this.store.getJob(id)!);
   }
 

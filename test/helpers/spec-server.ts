@@ -61,6 +61,8 @@ export interface SpecServerOptions {
   csvChunks?: Buffer[];
   /** Where signed URLs point (default: this server). */
   downloadBase?: string;
+  /** Sign download URLs as a server behind a TLS proxy does: its own host, as https. */
+  signsHttps?: boolean;
   /** Listen on this port (a restart of a server a client already knows); any free one by default. */
   port?: number;
 }
@@ -255,7 +257,7 @@ export async function startSpecServer(options: SpecServerOptions = {}): Promise<
   on(ROUTES.errorsSignedURL, (request, reply) => {
     if (!stepOk(request)) return notFound(reply, 'step');
     const start = query(request).startAtErrorId;
-    return { signedURL: `${options.downloadBase ?? base}/files/errors.csv?sig=s3cr3t${start ? `&start=${start}` : ''}` };
+    return { signedURL: `${options.downloadBase ?? (options.signsHttps ? base.replace(/^http:/, 'https:') : base)}/files/errors.csv?sig=s3cr3t${start ? `&start=${start}` : ''}` };
   });
   on(ROUTES.resolvedSignedURL, () => ({ signedURL: `${base}/files/gone.csv?sig=expired` }));
   app.get('/files/errors.csv', async (_request, reply) => {

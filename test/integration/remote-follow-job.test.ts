@@ -103,6 +103,20 @@ describe('followJob over a remote job route', () => {
     expect(await following).toMatchObject({ _id: JOB, status: 'completed', numSuccess: 3 });
   });
 
+  it('keeps to its timeout while the server cannot be reached, and claims nothing of a job it never saw', async () => {
+    const gone = await startSpecServer({ flowdeck: { email: 'ana@acme.example' } });
+    const url = gone.url;
+    await gone.close();
+    const backend = new RemoteBackend({ url, token: TOKEN });
+    backends.push(backend);
+    const asked = Date.now();
+    const failure = (await followJob(backend, JOB, { timeoutMs: 1_000 }).catch((e: unknown) => e)) as Error & { code?: string };
+    expect(failure.code).toBe('unreachable');
+    expect(failure.message).toMatch(/connection refused$/);
+    // Its timeout, not the minute an outage may last (a generous bound for a loaded machine).
+    expect(Date.now() - asked).toBeLessThan(20_000);
+  });
+
   it('tells a flowdeck server from a plain one by whoami', async () => {
     const { backend } = await flowdeckServer();
     expect(await backend.whoami()).toEqual({ email: 'ana@acme.example', location: backend.url });

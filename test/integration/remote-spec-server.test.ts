@@ -234,6 +234,13 @@ describe('RemoteBackend on a plain spec server', () => {
     expect(error.message).not.toContain('s3cr3t');
   });
 
+  it('fetches a signed URL of its own server the way the profile reaches it (a TLS proxy signs http as https)', async () => {
+    const { backend } = await plain({ errors: 2, signsHttps: true });
+    let csv = '';
+    for await (const chunk of await backend.records.exportErrors('Orders to ERP', IMPORT_ID, {})) csv += chunk;
+    expect(csv.split('\n')[0]).toBe('occurredAt,source,code,message');
+  });
+
   it('a download saved to a stream counts its rows, as errors export writes it', async () => {
     const { backend } = await plain({ errors: 2 });
     const { PassThrough } = await import('node:stream');

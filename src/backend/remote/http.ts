@@ -17,7 +17,7 @@ export interface HttpOptions {
   token?: string;
   /** Time to open a connection (default 5 s). */
   connectTimeoutMs?: number;
-  /** Time to the response headers, and between body chunks (default 60 s). */
+  /** Time to the response headers, and between body chunks (default 30 s; a long-poll adds its wait). */
   requestTimeoutMs?: number;
   /** 429 handling: retries at most this often (default 5)… */
   maxRateLimitRetries?: number;
@@ -119,6 +119,9 @@ export class HttpClient {
    */
   async download(signedUrl: string, signal?: AbortSignal): Promise<AsyncIterable<string>> {
     const url = this.resolve(signedUrl);
+    // A server behind a TLS proxy sees plain http and signs an http:// URL of its own host: go there
+    // the way the profile does (https), never with the signature in clear text.
+    if (url.host === this.base.host && url.protocol !== this.base.protocol) url.protocol = this.base.protocol;
     // The signed URL's path and query are its credential: a message names its server only.
     const shown = displayUrl(url.origin);
     const response = await this.dispatch('GET', url, {}, false, signal, shown);
