@@ -1,27 +1,13 @@
-import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { followJob } from '../../src/backend/follow-job.js';
 import { RemoteBackend } from '../../src/backend/remote/remote-backend.js';
 import { ConflictError } from '../../src/domain/errors.js';
+import * as helper from '../helpers/serve.js';
 
 // The RemoteBackend against a real `flowdeck serve` (the Fastify app over a seeded workspace,
 // test/helpers/serve.ts), every operation on its flowdeck route: listing by name with the query
 // language, counts, facets, groups, triage as the token's user ("me"), tags, resolve and reopen,
-// retry data, a retry queued, followed and canceled, the CSV download. It runs where the server is
-// part of the tree (the serve branch merged); until then it is skipped, saying why.
-
-const serveHelper = new URL('../helpers/serve.ts', import.meta.url);
-const hasServe = existsSync(serveHelper) && existsSync(new URL('../../src/server/app.ts', import.meta.url));
-
-interface ServeHelper {
-  startServer(): Promise<{ url: string; tokens: { ana: string; ben: string }; local: unknown; close(): Promise<void> }>;
-  insertErrors(local: unknown, step: unknown, n: number): string[];
-  demoStep(local: unknown): unknown;
-  FLOW: string;
-  STEP: string;
-  ANA: string;
-  BEN: string;
-}
+// retry data, a retry queued, followed and canceled, the CSV download.
 
 let close: (() => Promise<void>) | undefined;
 const backends: RemoteBackend[] = [];
@@ -32,9 +18,8 @@ afterEach(async () => {
   close = undefined;
 });
 
-describe.runIf(hasServe)('RemoteBackend against flowdeck serve', () => {
+describe('RemoteBackend against flowdeck serve', () => {
   it('does the triage loop on the flowdeck routes, acting as the token user', async () => {
-    const helper = (await import(/* @vite-ignore */ serveHelper.href)) as ServeHelper;
     const server = await helper.startServer();
     close = () => server.close();
     const ids = helper.insertErrors(server.local, helper.demoStep(server.local), 8);
@@ -99,8 +84,3 @@ describe.runIf(hasServe)('RemoteBackend against flowdeck serve', () => {
   });
 });
 
-if (!hasServe) {
-  describe('RemoteBackend against flowdeck serve', () => {
-    it.skip('needs src/server/app.ts and test/helpers/serve.ts (the serve branch)', () => {});
-  });
-}
