@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { jobProgressKey, TERMINAL_JOB_STATUSES, type Job } from '../domain/api.js';
 import { ConflictError } from '../domain/errors.js';
 import type { Backend, JobDetail } from './contract/index.js';
+import { secondsText } from '../domain/text.js';
 
 // Following a job is the client's: it asks getJob again until the job ends. Each ask long-polls
 // (the backend answers when the job moved, or after waitMs); a backend that answers at once
@@ -40,7 +41,7 @@ export async function followJob(backend: Pick<Backend, 'getJob'>, jobId: string,
     if (TERMINAL_JOB_STATUSES.includes(job.status)) return job;
     options.signal?.throwIfAborted();
     const left = timeoutMs > 0 ? timeoutMs - (Date.now() - started) : WAIT_MS;
-    if (left <= 0) throw new ConflictError(`job ${jobId} is still ${job.status} after ${seconds(timeoutMs)}`, 'timeout');
+    if (left <= 0) throw new ConflictError(`job ${jobId} is still ${job.status} after ${secondsText(timeoutMs)}`, 'timeout');
     const asked = Date.now();
     const before = jobProgressKey(job);
     job = await ask(Math.min(WAIT_MS, left));
@@ -55,9 +56,6 @@ export async function followJob(backend: Pick<Backend, 'getJob'>, jobId: string,
 }
 
 
-function seconds(ms: number): string {
-  return ms >= 10_000 ? `${Math.round(ms / 1000)}s` : `${Math.round(ms / 100) / 10}s`;
-}
 
 /**
  * One getJob, asked again while the backend cannot be reached (code `unreachable`): a job goes on

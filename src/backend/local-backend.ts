@@ -14,14 +14,15 @@ import type { Workspace } from '../workspace/workspace.js';
 import { errorGroups } from './groups.js';
 import { errorIdOf, iso, jobIdOf, toFlowStepError, toJob } from './shapes.js';
 import { TriageService } from './triage.js';
+import { MAX_JOB_WAIT_MS } from './contract/limits.js';
 import type { AutomaticRetries, Backend, GetJobOptions, WhoAmI, ErrorCountParams, ErrorGroupParams, ErrorGroupsResponse, ErrorListParams, Facet, FacetField, FlowInfo, JobDetail, JobListEntry, JobListParams, StepInfo } from './contract/index.js';
+import { matchRef, namesHint } from './refs.js';
 
 // The backend over a local workspace: the SQLite store plus the embedded runtime in this process.
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
-/** The longest a getJob long-poll waits, and how often it looks. */
-export const MAX_JOB_WAIT_MS = 30_000;
+/** How often a getJob long-poll looks (it waits at most MAX_JOB_WAIT_MS of the contract). */
 const JOB_POLL_MS = 100;
 
 
@@ -102,22 +103,14 @@ export class LocalBackend implements Backend {
 
   resolveFlow(ref: string): FlowRow {
     const flows = this.store.listFlows();
-    const lower = ref.toLowerCase();
-    const found =
-      flows.find((f) => f.id === lower) ??
-      flows.find((f) => f.name.toLowerCase() === lower) ??
-      unique(flows.filter((f) => lower.length >= 6 && f.id.startsWith(lower)));
+    const found = matchRef(flows, ref, (f) => f);
     if (!found) throw new NotFoundError('flow', `${ref} (flows: ${namesHint(flows.filter((f) => !f.removed).map((f) => f.name))})`);
     return found;
   }
 
   resolveStep(flow: FlowRow, ref: string): StepRow {
     const steps = this.store.steps(flow.id);
-    const lower = ref.toLowerCase();
-    const found =
-      steps.find((s) => s.stepId === lower) ??
-      steps.find((s) => s.name.toLowerCase() === lower) ??
-      unique(steps.filter((s) => lower.length >= 6 && s.stepId.startsWith(lower)));
+    const found = matchRef(steps, ref, (s) => ({ id: s.stepId, name: s.name }));
     if (!found) throw new NotFoundError(`step of flow "${flow.name}"`, `${ref} (steps: ${namesHint(steps.filter((x) => x.position < 1000).map((x) => x.name))})`);
     return found;
   }
@@ -414,16 +407,6 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The names a mistyped reference could have meant, quoted, for a not-found message. */
-function namesHint(names: string[]): string {
-  if (names.length === 0) return 'none';
-  const shown = names.slice(0, 8).map((n) => `"${n}"`).join(', ');
-  return names.length > 8 ? `${shown}, …` : shown;
-}
-
-function unique<T>(items: T[]): T | undefined {
-  return items.length === 1 ? items[0] : undefined;
-}
 
 export function clampLimit(limit: number): number {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {

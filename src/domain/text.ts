@@ -47,3 +47,8 @@ export function messageLine(text: string): string {
   }
   return displayable(text);
 }
+
+/** A duration as a message says it: whole seconds when exact ("5s"), else to a tenth ("0.4s"). */
+export function secondsText(ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.round(ms / 100) / 10}s`;
+}

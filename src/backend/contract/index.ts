@@ -6,3 +6,4 @@ export type * from './flows.js';
 export type * from './records.js';
 export type * from './retry.js';
 export type * from './triage.js';
+export * from './limits.js';

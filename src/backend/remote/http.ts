@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { InvalidInputError } from '../../domain/errors.js';
 import { pathOf, type Route } from '../wire/routes.js';
 import { displayUrl, errorFromResponse, RemoteHttpError, RemoteUnreachableError } from './remote-errors.js';
+import { secondsText } from '../../domain/text.js';
 
 // The HTTP half of the RemoteBackend: one keep-alive undici Agent per backend, connect and request
 // timeouts, `Authorization: Bearer` on every request to the server (never on a signed download URL,
@@ -173,7 +174,7 @@ export class HttpClient {
         const waited = Date.now() - started;
         if (retries >= this.maxRetries || waited + waitMs > this.maxWaitMs) {
           throw new RemoteHttpError(
-            `the server at ${this.url} is rate limiting: gave up after ${retries} ${retries === 1 ? 'retry' : 'retries'} in ${seconds(waited)}`,
+            `the server at ${this.url} is rate limiting: gave up after ${retries} ${retries === 1 ? 'retry' : 'retries'} in ${secondsText(waited)}`,
             429,
             'rate_limited',
           );
@@ -224,11 +225,11 @@ export class HttpClient {
       code === 'ECONNREFUSED'
         ? 'connection refused'
         : code === 'UND_ERR_CONNECT_TIMEOUT'
-          ? `timed out after ${seconds(this.connectTimeoutMs)}`
+          ? `timed out after ${secondsText(this.connectTimeoutMs)}`
           : code === 'UND_ERR_HEADERS_TIMEOUT'
-            ? `timed out after ${seconds(headersTimeout)}`
+            ? `timed out after ${secondsText(headersTimeout)}`
             : code === 'UND_ERR_BODY_TIMEOUT'
-              ? `timed out after ${seconds(this.requestTimeoutMs)} without data`
+              ? `timed out after ${secondsText(this.requestTimeoutMs)} without data`
               : code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME'
                 ? 'no such host'
                 : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE'
@@ -266,9 +267,6 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
   return Number.isNaN(at) ? 1000 : Math.max(0, at - now);
 }
 
-function seconds(ms: number): string {
-  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.round(ms / 100) / 10}s`;
-}
 
 const STATUS_TEXT: Record<number, string> = { 403: 'Forbidden', 405: 'Method Not Allowed', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 

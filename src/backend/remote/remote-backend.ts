@@ -11,6 +11,7 @@ import { RemoteTriage } from './remote-triage.js';
 import { MAX_CLIENT_SELECTION, walkErrors } from './remote-selection.js';
 import { nextLink, toFlowInfo, type SpecFlow } from './spec-flows.js';
 import type { AutomaticRetries, Backend, WhoAmI, ErrorCountParams, ErrorGroupParams, ErrorGroupsResponse, ErrorListParams, Facet, FacetField, FlowInfo, JobDetail, JobListEntry, JobListParams, StepInfo } from '../contract/index.js';
+import { MAX_JOB_WAIT_MS } from '../contract/limits.js';
 
 // The Backend over HTTP: a `flowdeck serve`, or any server of the spec (the platform's own API
 // with a personal token). `whoami`, a flowdeck extension, tells them apart once per backend: on a
@@ -188,7 +189,7 @@ export class RemoteBackend implements Backend {
   /** With `waitMs`, a long-poll: the server answers when the job changed or the time is up. */
   async getJob(jobId: string, options: { waitMs?: number } = {}): Promise<JobDetail> {
     await this.requireFlowdeck('jobs show');
-    const waitMs = options.waitMs !== undefined && options.waitMs > 0 ? Math.min(Math.round(options.waitMs), 30_000) : undefined;
+    const waitMs = options.waitMs !== undefined && options.waitMs > 0 ? Math.min(Math.round(options.waitMs), MAX_JOB_WAIT_MS) : undefined;
     const { body } = await this.http.call<JobDetail>(ROUTES.getJob, {
       path: { jobId },
       query: { waitMs },

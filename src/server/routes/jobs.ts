@@ -4,13 +4,12 @@ import { ROUTES } from '../../backend/wire/routes.js';
 import type { JobStatus, JobType } from '../../domain/api.js';
 import * as S from '../schemas.js';
 import { noContent, on, type RouteContext } from './define.js';
+import { MAX_JOB_WAIT_MS } from '../../backend/contract/limits.js';
 
 // Jobs: listed, one job (with `?waitMs=` a long-poll that answers as soon as the job changes),
 // cancelled, a retry job's report and record counts, the automatic retries, and the spec's
 // trace-key search.
 
-/** The longest a long-poll holds a request. */
-export const MAX_WAIT_MS = 30_000;
 
 /**
  * The Backend's long-poll, capped; when the server starts closing, the job as it is now instead,
@@ -21,7 +20,7 @@ async function jobAfterChange(backend: Backend, jobId: string, waitMs: number, c
   let onClose: () => void = () => undefined;
   const closed = new Promise<'closing'>((resolve) => closing.addEventListener('abort', (onClose = () => resolve('closing')), { once: true }));
   try {
-    const answer = await Promise.race([backend.getJob(jobId, { waitMs: Math.min(waitMs, MAX_WAIT_MS) }), closed]);
+    const answer = await Promise.race([backend.getJob(jobId, { waitMs: Math.min(waitMs, MAX_JOB_WAIT_MS) }), closed]);
     return answer === 'closing' ? backend.getJob(jobId) : answer;
   } finally {
     closing.removeEventListener('abort', onClose);
