@@ -5,14 +5,14 @@ import { performance } from 'node:perf_hooks';
 import { LocalBackend } from '../src/backend/local-backend.js';
 import { queryTextFromOptions, type FilterOptions } from '../src/cli/filters.js';
 import { Signer } from '../src/domain/signature.js';
-import { SqliteStore } from '../src/store/sqlite-store.js';
+import { SqliteCore } from '../src/store/sqlite/core.js';
 import { Workspace } from '../src/workspace/workspace.js';
 import { BENCH_FLOW, BENCH_STEP, benchEnv, ensureBigWorkspace } from './workspace.js';
 import { median, timeRuns, type BenchContext, type Result } from './util.js';
 
 // Error groups at a million errors: a step's groups in-process through LocalBackend.errorGroups
 // (as `errors groups` and the TUI's Groups view call it), unfiltered (the bar: ≤ 100 ms) and under
-// filters. Then what signing costs a recorded error: SqliteStore.insertError with its signature,
+// filters. Then what signing costs a recorded error: SqliteCore.insertError with its signature,
 // and the signature's share of it (the normaliser and the error_sigs probe) on the same messages.
 
 const RUNS = 15;
@@ -75,7 +75,7 @@ function message(i: number): { code: string; classification: string; message: st
 
 function benchSigning(ctx: BenchContext): Result[] {
   const dir = mkdtempSync(join(tmpdir(), 'flowdeck-bench-sign-'));
-  const store = new SqliteStore(join(dir, 'flowdeck.db'));
+  const store = new SqliteCore(join(dir, 'flowdeck.db'));
   try {
     store.db.prepare(`INSERT INTO flows (id, name, file, definition) VALUES ('f', 'F', 'f.yaml', '{}')`).run();
     const step = Number(store.db.prepare(`INSERT INTO steps (flow_id, step_id, kind, name, position) VALUES ('f', 's', 'import', 'S', 0)`).run().lastInsertRowid);

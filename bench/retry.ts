@@ -87,9 +87,9 @@ export async function templateHome(ctx: BenchContext): Promise<string> {
   const ws = Workspace.open(home, benchEnv(home));
   try {
     const now = Date.now();
-    ws.store.transaction(() => {
-      for (const u of DEMO_USERS) ws.store.upsertUser(u.email, u.name, false, now);
-      for (const name of DEMO_TAGS) ws.store.insertTag(tagCode(name), name, now);
+    ws.sqlite.transaction(() => {
+      for (const u of DEMO_USERS) ws.sqlite.upsertUser(u.email, u.name, false, now);
+      for (const name of DEMO_TAGS) ws.sqlite.insertTag(tagCode(name), name, now);
     });
     ctx.log(`generating ${RECORDS.toLocaleString('en-US')} retriable errors for the retry benchmark`);
     await generateStepErrors(ws, RETRY_FLOW, RETRY_STEP, RECORDS);

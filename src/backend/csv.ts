@@ -2,7 +2,7 @@ import { stringify } from 'csv-stringify/sync';
 import { InvalidInputError } from '../domain/errors.js';
 import { decodeId, ID_KINDS, idSeconds } from '../domain/ids.js';
 import { parseQuery } from '../domain/query.js';
-import { CSV_SLOTS, RecordsRepo, type CsvChunkStatement } from '../store/records-repo.js';
+import { CSV_SLOTS, RecordsRepo, type CsvChunkStatement } from '../store/sqlite/records-repo.js';
 import type { LocalBackend } from './local-backend.js';
 import type { CsvExportOptions, TextDownload } from './contract/index.js';
 
@@ -268,7 +268,7 @@ class ChunkSource {
 export async function exportErrorsCsv(local: LocalBackend, flowRef: string, stepRef: string | undefined, options: CsvExportOptions): Promise<TextDownload> {
   const flow = local.resolveFlow(flowRef);
   const wholeFlow = stepRef === undefined;
-  const steps = wholeFlow ? local.ws.store.steps(flow.id) : [local.resolveStep(flow, stepRef)];
+  const steps = wholeFlow ? local.ws.sqlite.steps(flow.id) : [local.resolveStep(flow, stepRef)];
   const resolved = options.resolved === true;
   let fromId = 1;
   if (options.startAtErrorId !== undefined) {
@@ -278,7 +278,7 @@ export async function exportErrorsCsv(local: LocalBackend, flowRef: string, step
   }
   const terms = parseQuery(options.query ?? '').terms;
   const ctx = local.queryContext();
-  const repo = new RecordsRepo(local.ws.store);
+  const repo = new RecordsRepo(local.ws.sqlite);
   const plans: CsvChunkStatement[] = steps.map((s) =>
     repo.csvChunkStatement({ step: s.key, resolved, terms, stepColumn: wholeFlow ? s.stepId : undefined }, ctx),
   );

@@ -1,8 +1,8 @@
 import { InvalidInputError } from '../domain/errors.js';
 import { parseQuery, resolveTimeValue } from '../domain/query.js';
 import { formatSignature } from '../domain/signature.js';
-import { GroupsRepo, type GroupCount } from '../store/groups-repo.js';
-import type { StepRow } from '../store/rows.js';
+import { GroupsRepo, type GroupCount } from '../store/sqlite/groups-repo.js';
+import type { StepRow } from '../store/contract/rows.js';
 import type { LocalBackend } from './local-backend.js';
 import { errorIdOf, iso } from './shapes.js';
 import type { ErrorGroup, ErrorGroupParams, ErrorGroupsResponse, GroupSort } from './contract/index.js';
@@ -22,7 +22,7 @@ function parseGroupSort(value: string | undefined): GroupSort {
 
 export function errorGroups(local: LocalBackend, flowRef: string, stepRef: string | undefined, params: ErrorGroupParams = {}): ErrorGroupsResponse {
   const flow = local.resolveFlow(flowRef);
-  const steps: StepRow[] = stepRef !== undefined ? [local.resolveStep(flow, stepRef)] : local.ws.store.steps(flow.id).filter((s) => s.position < 1000);
+  const steps: StepRow[] = stepRef !== undefined ? [local.resolveStep(flow, stepRef)] : local.ws.sqlite.steps(flow.id).filter((s) => s.position < 1000);
   const sort = parseGroupSort(params.sort);
   const limit = params.limit ?? DEFAULT_GROUP_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_GROUP_LIMIT) {
@@ -30,7 +30,7 @@ export function errorGroups(local: LocalBackend, flowRef: string, stepRef: strin
   }
   const terms = parseQuery(params.query ?? '').terms;
   const ctx = local.queryContext();
-  const repo = new GroupsRepo(local.ws.store);
+  const repo = new GroupsRepo(local.ws.sqlite);
 
   const resolved = params.resolved === true;
   const counted: Array<GroupCount & { sig: number; step: StepRow; stepTotal: number }> = [];
@@ -90,6 +90,6 @@ function newCutoff(local: LocalBackend, flowId: string, terms: ReturnType<typeof
     if (t.kind === 'field' && t.field === 'since' && !t.negate) since = Math.max(since ?? -Infinity, resolveTimeValue(t.value, now));
   }
   if (since !== undefined) return since;
-  const last = local.ws.store.listJobs({ flowId, type: 'flow', limit: 1 })[0];
+  const last = local.ws.sqlite.listJobs({ flowId, type: 'flow', limit: 1 })[0];
   return last ? (last.startedAt ?? last.createdAt) : undefined;
 }

@@ -5,11 +5,11 @@ import { filterMetadata } from '../domain/filter-metadata.js';
 import { decodeId, idMatchesTime } from '../domain/ids.js';
 import { hasWildcard, parseQuery, wildcardToLike } from '../domain/query.js';
 import { Runtime } from '../runtime/runtime.js';
-import { RetryRepo } from '../store/retry-repo.js';
+import { RetryRepo } from '../store/sqlite/retry-repo.js';
 import { RecordsService } from './records.js';
 import { RetryService } from './retry.js';
-import type { QueryContext } from '../store/error-query.js';
-import type { ErrorRow, FlowRow, JobRow, StepRow } from '../store/rows.js';
+import type { QueryContext } from '../store/sqlite/error-query.js';
+import type { ErrorRow, FlowRow, JobRow, StepRow } from '../store/contract/rows.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { errorGroups } from './groups.js';
 import { errorIdOf, iso, jobIdOf, toFlowStepError, toJob } from './shapes.js';
@@ -95,21 +95,21 @@ export class LocalBackend implements Backend {
     return this.retryService;
   }
 
-  private get store() {
-    return this.ws.store;
+  private get sqlite() {
+    return this.ws.sqlite;
   }
 
   // ---- references -----------------------------------------------------------------------------
 
   resolveFlow(ref: string): FlowRow {
-    const flows = this.store.listFlows();
+    const flows = this.sqlite.listFlows();
     const found = matchRef(flows, ref, (f) => f);
     if (!found) throw new NotFoundError('flow', `${ref} (flows: ${namesHint(flows.filter((f) => !f.removed).map((f) => f.name))})`);
     return found;
   }
 
   resolveStep(flow: FlowRow, ref: string): StepRow {
-    const steps = this.store.steps(flow.id);
+    const steps = this.sqlite.steps(flow.id);
     const found = matchRef(steps, ref, (s) => ({ id: s.stepId, name: s.name }));
     if (!found) throw new NotFoundError(`step of flow "${flow.name}"`, `${ref} (steps: ${namesHint(steps.filter((x) => x.position < 1000).map((x) => x.name))})`);
     return found;
@@ -117,13 +117,13 @@ export class LocalBackend implements Backend {
 
   resolveJob(id: string): JobRow {
     const decoded = decodeId('job', id);
-    const row = decoded ? this.store.getJob(decoded.rowId) : undefined;
+    const row = decoded ? this.sqlite.getJob(decoded.rowId) : undefined;
     if (!row || !decoded || !idMatchesTime(decoded, row.createdAt)) throw new NotFoundError('job', id);
     return row;
   }
 
   queryContext(): QueryContext {
-    const catalog = this.store.tagCatalog();
+    const catalog = this.sqlite.tagCatalog();
     const backend = this;
     return {
       // Read only by `assignee:me`: who the operator is comes from config.json, not needed otherwise.
@@ -143,18 +143,18 @@ export class LocalBackend implements Backend {
   }
 
   tagNamer(): (code: string) => string {
-    const names = new Map(this.store.tagCatalog().map((t) => [t.code, t.name]));
+    const names = new Map(this.sqlite.tagCatalog().map((t) => [t.code, t.name]));
     return (code) => names.get(code) ?? code;
   }
 
   // ---- flows ----------------------------------------------------------------------------------
 
   private flowInfo(flow: FlowRow): FlowInfo {
-    const steps: StepInfo[] = this.store
+    const steps: StepInfo[] = this.sqlite
       .steps(flow.id)
       .filter((s) => s.position < 1000)
       .map((s) => {
-        const stats = this.store.stepErrorStats(s.key);
+        const stats = this.sqlite.stepErrorStats(s.key);
         const info: StepInfo = { _id: s.stepId, name: s.name, type: s.kind, position: s.position, numOpenError: stats.open };
         if (stats.lastErrorAt !== null) info.lastErrorAt = iso(stats.lastErrorAt);
         return info;
@@ -169,7 +169,7 @@ export class LocalBackend implements Backend {
     };
     if (flow.removed) info.removed = true;
     if (flow.lastExecutedAt !== null) info.lastExecutedAt = iso(flow.lastExecutedAt);
-    const last = this.store.listJobs({ flowId: flow.id, type: 'flow', limit: 1 })[0];
+    const last = this.sqlite.listJobs({ flowId: flow.id, type: 'flow', limit: 1 })[0];
     if (last) {
       info.lastJob = { _id: jobIdOf(last), status: last.status };
       if (last.startedAt !== null) info.lastJob.startedAt = iso(last.startedAt);
@@ -180,7 +180,7 @@ export class LocalBackend implements Backend {
 
   async listFlows(): Promise<FlowInfo[]> {
     // A flow gone from the files stays listed, marked, while it has open errors: they are still to triage.
-    return this.store
+    return this.sqlite
       .listFlows()
       .map((f) => this.flowInfo(f))
       .filter((f) => !f.removed || f.numOpenError > 0);
@@ -201,8 +201,8 @@ export class LocalBackend implements Backend {
       run = this.runtime.runFlow(flow.id, this.operator, undefined, (queued) => {
         jobId = queued;
         // Recorded as soon as the job exists, like every other change an operator makes.
-        const row = this.store.getJob(queued)!;
-        this.store.audit({ at: row.createdAt, actor: this.operator, action: 'run_flow', flowId: flow.id, count: 1, detail: { job: jobIdOf(row) } });
+        const row = this.sqlite.getJob(queued)!;
+        this.sqlite.audit({ at: row.createdAt, actor: this.operator, action: 'run_flow', flowId: flow.id, count: 1, detail: { job: jobIdOf(row) } });
         // Tracked before anything can settle it, so a run that ends at once leaves no entry behind.
         this.shared.running.set(queued, Promise.resolve().then(() => run).catch(() => undefined));
         resolve(queued);
@@ -217,31 +217,31 @@ export class LocalBackend implements Backend {
         },
       );
     });
-    return this.jobDetail(this.store.getJob(id)!);
+    return this.jobDetail(this.sqlite.getJob(id)!);
   }
 
   /** A run that threw after its job existed: the job says so instead of staying "running" for ever. */
   private settleFailedRun(jobId: number, error: unknown): void {
     this.shared.running.delete(jobId);
-    const row = this.store.getJob(jobId);
+    const row = this.sqlite.getJob(jobId);
     if (!row || TERMINAL_JOB_STATUSES.includes(row.status)) return;
     const now = Date.now();
-    this.store.updateJob(jobId, { status: 'failed', endedAt: now, note: error instanceof Error ? error.message : String(error) }, now);
+    this.sqlite.updateJob(jobId, { status: 'failed', endedAt: now, note: error instanceof Error ? error.message : String(error) }, now);
   }
 
   // ---- jobs -----------------------------------------------------------------------------------
 
   jobOf(row: JobRow): Job {
-    const step = row.step !== null ? this.store.step(row.step) : undefined;
-    const parent = row.parentId !== null ? this.store.getJob(row.parentId) : undefined;
-    let counts = row.parentId !== null && row.step !== null ? this.store.jobErrorCounts(row.parentId, row.step) : this.store.jobErrorCounts(row.id);
+    const step = row.step !== null ? this.sqlite.step(row.step) : undefined;
+    const parent = row.parentId !== null ? this.sqlite.getJob(row.parentId) : undefined;
+    let counts = row.parentId !== null && row.step !== null ? this.sqlite.jobErrorCounts(row.parentId, row.step) : this.sqlite.jobErrorCounts(row.id);
     // A retry job resolves errors of earlier jobs: its numResolved counts the records it cleared.
-    if (row.type === 'retry') counts = { open: counts.open, resolved: new RetryRepo(this.store).counts(row.id).resolved };
+    if (row.type === 'retry') counts = { open: counts.open, resolved: new RetryRepo(this.sqlite).counts(row.id).resolved };
     return toJob(row, { counts, step, parent });
   }
 
   private jobDetail(row: JobRow): JobDetail {
-    const detail: JobDetail = { ...this.jobOf(row), children: this.store.childJobs(row.id).map((c) => this.jobOf(c)) };
+    const detail: JobDetail = { ...this.jobOf(row), children: this.sqlite.childJobs(row.id).map((c) => this.jobOf(c)) };
     if (row.note) detail.note = row.note;
     return detail;
   }
@@ -251,17 +251,17 @@ export class LocalBackend implements Backend {
     const flowId = params.flowRef ? this.resolveFlow(params.flowRef).id : undefined;
     const limit = clampLimit(params.limit ?? 50);
     const beforeId = params.before !== undefined ? this.resolveJob(params.before).id : undefined;
-    return this.store
+    return this.sqlite
       .listJobs({ flowId, type: params.type, status: params.status, triggeredBy, beforeId, topLevel: true, limit })
       .map((r): JobListEntry => (r.note ? { ...this.jobOf(r), note: r.note } : this.jobOf(r)));
   }
 
   async keepAutomaticRetries(): Promise<AutomaticRetries> {
     const { ensureWorker, workerAlive } = await import('../runtime/worker.js');
-    const due = new RetryRepo(this.store).countDue(Date.now());
+    const due = new RetryRepo(this.sqlite).countDue(Date.now());
     if (this.ws.env.FLOWDECK_WORKER === 'off') return { due, worker: 'off' };
     if (workerAlive(this.ws)) return { due, worker: 'running' };
-    const queued = this.store.activeJobs().some((j) => j.type === 'retry' && j.status === 'queued');
+    const queued = this.sqlite.activeJobs().some((j) => j.type === 'retry' && j.status === 'queued');
     if (due === 0 && !queued) return { due, worker: 'idle' };
     ensureWorker(this.ws);
     return { due, worker: 'started' };
@@ -281,7 +281,7 @@ export class LocalBackend implements Backend {
     const deadline = Date.now() + waitMs;
     for (;;) {
       await sleep(Math.min(JOB_POLL_MS, Math.max(0, deadline - Date.now())));
-      const now = this.store.getJob(row.id)!;
+      const now = this.sqlite.getJob(row.id)!;
       if (Date.now() >= deadline || TERMINAL_JOB_STATUSES.includes(now.status) || jobProgressKey(this.jobOf(now)) !== seen) return this.jobDetail(now);
     }
   }
@@ -301,11 +301,11 @@ export class LocalBackend implements Backend {
   async flowErrors(flowRef: string): Promise<FlowErrorsResponse> {
     const flow = this.resolveFlow(flowRef);
     return {
-      flowErrors: this.store
+      flowErrors: this.sqlite
         .steps(flow.id)
         .filter((s) => s.position < 1000)
         .map((s) => {
-          const stats = this.store.stepErrorStats(s.key);
+          const stats = this.sqlite.stepErrorStats(s.key);
           const entry: FlowErrorsResponse['flowErrors'][number] = { _expOrImpId: s.stepId, numError: stats.open };
           if (stats.open > 0 && stats.lastErrorAt !== null) entry.lastErrorAt = iso(stats.lastErrorAt);
           return entry;
@@ -334,7 +334,7 @@ export class LocalBackend implements Backend {
       throw new InvalidInputError(`order must be asc or desc, got "${String(params.order)}"`, 'order');
     }
     const range = ascending ? { fromId: (cursor('after') ?? 0) + 1 } : { beforeId: cursor('before') };
-    const rows = this.store.listErrors({ step: step.key, resolved, terms: query.terms, limit: limit + 1, ...range }, this.queryContext());
+    const rows = this.sqlite.listErrors({ step: step.key, resolved, terms: query.terms, limit: limit + 1, ...range }, this.queryContext());
     const page = rows.slice(0, limit);
     if (rows.length <= limit) return { rows: page };
     const last = errorIdOf(page[page.length - 1]!);
@@ -348,7 +348,7 @@ export class LocalBackend implements Backend {
     // operators, or one TUI refreshing, watching one step); a page that depends on the time or on
     // who asks (since:, until:, assignee:me) is always read anew.
     const key = cacheablePage(params) ? JSON.stringify([flowRef.toLowerCase(), stepRef.toLowerCase(), params.query ?? '', params.limit, params.before, params.order, params.after]) : undefined;
-    const stamp = key !== undefined ? this.store.changeStamp() : '';
+    const stamp = key !== undefined ? this.sqlite.changeStamp() : '';
     const kept = key !== undefined ? this.shared.pages.get(key) : undefined;
     if (kept && kept.stamp === stamp) return kept.response;
     const { rows, nextPageURL } = this.pageOfErrors(flowRef, stepRef, params, false);
@@ -365,12 +365,12 @@ export class LocalBackend implements Backend {
 
   async errorFacets(flowRef: string, stepRef: string, field: FacetField): Promise<Facet[]> {
     const flow = this.resolveFlow(flowRef);
-    return this.store.stepErrorFacets(this.resolveStep(flow, stepRef).key, field);
+    return this.sqlite.stepErrorFacets(this.resolveStep(flow, stepRef).key, field);
   }
 
   async countErrors(flowRef: string, stepRef: string, params: ErrorCountParams = {}): Promise<number> {
     const step = this.resolveStep(this.resolveFlow(flowRef), stepRef);
-    return this.store.countErrors({ step: step.key, resolved: params.resolved === true, terms: parseQuery(params.query ?? '').terms }, this.queryContext());
+    return this.sqlite.countErrors({ step: step.key, resolved: params.resolved === true, terms: parseQuery(params.query ?? '').terms }, this.queryContext());
   }
 
   async errorGroups(flowRef: string, stepRef: string | undefined, params: ErrorGroupParams = {}): Promise<ErrorGroupsResponse> {

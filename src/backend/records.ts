@@ -19,8 +19,8 @@ import { decodeId, encodeId, idMatchesTime } from '../domain/ids.js';
 import { applyPatch, assertPathsUnder, deepEqual, PatchTestFailed, type PatchOp } from '../domain/json-patch.js';
 import { assertJsonDepth } from '../domain/json-text.js';
 import { RETRY_STAGE } from '../runtime/recorder.js';
-import { RecordsRepo } from '../store/records-repo.js';
-import type { FlowRow, JobRow, LogEntryRow, RetryDataRow, StepRow, TraceRow } from '../store/rows.js';
+import { RecordsRepo } from '../store/sqlite/records-repo.js';
+import type { FlowRow, JobRow, LogEntryRow, RetryDataRow, StepRow, TraceRow } from '../store/contract/rows.js';
 import { clampLimit, DEFAULT_PAGE_SIZE, type LocalBackend } from './local-backend.js';
 import { selectErrors } from './selection.js';
 import { errorIdOf, iso, jobIdOf } from './shapes.js';
@@ -165,11 +165,11 @@ export class RecordsService implements RecordsApi {
   private readonly repo: RecordsRepo;
 
   constructor(private readonly local: LocalBackend) {
-    this.repo = new RecordsRepo(local.ws.store);
+    this.repo = new RecordsRepo(local.ws.sqlite);
   }
 
-  private get store() {
-    return this.local.ws.store;
+  private get sqlite() {
+    return this.local.ws.sqlite;
   }
 
   private audit(action: string, flow: FlowRow, step: StepRow | undefined, count: number, detail?: unknown): void {
@@ -201,7 +201,7 @@ export class RecordsService implements RecordsApi {
     }
     const asError = decodeId('error', key);
     if (asError) {
-      const error = this.store.getError(asError.rowId);
+      const error = this.sqlite.getError(asError.rowId);
       if (error && error.step === step.key && idMatchesTime(asError, error.occurredAt) && error.retryData !== null) {
         const row = this.repo.getRetryData(error.retryData);
         if (row) return row;
@@ -351,7 +351,7 @@ export class RecordsService implements RecordsApi {
     }
     const asError = decodeId('error', key);
     if (asError) {
-      const error = this.store.getError(asError.rowId);
+      const error = this.sqlite.getError(asError.rowId);
       if (error && error.step === step.key && idMatchesTime(asError, error.occurredAt) && error.trace !== null) {
         return this.repo.getTrace(error.trace);
       }
@@ -446,7 +446,7 @@ export class RecordsService implements RecordsApi {
     if (!traceKeyPrefix) throw new InvalidInputError('traceKeyPrefix is required', 'traceKeyPrefix');
     const limit = clampLimit(params.pageSize ?? 1000);
     const runs = this.repo.jobIdsByTraceKeyPrefix(flow.id, traceKeyPrefix, limit).flatMap((id) => {
-      const job = this.store.getJob(id);
+      const job = this.sqlite.getJob(id);
       if (!job) return [];
       const run: FlowJobsSearchResponse['runs'][number] = { _id: jobIdOf(job), _flowId: flow.id, type: job.type, status: job.status };
       if (job.startedAt !== null) run.startedAt = iso(job.startedAt);
@@ -476,13 +476,13 @@ export class RecordsService implements RecordsApi {
   /** A flow-run (or retry) job of this flow; a child step job stands for its parent run. */
   private flowJob(flow: FlowRow, jobId: string): JobRow {
     let job = this.local.resolveJob(jobId);
-    if (job.parentId !== null) job = this.store.getJob(job.parentId) ?? job;
+    if (job.parentId !== null) job = this.sqlite.getJob(job.parentId) ?? job;
     if (job.flowId !== flow.id) throw new NotFoundError(`job of flow "${flow.name}"`, jobId);
     return job;
   }
 
   private stepIds(flow: FlowRow): Map<number, StepRow> {
-    return new Map(this.store.steps(flow.id).map((s) => [s.key, s]));
+    return new Map(this.sqlite.steps(flow.id).map((s) => [s.key, s]));
   }
 
   private toEntry(row: LogEntryRow, steps: Map<number, StepRow>): ExecutionLogEntry {

@@ -2,8 +2,8 @@ import { TERMINAL_JOB_STATUSES } from '../domain/api.js';
 import { ConflictError, InactiveFlowError, InvalidInputError, RemovedFlowError } from '../domain/errors.js';
 import { encodeId, encodeIdAtSeconds } from '../domain/ids.js';
 import { ensureWorker } from '../runtime/worker.js';
-import { RetryRepo } from '../store/retry-repo.js';
-import type { FlowRow, StepRow } from '../store/rows.js';
+import { RetryRepo } from '../store/sqlite/retry-repo.js';
+import type { FlowRow, StepRow } from '../store/contract/rows.js';
 import type { LocalBackend } from './local-backend.js';
 import { heldByMessage } from './held-message.js';
 import { selectErrors } from './selection.js';
@@ -20,7 +20,7 @@ export class RetryService implements RetryApi {
     const { ws } = this.local;
     if (request.ratePerSecond !== undefined && !(request.ratePerSecond > 0)) throw new InvalidInputError('--rate must be more than 0 per second', 'rate');
     const { flow, step, rowIds } = this.select(flowRef, stepRef, selection);
-    const repo = new RetryRepo(ws.store);
+    const repo = new RetryRepo(ws.sqlite);
     const retryData = repo.retryDataOf(rowIds);
     if (retryData.length === 0) return undefined;
     const runtime = this.local.runtime;
@@ -28,16 +28,16 @@ export class RetryService implements RetryApi {
     const jobId = runtime.retries().queue(flow.id, step.key, retryData, this.local.operator, options);
     if (jobId === undefined) throw new ConflictError(this.heldMessage(repo.holdersOf(retryData)), 'retry_in_progress');
     ensureWorker(ws);
-    return this.local.getJob(encodeId('job', jobId, ws.store.getJob(jobId)!.createdAt));
+    return this.local.getJob(encodeId('job', jobId, ws.sqlite.getJob(jobId)!.createdAt));
   }
 
   async preview(flowRef: string, stepRef: string, selection: ErrorSelection): Promise<RetryPreview> {
-    const { store } = this.local.ws;
+    const { sqlite } = this.local.ws;
     // One read transaction: the reads agree with each other, and a running retry is not held up.
-    return store.db.transaction((): RetryPreview => {
+    return sqlite.db.transaction((): RetryPreview => {
       const { rowIds } = this.select(flowRef, stepRef, selection);
       // The snapshots retry() would hand to RetryRunner.queue, less those queue() would leave out.
-      const repo = new RetryRepo(store);
+      const repo = new RetryRepo(sqlite);
       const retryData = repo.retryDataOf(rowIds);
       const busy = repo.pendingElsewhere(retryData);
       const todo = new Set(retryData.filter((rd) => !busy.has(rd)));
@@ -56,7 +56,7 @@ export class RetryService implements RetryApi {
   }
 
   private jobIds(jobs: readonly number[]): string[] {
-    return jobs.map((id) => encodeId('job', id, this.local.ws.store.getJob(id)!.createdAt));
+    return jobs.map((id) => encodeId('job', id, this.local.ws.sqlite.getJob(id)!.createdAt));
   }
 
   /** The selected errors of a step whose records can be retried: refused on a disabled flow or an export. */
@@ -72,22 +72,22 @@ export class RetryService implements RetryApi {
 
 
   async cancelJob(jobId: string): Promise<JobDetail> {
-    const { store } = this.local.ws;
+    const { sqlite } = this.local.ws;
     const now = Date.now();
     const by = this.local.operator;
     // The status is read in the transaction that changes it: a worker claiming the job (queued →
     // running) in between must not have its running job settled as if nobody ran it.
-    store.transaction(() => {
+    sqlite.transaction(() => {
       const row = this.local.resolveJob(jobId);
       if (TERMINAL_JOB_STATUSES.includes(row.status)) throw new ConflictError(`job ${jobId} already ${row.status}`, 'job_finished');
       if (row.status === 'queued') {
         // Nobody runs it yet: settle it here, leaving its errors open and untouched.
-        if (row.type === 'retry') new RetryRepo(store).skipPending(row.id, 'canceled before it was retried');
-        store.updateJob(row.id, { status: 'canceled', canceledBy: by, endedAt: now }, now);
+        if (row.type === 'retry') new RetryRepo(sqlite).skipPending(row.id, 'canceled before it was retried');
+        sqlite.updateJob(row.id, { status: 'canceled', canceledBy: by, endedAt: now }, now);
       } else {
-        store.updateJob(row.id, { status: 'canceling', canceledBy: by }, now);
+        sqlite.updateJob(row.id, { status: 'canceling', canceledBy: by }, now);
       }
-      store.audit({ at: now, actor: by, action: 'cancel_job', ...(row.flowId ? { flowId: row.flowId } : {}), count: 1, detail: { job: jobId } });
+      sqlite.audit({ at: now, actor: by, action: 'cancel_job', ...(row.flowId ? { flowId: row.flowId } : {}), count: 1, detail: { job: jobId } });
     });
     return this.local.getJob(jobId);
   }
@@ -95,24 +95,24 @@ export class RetryService implements RetryApi {
   async recordCounts(jobId: string): Promise<RetryRecordCounts | undefined> {
     const row = this.local.resolveJob(jobId);
     if (row.type !== 'retry') return undefined;
-    const counts = new RetryRepo(this.local.ws.store).counts(row.id);
+    const counts = new RetryRepo(this.local.ws.sqlite).counts(row.id);
     return { ...counts, total: counts.pending + counts.resolved + counts.failed + counts.skipped + counts.resolvedMeanwhile };
   }
 
   async retryReport(jobId: string): Promise<RetryReport> {
-    const { store } = this.local.ws;
+    const { sqlite } = this.local.ws;
     const row = this.local.resolveJob(jobId);
     if (row.type !== 'retry') throw new InvalidInputError(`job ${jobId} is a ${row.type} job, not a retry job`);
-    const repo = new RetryRepo(store);
+    const repo = new RetryRepo(sqlite);
     const items = repo.items(row.id).map((item): RetryReportItem => {
-      const rd = store.getRetryData(item.retryData);
+      const rd = sqlite.getRetryData(item.retryData);
       const out: RetryReportItem = {
         retryDataKey: rd ? encodeId('retryData', rd.id, rd.createdAt) : String(item.retryData),
         outcome: item.state as RetryReportItem['outcome'],
         attempts: item.attempts,
       };
       if (item.resultError !== null) {
-        const error = store.getError(item.resultError);
+        const error = sqlite.getError(item.resultError);
         if (error) out.newErrorId = errorIdOf(error);
       }
       if (item.detail) out.detail = item.detail;

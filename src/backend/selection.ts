@@ -1,7 +1,7 @@
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { decodeId, idMatchesTime } from '../domain/ids.js';
 import { parseQuery } from '../domain/query.js';
-import type { StepRow } from '../store/rows.js';
+import type { StepRow } from '../store/contract/rows.js';
 import type { LocalBackend } from './local-backend.js';
 import type { ErrorSelection } from './contract/index.js';
 
@@ -52,7 +52,7 @@ export function selectErrors(local: LocalBackend, flowRef: string, stepRef: stri
   const upTo = sel.upToErrorId === undefined ? undefined : boundOf(sel.upToErrorId);
   return {
     step,
-    rowIds: local.ws.store.selectErrorIds({ step: step.key, resolved: state === 'resolved', terms, ...(upTo !== undefined ? { beforeId: upTo + 1 } : {}) }, local.queryContext()),
+    rowIds: local.ws.sqlite.selectErrorIds({ step: step.key, resolved: state === 'resolved', terms, ...(upTo !== undefined ? { beforeId: upTo + 1 } : {}) }, local.queryContext()),
     byErrorIds: [],
   };
 }
@@ -68,7 +68,7 @@ function boundOf(errorId: string): number {
 function errorIdRows(local: LocalBackend, step: StepRow, errorIds: readonly string[], state: SelectionState | 'any', confirmed: boolean): number[] {
   // One query per 1000 ids: 100,000 explicit ids are checked in well under a second.
   const wanted = [...new Set(errorIds)].map((id) => ({ id, decoded: decodeId('error', id) }));
-  const found = new Map(local.ws.store.errorKeys(wanted.flatMap((w) => (w.decoded ? [w.decoded.rowId] : []))).map((k) => [k.id, k]));
+  const found = new Map(local.ws.sqlite.errorKeys(wanted.flatMap((w) => (w.decoded ? [w.decoded.rowId] : []))).map((k) => [k.id, k]));
   const rowIds: number[] = [];
   for (const { id, decoded } of wanted) {
     const key = decoded ? found.get(decoded.rowId) : undefined;
@@ -97,7 +97,7 @@ function retryDataKeyRows(local: LocalBackend, step: StepRow, keys: readonly str
   if (malformed !== undefined) throw new InvalidInputError(`"${malformed}" is not a retryDataKey`, 'retryDataKey');
   const ctx = local.queryContext();
   const rowIds = unique.flatMap((key) =>
-    local.ws.store.selectErrorIds({ step: step.key, resolved: state === 'resolved', terms: [{ kind: 'field', field: 'retryDataKey', value: key, negate: false }] }, ctx),
+    local.ws.sqlite.selectErrorIds({ step: step.key, resolved: state === 'resolved', terms: [{ kind: 'field', field: 'retryDataKey', value: key, negate: false }] }, ctx),
   );
   return [...new Set(rowIds)].sort((a, b) => b - a);
 }

@@ -1,6 +1,6 @@
 import type { FlowStepError, Job, ResolvedFlowStepError } from '../domain/api.js';
 import { encodeId, encodeIdAtSeconds } from '../domain/ids.js';
-import type { ErrorRow, JobRow, StepRow } from '../store/rows.js';
+import type { ErrorRow, JobRow, StepRow } from '../store/contract/rows.js';
 
 // Store rows → the API's shapes. Optional fields are omitted, never null, unless the spec
 // allows null (tags).

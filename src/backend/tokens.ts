@@ -1,6 +1,6 @@
 import { ConflictError, InvalidInputError, NotFoundError, NothingToDoError } from '../domain/errors.js';
 import { generateToken, hashToken, looksLikeToken, tokenHint, tokenLast4, tokenMatchesHash } from '../domain/tokens.js';
-import { TokensRepo, type TokenRow } from '../store/tokens-repo.js';
+import { TokensRepo, type TokenRow } from '../store/sqlite/tokens-repo.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { iso } from './shapes.js';
 import { isEmail } from './triage.js';
@@ -72,10 +72,10 @@ export class TokenService {
   private readonly random: ((size: number) => Buffer) | undefined;
 
   constructor(
-    private readonly ws: Pick<Workspace, 'store' | 'operator'>,
+    private readonly ws: Pick<Workspace, 'sqlite' | 'operator'>,
     options: TokenServiceOptions = {},
   ) {
-    this.repo = new TokensRepo(ws.store);
+    this.repo = new TokensRepo(ws.sqlite);
     this.now = options.now ?? Date.now;
     this.random = options.random;
   }
@@ -88,12 +88,12 @@ export class TokenService {
     const last4 = tokenLast4(token);
     const tokenName = name === undefined ? `token-${last4}` : checkName(name);
     const now = this.now();
-    const row = this.ws.store.transaction(() => {
+    const row = this.ws.sqlite.transaction(() => {
       const taken = this.repo.activeNamed(email, tokenName);
       if (taken) throw new ConflictError(`${taken.userEmail} has an active token named "${taken.name}" already (id ${taken.id}): choose another --name or revoke that one`, 'token_name_taken');
       const created = this.repo.insert({ userEmail: email, name: tokenName, hash: hashToken(token), last4, createdAt: now });
-      this.ws.store.upsertUser(email, null, false, now);
-      this.ws.store.audit({ at: now, actor: this.ws.operator(), action: 'token.create', count: 1, detail: { tokenId: created.id, user: email, name: tokenName } });
+      this.ws.sqlite.upsertUser(email, null, false, now);
+      this.ws.sqlite.audit({ at: now, actor: this.ws.operator(), action: 'token.create', count: 1, detail: { tokenId: created.id, user: email, name: tokenName } });
       return created;
     });
     return { token, info: toInfo(row) };
@@ -112,9 +112,9 @@ export class TokenService {
   revoke(ref: string): TokenInfo {
     const row = this.find(ref);
     const now = this.now();
-    const revoked = this.ws.store.transaction(() => {
+    const revoked = this.ws.sqlite.transaction(() => {
       const r = this.repo.revoke(row.id, now);
-      if (r) this.ws.store.audit({ at: now, actor: this.ws.operator(), action: 'token.revoke', count: 1, detail: { tokenId: r.id, user: r.userEmail, name: r.name } });
+      if (r) this.ws.sqlite.audit({ at: now, actor: this.ws.operator(), action: 'token.revoke', count: 1, detail: { tokenId: r.id, user: r.userEmail, name: r.name } });
       return r;
     });
     if (!revoked) throw new NothingToDoError(`token ${label(row)} is revoked already (since ${iso(row.revokedAt ?? now)})`, 'already_revoked');
@@ -131,7 +131,7 @@ export class TokenService {
     const row = this.repo.byHash(hashToken(plainToken));
     if (!row || row.revokedAt !== null || !tokenMatchesHash(plainToken, row.hash)) return undefined;
     const now = this.now();
-    if (!this.ws.store.readonly && (row.lastUsedAt === null || now - row.lastUsedAt >= TOUCH_INTERVAL_MS)) {
+    if (!this.ws.sqlite.readonly && (row.lastUsedAt === null || now - row.lastUsedAt >= TOUCH_INTERVAL_MS)) {
       this.repo.tryTouch(row.id, now, now - TOUCH_INTERVAL_MS + 1);
     }
     return { user: row.userEmail, tokenId: row.id };

@@ -9,8 +9,8 @@ import { ConflictError, InvalidInputError, NotFoundError, ReadOnlyWorkspaceError
 import { decodeId, encodeId, idMatchesTime } from '../domain/ids.js';
 import { MASK } from '../domain/mask.js';
 import { templateRefsIn } from '../flows/template.js';
-import type { StepRow } from '../store/rows.js';
-import { TriageRepo, type TagChange, type TouchedError } from '../store/triage-repo.js';
+import type { StepRow } from '../store/contract/rows.js';
+import { TriageRepo, type TagChange, type TouchedError } from '../store/sqlite/triage-repo.js';
 import { tagCode } from '../workspace/demo.js';
 import type { LocalBackend } from './local-backend.js';
 import { selectErrors } from './selection.js';
@@ -42,21 +42,21 @@ export class TriageService implements TriageApi {
   private readonly repo: TriageRepo;
 
   constructor(private readonly local: LocalBackend) {
-    this.repo = new TriageRepo(local.ws.store);
+    this.repo = new TriageRepo(local.ws.sqlite);
   }
 
-  private get store() {
-    return this.local.ws.store;
+  private get sqlite() {
+    return this.local.ws.sqlite;
   }
 
   // ---- errors ---------------------------------------------------------------------------------
 
   async getError(errorId: string): Promise<ErrorDetail> {
     const decoded = decodeId('error', errorId);
-    const row = decoded ? this.store.getError(decoded.rowId) : undefined;
+    const row = decoded ? this.sqlite.getError(decoded.rowId) : undefined;
     if (!row || !decoded || !idMatchesTime(decoded, row.occurredAt)) throw new NotFoundError('error', errorId);
-    const step = this.store.requireStep(row.step);
-    const flow = this.store.getFlow(step.flowId);
+    const step = this.sqlite.requireStep(row.step);
+    const flow = this.sqlite.getFlow(step.flowId);
     const namer = this.local.tagNamer();
     return {
       flowId: step.flowId,
@@ -78,7 +78,7 @@ export class TriageService implements TriageApi {
       // A known user is assigned under their stored email; any other address verbatim, with a
       // synthetic user behind it so the error still gets an _assignedToUserId.
       const known = this.repo.userByEmail(address);
-      const userId = known?.id ?? this.store.upsertUser(address, null, true, now);
+      const userId = known?.id ?? this.sqlite.upsertUser(address, null, true, now);
       const assignee = known?.email ?? address;
       const changed = this.repo.assign(rowIds, { email: assignee, userId }, this.operator());
       this.audit('assign', step, changed, now, { email: assignee });
@@ -158,7 +158,7 @@ export class TriageService implements TriageApi {
     if (wanted !== undefined && !TAG_CODE.test(wanted)) {
       throw new InvalidInputError(`a tag code is 5 characters of A-Z (no I, O) and 2-9, got "${code}"`, 'code');
     }
-    return this.store.transaction(() => {
+    return this.sqlite.transaction(() => {
       const sameName = this.repo.tagByName(tagName);
       if (sameName) throw new ConflictError(`tag "${sameName.name}" already exists (code ${sameName.code})`, 'duplicate_tag');
       let tagId: string;
@@ -173,7 +173,7 @@ export class TriageService implements TriageApi {
       }
       const now = Date.now();
       this.repo.createTag(tagId, tagName, now);
-      this.store.audit({ at: now, actor: this.operator(), action: 'tag_create', count: 0, detail: { tagId, tag: tagName } });
+      this.sqlite.audit({ at: now, actor: this.operator(), action: 'tag_create', count: 0, detail: { tagId, tag: tagName } });
       return { tagId, tag: tagName, createdAt: iso(now), numOpenError: 0, numResolved: 0 };
     });
   }
@@ -185,7 +185,7 @@ export class TriageService implements TriageApi {
       const info = this.repo.tags().find((t) => t.code === tag.code)!;
       const now = Date.now();
       const untagged = this.repo.deleteTag(tag.code);
-      this.store.audit({ at: now, actor: this.operator(), action: 'tag_delete', count: untagged, detail: { tagId: tag.code, tag: tag.name } });
+      this.sqlite.audit({ at: now, actor: this.operator(), action: 'tag_delete', count: untagged, detail: { tagId: tag.code, tag: tag.name } });
       return {
         tagId: tag.code,
         tag: tag.name,
@@ -218,7 +218,7 @@ export class TriageService implements TriageApi {
     if (update.set !== undefined && (update.add !== undefined || update.remove !== undefined)) {
       throw new InvalidInputError('--set replaces every tag: use it alone, or --add/--remove', 'tags');
     }
-    const catalog = this.store.tagCatalog();
+    const catalog = this.sqlite.tagCatalog();
     const codes = (refs: string[]): string[] => {
       const out: string[] = [];
       for (const ref of refs) {
@@ -242,7 +242,7 @@ export class TriageService implements TriageApi {
   // ---- users and config -----------------------------------------------------------------------
 
   async listUsers(): Promise<UserInfo[]> {
-    return this.store.users().map((u) => {
+    return this.sqlite.users().map((u) => {
       const user: UserInfo = { _id: encodeId('user', u.id, u.createdAt), email: u.email, synthetic: u.synthetic, createdAt: iso(u.createdAt) };
       if (u.name !== null) user.name = u.name;
       return user;
@@ -277,7 +277,7 @@ export class TriageService implements TriageApi {
       throw new InvalidInputError(`user.email must be an email address, got ${JSON.stringify(value)}`, 'value');
     }
     config.set(key, value);
-    this.store.audit({ at: Date.now(), actor: this.operator(), action: 'config_set', count: 0, detail: { key, value: maskConfig(value, key) } });
+    this.sqlite.audit({ at: Date.now(), actor: this.operator(), action: 'config_set', count: 0, detail: { key, value: maskConfig(value, key) } });
   }
 
   /**
@@ -307,7 +307,7 @@ export class TriageService implements TriageApi {
   /** One transaction per mutation; a dry run computes the same result and rolls it back. */
   private mutate<T>(options: MutationOptions, fn: () => T): T {
     try {
-      return this.store.transaction(() => {
+      return this.sqlite.transaction(() => {
         const result = fn();
         if (options.dryRun) throw new DryRunRollback(result);
         return result;
@@ -319,7 +319,7 @@ export class TriageService implements TriageApi {
   }
 
   private audit(action: string, step: StepRow, changed: readonly TouchedError[], at: number, extra: Record<string, unknown> = {}): void {
-    this.store.audit({
+    this.sqlite.audit({
       at,
       actor: this.operator(),
       action,

@@ -3,8 +3,8 @@ import { ConflictError } from '../domain/errors.js';
 import { encodeId } from '../domain/ids.js';
 import type { CatalogFlow } from '../flows/load.js';
 import { getPath, renderTemplate } from '../flows/template.js';
-import { RetryRepo } from '../store/retry-repo.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import { RetryRepo } from '../store/sqlite/retry-repo.js';
+import type { SqliteCore } from '../store/sqlite/core.js';
 import type { HttpClient } from './http.js';
 import { mapLimit, renderPath, runRecord, settleOutcome, type RuntimeStep, type StepOutcome } from './pipeline.js';
 import { OutcomeRecorder } from './recorder.js';
@@ -13,7 +13,7 @@ import { OutcomeRecorder } from './recorder.js';
 // page's outcomes and counters commit in one transaction, so a kill mid-run leaves whole pages.
 
 export interface FlowRunContext {
-  store: SqliteStore;
+  store: SqliteCore;
   http: HttpClient;
   redactor: import('../domain/mask.js').Redactor;
   now: () => number;

@@ -2,7 +2,7 @@ import { DEFAULT_BACKOFF, nextAttemptDelay } from '../domain/backoff.js';
 import type { Redactor } from '../domain/mask.js';
 import type { StepKind } from '../flows/load.js';
 import type { RetryPolicy } from '../flows/schema.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import type { SqliteCore } from '../store/sqlite/core.js';
 import type { SettledOutcome } from './pipeline.js';
 
 // Turns step outcomes into stored facts: an open error with its snapshot, masked trace and
@@ -40,7 +40,7 @@ export interface CarryOver {
 
 export class OutcomeRecorder {
   constructor(
-    private readonly store: SqliteStore,
+    private readonly store: SqliteCore,
     private readonly redactor: Redactor,
     private readonly job: number,
     readonly logging: boolean,

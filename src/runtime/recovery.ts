@@ -1,5 +1,5 @@
-import { RetryRepo } from '../store/retry-repo.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import { RetryRepo } from '../store/sqlite/retry-repo.js';
+import type { SqliteCore } from '../store/sqlite/core.js';
 
 // A job whose process was killed stays "running" in the store. Whoever opens the workspace next
 // settles it: the owner is gone when its pid is dead, or when its heartbeat is long stale (the
@@ -21,7 +21,7 @@ export function processAlive(pid: number): boolean {
  * Settles jobs whose process died: flow runs fail, retry jobs go back to the queue to resume. Items
  * that an ended retry job could not release (the store refused the write) are released here.
  */
-export function recoverStaleJobs(store: SqliteStore, now: number): { failed: number; requeued: number } {
+export function recoverStaleJobs(store: SqliteCore, now: number): { failed: number; requeued: number } {
   const repo = new RetryRepo(store);
   // Read first: most opens find nothing and must not take the write lock for it.
   const ended = repo.endedJobsWithPendingItems();

@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { nextAttemptDelay, type BackoffPolicy } from '../domain/backoff.js';
 import { encodeId } from '../domain/ids.js';
 import type { CatalogFlow } from '../flows/load.js';
-import { RetryRepo, type LatestError, type RetryItem } from '../store/retry-repo.js';
-import { SUPERSEDED_BY } from '../store/rows.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import { RetryRepo, type LatestError, type RetryItem } from '../store/sqlite/retry-repo.js';
+import { SUPERSEDED_BY } from '../store/contract/rows.js';
+import type { SqliteCore } from '../store/sqlite/core.js';
 import type { HttpClient } from './http.js';
 import type { RuntimeStep, SettledRun } from './pipeline.js';
 import { senderInThread, senderThread, type SendItem, type SenderHandle, type SenderListener, type SenderSetup } from './record-sender.js';
@@ -26,7 +26,7 @@ export interface RetryJobOptions {
 }
 
 export interface RetryRunContext {
-  store: SqliteStore;
+  store: SqliteCore;
   http: HttpClient;
   redactor: import('../domain/mask.js').Redactor;
   now: () => number;
@@ -34,7 +34,7 @@ export interface RetryRunContext {
   senderThreadFrom?: number;
 }
 
-export { SUPERSEDED_BY } from '../store/rows.js';
+export { SUPERSEDED_BY } from '../store/contract/rows.js';
 const BATCH = 1000;
 const COMMIT_SLICE = 1000;
 /** Records handed to the sender ahead of their outcomes: enough to keep it busy through a commit. */

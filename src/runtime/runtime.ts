@@ -99,7 +99,7 @@ export class Runtime {
   /** The flow's steps bound to their store keys, definitions and resolved connections. */
   steps(flow: CatalogFlow): RuntimeStep[] {
     const catalog = this.ws.catalog();
-    const keys = new Map(this.ws.store.steps(flow.id).map((s) => [s.stepId, s.key]));
+    const keys = new Map(this.ws.sqlite.steps(flow.id).map((s) => [s.stepId, s.key]));
     return flow.steps.map((def) => {
       const exportEntry = def.kind === 'import' ? undefined : catalog.exports.get(def.id);
       const importEntry = def.kind === 'import' ? catalog.imports.get(def.id) : undefined;
@@ -112,13 +112,13 @@ export class Runtime {
   }
 
   private runner(): FlowRunner {
-    return new FlowRunner({ store: this.ws.store, http: this.http, redactor: this.redactor, now: Date.now });
+    return new FlowRunner({ store: this.ws.sqlite, http: this.http, redactor: this.redactor, now: Date.now });
   }
 
   /** Queues a run and executes it in this process; resolves with the flow job's row id when done. */
   async runFlow(flowId: string, triggeredBy: string, onPage?: (jobId: number) => void, onQueued?: (jobId: number) => void): Promise<number> {
     const flow = this.flow(flowId);
-    const row = this.ws.store.getFlow(flowId);
+    const row = this.ws.sqlite.getFlow(flowId);
     if (row?.disabled) throw new InactiveFlowError(flow.name, 'running');
     await this.start();
     const steps = this.steps(flow);
@@ -134,7 +134,7 @@ export class Runtime {
     // FLOWDECK_RETRY_THREAD_FROM: the job size from which a retry sends from a thread of its own.
     const threadFrom = Number(this.ws.env.FLOWDECK_RETRY_THREAD_FROM?.trim() || Number.NaN);
     return new RetryRunner({
-      store: this.ws.store,
+      store: this.ws.sqlite,
       http: this.client!,
       redactor: this.redactorValue!,
       now: Date.now,
@@ -144,7 +144,7 @@ export class Runtime {
 
   /** Claims a queued retry job and runs it here; false when another process already has it. */
   async runRetryJob(jobId: number, onProgress?: () => void): Promise<boolean> {
-    const row = this.ws.store.getJob(jobId);
+    const row = this.ws.sqlite.getJob(jobId);
     if (!row || row.flowId === null) return false;
     await this.start();
     const runner = this.retries();

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeId } from '../domain/ids.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { processAlive, recoverStaleJobs } from './recovery.js';
-import { RetryRepo } from '../store/retry-repo.js';
+import { RetryRepo } from '../store/sqlite/retry-repo.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Runtime } from './runtime.js';
 
@@ -23,7 +23,7 @@ interface Lease {
 }
 
 function readLease(ws: Workspace): Lease | undefined {
-  const raw = ws.store.getMeta(LEASE_KEY);
+  const raw = ws.sqlite.getMeta(LEASE_KEY);
   return raw ? (JSON.parse(raw) as Lease) : undefined;
 }
 
@@ -33,23 +33,23 @@ export function workerAlive(ws: Workspace, now = Date.now()): boolean {
 }
 
 function acquireLease(ws: Workspace): boolean {
-  return ws.store.transaction(() => {
+  return ws.sqlite.transaction(() => {
     const now = Date.now();
     const lease = readLease(ws);
     if (lease && lease.pid !== process.pid && processAlive(lease.pid) && now - lease.heartbeat < LEASE_STALE_MS) return false;
-    ws.store.setMeta(LEASE_KEY, JSON.stringify({ pid: process.pid, heartbeat: now }));
+    ws.sqlite.setMeta(LEASE_KEY, JSON.stringify({ pid: process.pid, heartbeat: now }));
     return true;
   });
 }
 
 /** Renews the lease only while this process still holds it (compare and set). */
 function renewLease(ws: Workspace, now: number): boolean {
-  return ws.store.setMetaIf(LEASE_KEY, 'pid', process.pid, JSON.stringify({ pid: process.pid, heartbeat: now }));
+  return ws.sqlite.setMetaIf(LEASE_KEY, 'pid', process.pid, JSON.stringify({ pid: process.pid, heartbeat: now }));
 }
 
 function releaseLease(ws: Workspace): void {
-  ws.store.transaction(() => {
-    if (readLease(ws)?.pid === process.pid) ws.store.deleteMeta(LEASE_KEY);
+  ws.sqlite.transaction(() => {
+    if (readLease(ws)?.pid === process.pid) ws.sqlite.deleteMeta(LEASE_KEY);
   });
 }
 
@@ -89,11 +89,11 @@ export function ensureWorker(ws: Workspace): void {
  * the jobs, so an error resolved or retried by an operator a moment before is not queued again.
  */
 export function queueDueRetries(ws: Workspace, runtime: Runtime, now: number): number {
-  const repo = new RetryRepo(ws.store);
-  const busySteps = () => [...new Set(ws.store.activeJobs().filter((j) => j.type === 'retry' && j.triggeredBy === 'auto' && j.step !== null).map((j) => j.step!))];
+  const repo = new RetryRepo(ws.sqlite);
+  const busySteps = () => [...new Set(ws.sqlite.activeJobs().filter((j) => j.type === 'retry' && j.triggeredBy === 'auto' && j.step !== null).map((j) => j.step!))];
   // A cheap look first: most sweeps find nothing due and take no write lock.
   if (repo.dueAutomaticRetries(now, 1, busySteps()).length === 0) return 0;
-  return ws.store.transaction(() => {
+  return ws.sqlite.transaction(() => {
     const due = repo.dueAutomaticRetries(now, 0, busySteps());
     const byStep = new Map<number, typeof due>();
     for (const d of due) {
@@ -104,8 +104,8 @@ export function queueDueRetries(ws: Workspace, runtime: Runtime, now: number): n
     let queued = 0;
     for (const [stepKey, rows] of byStep) {
       repo.clearRetryAt(rows.map((r) => r.errorId));
-      const step = ws.store.step(stepKey);
-      const flow = step ? ws.store.getFlow(step.flowId) : undefined;
+      const step = ws.sqlite.step(stepKey);
+      const flow = step ? ws.sqlite.getFlow(step.flowId) : undefined;
       if (!step || !flow || flow.disabled || flow.removed || step.kind === 'export' || step.position >= 1000) continue;
       const retryData = [...new Set(rows.flatMap((r) => (r.retryData === null ? [] : [r.retryData])))];
       if (retryData.length === 0) continue;
@@ -145,9 +145,9 @@ export async function runWorker(ws: Workspace, runtime: Runtime, options: Worker
         options.log?.('another worker holds the lease now; stopping');
         break;
       }
-      recoverStaleJobs(ws.store, now);
+      recoverStaleJobs(ws.sqlite, now);
       if (queueDueRetries(ws, runtime, now) > 0) options.log?.('queued automatic retries');
-      for (const job of ws.store.activeJobs()) {
+      for (const job of ws.sqlite.activeJobs()) {
         if (job.type !== 'retry' || job.status !== 'queued' || running.has(job.id)) continue;
         // The job's public id, as `jobs list` and the API show it, so a log line can be looked up.
         const publicId = encodeId('job', job.id, job.createdAt);
@@ -160,7 +160,7 @@ export async function runWorker(ws: Workspace, runtime: Runtime, options: Worker
       }
       if (running.size > 0) idleSince = Date.now();
       else if (options.exitWhenIdle && Date.now() - idleSince > idleMs) {
-        const next = new RetryRepo(ws.store).dueAutomaticRetries(Date.now() + idleMs * 10, 1);
+        const next = new RetryRepo(ws.sqlite).dueAutomaticRetries(Date.now() + idleMs * 10, 1);
         if (next.length === 0) break;
       }
       await sleep(TICK_MS);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ConflictError } from '../domain/errors.js';
 import { join } from 'node:path';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import type { SqliteCore } from '../store/sqlite/core.js';
 import { ensureHomeDirectory } from './open-checks.js';
 import { Workspace } from './workspace.js';
 
@@ -197,7 +197,7 @@ export function resetWorkspace(home: string): void {
   }
 }
 
-function seedCatalogs(store: SqliteStore, now: number): void {
+function seedCatalogs(store: SqliteCore, now: number): void {
   store.transaction(() => {
     for (const u of DEMO_USERS) store.upsertUser(u.email, u.name, false, now);
     const existing = new Set(store.tagCatalog().map((t) => t.code));
@@ -218,6 +218,6 @@ export function seedDemoWorkspace(home: string, env: NodeJS.ProcessEnv): Workspa
   // Only the demo's own keys: anything else kept under secrets stays as it was.
   ws.config.set('secrets.shopApiKey', `shop_${randomBytes(12).toString('hex')}`);
   ws.config.set('secrets.erpToken', `erp_${randomBytes(16).toString('hex')}`);
-  seedCatalogs(ws.store, Date.now());
+  seedCatalogs(ws.sqlite, Date.now());
   return ws;
 }

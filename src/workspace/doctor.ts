@@ -2,9 +2,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isFlowdeckError } from '../domain/errors.js';
 import { loadCatalog, type Catalog } from '../flows/load.js';
-import { inspectOpenStore, inspectStoreFile, type StoreInspection } from '../store/inspect.js';
-import { schemaComplete } from '../store/schema-check.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import { inspectOpenStore, inspectStoreFile, type StoreInspection } from '../store/sqlite/inspect.js';
+import { schemaComplete } from '../store/sqlite/schema-check.js';
+import type { SqliteCore } from '../store/sqlite/core.js';
 import { configProblems, configReferences } from './config-check.js';
 import { configFileOf, mustOpenReadOnly } from './open-checks.js';
 import { openSnapshotCopy } from './store-checks.js';
@@ -112,7 +112,7 @@ export function runDoctor(home: string, env: NodeJS.ProcessEnv, { repair = false
     checks.push({ name: 'store', ok: true, detail: `${dbFile} does not exist yet (the first command creates it)` });
     return done();
   }
-  let copy: SqliteStore | undefined;
+  let copy: SqliteCore | undefined;
   try {
     let inspection: StoreInspection;
     try {

@@ -388,7 +388,7 @@ export class RowFactory {
   private readonly targetTags: string[];
   private readonly anyTags: string[];
   private next = 0;
-  // Signed as SqliteStore.insertError signs a recorded error (same normaliser, same memo idea).
+  // Signed as SqliteCore.insertError signs a recorded error (same normaliser, same memo idea).
   private readonly signer = new Signer(5000);
   private readonly knownSigs = new Set<number>();
   private errorId: number;

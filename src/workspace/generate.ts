@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_RETRY_POLICY } from '../runtime/recorder.js';
-import type { Db } from '../store/db.js';
-import { ftsStepTokenSql } from '../store/error-query.js';
+import type { Db } from '../store/sqlite/db.js';
+import { ftsStepTokenSql } from '../store/sqlite/error-query.js';
 import { DEMO_SHAPES, RowFactory, TABLE_WIDTH, type Batch, type FactorySpec, type FactoryStep, type StepShape, type TableName } from './generate-rows.js';
 import type { Workspace } from './workspace.js';
 
@@ -61,7 +61,7 @@ const INSERT_HEAD: Record<TableName, string> = {
 };
 // Parents before children, so the rows are consistent at every commit.
 const TABLE_ORDER: TableName[] = ['traces', 'retryData', 'errors'];
-// What SqliteStore.insertError keeps in sync with an error row, derived here from the rows just
+// What SqliteCore.insertError keeps in sync with an error row, derived here from the rows just
 // written (so the message and tags are neither built nor bound twice).
 const DERIVED = [
   `INSERT INTO errors_fts (rowid, message, step) SELECT id, message, ${ftsStepTokenSql('step')} FROM errors WHERE id BETWEEN ? AND ?`,
@@ -95,13 +95,13 @@ export async function generateStepErrors(ws: Workspace, flowName: string, stepNa
 type Want = { shape: StepShape; weight: number; retriableOnly: boolean };
 
 function stepsFor(ws: Workspace, wanted: (flowName: string, stepName: string) => Want | undefined): FactoryStep[] {
-  const store = ws.store;
+  const sqlite = ws.sqlite;
   const catalog = ws.catalog();
   const out: FactoryStep[] = [];
-  for (const flow of store.listFlows()) {
+  for (const flow of sqlite.listFlows()) {
     if (flow.removed) continue;
     const defs = catalog.flows.get(flow.id)?.steps ?? [];
-    const steps = store.steps(flow.id).filter((s) => s.position < 1000);
+    const steps = sqlite.steps(flow.id).filter((s) => s.position < 1000);
     const generator = steps.find((s) => s.kind === 'export' && s.position === 0);
     for (const step of steps) {
       const want = wanted(flow.name, step.name);
@@ -192,8 +192,8 @@ class Inserter {
 async function writeErrors(ws: Workspace, steps: FactoryStep[], n: number, options: GenerateOptions): Promise<GenerateResult> {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`the number of errors must be a whole number, got ${n}`);
   const started = Date.now();
-  const store = ws.store;
-  const db = store.db;
+  const sqlite = ws.sqlite;
+  const db = sqlite.db;
 
   const now = Date.now();
   const last = db.prepare('SELECT max(occurred_at) FROM errors').pluck().get() as number | null;
@@ -210,14 +210,14 @@ async function writeErrors(ws: Workspace, steps: FactoryStep[], n: number, optio
   const childJobs = new Map<string, number>(); // `${flowJob}:${stepKey}` → child job
   const insertJob = db.prepare(`INSERT INTO jobs (type, status, flow_id, step, parent_id, created_at, started_at, ended_at, last_modified, triggered_by, done_exporting)
     VALUES (?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, 1)`);
-  store.transaction(() => {
+  sqlite.transaction(() => {
     for (let d = 0; d < days; d++) {
       const at = start + d * DAY;
       const end = Math.min(now, at + DAY - 1);
       for (const flowId of flowIds) {
         const id = Number(insertJob.run('flow', flowId, null, null, at, at, end, end, operator).lastInsertRowid);
         (jobs[flowId] ??= []).push(id);
-        for (const step of store.steps(flowId)) {
+        for (const step of sqlite.steps(flowId)) {
           if (step.position >= 1000) continue;
           const child = Number(insertJob.run(step.kind === 'import' ? 'import' : 'export', flowId, step.key, id, at, at, end, end, operator).lastInsertRowid);
           childJobs.set(`${id}:${step.key}`, child);
@@ -234,8 +234,8 @@ async function writeErrors(ws: Workspace, steps: FactoryStep[], n: number, optio
     dayMs: DAY,
     steps,
     jobs,
-    users: store.users().filter((u) => !u.synthetic).map((u) => ({ id: u.id, email: u.email })),
-    tags: store.tagCatalog(),
+    users: sqlite.users().filter((u) => !u.synthetic).map((u) => ({ id: u.id, email: u.email })),
+    tags: sqlite.tagCatalog(),
     firstIds: { error: nextId('errors'), retryData: nextId('retry_data'), trace: nextId('traces') },
     rowsPerStatement: ROWS_PER_STATEMENT,
   };
@@ -264,7 +264,7 @@ async function writeErrors(ws: Workspace, steps: FactoryStep[], n: number, optio
       const indexes = db
         .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('errors', 'error_tags', 'retry_data', 'traces') AND sql IS NOT NULL`)
         .all() as Array<{ name: string; sql: string }>;
-      store.transaction(() => {
+      sqlite.transaction(() => {
         for (const ix of indexes) {
           db.exec(`DROP INDEX "${ix.name}"`);
           dropped.push(ix.sql);
@@ -306,10 +306,10 @@ async function writeErrors(ws: Workspace, steps: FactoryStep[], n: number, optio
     }
 
     // Job counters: what the runs that recorded these errors would have counted.
-    store.transaction(() => {
+    sqlite.transaction(() => {
       const setCounters = db.prepare('UPDATE jobs SET num_error = ?, num_success = ?, num_export = ?, num_pages_generated = ?, num_pages_processed = ? WHERE id = ?');
       for (const [flowId, ids] of Object.entries(jobs)) {
-        const flowSteps = store.steps(flowId).filter((s) => s.position < 1000);
+        const flowSteps = sqlite.steps(flowId).filter((s) => s.position < 1000);
         for (const flowJob of ids) {
           let flowErrors = 0;
           for (const step of flowSteps) {

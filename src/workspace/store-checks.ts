@@ -2,10 +2,10 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { isFlowdeckError, WorkspaceError } from '../domain/errors.js';
-import { schemaVersion } from '../store/db.js';
-import { MIGRATIONS } from '../store/migrations.js';
-import { checkSchema, repairSchema } from '../store/schema-check.js';
-import { SqliteStore } from '../store/sqlite-store.js';
+import { schemaVersion } from '../store/sqlite/db.js';
+import { MIGRATIONS } from '../store/sqlite/migrations.js';
+import { checkSchema, repairSchema } from '../store/sqlite/schema-check.js';
+import { SqliteCore } from '../store/sqlite/core.js';
 
 // Opening the workspace's store: read-only when the workspace cannot be written, and checked to be
 // a complete flowdeck store. What cannot be used is said in one line naming the file.
@@ -28,13 +28,13 @@ function storeOpenError(dbFile: string, e: unknown): Error {
  * which the last writer removed on close. Reading a copy (in the OS temp dir, removed on close)
  * gives the same rows; nothing can change the original meanwhile, since nobody may write there.
  */
-export function openSnapshotCopy(dbFile: string): SqliteStore {
+export function openSnapshotCopy(dbFile: string): SqliteCore {
   const dir = mkdtempSync(join(tmpdir(), 'flowdeck-readonly-'));
   try {
     const copy = join(dir, basename(dbFile));
     copyFileSync(dbFile, copy);
     if (existsSync(`${dbFile}-wal`)) copyFileSync(`${dbFile}-wal`, `${copy}-wal`);
-    const store = new SqliteStore(copy, { readonly: true });
+    const store = new SqliteCore(copy, { readonly: true });
     store.onClose(() => rmSync(dir, { recursive: true, force: true }));
     return store;
   } catch (e) {
@@ -43,13 +43,13 @@ export function openSnapshotCopy(dbFile: string): SqliteStore {
   }
 }
 
-export function openStore(dbFile: string, readonly: boolean): SqliteStore {
+export function openStore(dbFile: string, readonly: boolean): SqliteCore {
   if (readonly && !existsSync(dbFile)) {
     throw new WorkspaceError(`the workspace ${dirname(dbFile)} is read-only and has no store yet; make it writable once so flowdeck can create ${dbFile}`);
   }
-  let store: SqliteStore;
+  let store: SqliteCore;
   try {
-    store = new SqliteStore(dbFile, { readonly });
+    store = new SqliteCore(dbFile, { readonly });
   } catch (e) {
     const code = (e as { code?: string }).code ?? '';
     if (!readonly || (code !== 'SQLITE_READONLY_DIRECTORY' && !code.startsWith('SQLITE_CANTOPEN'))) throw storeOpenError(dbFile, e);
@@ -78,7 +78,7 @@ export function openStore(dbFile: string, readonly: boolean): SqliteStore {
  * (returned by name); a missing table is damage nothing here can undo, so it is said, not hidden.
  * A read-only store is used as it is (listings may be slower without an index).
  */
-export function ensureSchema(store: SqliteStore, dbFile: string): string[] {
+export function ensureSchema(store: SqliteCore, dbFile: string): string[] {
   let report;
   try {
     report = checkSchema(store.db);

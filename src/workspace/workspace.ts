@@ -5,7 +5,9 @@ import { MASKING_VERSION } from '../domain/mask.js';
 import { catalogFingerprint } from '../flows/fingerprint.js';
 import { loadCatalog, type Catalog } from '../flows/load.js';
 import { definitionMasker } from '../runtime/connections.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import type { SqliteCore } from '../store/sqlite/core.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { Store } from '../store/contract/store.js';
 import { ensureHomeDirectory, mustOpenReadOnly, openConfig, readConfigFile } from './open-checks.js';
 import { ensureSchema, openStore } from './store-checks.js';
 import { recoverStaleJobs } from '../runtime/recovery.js';
@@ -33,7 +35,10 @@ export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
 export class Workspace {
   readonly flowsDir: string;
   readonly dbFile: string;
-  readonly store: SqliteStore;
+  /** The store, through its contract. */
+  readonly store: Store;
+  /** The SQLite connection under it, synchronously (going away as callers move to the contract). */
+  readonly sqlite: SqliteCore;
   private cachedCatalog: Catalog | undefined;
   private configValue: Conf<WorkspaceConfigShape> | undefined;
   /** config.json as opening read it (checked to parse; conf itself loads on first use). */
@@ -54,13 +59,14 @@ export class Workspace {
     this.dbFile = join(home, 'flowdeck.db');
     this.readonly = mustOpenReadOnly(home, this.dbFile, env);
     this.configAtOpen = readConfigFile<WorkspaceConfigShape>(home);
-    this.store = openStore(this.dbFile, this.readonly);
+    this.sqlite = openStore(this.dbFile, this.readonly);
     try {
-      this.repairedSchema = ensureSchema(this.store, this.dbFile);
+      this.repairedSchema = ensureSchema(this.sqlite, this.dbFile);
     } catch (e) {
-      this.store.close();
+      this.sqlite.close();
       throw e;
     }
+    this.store = new SqliteStore(this.sqlite, this.dbFile);
   }
 
   /**
@@ -72,7 +78,7 @@ export class Workspace {
     try {
       ws.syncCatalogIfChanged();
       if (!ws.readonly) {
-        ws.recovered = recoverStaleJobs(ws.store, Date.now());
+        ws.recovered = recoverStaleJobs(ws.sqlite, Date.now());
         // A re-queued retry job runs as a newly queued one does: a background worker picks it up.
         if (ws.recovered.requeued > 0) ensureWorker(ws);
       }
@@ -96,7 +102,7 @@ export class Workspace {
   catalog(): Catalog {
     if (!this.cachedCatalog) {
       this.cachedCatalog = loadCatalog(this.flowsDir);
-      this.store.syncCatalog(this.cachedCatalog, definitionMasker(this.cachedCatalog.connections.values()));
+      this.sqlite.syncCatalog(this.cachedCatalog, definitionMasker(this.cachedCatalog.connections.values()));
     }
     return this.cachedCatalog;
   }
@@ -120,10 +126,10 @@ export class Workspace {
     // The masking's version is part of it: definitions stored by an older, narrower masking are
     // rewritten even when the flow files did not change.
     const fingerprint = `${catalogFingerprint(this.flowsDir)}:mask${MASKING_VERSION}`;
-    if (!force && this.store.getMeta(CATALOG_FINGERPRINT_KEY) === fingerprint) return;
+    if (!force && this.sqlite.getMeta(CATALOG_FINGERPRINT_KEY) === fingerprint) return;
     this.catalog();
     try {
-      this.store.setMeta(CATALOG_FINGERPRINT_KEY, fingerprint);
+      this.sqlite.setMeta(CATALOG_FINGERPRINT_KEY, fingerprint);
     } catch (e) {
       // Only a cache: a workspace opened read-only parses its flow files on every open instead.
       if ((e as { code?: string }).code !== 'SQLITE_READONLY') throw e;
@@ -152,6 +158,6 @@ export class Workspace {
   }
 
   close(): void {
-    this.store.close();
+    this.sqlite.close();
   }
 }

@@ -216,7 +216,7 @@ export function renderTui(backend: TuiBackend, options: RenderOptions = {}): Tui
 
 /** The store's row of an error (tests read the store to check what the TUI did). */
 export function errorRow(backend: LocalBackend, errorId: string) {
-  return backend.ws.store.getError(decodeId('error', errorId)!.rowId)!;
+  return backend.ws.sqlite.getError(decodeId('error', errorId)!.rowId)!;
 }
 
 export function jobRowId(jobId: string): number {

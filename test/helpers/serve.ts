@@ -7,7 +7,7 @@ import { TokenService } from '../../src/backend/tokens.js';
 import { encodeId } from '../../src/domain/ids.js';
 import { buildServer } from '../../src/server/app.js';
 import { workspaceAccess } from '../../commands/serve.js';
-import type { StepRow } from '../../src/store/rows.js';
+import type { StepRow } from '../../src/store/contract/rows.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { expectSpecShape } from './spec-routes.js';
 import { tempHome, type TempHome } from './workspace.js';
@@ -109,7 +109,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
 
 /** Inserts `n` open errors on the step (each with a snapshot), oldest first; returns their errorIds, newest first. */
 export function insertErrors(local: LocalBackend, step: StepRow, n: number): string[] {
-  const store = local.ws.store;
+  const store = local.ws.sqlite;
   const base = Date.now() - 60_000;
   const ids: string[] = [];
   store.transaction(() => {

@@ -19,8 +19,8 @@ const STEP = 'ERP sales orders';
 let tmp: TempHome;
 let backend: LocalBackend;
 
-const row = (errorId: string) => backend.ws.store.getError(decodeId('error', errorId)!.rowId)!;
-const auditOf = (action: string) => backend.ws.store.db.prepare('SELECT actor, count FROM audit WHERE action = ? ORDER BY id').all(action) as Array<{ actor: string; count: number }>;
+const row = (errorId: string) => backend.ws.sqlite.getError(decodeId('error', errorId)!.rowId)!;
+const auditOf = (action: string) => backend.ws.sqlite.db.prepare('SELECT actor, count FROM audit WHERE action = ? ORDER BY id').all(action) as Array<{ actor: string; count: number }>;
 
 async function openErrors(n: number): Promise<string[]> {
   const { errors } = await backend.listErrors(FLOW, STEP, { limit: n });

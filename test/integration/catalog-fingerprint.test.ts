@@ -13,7 +13,7 @@ import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js'
 let temp: TempHome;
 afterEach(() => temp?.cleanup());
 
-const flowNames = (ws: Workspace) => ws.store.listFlows().filter((f) => !f.removed).map((f) => f.name).sort();
+const flowNames = (ws: Workspace) => ws.sqlite.listFlows().filter((f) => !f.removed).map((f) => f.name).sort();
 
 function openClose<T>(home: string, fn: (ws: Workspace) => T): T {
   const ws = Workspace.open(home, { ...process.env, FLOWDECK_HOME: home });
@@ -28,7 +28,7 @@ describe('the catalog fingerprint', () => {
   it('parses the flow files at the first open and not at the next ones while they are unchanged', () => {
     temp = tempHome();
     writeFlowFile(temp.home, 'demo.yaml', DEMO_FLOWS_YAML);
-    const first = openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws), fp: ws.store.getMeta(CATALOG_FINGERPRINT_KEY) }));
+    const first = openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws), fp: ws.sqlite.getMeta(CATALOG_FINGERPRINT_KEY) }));
     expect(first.loaded).toBe(true);
     expect(first.fp).toMatch(/^[0-9a-f]{40}:mask\d+$/);
     const again = openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws) }));

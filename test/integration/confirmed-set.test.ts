@@ -4,7 +4,7 @@ import { buildProgram } from '../../commands/index.js';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import type { CommandIO } from '../../src/cli/context.js';
 import { decodeId, encodeId } from '../../src/domain/ids.js';
-import type { StepRow } from '../../src/store/rows.js';
+import type { StepRow } from '../../src/store/contract/rows.js';
 import { resolveErrors, retryErrors, type ActionContext } from '../../src/tui/actions.js';
 import type { UIActions } from '../../src/tui/context.js';
 import { selectionOf, marksReducer, NO_MARKS } from '../../src/tui/state/marks.js';
@@ -25,7 +25,7 @@ let tmp: TempHome;
 let backend: LocalBackend;
 let step: StepRow;
 
-const store = () => backend.ws.store;
+const store = () => backend.ws.sqlite;
 const rowId = (errorId: string) => decodeId('error', errorId)!.rowId;
 const isOpen = (errorId: string) => !store().getError(rowId(errorId))!.resolved;
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { classifyFailure } from '../../src/domain/classify.js';
-import { ftsStepToken } from '../../src/store/error-query.js';
+import { ftsStepToken } from '../../src/store/sqlite/error-query.js';
 import { idSeconds } from '../../src/domain/ids.js';
 import { DEMO_FLOWS_YAML } from '../../src/workspace/demo.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
@@ -35,7 +35,7 @@ afterAll(async () => {
   tmp?.cleanup();
 });
 
-const db = () => backend.ws.store.db;
+const db = () => backend.ws.sqlite.db;
 const one = (sql: string, ...params: unknown[]) => db().prepare(sql).pluck().get(...params) as number;
 
 describe('generateErrors', () => {
@@ -138,7 +138,7 @@ describe('generateStepErrors', () => {
       const ws = Workspace.open(other.home, { ...process.env });
       try {
         await generateStepErrors(ws, 'Shop orders to ERP', 'ERP sales orders', 1000);
-        const db2 = ws.store.db;
+        const db2 = ws.sqlite.db;
         expect(db2.prepare('SELECT count(*) FROM errors WHERE retry_data IS NOT NULL').pluck().get()).toBe(1000);
         expect(db2.prepare('SELECT count(DISTINCT step) FROM errors').pluck().get()).toBe(1);
         const data = JSON.parse(db2.prepare('SELECT data FROM retry_data LIMIT 1').pluck().get() as string) as { id: string; customer: { tier: string } };

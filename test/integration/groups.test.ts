@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveDownload } from '../../src/backend/download.js';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import { parseSignature, Signer } from '../../src/domain/signature.js';
-import { MIGRATIONS } from '../../src/store/migrations.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
+import { SqliteCore } from '../../src/store/sqlite/core.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { generateErrors } from '../../src/workspace/generate.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
@@ -99,7 +99,7 @@ describe('errors groups', () => {
     expect(before.groups.filter((g) => g.new)).toEqual([]);
     expect((await backend.errorGroups(ERP_FLOW, ERP_STEP, { query: 'since:60d' })).groups.every((g) => g.new)).toBe(true);
 
-    const store = backend.ws.store;
+    const store = backend.ws.sqlite;
     const step = backend.resolveStep(backend.resolveFlow(ERP_FLOW), ERP_STEP);
     const now = Date.now();
     store.transaction(() => {
@@ -152,7 +152,7 @@ describe('errors groups', () => {
 describe('signature rows', () => {
   it('a rolled-back transaction leaves no signature the store believes is written', () => {
     const dir = tempHome('flowdeck-sig-rollback-');
-    const store = new SqliteStore(`${dir.home}/flowdeck.db`);
+    const store = new SqliteCore(`${dir.home}/flowdeck.db`);
     try {
       store.db.prepare(`INSERT INTO flows (id, name, file, definition) VALUES ('f', 'F', 'f.yaml', '{}')`).run();
       store.db.prepare(`INSERT INTO steps (id, flow_id, step_id, kind, name, position) VALUES (1, 'f', 's1', 'import', 'S1', 0)`).run();
@@ -176,7 +176,7 @@ describe('signature rows', () => {
   it('a group whose signature row is missing is still listed, described from its errors', async () => {
     const before = (await backend.errorGroups(ERP_FLOW, ERP_STEP)).groups;
     const g = before[0]!;
-    backend.ws.store.db.prepare('DELETE FROM error_sigs WHERE id = ?').run(parseSignature(g.sig));
+    backend.ws.sqlite.db.prepare('DELETE FROM error_sigs WHERE id = ?').run(parseSignature(g.sig));
     const after = (await backend.errorGroups(ERP_FLOW, ERP_STEP)).groups.find((x) => x.sig === g.sig)!;
     expect({ ...after, firstRecordedAt: g.firstRecordedAt }).toEqual(g);
   });
@@ -207,7 +207,7 @@ describe('migration 7 signs the errors of an older store', () => {
       const before = old.prepare('SELECT * FROM errors ORDER BY id').all();
       old.close();
 
-      const store = new SqliteStore(file);
+      const store = new SqliteCore(file);
       try {
         const db = store.db;
         expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
@@ -239,7 +239,7 @@ describe('migration 7 signs the errors of an older store', () => {
     const dir = tempHome('flowdeck-sig-resume-');
     try {
       const file = `${dir.home}/flowdeck.db`;
-      const s1 = new SqliteStore(file);
+      const s1 = new SqliteCore(file);
       s1.db.prepare(`INSERT INTO flows (id, name, file, definition) VALUES ('f', 'F', 'f.yaml', '{}')`).run();
       s1.db.prepare(`INSERT INTO steps (id, flow_id, step_id, kind, name, position) VALUES (1, 'f', 's1', 'import', 'S1', 0)`).run();
       s1.transaction(() => {
@@ -250,7 +250,7 @@ describe('migration 7 signs the errors of an older store', () => {
       s1.db.exec(`DROP INDEX ix_errors_sig; DELETE FROM error_sigs; UPDATE errors SET sig = NULL WHERE id > 200;
         INSERT INTO meta (key, value) VALUES ('sig_backfill', '200')`);
       s1.close();
-      const s2 = new SqliteStore(file);
+      const s2 = new SqliteCore(file);
       try {
         expect(s2.db.prepare('SELECT sig FROM errors ORDER BY id').pluck().all()).toEqual(want);
         expect(s2.db.prepare('SELECT count(*) FROM error_sigs').pluck().get()).toBe(1);

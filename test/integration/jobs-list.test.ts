@@ -40,7 +40,7 @@ const parse = (text: string) => JSON.parse(text) as Job[];
 beforeEach(() => {
   tmp = tempHome();
   backend = new LocalBackend(seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
-  const { store } = backend.ws;
+  const { sqlite: store } = backend.ws;
   const flow = backend.resolveFlow(FLOW);
   const step = backend.resolveStep(flow, 'ERP sales orders');
   const t0 = Date.now() - 3_600_000;

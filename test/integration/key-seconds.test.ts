@@ -3,9 +3,9 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toFlowStepError } from '../../src/backend/shapes.js';
 import { encodeId, idSeconds } from '../../src/domain/ids.js';
-import { migrate, schemaVersion } from '../../src/store/db.js';
-import { MIGRATIONS } from '../../src/store/migrations.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { migrate, schemaVersion } from '../../src/store/sqlite/db.js';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
+import { SqliteCore } from '../../src/store/sqlite/core.js';
 import { tempHome } from '../helpers/workspace.js';
 
 // errors.retry_data_sec and errors.trace_sec hold the seconds that an error's retryDataKey and
@@ -62,7 +62,7 @@ describe('key seconds on errors', () => {
   });
 
   it('insertError takes them from the rows it points at, also for an older carried-over snapshot', () => {
-    const store = new SqliteStore(dbFile());
+    const store = new SqliteCore(dbFile());
     cleanups.unshift(() => store.close());
     store.db.exec(`INSERT INTO flows (id, name, file, definition) VALUES ('f', 'F', 'f.yaml', '{}');
       INSERT INTO steps (id, flow_id, step_id, kind, name, position) VALUES (1, 'f', 's', 'import', 'S', 0);`);

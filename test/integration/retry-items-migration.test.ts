@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
-import { migrate, schemaVersion } from '../../src/store/db.js';
-import { MIGRATIONS } from '../../src/store/migrations.js';
+import { migrate, schemaVersion } from '../../src/store/sqlite/db.js';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
 
 // The migration that lets a retry item end 'resolved_meanwhile' rebuilds retry_items: a workspace

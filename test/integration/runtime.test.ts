@@ -174,7 +174,7 @@ describe('runtime: failures of the mock systems become classified open errors', 
     // The invalid-email error in depth: its snapshot is the enriched record, its trace is masked.
     const invalidEmail = errors.find((e) => expected.get(e.traceKey!)!.some((p) => p.code === 'invalid_email'))!;
     expect(invalidEmail.classification).toBe('value');
-    const store = b.ws.store;
+    const store = b.ws.sqlite;
     const retry = store.getRetryData(decodeId('retryData', invalidEmail.retryDataKey!)!.rowId)!;
     const snapshot = JSON.parse(retry.data);
     expect(snapshot.id).toBe(invalidEmail.traceKey);
@@ -313,7 +313,7 @@ describe('runtime: failures of the mock systems become classified open errors', 
     }
     expect(new Set(slow.map((e) => e.traceKey))).toEqual(new Set(down.map((e) => e.traceKey)));
     expect(job.numOpenError).toBe(50);
-    expect(b.ws.store.db.prepare('SELECT count(*) FROM retry_data').pluck().get()).toBe(0);
+    expect(b.ws.sqlite.db.prepare('SELECT count(*) FROM retry_data').pluck().get()).toBe(0);
   });
 
   it('pages a listing with nextPageURL, newest first, without overlap', async () => {

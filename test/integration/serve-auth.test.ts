@@ -80,7 +80,7 @@ describe('acting as the token user', () => {
     const done = await server.call('GET', pathOf(ROUTES.listResolved, params));
     expect((done.body as { resolved: Array<{ errorId: string; resolvedBy?: string }> }).resolved).toEqual([expect.objectContaining({ errorId: second, resolvedBy: BEN })]);
 
-    const audit = server.local.ws.store.db.prepare(`SELECT actor, action FROM audit WHERE action IN ('assign', 'resolve') ORDER BY id`).all();
+    const audit = server.local.ws.sqlite.db.prepare(`SELECT actor, action FROM audit WHERE action IN ('assign', 'resolve') ORDER BY id`).all();
     expect(audit).toEqual([
       { actor: ANA, action: 'assign' },
       { actor: BEN, action: 'resolve' },

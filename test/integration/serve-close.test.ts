@@ -16,7 +16,7 @@ it('answers a long-poll in flight at once when the server closes', async () => {
   server = await startServer();
   // A running flow job that makes no progress: its long-poll would wait its whole time.
   const createdAt = Date.now();
-  const row = server.local.ws.store.insertJob({ type: 'flow', status: 'running', flowId: server.local.resolveFlow(FLOW).id, createdAt, triggeredBy: 'ana@acme.example' });
+  const row = server.local.ws.sqlite.insertJob({ type: 'flow', status: 'running', flowId: server.local.resolveFlow(FLOW).id, createdAt, triggeredBy: 'ana@acme.example' });
   const jobId = encodeId('job', row, createdAt);
 
   const arrived = new Promise<void>((resolve) => server!.app.server.once('request', () => resolve()));

@@ -43,7 +43,7 @@ describe('bad requests', () => {
     expect(notEmail.status).toBe(400);
     expect(codeOf(notEmail.body).field).toBe('email');
     // Nothing was assigned by any of them.
-    expect(server.local.ws.store.db.prepare(`SELECT count(*) AS n FROM audit WHERE action = 'assign'`).get()).toEqual({ n: 0 });
+    expect(server.local.ws.sqlite.db.prepare(`SELECT count(*) AS n FROM audit WHERE action = 'assign'`).get()).toEqual({ n: 0 });
   });
 
   it('takes an empty body declared as JSON as no body', async () => {

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { SqliteCore } from '../../src/store/sqlite/core.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
 
 // The worker's lease is a JSON meta value renewed by compare and set: a worker paused past its
 // lease never overwrites the one another worker took meanwhile.
 
 let tmp: TempHome | undefined;
-let store: SqliteStore | undefined;
+let store: SqliteCore | undefined;
 afterEach(() => {
   store?.close();
   tmp?.cleanup();
@@ -15,7 +15,7 @@ afterEach(() => {
 
 it('setMetaIf replaces a JSON meta value only while the field holds what the caller saw; deleteMeta removes it', () => {
   tmp = tempHome();
-  store = new SqliteStore(join(tmp.home, 'flowdeck.db'));
+  store = new SqliteCore(join(tmp.home, 'flowdeck.db'));
   store.setMeta('lease', JSON.stringify({ pid: 2, heartbeat: 1 }));
   expect(store.setMetaIf('lease', 'pid', 1, JSON.stringify({ pid: 1, heartbeat: 5 }))).toBe(false);
   expect(JSON.parse(store.getMeta('lease')!)).toEqual({ pid: 2, heartbeat: 1 });

@@ -4,11 +4,11 @@ import { encodeId } from '../../src/domain/ids.js';
 import { CLASSIFICATIONS } from '../../src/domain/filter-metadata.js';
 import { queryFromOptions, type FilterOptions } from '../../src/cli/filters.js';
 import { createRng } from '../../src/mocks/prng.js';
-import { compileErrorQuery, ftsStepToken, type QueryContext } from '../../src/store/error-query.js';
-import { MIGRATIONS } from '../../src/store/migrations.js';
-import { GroupsRepo } from '../../src/store/groups-repo.js';
+import { compileErrorQuery, ftsStepToken, type QueryContext } from '../../src/store/sqlite/error-query.js';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
+import { GroupsRepo } from '../../src/store/sqlite/groups-repo.js';
 import { formatSignature, Signer } from '../../src/domain/signature.js';
-import { ID_TIME_SKEW_MS, SqliteStore, type ErrorListQuery } from '../../src/store/sqlite-store.js';
+import { ID_TIME_SKEW_MS, SqliteCore, type ErrorListQuery } from '../../src/store/sqlite/core.js';
 import { DEMO_FLOWS_YAML, DEMO_TAGS, tagCode } from '../../src/workspace/demo.js';
 import { openBackend, tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
 
@@ -50,7 +50,7 @@ const MESSAGES = [
 
 let tmp: TempHome;
 let backend: LocalBackend;
-let store: SqliteStore;
+let store: SqliteCore;
 let ctx: QueryContext;
 let mainStep: number;
 let otherStep: number;
@@ -65,7 +65,7 @@ beforeAll(() => {
   tmp = tempHome();
   writeFlowFile(tmp.home, 'demo.yaml', DEMO_FLOWS_YAML);
   backend = openBackend(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR });
-  store = backend.ws.store;
+  store = backend.ws.sqlite;
   const steps = backend.ws.catalog().flows.size > 0 ? store.listFlows().flatMap((f) => store.steps(f.id)) : [];
   expect(steps.length).toBeGreaterThanOrEqual(6);
   const erp = store.steps(store.listFlows().find((f) => f.name === 'Shop orders to ERP')!.id);
@@ -442,14 +442,14 @@ describe('since/until become row-id bounds, exactly', () => {
   // still list exactly.
   const WRITER_LAG_MS = 55_000;
   let dir: TempHome;
-  let s: SqliteStore;
+  let s: SqliteCore;
   let step: number;
   const model: Array<{ id: number; at: number }> = [];
   const T0 = Date.UTC(2026, 0, 1);
 
   beforeAll(() => {
     dir = tempHome('flowdeck-idtime-');
-    s = new SqliteStore(`${dir.home}/flowdeck.db`);
+    s = new SqliteCore(`${dir.home}/flowdeck.db`);
     s.db.prepare(`INSERT INTO flows (id, name, file, definition) VALUES ('f', 'F', 'f.yaml', '{}')`).run();
     step = Number(s.db.prepare(`INSERT INTO steps (flow_id, step_id, kind, name, position) VALUES ('f', 's', 'import', 'S', 0)`).run().lastInsertRowid);
     const rng = createRng(11);
@@ -514,7 +514,7 @@ describe('migration 5 rebuilds errors_fts with the step token', () => {
   it('keeps every message searchable and makes each row findable by its step', () => {
     const index = MIGRATIONS.findIndex((m) => /CREATE VIRTUAL TABLE errors_fts USING fts5 \(message, step,/.test(m));
     expect(index).toBeGreaterThan(0);
-    const db = new SqliteStore(':memory:').db; // fully migrated; take it back to the schema before
+    const db = new SqliteCore(':memory:').db; // fully migrated; take it back to the schema before
     db.exec(`DROP TABLE errors_fts; CREATE VIRTUAL TABLE errors_fts USING fts5 (message, content = '', contentless_delete = 1);`);
     db.prepare(`INSERT INTO flows (id, name, file, definition) VALUES ('f', 'F', 'f.yaml', '{}')`).run();
     for (const k of [1, 2]) db.prepare(`INSERT INTO steps (id, flow_id, step_id, kind, name, position) VALUES (?, 'f', ?, 'import', ?, ?)`).run(k, `s${k}`, `S${k}`, k);

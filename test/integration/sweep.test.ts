@@ -4,7 +4,7 @@ import { LocalBackend } from '../../src/backend/local-backend.js';
 import type { Job } from '../../src/domain/api.js';
 import { encodeId } from '../../src/domain/ids.js';
 import { queueDueRetries } from '../../src/runtime/worker.js';
-import type { StepRow } from '../../src/store/rows.js';
+import type { StepRow } from '../../src/store/contract/rows.js';
 import { autoRetryNote } from '../../src/tui/components/frame.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
@@ -21,7 +21,7 @@ const FLOW = 'Shop orders to ERP';
 let tmp: TempHome;
 let backend: LocalBackend;
 
-const store = () => backend.ws.store;
+const store = () => backend.ws.sqlite;
 const stepNamed = (name: string): StepRow => store().steps(backend.resolveFlow(FLOW).id).find((s) => s.name === name)!;
 
 /** Inserts `n` open errors on a step, due for an automatic retry a minute ago; newest first. */

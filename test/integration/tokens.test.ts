@@ -6,9 +6,9 @@ import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { TOUCH_INTERVAL_MS, TokenService } from '../../src/backend/tokens.js';
 import { ConflictError, InvalidInputError, NotFoundError, NothingToDoError } from '../../src/domain/errors.js';
 import { hashToken } from '../../src/domain/tokens.js';
-import { migrate, schemaVersion } from '../../src/store/db.js';
-import { MIGRATIONS } from '../../src/store/migrations.js';
-import { checkSchema, expectedSchema, repairSchema } from '../../src/store/schema-check.js';
+import { migrate, schemaVersion } from '../../src/store/sqlite/db.js';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
+import { checkSchema, expectedSchema, repairSchema } from '../../src/store/sqlite/schema-check.js';
 import { openBackend, tempHome, type TempHome } from '../helpers/workspace.js';
 
 // API tokens over a real SQLite workspace: made, verified, revoked; the store and the audit hold
@@ -38,7 +38,7 @@ afterEach(async () => {
   tmp.cleanup();
 });
 
-const lastUsed = (id: number) => (backend.ws.store.db.prepare('SELECT last_used_at FROM api_tokens WHERE id = ?').get(id) as { last_used_at: number | null }).last_used_at;
+const lastUsed = (id: number) => (backend.ws.sqlite.db.prepare('SELECT last_used_at FROM api_tokens WHERE id = ?').get(id) as { last_used_at: number | null }).last_used_at;
 
 describe('TokenService', () => {
   it('creates a token that verifies as its user until it is revoked', () => {
@@ -55,7 +55,7 @@ describe('TokenService', () => {
     });
     expect(tokens.verify(token)).toEqual({ user: ANA, tokenId: info.id });
     // The token's user becomes a known user (assignable, shown in `users list`).
-    expect(backend.ws.store.users().find((u) => u.email === ANA)).toMatchObject({ synthetic: false });
+    expect(backend.ws.sqlite.users().find((u) => u.email === ANA)).toMatchObject({ synthetic: false });
 
     clockMs += 5000;
     expect(tokens.revoke('laptop')).toMatchObject({ id: info.id, active: false, revokedAt: '2026-12-01T10:00:05.000Z' });
@@ -67,9 +67,9 @@ describe('TokenService', () => {
     const made = [tokens.create(ANA, 'laptop'), tokens.create(BOB), tokens.create(ANA, 'ci')];
     for (const { token } of made) tokens.verify(token);
     tokens.revoke('ci');
-    const rows = backend.ws.store.db.prepare('SELECT * FROM api_tokens ORDER BY id').all() as Array<Record<string, unknown>>;
+    const rows = backend.ws.sqlite.db.prepare('SELECT * FROM api_tokens ORDER BY id').all() as Array<Record<string, unknown>>;
     expect(rows.map((r) => r.hash)).toEqual(made.map((m) => hashToken(m.token)));
-    const audit = JSON.stringify(backend.ws.store.db.prepare("SELECT * FROM audit WHERE action LIKE 'token.%'").all());
+    const audit = JSON.stringify(backend.ws.sqlite.db.prepare("SELECT * FROM audit WHERE action LIKE 'token.%'").all());
     expect(audit).toContain('"actor":"ops.lead@acme.example"');
     expect(JSON.parse(audit)).toHaveLength(4);
     // What list answers has no hash and no token.
@@ -114,7 +114,7 @@ describe('TokenService', () => {
     expect(performance.now() - started).toBeLessThan(5000); // the store's busy timeout is 60 s
     other.exec('COMMIT');
     expect(lastUsed(info.id)).toBeNull();
-    expect(backend.ws.store.db.pragma('busy_timeout', { simple: true })).toBe(60000);
+    expect(backend.ws.sqlite.db.pragma('busy_timeout', { simple: true })).toBe(60000);
     tokens.verify(token);
     expect(lastUsed(info.id)).toBe(clockMs);
   });
@@ -187,7 +187,7 @@ describe('the api_tokens table', () => {
     expect(expected.get('api_tokens')).toBe('table');
     expect(expected.get('ix_api_tokens_hash')).toBe('index');
     expect(expected.get('ix_api_tokens_active_name')).toBe('index');
-    const db = backend.ws.store.db;
+    const db = backend.ws.sqlite.db;
     expect(checkSchema(db)).toEqual({ missingTables: [], missingIndexes: [], missingOther: [] });
     db.exec('DROP INDEX ix_api_tokens_hash');
     const report = checkSchema(db);

@@ -6,7 +6,7 @@ import type { TriageService } from '../../src/backend/triage.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../src/domain/errors.js';
 import { decodeId, encodeId } from '../../src/domain/ids.js';
 import { MASK } from '../../src/domain/mask.js';
-import type { StepRow } from '../../src/store/rows.js';
+import type { StepRow } from '../../src/store/contract/rows.js';
 import { DEMO_TAGS, seedDemoWorkspace, tagCode } from '../../src/workspace/demo.js';
 import { undeclaredKeys, validateAgainst } from '../helpers/spec.js';
 import { runFlowToEnd } from '../helpers/jobs.js';
@@ -31,8 +31,8 @@ let triage: TriageService;
 let step: StepRow;
 let other: StepRow;
 
-const store = () => backend.ws.store;
-const db = () => backend.ws.store.db;
+const store = () => backend.ws.sqlite;
+const db = () => backend.ws.sqlite.db;
 const rowId = (errorId: string) => decodeId('error', errorId)!.rowId;
 const rowOf = (errorId: string) => store().getError(rowId(errorId))!;
 

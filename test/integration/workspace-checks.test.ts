@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { encodeId } from '../../src/domain/ids.js';
 import { InvalidInputError, ReadOnlyWorkspaceError, RemovedFlowError, WorkspaceError } from '../../src/domain/errors.js';
-import { checkSchema } from '../../src/store/schema-check.js';
+import { checkSchema } from '../../src/store/sqlite/schema-check.js';
 import { DEMO_FLOWS_YAML } from '../../src/workspace/demo.js';
 import { runDoctor } from '../../src/workspace/doctor.js';
 import { Workspace } from '../../src/workspace/workspace.js';
@@ -43,7 +43,7 @@ function seeded(): { dir: string; b: LocalBackend; importKey: string; lookupKey:
   const dir = home();
   writeFlowFile(dir, 'flows.yaml', DEMO_FLOWS_YAML);
   const b = open(dir);
-  const store = b.ws.store;
+  const store = b.ws.sqlite;
   const flow = b.resolveFlow(FLOW);
   const [shop, lookup, erp] = store.steps(flow.id);
   const ids = store.transaction(() => {
@@ -57,7 +57,7 @@ function seeded(): { dir: string; b: LocalBackend; importKey: string; lookupKey:
   return { dir, b, importKey: ids.imp.key, lookupKey: ids.look.key, importErrorId: ids.imp.errorId };
 }
 
-const auditCount = (b: LocalBackend) => (b.ws.store.db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
+const auditCount = (b: LocalBackend) => (b.ws.sqlite.db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
 
 describe('retry-data put', () => {
   it('refuses data the stage cannot use and a changed traceKey, and saves nothing', async () => {
@@ -137,7 +137,7 @@ describe('opening a hostile workspace', () => {
 
   it('missing indexes (a kill during the demo generator) are re-created on open; a missing table is said', async () => {
     const { dir, b } = seeded();
-    const db = b.ws.store.db;
+    const db = b.ws.sqlite.db;
     const dropped = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'errors' AND sql IS NOT NULL").all() as Array<{ name: string }>).map((r) => r.name);
     expect(dropped.length).toBeGreaterThanOrEqual(10);
     for (const name of dropped.slice(2)) db.exec(`DROP INDEX ${name}`);
@@ -149,10 +149,10 @@ describe('opening a hostile workspace', () => {
 
     const again = open(dir);
     expect(again.ws.repairedSchema.sort()).toEqual(dropped.slice(2).sort());
-    expect(checkSchema(again.ws.store.db)).toEqual({ missingTables: [], missingIndexes: [], missingOther: [] });
+    expect(checkSchema(again.ws.sqlite.db)).toEqual({ missingTables: [], missingIndexes: [], missingOther: [] });
     expect(runDoctor(dir, env).ok).toBe(true);
 
-    again.ws.store.db.exec('DROP TABLE log_data');
+    again.ws.sqlite.db.exec('DROP TABLE log_data');
     await backends.pop()!.close();
     expect(() => Workspace.open(dir, env)).toThrow(`the store ${join(dir, 'flowdeck.db')} is damaged: table log_data is missing; run flowdeck doctor for what to do`);
     expect(runDoctor(dir, env).checks.find((c) => c.name === 'schema')).toMatchObject({ ok: false, detail: 'missing table log_data' });
@@ -160,7 +160,7 @@ describe('opening a hostile workspace', () => {
 
   it('doctor --repair re-creates missing indexes itself', async () => {
     const { dir, b } = seeded();
-    b.ws.store.db.exec('DROP INDEX ix_errors_code');
+    b.ws.sqlite.db.exec('DROP INDEX ix_errors_code');
     await backends.pop()!.close();
     const repaired = runDoctor(dir, env, { repair: true });
     expect(repaired.ok).toBe(true);
@@ -169,10 +169,10 @@ describe('opening a hostile workspace', () => {
 
   it('doctor finds damaged pages with integrity_check and says what to do', async () => {
     const { dir, b } = seeded();
-    const db = b.ws.store.db;
+    const db = b.ws.sqlite.db;
     // Enough rows that errors' pages are not the first ones, then overwrite the middle of the file.
     db.transaction(() => {
-      const step = b.ws.store.steps(b.resolveFlow(FLOW).id)[2]!.key;
+      const step = b.ws.sqlite.steps(b.resolveFlow(FLOW).id)[2]!.key;
       const insert = db.prepare("INSERT INTO errors (step, occurred_at, source, code, message) VALUES (?, ?, 'application', '422', ?)");
       for (let i = 0; i < 3000; i++) insert.run(step, T0 + i, `message ${i} ${'x'.repeat(200)}`);
     })();
@@ -201,7 +201,7 @@ describe('a read-only workspace', () => {
     await backends.pop()!.close();
     const ro = open(dir, { FLOWDECK_READONLY: '1' });
     expect(ro.ws.readonly).toBe(true);
-    expect(ro.ws.store.db.readonly).toBe(true);
+    expect(ro.ws.sqlite.db.readonly).toBe(true);
     expect((await ro.listErrors(FLOW, 'ERP sales orders')).errors.map((e) => e.errorId)).toEqual([importErrorId]);
     await expect(ro.triage.setConfig('user.email', 'ana@acme.example')).rejects.toBeInstanceOf(ReadOnlyWorkspaceError);
     await expect(ro.triage.resolve(FLOW, 'ERP sales orders', { errorIds: [importErrorId] })).rejects.toMatchObject({ code: expect.stringMatching(/^SQLITE_READONLY/) });

@@ -18,7 +18,7 @@ let mine: string;
 beforeEach(async () => {
   home = await seededHome();
   backend = openBackend(home.home);
-  const { store } = backend.ws;
+  const { sqlite: store } = backend.ws;
   const flow = backend.resolveFlow(ERP_FLOW);
   const step = backend.resolveStep(flow, ERP_STEP);
   const t0 = Date.now() - 3_600_000;

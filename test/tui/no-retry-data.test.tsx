@@ -8,7 +8,7 @@ const seeded = seededTuiPerTest();
 let tui: TuiHarness | undefined;
 
 it('a row without retry data shows ∅ and "no data"; r on it says there is nothing to retry', async () => {
-  const { store } = seeded.backend.ws;
+  const { sqlite: store } = seeded.backend.ws;
   const flow = await seeded.backend.getFlow(ERP_FLOW);
   const step = seeded.backend.resolveStep(seeded.backend.resolveFlow(ERP_FLOW), ERP_STEP);
   const at = Date.now() + 60_000; // the newest error of the step: the first row

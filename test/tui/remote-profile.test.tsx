@@ -75,7 +75,7 @@ it('opens on a remote profile, shows it in the header, and records what the keys
   }
   for (const id of ids.slice(2)) expect(errorRow(server.local, id)).toMatchObject({ resolved: false, assignee: null });
   // (The server's own entries are the tokens it made for the test.)
-  const audit = server.local.ws.store.db.prepare(`SELECT actor, action, count FROM audit WHERE action != 'token.create' ORDER BY id`).all();
+  const audit = server.local.ws.sqlite.db.prepare(`SELECT actor, action, count FROM audit WHERE action != 'token.create' ORDER BY id`).all();
   expect(audit).toEqual([
     { actor: ANA, action: 'assign', count: 2 },
     { actor: ANA, action: 'resolve', count: 2 },

@@ -11,8 +11,8 @@ import { backoffFromFlags, checkReportFlags, type RetryFlags } from '../../src/c
 import { InvalidInputError } from '../../src/domain/errors.js';
 import { jsonDepth, MAX_JSON_DEPTH, parseJsonText } from '../../src/domain/json-text.js';
 import { parseSetArg } from '../../src/domain/json-patch.js';
-import { migrate } from '../../src/store/db.js';
-import { expectedSchema } from '../../src/store/schema-check.js';
+import { migrate } from '../../src/store/sqlite/db.js';
+import { expectedSchema } from '../../src/store/sqlite/schema-check.js';
 import { configProblems } from '../../src/workspace/config-check.js';
 import { tagUpdateFromOptions } from '../../commands/errors/tag.js';
 

@@ -1,67 +1,21 @@
 import type { Statement } from 'better-sqlite3';
 import { compileErrorQuery, type QueryContext } from './error-query.js';
-import type { QueryTerm } from '../domain/query.js';
-import type { LogEntryRow, RetryDataRow, TraceRow } from './rows.js';
-import { errorWalk, type SqliteStore } from './sqlite-store.js';
+import type { LogEntryRow, RetryDataRow, TraceRow } from '../contract/rows.js';
+import { errorWalk, type SqliteCore } from './core.js';
+import type { RetryDataReplacement, ErrorSnapshotRef, TraceFilter, TraceSummaryRow, LogEntryFilter, CsvChunkQuery } from '../contract/queries.js';
+export type { RetryDataReplacement, ErrorSnapshotRef, TraceFilter, TraceSummaryRow, LogEntryFilter, CsvChunkQuery } from '../contract/queries.js';
 
 // The SQL behind retry data, request traces, execution logs, trace-key job search and the CSV
-// export. It sits beside SqliteStore (using its statement cache and transactions) so those
+// export. It sits beside SqliteCore (using its statement cache and transactions) so those
 // features add no code to the store class.
 
 type Raw = Record<string, unknown>;
 
-export interface RetryDataReplacement {
-  data: string;
-  oneToMany: boolean;
-  pathToMany: string | null;
-  childIndex: number | null;
-  traceKey: string | null;
-  adaptorResponse: string | null;
-}
 
-export interface ErrorSnapshotRef {
-  error: number;
-  occurredAt: number;
-  retryData: number | null;
-}
 
-export interface TraceFilter {
-  timeLte?: number | undefined;
-  timeGt?: number | undefined;
-  statusCode?: number | undefined;
-  method?: string | undefined;
-  stage?: string | undefined;
-  /** Keyset cursor: only traces strictly older than (time, id), newest first. */
-  before?: { time: number; id: number } | undefined;
-}
 
-export interface TraceSummaryRow {
-  id: number;
-  time: number;
-  method: string;
-  statusCode: number | null;
-  stage: string;
-}
 
-export interface LogEntryFilter {
-  status?: LogEntryRow['status'] | undefined;
-  steps?: readonly number[] | undefined;
-  traceKeyPrefix?: string | undefined;
-  /** Walk direction over (started_at, id). */
-  order: 'asc' | 'desc';
-  /** Keyset cursor: only entries strictly after this one in `order`. */
-  after?: { startedAt: number; id: number } | undefined;
-  limit: number;
-}
 
-/** Which column a CSV export walks and how rows are picked. */
-export interface CsvChunkQuery {
-  step: number;
-  resolved: boolean;
-  terms: readonly QueryTerm[];
-  /** The `_expOrImpId` column value for whole-flow exports; undefined leaves the column out. */
-  stepColumn?: string | undefined;
-}
 
 /** A compiled CSV chunk query: run it with (fromId, limit) appended to `params`. */
 export interface CsvChunkStatement {
@@ -130,13 +84,13 @@ const CSV_SELECT = `e.occurred_at, e.source, e.code, e.message, e.trace_key, e.r
   NULL, e.trace, e.purge_at, e.tags, e.assignee, e.assigned_by, e.assignee_user`;
 
 export class RecordsRepo {
-  constructor(private readonly store: SqliteStore) {}
+  constructor(private readonly store: SqliteCore) {}
 
   transaction<T>(fn: () => T): T {
     return this.store.transaction(fn);
   }
 
-  audit(entry: Parameters<SqliteStore['audit']>[0]): void {
+  audit(entry: Parameters<SqliteCore['audit']>[0]): void {
     this.store.audit(entry);
   }
 

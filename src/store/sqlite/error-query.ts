@@ -1,7 +1,9 @@
-import { InvalidInputError } from '../domain/errors.js';
-import { decodeId } from '../domain/ids.js';
-import { hasWildcard, resolveTimeValue, wildcardToLike, type QueryTerm } from '../domain/query.js';
-import { parseSignature } from '../domain/signature.js';
+import { InvalidInputError } from '../../domain/errors.js';
+import { decodeId } from '../../domain/ids.js';
+import { hasWildcard, resolveTimeValue, wildcardToLike, type QueryTerm } from '../../domain/query.js';
+import { parseSignature } from '../../domain/signature.js';
+import type { QueryContext } from '../contract/queries.js';
+export type { QueryContext } from '../contract/queries.js';
 
 // Compiles the query language's terms into SQL over `errors e` (joined to `retry_data r` only
 // when a data.* term needs it). The first positive tag or text term may *drive* the query
@@ -10,13 +12,6 @@ import { parseSignature } from '../domain/signature.js';
 // caller may pick which, and the others are checked by probing their own index, not the row.
 // since/until also come back as times, so the caller can bound the walk by row id.
 
-export interface QueryContext {
-  /** Tag codes whose code or name matches the value (wildcards allowed); empty when none does. */
-  tagCodes(value: string): string[];
-  /** The operator's email, for `assignee:me`. */
-  me: string;
-  now: number;
-}
 
 export type Driver = { kind: 'tag'; code: string } | { kind: 'text'; match: string };
 

@@ -1,12 +1,14 @@
-import type { QueryTerm } from '../domain/query.js';
-import { messageTemplate } from '../domain/signature.js';
+import type { QueryTerm } from '../../domain/query.js';
+import { messageTemplate } from '../../domain/signature.js';
 
 /** Whether every error of one signature passes or fails the term alike (the signature fixes its column). */
 function fixedBySignature(t: QueryTerm): boolean {
   return t.kind === 'field' && (t.field === 'code' || t.field === 'source' || t.field === 'classification' || t.field === 'sig');
 }
 import { compileErrorQuery, type IndexedTerm, type QueryContext, type QueryTimes } from './error-query.js';
-import { addIdRange, errorWalk, idRange, type SqliteStore } from './sqlite-store.js';
+import { addIdRange, errorWalk, idRange, type SqliteCore } from './core.js';
+import type { GroupQuery, GroupCount, GroupDetail } from '../contract/queries.js';
+export type { GroupQuery, GroupCount, GroupDetail } from '../contract/queries.js';
 
 // The SQL of error groups: a step's (optionally filtered) errors counted per signature. Unfiltered,
 // `GROUP BY sig` over `step = ? AND resolved = ?` is one pass over ix_errors_sig (step, resolved, sig,
@@ -16,37 +18,11 @@ import { addIdRange, errorWalk, idRange, type SqliteStore } from './sqlite-store
 // Only the groups shown are then looked up (their signature row, their newest and oldest error): a
 // handful of seeks.
 
-export interface GroupQuery {
-  step: number;
-  resolved: boolean;
-  terms: readonly QueryTerm[];
-}
 
-export interface GroupCount {
-  /** null: errors not signed (none once the back-fill is done). */
-  sig: number | null;
-  count: number;
-  /** Oldest and newest error row ids of the group in the set counted (see GroupsRepo.edges). */
-  firstId?: number;
-  lastId?: number;
-}
 
-export interface GroupDetail {
-  sig: number;
-  step: number;
-  code: string;
-  source: string;
-  classification: string | null;
-  template: string;
-  /** When the signature's first error was recorded (any state, any filter). */
-  firstRecordedAt: number;
-  firstAt: number;
-  lastAt: number;
-  sampleMessage: string;
-}
 
 export class GroupsRepo {
-  constructor(private readonly store: SqliteStore) {}
+  constructor(private readonly store: SqliteCore) {}
 
   /**
    * Every group of the step's errors matching the terms, with counts; in no particular order.

@@ -6,7 +6,7 @@
 // and whose implicit rowid tail gives the newest-first order for free. Tags and message text get
 // their own structures (error_tags, errors_fts) that can drive the query the same way.
 
-import { idSecondsSql } from '../domain/ids.js';
+import { idSecondsSql } from '../../domain/ids.js';
 
 export const MIGRATIONS: readonly string[] = [
   /* 1: the foundation */ `
@@ -228,7 +228,7 @@ export const MIGRATIONS: readonly string[] = [
   `,
   /* 4: the seconds an error's retryDataKey and reqAndResKey encode, kept on the error (4 bytes each),
      so listings and the CSV export stop reading ~1 KB snapshot and trace rows just for their creation
-     times. Every writer of errors.retry_data / errors.trace sets them (SqliteStore.insertError from the
+     times. Every writer of errors.retry_data / errors.trace sets them (SqliteCore.insertError from the
      referenced rows, the generator, RecordsRepo.deleteTraces); they mean nothing while the pointer is
      NULL. Back-filled in one pass over errors (about 7 s for a million errors). */ `
   ALTER TABLE errors ADD COLUMN retry_data_sec INTEGER;  -- idSeconds(retry_data.created_at)
@@ -252,7 +252,7 @@ export const MIGRATIONS: readonly string[] = [
   `,
   /* 7: error groups. Every error gets a signature (src/domain/signature.ts: step, code, source,
      classification and the message's template, hashed to 48 bits) in errors.sig; error_sigs keeps
-     each signature's parts and when it was first recorded. The writers set both (SqliteStore.insertError,
+     each signature's parts and when it was first recorded. The writers set both (SqliteCore.insertError,
      the generator). Existing errors are signed by a JS back-fill after this migration (the template
      needs the normaliser): signature-backfill.ts walks them in batches from meta 'sig_backfill' (the
      last row id done, so a killed back-fill resumes; a big one drops ix_errors_sig first and rebuilds it

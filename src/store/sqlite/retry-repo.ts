@@ -1,29 +1,16 @@
-import type { SqliteStore } from './sqlite-store.js';
-import type { RetryItemCounts } from '../backend/contract/retry.js';
+import type { SqliteCore } from './core.js';
+import type { RetryItemCounts } from '../../backend/contract/retry.js';
+import type { RetryItem, LatestError } from '../contract/queries.js';
+export type { RetryItem, LatestError } from '../contract/queries.js';
 
 // SQL of durable retry jobs. A retry job's records are rows of retry_items; each record's outcome
 // (its errors resolved or superseded, the item settled, the job's counters) commits in one
 // transaction, so a kill at any point leaves every record either done once or still pending.
 
-export interface RetryItem {
-  seq: number;
-  retryData: number;
-  attempts: number;
-  nextAt: number;
-}
 
-export interface LatestError {
-  id: number;
-  tags: string | null;
-  assignee: string | null;
-  assignedBy: string | null;
-  assigneeUser: number | null;
-  traceKey: string | null;
-  oIndex: string | null;
-}
 
 // A job's records by item state: the contract's shape, counted here.
-export type { RetryItemCounts } from '../backend/contract/retry.js';
+export type { RetryItemCounts } from '../../backend/contract/retry.js';
 
 /** How an item's state is stored (retry_items.state) and counted. */
 const ITEM_STATE_COUNT: Record<string, keyof RetryItemCounts> = {
@@ -35,7 +22,7 @@ const ITEM_STATE_COUNT: Record<string, keyof RetryItemCounts> = {
 };
 
 export class RetryRepo {
-  constructor(private readonly store: SqliteStore) {}
+  constructor(private readonly store: SqliteCore) {}
 
   /** Distinct snapshots behind the given open errors, oldest record first. */
   retryDataOf(errorRowIds: readonly number[]): number[] {
@@ -95,6 +82,20 @@ export class RetryRepo {
     const insert = this.store.stmt('INSERT INTO retry_items (job, seq, retry_data) SELECT ?, ? + key, value FROM json_each(?)');
     for (let i = 0; i < retryData.length; i += 10_000) insert.run(job, i, JSON.stringify(retryData.slice(i, i + 10_000)));
   }
+
+  /**
+   * On SQLite one process runs a job (it claims the job itself, and one worker serves the
+   * workspace), so claiming an item is reading it: no lease is stored, none needs renewing.
+   */
+  claimDueItems(job: number, _owner: string, now: number, limit: number, _leaseUntil: number, after?: { nextAt: number; seq: number }): RetryItem[] {
+    return this.dueItems(job, now, limit, after);
+  }
+
+  renewItemLeases(job: number, _owner: string, _leaseUntil: number): number {
+    return this.pendingCount(job);
+  }
+
+  releaseItemLeases(_job: number, _owner: string): void {}
 
   /** Pending items due by `now`, in (next_at, seq) order, after a cursor in that order. */
   dueItems(job: number, now: number, limit: number, after: { nextAt: number; seq: number } = { nextAt: -1, seq: -1 }): RetryItem[] {

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { schemaVersion, type Db } from './db.js';
 import { MIGRATIONS } from './migrations.js';
 import { checkSchema, repairSchema, schemaComplete, type SchemaReport } from './schema-check.js';
-import type { SqliteStore } from './sqlite-store.js';
+import type { SqliteCore } from './core.js';
 
 // A store's health as `flowdeck doctor` reports it: its schema version, SQLite's integrity check
 // and the schema check, read without migrating anything (a damaged store must be spoken about,
@@ -49,6 +49,6 @@ export function inspectStoreFile(dbFile: string, { readonly, repair }: { readonl
 }
 
 /** Inspects a store already open (a read-only copy), never repairing it. */
-export function inspectOpenStore(store: SqliteStore): StoreInspection {
+export function inspectOpenStore(store: SqliteCore): StoreInspection {
   return inspect(store.db, false);
 }

@@ -1,30 +1,12 @@
-import type { SqliteStore } from './sqlite-store.js';
+import type { SqliteCore } from './core.js';
+import type { TokenRow, TokenMatch, NewToken } from '../contract/queries.js';
+export type { TokenRow, TokenMatch, NewToken } from '../contract/queries.js';
 
 // SQL of the API tokens (migration 9). Rows carry the token's hash, never the token; the hash stays
 // inside the store layer: only byHash takes one, and no row read out of here has it.
 
-export interface TokenRow {
-  id: number;
-  userEmail: string;
-  name: string;
-  last4: string;
-  createdAt: number;
-  lastUsedAt: number | null;
-  revokedAt: number | null;
-}
 
-/** A token found by its hash, with the hash to compare in constant time. */
-export interface TokenMatch extends TokenRow {
-  hash: string;
-}
 
-export interface NewToken {
-  userEmail: string;
-  name: string;
-  hash: string;
-  last4: string;
-  createdAt: number;
-}
 
 type Raw = Record<string, unknown>;
 
@@ -43,7 +25,7 @@ function toTokenRow(r: Raw): TokenRow {
 }
 
 export class TokensRepo {
-  constructor(private readonly store: SqliteStore) {}
+  constructor(private readonly store: SqliteCore) {}
 
   insert(token: NewToken): TokenRow {
     const r = this.store

@@ -1,11 +1,10 @@
 import type { Statement } from 'better-sqlite3';
-import type { JobStatus, JobType } from '../domain/api.js';
-import { NotFoundError } from '../domain/errors.js';
-import { idSecondsSql } from '../domain/ids.js';
-import type { QueryTerm } from '../domain/query.js';
-import { MASKING_VERSION } from '../domain/mask.js';
-import { Signer } from '../domain/signature.js';
-import type { Catalog } from '../flows/load.js';
+import type { JobStatus, JobType } from '../../domain/api.js';
+import { NotFoundError } from '../../domain/errors.js';
+import { idSecondsSql } from '../../domain/ids.js';
+import { MASKING_VERSION } from '../../domain/mask.js';
+import { Signer } from '../../domain/signature.js';
+import type { Catalog } from '../../flows/load.js';
 import { openDatabase, type Db, type OpenOptions } from './db.js';
 import { compileErrorQuery, type CompiledQuery, ftsStepToken, type IndexedTerm, type QueryContext, type QueryTimes } from './error-query.js';
 import type {
@@ -22,21 +21,13 @@ import type {
   StepErrorStats,
   StepRow,
   TraceRow,
-} from './rows.js';
+} from '../contract/rows.js';
+import type { ErrorListQuery, IdRange } from '../contract/queries.js';
+export type { ErrorListQuery, IdRange } from '../contract/queries.js';
 
 // The SQLite implementation of the store. It owns its connection and every statement; callers
 // group writes with `transaction()` so a page of outcomes or a bulk action commits atomically.
 
-export interface ErrorListQuery {
-  step: number;
-  resolved: boolean;
-  terms: readonly QueryTerm[];
-  limit: number;
-  /** Keyset cursor: only rows older than this error row id (newest-first paging). */
-  beforeId?: number | undefined;
-  /** Ascending order from this row id on (CSV startAtErrorId); overrides newest-first. */
-  fromId?: number | undefined;
-}
 
 type Raw = Record<string, unknown>;
 
@@ -180,16 +171,10 @@ const DENSITY_WINDOW = 1024;
 export interface ListingStats {
   /** The smallest error row id whose occurred_at is at or after `time`, by binary search over row ids. */
   firstErrorIdAt(time: number): number;
-  /** Of the indexed terms, the one with the fewest rows in the first window of the walk (see SqliteStore). */
+  /** Of the indexed terms, the one with the fewest rows in the first window of the walk (see SqliteCore). */
   sparsestIndexedTerm(step: number, resolved: boolean, terms: readonly IndexedTerm[], range: IdRange): IndexedTerm;
 }
 
-/** Row ids a walk covers: [lower, upper), newest first unless ascending. */
-export interface IdRange {
-  lower?: number;
-  upper?: number;
-  ascending: boolean;
-}
 
 /** The listing's cursor and, with the store's help, its times as one row-id range of the walk. */
 export function idRange(q: Pick<ErrorListQuery, 'fromId' | 'beforeId'>, times: QueryTimes, stats: ListingStats | undefined): IdRange {
@@ -274,7 +259,7 @@ export function buildErrorListing(
   return { sql: `SELECT ${columns} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${key} ${ascending ? 'ASC' : 'DESC'} LIMIT ?`, params };
 }
 
-export class SqliteStore implements ListingStats {
+export class SqliteCore implements ListingStats {
   readonly db: Db;
   private readonly statements = new Map<string, Statement>();
   private readonly closeHooks: Array<() => void> = [];
@@ -317,6 +302,11 @@ export class SqliteStore implements ListingStats {
       this.statements.set(sql, s);
     }
     return s;
+  }
+
+  /** After a rollback: a signature row seen inside it may be gone. */
+  forgetKnownSignatures(): void {
+    this.knownSigs.clear();
   }
 
   transaction<T>(fn: () => T): T {

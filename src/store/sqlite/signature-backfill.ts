@@ -1,4 +1,4 @@
-import { Signer } from '../domain/signature.js';
+import { Signer } from '../../domain/signature.js';
 import type { Db } from './db.js';
 
 // Signs the errors a store held before migration 7 (see there), right after migrating, in the

@@ -1,5 +1,5 @@
-import type { JobStatus, JobType } from '../domain/api.js';
-import type { StepKind } from '../flows/load.js';
+import type { JobStatus, JobType } from '../../domain/api.js';
+import type { StepKind } from '../../flows/load.js';
 
 // Rows as the store keeps them: integer keys, epoch-ms times. The backend turns them into the
 // API's shapes (src/backend/shapes.ts); nothing outside the store writes SQL.

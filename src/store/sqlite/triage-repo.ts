@@ -1,6 +1,8 @@
 import type { Statement } from 'better-sqlite3';
-import { SUPERSEDED_BY } from './rows.js';
-import type { SqliteStore } from './sqlite-store.js';
+import { SUPERSEDED_BY } from '../contract/rows.js';
+import type { SqliteCore } from './core.js';
+import type { TouchedError, TagRow, TagChange } from '../contract/queries.js';
+export type { TouchedError, TagRow, TagChange } from '../contract/queries.js';
 
 // SQL of the triage mutations: assign, unassign, tag, resolve, reopen, delete resolved, and the tag
 // catalog. Every bulk statement works on a batch of at most BATCH row ids passed as one JSON array
@@ -11,25 +13,8 @@ import type { SqliteStore } from './sqlite-store.js';
 
 export const BATCH = 1000;
 
-/** A changed error: enough to build its errorId and say which list it is on. */
-export interface TouchedError {
-  id: number;
-  occurredAt: number;
-  resolved: boolean;
-}
 
-export interface TagRow {
-  code: string;
-  name: string;
-  createdAt: number;
-}
 
-export interface TagChange {
-  /** Full replace with these codes (empty: clear). Exclusive with add/remove. */
-  set?: readonly string[];
-  add?: readonly string[];
-  remove?: readonly string[];
-}
 
 type Raw = Record<string, unknown>;
 
@@ -46,7 +31,7 @@ const IDS = 'SELECT value FROM json_each(?)';
 export class TriageRepo {
   private retryItemsTable: boolean | undefined;
 
-  constructor(private readonly store: SqliteStore) {}
+  constructor(private readonly store: SqliteCore) {}
 
   // ---- assignment ---------------------------------------------------------------------------
 
