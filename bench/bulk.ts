@@ -24,7 +24,7 @@ export async function benchBulk(ctx: BenchContext): Promise<Result[]> {
   cpSync(join(big, 'flows'), join(home, 'flows'), { recursive: true });
   copyFileSync(join(big, 'config.json'), join(home, 'config.json'));
   copyFileSync(join(big, 'flowdeck.db'), join(home, 'flowdeck.db'));
-  const backend = new LocalBackend(Workspace.open(home, benchEnv(home)));
+  const backend = new LocalBackend(await Workspace.open(home, benchEnv(home)));
   const triage = backend.triage;
   const sel = { query: QUERY };
   const timings: Record<string, number[]> = { resolve: [], reopen: [], assign: [], tag: [] };

@@ -22,7 +22,7 @@ const out = createWriteStream('/dev/null');
 let rows = 0;
 let ms = 0;
 if (mode === 'product') {
-  const backend = new LocalBackend(Workspace.open(home, { ...process.env, FLOWDECK_HOME: home }));
+  const backend = new LocalBackend(await Workspace.open(home, { ...process.env, FLOWDECK_HOME: home }));
   try {
     const t0 = performance.now();
     rows = (await saveDownload(await backend.records.exportErrors(flow, step, {}), out)).rows;

@@ -32,7 +32,7 @@ const CASES: Array<{ name: string; step?: string; filter: FilterOptions; sort?: 
 export async function benchGroups(ctx: BenchContext): Promise<Result[]> {
   const { home, generated } = await ensureBigWorkspace(ctx);
   const results: Result[] = generated ? [generated] : [];
-  const backend = new LocalBackend(Workspace.open(home, benchEnv(home)));
+  const backend = new LocalBackend(await Workspace.open(home, benchEnv(home)));
   try {
     for (const c of CASES) {
       const query = queryTextFromOptions(c.filter);

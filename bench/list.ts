@@ -37,7 +37,7 @@ export async function benchList(ctx: BenchContext): Promise<Result[]> {
   const { home, generated } = await ensureBigWorkspace(ctx);
   const results: Result[] = generated ? [generated] : [];
   const env = benchEnv(home);
-  const backend = new LocalBackend(Workspace.open(home, env));
+  const backend = new LocalBackend(await Workspace.open(home, env));
   try {
     for (const c of LIST_CASES) {
       const query = queryTextFromOptions(c.filter);

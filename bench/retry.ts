@@ -78,13 +78,13 @@ export async function templateHome(ctx: BenchContext): Promise<string> {
   const ready = join(home, 'ready');
   if (!ctx.fresh && existsSync(ready)) {
     // Brought up to this build's schema once, not in every run's copy.
-    Workspace.open(home, benchEnv(home)).close();
+    await (await Workspace.open(home, benchEnv(home))).close();
     return home;
   }
   rmSync(home, { recursive: true, force: true });
   mkdirSync(join(home, 'flows'), { recursive: true });
   writeFileSync(join(home, 'flows', 'bench.yaml'), RETRY_FLOWS_YAML);
-  const ws = Workspace.open(home, benchEnv(home));
+  const ws = await Workspace.open(home, benchEnv(home));
   try {
     const now = Date.now();
     ws.sqlite.transaction(() => {
@@ -94,7 +94,7 @@ export async function templateHome(ctx: BenchContext): Promise<string> {
     ctx.log(`generating ${RECORDS.toLocaleString('en-US')} retriable errors for the retry benchmark`);
     await generateStepErrors(ws, RETRY_FLOW, RETRY_STEP, RECORDS);
   } finally {
-    ws.close();
+    await ws.close();
   }
   writeFileSync(ready, new Date().toISOString());
   return home;
@@ -144,7 +144,7 @@ async function runOnce(template: string, home: string, url: string, status: numb
   copyFileSync(join(template, 'flowdeck.db'), join(home, 'flowdeck.db'));
   // FLOWDECK_WORKER=off: the job runs in this process (followJob runs what it waits on), as it was measured before.
   const env = benchEnv(home, { BENCH_TARGET: url, BENCH_TOKEN: TARGET_TOKEN_FOR_BENCH, FLOWDECK_WORKER: 'off' });
-  const backend = new LocalBackend(Workspace.open(home, env));
+  const backend = new LocalBackend(await Workspace.open(home, env));
   let jobMs = 0;
   const cpu0 = process.cpuUsage();
   const target0 = processCpuMs(targetPid);

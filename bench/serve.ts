@@ -71,7 +71,7 @@ async function benchServeList(ctx: BenchContext): Promise<Result[]> {
   const env = benchEnv(home, { FLOWDECK_WORKER: 'off' });
 
   // In-process: what the CLI and the TUI pay for the same page.
-  const backend = new LocalBackend(Workspace.open(home, env));
+  const backend = new LocalBackend(await Workspace.open(home, env));
   let path: string;
   let inProcess: number[];
   try {

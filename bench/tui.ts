@@ -110,7 +110,7 @@ export async function benchTui(ctx: BenchContext): Promise<Result[]> {
   delete process.env.CONTINUOUS_INTEGRATION;
   const { render, createElement, App } = await (await import('../src/tui/run.js')).loadTui();
   const env = benchEnv(home, { NO_COLOR: '' });
-  const backend = new LocalBackend(Workspace.open(home, env));
+  const backend = new LocalBackend(await Workspace.open(home, env));
 
   const mount = (routes: AppProps['initialRoutes']) => {
     const stdout = new BenchStdout();

@@ -30,13 +30,13 @@ export async function ensureBigWorkspace(ctx: BenchContext): Promise<{ home: str
   mkdirSync(ctx.dir, { recursive: true });
   // --fresh regenerates once per go, not once per benchmark.
   if ((!ctx.fresh || generatedNow.has(home)) && existsSync(join(home, 'flowdeck.db')) && isSeeded(home)) {
-    const ws = Workspace.open(home, benchEnv(home));
+    const ws = await Workspace.open(home, benchEnv(home));
     const have = ws.sqlite.getMeta(META_KEY);
-    ws.close();
+    await ws.close();
     if (have === String(ctx.errors)) return { home };
   }
   resetWorkspace(home);
-  const ws = seedDemoWorkspace(home, benchEnv(home));
+  const ws = await seedDemoWorkspace(home, benchEnv(home));
   ctx.log(`generating ${ctx.errors.toLocaleString('en-US')} errors in ${home}`);
   const t0 = performance.now();
   try {
@@ -59,6 +59,6 @@ export async function ensureBigWorkspace(ctx: BenchContext): Promise<{ home: str
       },
     };
   } finally {
-    ws.close();
+    await ws.close();
   }
 }

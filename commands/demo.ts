@@ -53,7 +53,7 @@ export function demoCommand(io: CommandIO): Command {
       // Generated errors go back 30 days with ids in time order, so they never join an existing workspace.
       if (opts.reset || opts.errors !== undefined) resetWorkspace(home);
       const fresh = !isSeeded(home);
-      const ws = fresh ? seedDemoWorkspace(home, io.env) : Workspace.open(home, io.env);
+      const ws = fresh ? await seedDemoWorkspace(home, io.env) : await Workspace.open(home, io.env);
       const backend = new Local(ws);
       try {
         if (fresh && opts.errors !== undefined) {

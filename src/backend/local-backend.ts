@@ -260,10 +260,10 @@ export class LocalBackend implements Backend {
     const { ensureWorker, workerAlive } = await import('../runtime/worker.js');
     const due = new RetryRepo(this.sqlite).countDue(Date.now());
     if (this.ws.env.FLOWDECK_WORKER === 'off') return { due, worker: 'off' };
-    if (workerAlive(this.ws)) return { due, worker: 'running' };
+    if (await workerAlive(this.ws)) return { due, worker: 'running' };
     const queued = this.sqlite.activeJobs().some((j) => j.type === 'retry' && j.status === 'queued');
     if (due === 0 && !queued) return { due, worker: 'idle' };
-    ensureWorker(this.ws);
+    await ensureWorker(this.ws);
     return { due, worker: 'started' };
   }
 
@@ -275,7 +275,7 @@ export class LocalBackend implements Backend {
     // or, with FLOWDECK_WORKER=off (no background processes), the waiting process runs it itself.
     if (row.type === 'retry' && row.status === 'queued') {
       if (this.ws.env.FLOWDECK_WORKER === 'off') this.runRetryHere(row.id);
-      else (await import('../runtime/worker.js')).ensureWorker(this.ws);
+      else await (await import('../runtime/worker.js')).ensureWorker(this.ws);
     }
     const seen = jobProgressKey(this.jobOf(row));
     const deadline = Date.now() + waitMs;
@@ -387,7 +387,7 @@ export class LocalBackend implements Backend {
     // FLOWDECK_WORKER=off, can a retry job that a waiting command runs).
     while (this.shared.running.size > 0) await Promise.all([...this.shared.running.values()]);
     await this.shared.runtime?.close();
-    this.ws.close();
+    await this.ws.close();
   }
 }
 

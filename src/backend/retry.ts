@@ -25,9 +25,9 @@ export class RetryService implements RetryApi {
     if (retryData.length === 0) return undefined;
     const runtime = this.local.runtime;
     const options = { ...(request.backoff ? { backoff: request.backoff } : {}), ...(request.ratePerSecond ? { ratePerSecond: request.ratePerSecond } : {}) };
-    const jobId = runtime.retries().queue(flow.id, step.key, retryData, this.local.operator, options);
+    const jobId = await runtime.retries().queue(flow.id, step.key, retryData, this.local.operator, options);
     if (jobId === undefined) throw new ConflictError(this.heldMessage(repo.holdersOf(retryData)), 'retry_in_progress');
-    ensureWorker(ws);
+    await ensureWorker(ws);
     return this.local.getJob(encodeId('job', jobId, ws.sqlite.getJob(jobId)!.createdAt));
   }
 

@@ -30,7 +30,7 @@ export async function openLocalBackend(env: NodeJS.ProcessEnv = process.env, not
   ]);
   const home = defaultHome(env);
   if (!existsSync(home)) notice(`flowdeck: creating a new workspace at ${home}${env.FLOWDECK_HOME ? ' (FLOWDECK_HOME)' : ''}\n`);
-  const ws = Workspace.open(home, env);
+  const ws = await Workspace.open(home, env);
   if (ws.repairedSchema.length > 0) {
     notice(`flowdeck: re-created ${ws.repairedSchema.length} missing index${ws.repairedSchema.length === 1 ? '' : 'es'} of the store (an earlier run was interrupted): ${ws.repairedSchema.join(', ')}\n`);
   }

@@ -5,6 +5,7 @@ import type { CatalogFlow } from '../flows/load.js';
 import { RetryRepo, type LatestError, type RetryItem } from '../store/sqlite/retry-repo.js';
 import { SUPERSEDED_BY } from '../store/contract/rows.js';
 import type { SqliteCore } from '../store/sqlite/core.js';
+import type { Store, StoreTx } from '../store/contract/store.js';
 import type { HttpClient } from './http.js';
 import type { RuntimeStep, SettledRun } from './pipeline.js';
 import { senderInThread, senderThread, type SendItem, type SenderHandle, type SenderListener, type SenderSetup } from './record-sender.js';
@@ -27,6 +28,8 @@ export interface RetryJobOptions {
 
 export interface RetryRunContext {
   store: SqliteCore;
+  /** The store through its contract (what the rest of the runner moves to). */
+  ports: Store;
   http: HttpClient;
   redactor: import('../domain/mask.js').Redactor;
   now: () => number;
@@ -107,17 +110,19 @@ export class RetryRunner {
     this.repo = new RetryRepo(ctx.store);
   }
 
-  /** Queues a retry job for the snapshots; undefined when none is left to retry (the API's 204). */
-  queue(flowId: string, step: number, retryData: readonly number[], triggeredBy: string, options: RetryJobOptions): number | undefined {
-    const { store } = this.ctx;
+  /**
+   * Queues a retry job for the snapshots; undefined when none is left to retry (the API's 204).
+   * Inside a caller's transaction (`within`), it joins it.
+   */
+  queue(flowId: string, step: number, retryData: readonly number[], triggeredBy: string, options: RetryJobOptions, within?: StoreTx): Promise<number | undefined> {
     const now = this.ctx.now();
-    return store.transaction(() => {
-      const busy = this.repo.pendingElsewhere(retryData);
+    return (within ?? this.ctx.ports).withTransaction(async (tx) => {
+      const busy = await tx.retries.pendingElsewhere(retryData);
       const todo = retryData.filter((rd) => !busy.has(rd));
       if (todo.length === 0) return undefined;
-      const job = store.insertJob({ type: 'retry', status: 'queued', flowId, step, createdAt: now, triggeredBy, options });
-      this.repo.insertItems(job, todo);
-      store.audit({ at: now, actor: triggeredBy, action: 'retry', flowId, count: todo.length, detail: { job, retryData: todo.length, alreadyQueued: busy.size } });
+      const job = await tx.jobs.insertJob({ type: 'retry', status: 'queued', flowId, step, createdAt: now, triggeredBy, options });
+      await tx.retries.insertItems(job, todo);
+      await tx.auditLog.audit({ at: now, actor: triggeredBy, action: 'retry', flowId, count: todo.length, detail: { job, retryData: todo.length, alreadyQueued: busy.size } });
       return job;
     });
   }

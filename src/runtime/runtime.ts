@@ -49,7 +49,8 @@ export class Runtime {
   private async startOnce(): Promise<void> {
     // Checked before anything starts: a wrong-typed {{config.…}} value is named, not an "Invalid URL" later.
     const config = this.ws.config.store as Record<string, unknown>;
-    assertConfigUsable(config, this.ws.catalog(), this.ws.config.path);
+    // The store's mirror must know every step this process runs (flow files changed since opening).
+    assertConfigUsable(config, await this.ws.catalogInStore(), this.ws.config.path);
     const { HttpClient } = await import('./http.js');
     const mockUrls: Record<string, string> = {};
     if (this.ws.isDemo) {
@@ -135,6 +136,7 @@ export class Runtime {
     const threadFrom = Number(this.ws.env.FLOWDECK_RETRY_THREAD_FROM?.trim() || Number.NaN);
     return new RetryRunner({
       store: this.ws.sqlite,
+      ports: this.ws.store,
       http: this.client!,
       redactor: this.redactorValue!,
       now: Date.now,

@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeId } from '../domain/ids.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { processAlive, recoverStaleJobs } from './recovery.js';
-import { RetryRepo } from '../store/sqlite/retry-repo.js';
+import { recoverStaleJobs } from './recovery.js';
+import type { StorePorts, WorkerIdentity } from '../store/contract/ports.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Runtime } from './runtime.js';
 
@@ -13,44 +15,14 @@ import type { Runtime } from './runtime.js';
 // crash) and queues automatic retries whose retryAt is due. One per workspace, held by a lease
 // in the store; a command that queues work without waiting starts one if none is alive.
 
-const LEASE_KEY = 'worker_lease';
 const LEASE_STALE_MS = 15_000;
 const TICK_MS = 250;
 
-interface Lease {
-  pid: number;
-  heartbeat: number;
-}
+/** This process as a worker: unique across hosts and pid reuse. */
+export const WORKER_IDENTITY: WorkerIdentity = { id: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, host: hostname(), pid: process.pid };
 
-function readLease(ws: Workspace): Lease | undefined {
-  const raw = ws.sqlite.getMeta(LEASE_KEY);
-  return raw ? (JSON.parse(raw) as Lease) : undefined;
-}
-
-export function workerAlive(ws: Workspace, now = Date.now()): boolean {
-  const lease = readLease(ws);
-  return !!lease && processAlive(lease.pid) && now - lease.heartbeat < LEASE_STALE_MS;
-}
-
-function acquireLease(ws: Workspace): boolean {
-  return ws.sqlite.transaction(() => {
-    const now = Date.now();
-    const lease = readLease(ws);
-    if (lease && lease.pid !== process.pid && processAlive(lease.pid) && now - lease.heartbeat < LEASE_STALE_MS) return false;
-    ws.sqlite.setMeta(LEASE_KEY, JSON.stringify({ pid: process.pid, heartbeat: now }));
-    return true;
-  });
-}
-
-/** Renews the lease only while this process still holds it (compare and set). */
-function renewLease(ws: Workspace, now: number): boolean {
-  return ws.sqlite.setMetaIf(LEASE_KEY, 'pid', process.pid, JSON.stringify({ pid: process.pid, heartbeat: now }));
-}
-
-function releaseLease(ws: Workspace): void {
-  ws.sqlite.transaction(() => {
-    if (readLease(ws)?.pid === process.pid) ws.sqlite.deleteMeta(LEASE_KEY);
-  });
+export function workerAlive(ws: Workspace, now = Date.now()): Promise<boolean> {
+  return ws.store.workers.anyAlive(now, LEASE_STALE_MS);
 }
 
 /** bin/flowdeck.js of this package, found from this module whether it runs compiled (dist/) or from source. */
@@ -68,8 +40,8 @@ export function flowdeckBin(): string {
  * Starts a detached worker for the workspace unless one is alive. FLOWDECK_WORKER=off leaves queued
  * jobs to a `flowdeck worker` started by hand (and lets tests run jobs in-process, race-free).
  */
-export function ensureWorker(ws: Workspace): void {
-  if (ws.env.FLOWDECK_WORKER === 'off' || workerAlive(ws)) return;
+export async function ensureWorker(ws: Workspace): Promise<void> {
+  if (ws.env.FLOWDECK_WORKER === 'off' || (await workerAlive(ws))) return;
   const bin = flowdeckBin();
   const child = spawn(process.execPath, [bin, 'worker', '--exit-when-idle'], {
     detached: true,
@@ -88,32 +60,37 @@ export function ensureWorker(ws: Workspace): void {
  * The due errors are read in the same (immediate) transaction that clears their retryAt and queues
  * the jobs, so an error resolved or retried by an operator a moment before is not queued again.
  */
-export function queueDueRetries(ws: Workspace, runtime: Runtime, now: number): number {
-  const repo = new RetryRepo(ws.sqlite);
-  const busySteps = () => [...new Set(ws.sqlite.activeJobs().filter((j) => j.type === 'retry' && j.triggeredBy === 'auto' && j.step !== null).map((j) => j.step!))];
+export async function queueDueRetries(ws: Workspace, runtime: Runtime, now: number): Promise<number> {
+  const busySteps = async (store: StorePorts) => [
+    ...new Set((await store.jobs.activeJobs()).filter((j) => j.type === 'retry' && j.triggeredBy === 'auto' && j.step !== null).map((j) => j.step!)),
+  ];
   // A cheap look first: most sweeps find nothing due and take no write lock.
-  if (repo.dueAutomaticRetries(now, 1, busySteps()).length === 0) return 0;
-  return ws.sqlite.transaction(() => {
-    const due = repo.dueAutomaticRetries(now, 0, busySteps());
-    const byStep = new Map<number, typeof due>();
-    for (const d of due) {
-      let rows = byStep.get(d.step);
-      if (!rows) byStep.set(d.step, (rows = []));
-      rows.push(d);
-    }
-    let queued = 0;
-    for (const [stepKey, rows] of byStep) {
-      repo.clearRetryAt(rows.map((r) => r.errorId));
-      const step = ws.sqlite.step(stepKey);
-      const flow = step ? ws.sqlite.getFlow(step.flowId) : undefined;
-      if (!step || !flow || flow.disabled || flow.removed || step.kind === 'export' || step.position >= 1000) continue;
-      const retryData = [...new Set(rows.flatMap((r) => (r.retryData === null ? [] : [r.retryData])))];
-      if (retryData.length === 0) continue;
-      const job = runtime.retries().queue(flow.id, stepKey, retryData, 'auto', {});
-      if (job !== undefined) queued++;
-    }
-    return queued;
-  });
+  if ((await ws.store.retries.dueAutomaticRetries(now, 1, await busySteps(ws.store))).length === 0) return 0;
+  // Exclusive: two workers (any hosts) sweeping at once would queue the same errors twice.
+  return ws.store.withTransaction(
+    async (tx) => {
+      const due = await tx.retries.dueAutomaticRetries(now, 0, await busySteps(tx));
+      const byStep = new Map<number, typeof due>();
+      for (const d of due) {
+        let rows = byStep.get(d.step);
+        if (!rows) byStep.set(d.step, (rows = []));
+        rows.push(d);
+      }
+      let queued = 0;
+      for (const [stepKey, rows] of byStep) {
+        await tx.retries.clearRetryAt(rows.map((r) => r.errorId));
+        const step = await tx.catalog.step(stepKey);
+        const flow = step ? await tx.catalog.getFlow(step.flowId) : undefined;
+        if (!step || !flow || flow.disabled || flow.removed || step.kind === 'export' || step.position >= 1000) continue;
+        const retryData = [...new Set(rows.flatMap((r) => (r.retryData === null ? [] : [r.retryData])))];
+        if (retryData.length === 0) continue;
+        const job = await runtime.retries().queue(flow.id, stepKey, retryData, 'auto', {}, tx);
+        if (job !== undefined) queued++;
+      }
+      return queued;
+    },
+    { exclusive: 'retry-sweep' },
+  );
 }
 
 export interface WorkerOptions {
@@ -133,21 +110,22 @@ export interface WorkerOptions {
 export type WorkerResult = 'done' | 'another-worker' | 'interrupted';
 
 export async function runWorker(ws: Workspace, runtime: Runtime, options: WorkerOptions): Promise<WorkerResult> {
-  if (!acquireLease(ws)) return 'another-worker';
+  const store = ws.store;
+  if (!(await store.workers.acquire(WORKER_IDENTITY, Date.now(), LEASE_STALE_MS))) return 'another-worker';
   const running = new Map<number, Promise<unknown>>();
   const idleMs = options.idleMs ?? 3000;
   let idleSince = Date.now();
   try {
     while (!options.signal?.aborted) {
       const now = Date.now();
-      if (!renewLease(ws, now)) {
+      if (!(await store.workers.renew(WORKER_IDENTITY, now))) {
         // Another worker took over (this one was paused past the lease): leave the queue to it.
         options.log?.('another worker holds the lease now; stopping');
         break;
       }
-      recoverStaleJobs(ws.sqlite, now);
-      if (queueDueRetries(ws, runtime, now) > 0) options.log?.('queued automatic retries');
-      for (const job of ws.sqlite.activeJobs()) {
+      await recoverStaleJobs(store, now);
+      if ((await queueDueRetries(ws, runtime, now)) > 0) options.log?.('queued automatic retries');
+      for (const job of await store.jobs.activeJobs()) {
         if (job.type !== 'retry' || job.status !== 'queued' || running.has(job.id)) continue;
         // The job's public id, as `jobs list` and the API show it, so a log line can be looked up.
         const publicId = encodeId('job', job.id, job.createdAt);
@@ -160,7 +138,7 @@ export async function runWorker(ws: Workspace, runtime: Runtime, options: Worker
       }
       if (running.size > 0) idleSince = Date.now();
       else if (options.exitWhenIdle && Date.now() - idleSince > idleMs) {
-        const next = new RetryRepo(ws.sqlite).dueAutomaticRetries(Date.now() + idleMs * 10, 1);
+        const next = await store.retries.dueAutomaticRetries(Date.now() + idleMs * 10, 1);
         if (next.length === 0) break;
       }
       await sleep(TICK_MS);
@@ -175,6 +153,6 @@ export async function runWorker(ws: Workspace, runtime: Runtime, options: Worker
     if (result === 'interrupted') options.log?.(`stopping with ${running.size} retry job${running.size === 1 ? '' : 's'} still running: they resume when flowdeck next opens the workspace`);
     return result;
   } finally {
-    releaseLease(ws);
+    await store.workers.release(WORKER_IDENTITY);
   }
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ConflictError } from '../domain/errors.js';
 import { join } from 'node:path';
-import type { SqliteCore } from '../store/sqlite/core.js';
+import type { Store } from '../store/contract/store.js';
 import { ensureHomeDirectory } from './open-checks.js';
 import { Workspace } from './workspace.js';
 
@@ -197,27 +197,27 @@ export function resetWorkspace(home: string): void {
   }
 }
 
-function seedCatalogs(store: SqliteCore, now: number): void {
-  store.transaction(() => {
-    for (const u of DEMO_USERS) store.upsertUser(u.email, u.name, false, now);
-    const existing = new Set(store.tagCatalog().map((t) => t.code));
+function seedCatalogs(store: Store, now: number): Promise<void> {
+  return store.withTransaction(async (tx) => {
+    for (const u of DEMO_USERS) await tx.triage.upsertUser(u.email, u.name, false, now);
+    const existing = new Set((await tx.triage.tagCatalog()).map((t) => t.code));
     for (const name of DEMO_TAGS) {
       const code = tagCode(name);
-      if (!existing.has(code)) store.insertTag(code, name, now);
+      if (!existing.has(code)) await tx.triage.createTag(code, name, now);
     }
   });
 }
 
 /** Writes the demo's flow file and config; returns the opened workspace. */
-export function seedDemoWorkspace(home: string, env: NodeJS.ProcessEnv): Workspace {
+export async function seedDemoWorkspace(home: string, env: NodeJS.ProcessEnv): Promise<Workspace> {
   ensureHomeDirectory(home);
   mkdirSync(join(home, 'flows'), { recursive: true });
   writeFileSync(join(home, 'flows', DEMO_FLOW_FILE), DEMO_FLOWS_YAML);
-  const ws = Workspace.open(home, env);
+  const ws = await Workspace.open(home, env);
   ws.config.set('demo', true);
   // Only the demo's own keys: anything else kept under secrets stays as it was.
   ws.config.set('secrets.shopApiKey', `shop_${randomBytes(12).toString('hex')}`);
   ws.config.set('secrets.erpToken', `erp_${randomBytes(16).toString('hex')}`);
-  seedCatalogs(ws.sqlite, Date.now());
+  await seedCatalogs(ws.store, Date.now());
   return ws;
 }

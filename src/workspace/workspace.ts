@@ -40,6 +40,8 @@ export class Workspace {
   /** The SQLite connection under it, synchronously (going away as callers move to the contract). */
   readonly sqlite: SqliteCore;
   private cachedCatalog: Catalog | undefined;
+  /** The flow files' fingerprint this process last found the store's mirror at. */
+  private syncedFingerprint: string | undefined;
   private configValue: Conf<WorkspaceConfigShape> | undefined;
   /** config.json as opening read it (checked to parse; conf itself loads on first use). */
   private readonly configAtOpen: WorkspaceConfigShape | undefined;
@@ -73,17 +75,17 @@ export class Workspace {
    * Opens (creating when needed) the workspace, syncs its flow files when they changed since the
    * last sync, and marks jobs whose process died.
    */
-  static open(home: string = defaultHome(), env: NodeJS.ProcessEnv = process.env): Workspace {
+  static async open(home: string = defaultHome(), env: NodeJS.ProcessEnv = process.env): Promise<Workspace> {
     const ws = new Workspace(home, env);
     try {
-      ws.syncCatalogIfChanged();
+      await ws.syncCatalogIfChanged();
       if (!ws.readonly) {
-        ws.recovered = recoverStaleJobs(ws.sqlite, Date.now());
+        ws.recovered = await recoverStaleJobs(ws.store, Date.now());
         // A re-queued retry job runs as a newly queued one does: a background worker picks it up.
-        if (ws.recovered.requeued > 0) ensureWorker(ws);
+        if (ws.recovered.requeued > 0) await ensureWorker(ws);
       }
     } catch (e) {
-      ws.close();
+      await ws.close();
       throw e;
     }
     return ws;
@@ -96,14 +98,11 @@ export class Workspace {
   }
 
   /**
-   * The flow files' catalog, loaded on first use (once per process) and mirrored into the store.
-   * Listings read the store's mirror, so most commands never need it.
+   * The flow files' catalog, parsed on first use (once per process). Listings read the store's
+   * mirror, so most commands never need it; what runs flows takes catalogInStore().
    */
   catalog(): Catalog {
-    if (!this.cachedCatalog) {
-      this.cachedCatalog = loadCatalog(this.flowsDir);
-      this.sqlite.syncCatalog(this.cachedCatalog, definitionMasker(this.cachedCatalog.connections.values()));
-    }
+    this.cachedCatalog ??= loadCatalog(this.flowsDir);
     return this.cachedCatalog;
   }
 
@@ -112,9 +111,18 @@ export class Workspace {
     return this.cachedCatalog !== undefined;
   }
 
-  reloadCatalog(): Catalog {
+  /**
+   * The catalog with the store's mirror known to match it (the steps' keys exist): files changed
+   * since this process opened the workspace are synced first.
+   */
+  async catalogInStore(): Promise<Catalog> {
+    await this.syncCatalogIfChanged();
+    return this.catalog();
+  }
+
+  async reloadCatalog(): Promise<Catalog> {
     this.cachedCatalog = undefined;
-    this.syncCatalogIfChanged(true);
+    await this.syncCatalogIfChanged(true);
     return this.catalog();
   }
 
@@ -122,18 +130,25 @@ export class Workspace {
    * Parses, validates and syncs the flow files unless their fingerprint is the one stored at the
    * last sync. Taken before the files are read, so a file changed meanwhile reloads next time.
    */
-  private syncCatalogIfChanged(force = false): void {
+  private async syncCatalogIfChanged(force = false): Promise<void> {
     // The masking's version is part of it: definitions stored by an older, narrower masking are
     // rewritten even when the flow files did not change.
     const fingerprint = `${catalogFingerprint(this.flowsDir)}:mask${MASKING_VERSION}`;
-    if (!force && this.sqlite.getMeta(CATALOG_FINGERPRINT_KEY) === fingerprint) return;
-    this.catalog();
-    try {
-      this.sqlite.setMeta(CATALOG_FINGERPRINT_KEY, fingerprint);
-    } catch (e) {
-      // Only a cache: a workspace opened read-only parses its flow files on every open instead.
-      if ((e as { code?: string }).code !== 'SQLITE_READONLY') throw e;
+    if (!force && fingerprint === this.syncedFingerprint) return;
+    if (!force && (await this.store.meta.getMeta(CATALOG_FINGERPRINT_KEY)) === fingerprint) {
+      this.syncedFingerprint = fingerprint;
+      return;
     }
+    // Parsed afresh: what this process parsed before may predate the change.
+    this.cachedCatalog = loadCatalog(this.flowsDir);
+    if (this.store.readonly) {
+      // Only a cache: a workspace opened read-only parses its flow files on every open instead.
+      this.syncedFingerprint = fingerprint;
+      return;
+    }
+    await this.store.catalog.syncCatalog(this.cachedCatalog, definitionMasker(this.cachedCatalog.connections.values()));
+    await this.store.meta.setMeta(CATALOG_FINGERPRINT_KEY, fingerprint);
+    this.syncedFingerprint = fingerprint;
   }
 
   get isDemo(): boolean {
@@ -157,7 +172,7 @@ export class Workspace {
     return user && typeof user === 'object' ? user : undefined;
   }
 
-  close(): void {
-    this.sqlite.close();
+  async close(): Promise<void> {
+    await this.store.close();
   }
 }

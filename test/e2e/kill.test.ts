@@ -94,10 +94,10 @@ function exited(proc: ChildProcess): Promise<{ code: number | null; signal: Node
 it('a flow run killed with SIGKILL leaves whole pages and a failed job', async () => {
   tmp = tempHome();
   writeFlowFile(tmp.home, 'slow.yaml', FLOWS_YAML);
-  const ws = Workspace.open(tmp.home, process.env);
+  const ws = await Workspace.open(tmp.home, process.env);
   ws.config.set('demo', true);
   ws.config.set('secrets', { shopApiKey: 'shop-kill-test-key', erpToken: 'erp-kill-test-token' });
-  ws.close();
+  await ws.close();
   const dbFile = join(tmp.home, 'flowdeck.db');
   const env = { FLOWDECK_HOME: tmp.home, FLOWDECK_USER: 'kill@acme.example' };
 

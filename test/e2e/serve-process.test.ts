@@ -60,7 +60,7 @@ flows:
 `,
   );
   const env = { FLOWDECK_HOME: tmp.home, FLOWDECK_USER: 'server.operator@acme.example' };
-  const backend = openBackend(tmp.home, { ...process.env, ...env, FLOWDECK_WORKER: 'off' });
+  const backend = await openBackend(tmp.home, { ...process.env, ...env, FLOWDECK_WORKER: 'off' });
   try {
     await backend.runFlow('F');
     return { env, token: new TokenService(backend.ws).create(USER).token, setHold: (on) => (hold = on) };
@@ -173,7 +173,7 @@ it('on SIGTERM mid-retry, ends after the grace period and leaves the job to resu
     db.close();
   }
   // The next open re-queues it (the server's process is gone).
-  const backend = openBackend(tmp!.home, { ...process.env, ...env, FLOWDECK_WORKER: 'off' });
+  const backend = await openBackend(tmp!.home, { ...process.env, ...env, FLOWDECK_WORKER: 'off' });
   try {
     expect((await backend.getJob(jobId)).status).toBe('queued');
   } finally {

@@ -12,7 +12,7 @@ const OPERATOR = 'ops.lead@acme.example';
 let tmp: TempHome;
 let env: NodeJS.ProcessEnv;
 
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempHome();
   env = { ...process.env, FLOWDECK_HOME: tmp.home, FLOWDECK_USER: OPERATOR };
 });
@@ -43,19 +43,19 @@ it('creates, lists and revokes tokens; the token shows once, on stdout alone', a
   expect(JSON.parse(listJson.stdout)).toMatchObject([{ id: 1, active: true }, { id: 2, active: true }]);
 
   // The workspace verifies what the command printed (as serve will), until it is revoked.
-  const verifyNow = () => {
-    const backend = openBackend(tmp.home, env);
+  const verifyNow = async () => {
+    const backend = await openBackend(tmp.home, env);
     try {
       return new TokenService(backend.ws).verify(token);
     } finally {
-      backend.ws.close();
+      await backend.ws.close();
     }
   };
-  expect(verifyNow()).toEqual({ user: 'ana@acme.example', tokenId: 1 });
+  expect(await verifyNow()).toEqual({ user: 'ana@acme.example', tokenId: 1 });
   const revoked = await runInProcess(env, ['tokens', 'revoke', 'laptop']);
   expect(revoked.code, revoked.stderr).toBe(0);
   expect(revoked.stdout).toBe(`Revoked token 1 "laptop" of ana@acme.example (fdk_…${token.slice(-4)}).\n`);
-  expect(verifyNow()).toBeUndefined();
+  expect(await verifyNow()).toBeUndefined();
   const after = await runInProcess(env, ['tokens', 'list']);
   expect(after.stdout).toMatch(/^ 1\s+laptop\s+.*\s+revoked \d+s ago$/m);
 

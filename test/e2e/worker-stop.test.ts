@@ -53,7 +53,7 @@ flows:
 `,
   );
   const env = { FLOWDECK_HOME: tmp.home, FLOWDECK_USER: 'ops@acme.example', FLOWDECK_WORKER: 'off' };
-  const backend = openBackend(tmp.home, { ...process.env, ...env });
+  const backend = await openBackend(tmp.home, { ...process.env, ...env });
   let jobId: string;
   try {
     await runFlowToEnd(backend, 'F');
@@ -85,7 +85,7 @@ flows:
     // No record was recorded as failing because the worker stopped: still one open error each.
     expect(db.prepare('SELECT count(*) FROM errors WHERE resolved = 0').pluck().get()).toBe(3);
     // The next open re-queues it (its process is gone).
-    const next = openBackend(tmp.home, { ...process.env, ...env });
+    const next = await openBackend(tmp.home, { ...process.env, ...env });
     try {
       expect((await next.getJob(jobId)).status).toBe('queued');
     } finally {

@@ -57,7 +57,7 @@ export async function seededHome(): Promise<{ home: string; cleanup: () => void 
   if (!template) {
     const dir = mkdtempSync(join(tmpdir(), 'flowdeck-tui-template-'));
     const env = { ...process.env, FLOWDECK_USER: OPERATOR };
-    const backend = new LocalBackend(seedDemoWorkspace(dir, env));
+    const backend = new LocalBackend(await seedDemoWorkspace(dir, env));
     await runDemoFlows(backend);
     await backend.close();
     template = dir;
@@ -74,8 +74,8 @@ export function removeTemplate(): void {
 }
 
 /** The TUI's retries queue without starting a background worker: tests run the jobs themselves. */
-export function openBackend(home: string): LocalBackend {
-  return new LocalBackend(Workspace.open(home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
+export async function openBackend(home: string): Promise<LocalBackend> {
+  return new LocalBackend(await Workspace.open(home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
 }
 
 export interface SeededTui {
@@ -96,7 +96,7 @@ export function seededTuiPerTest(): SeededTui {
   let tui: TuiHarness | undefined;
   beforeEach(async () => {
     home = await seededHome();
-    backend = openBackend(home.home);
+    backend = await openBackend(home.home);
   });
   afterEach(async () => {
     tui?.unmount();

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import type { Backend } from '../../src/backend/contract/index.js';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import { TokenService } from '../../src/backend/tokens.js';
 import { encodeId } from '../../src/domain/ids.js';
@@ -56,7 +55,7 @@ export interface StartOptions {
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const tmp = tempHome('flowdeck-serve-');
   // No background worker from the tests: queued jobs stay queued unless a test runs them.
-  const local = new LocalBackend(seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: 'serve.operator@acme.example', FLOWDECK_WORKER: 'off' }));
+  const local = new LocalBackend(await seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: 'serve.operator@acme.example', FLOWDECK_WORKER: 'off' }));
   const tokenService = new TokenService(local.ws);
   const tokens = { ana: tokenService.create(ANA, 'laptop').token, ben: tokenService.create(BEN, 'laptop').token };
   const logs: string[] = [];

@@ -28,8 +28,8 @@ export function writeFlowFile(home: string, name: string, yamlText: string): str
   return file;
 }
 
-export function openBackend(home: string, env: NodeJS.ProcessEnv = { ...process.env }): LocalBackend {
-  return new LocalBackend(Workspace.open(home, env));
+export async function openBackend(home: string, env: NodeJS.ProcessEnv = { ...process.env }): Promise<LocalBackend> {
+  return new LocalBackend(await Workspace.open(home, env));
 }
 
 /** A flow file's text with one connection's timeoutMs changed (e.g. the demo's, made faster). */

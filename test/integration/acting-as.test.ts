@@ -30,7 +30,7 @@ async function openErrors(n: number): Promise<string[]> {
 
 beforeEach(async () => {
   tmp = tempHome();
-  backend = new LocalBackend(seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
+  backend = new LocalBackend(await seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
   await runDemoFlows(backend);
 });
 

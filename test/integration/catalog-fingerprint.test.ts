@@ -15,59 +15,59 @@ afterEach(() => temp?.cleanup());
 
 const flowNames = (ws: Workspace) => ws.sqlite.listFlows().filter((f) => !f.removed).map((f) => f.name).sort();
 
-function openClose<T>(home: string, fn: (ws: Workspace) => T): T {
-  const ws = Workspace.open(home, { ...process.env, FLOWDECK_HOME: home });
+async function openClose<T>(home: string, fn: (ws: Workspace) => T): Promise<T> {
+  const ws = await Workspace.open(home, { ...process.env, FLOWDECK_HOME: home });
   try {
     return fn(ws);
   } finally {
-    ws.close();
+    await ws.close();
   }
 }
 
 describe('the catalog fingerprint', () => {
-  it('parses the flow files at the first open and not at the next ones while they are unchanged', () => {
+  it('parses the flow files at the first open and not at the next ones while they are unchanged', async () => {
     temp = tempHome();
     writeFlowFile(temp.home, 'demo.yaml', DEMO_FLOWS_YAML);
-    const first = openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws), fp: ws.sqlite.getMeta(CATALOG_FINGERPRINT_KEY) }));
+    const first = await openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws), fp: ws.sqlite.getMeta(CATALOG_FINGERPRINT_KEY) }));
     expect(first.loaded).toBe(true);
     expect(first.fp).toMatch(/^[0-9a-f]{40}:mask\d+$/);
-    const again = openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws) }));
+    const again = await openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws) }));
     expect(again).toEqual({ loaded: false, flows: first.flows });
     // Asked for, the catalog is still there (parsed then).
-    openClose(temp.home, (ws) => {
+    await openClose(temp.home, (ws) => {
       expect([...ws.catalog().flows.values()].map((f) => f.name).sort()).toEqual(first.flows);
       expect(ws.catalogLoaded).toBe(true);
     });
   });
 
-  it('reloads an edited file even when its size and mtime are put back', () => {
+  it('reloads an edited file even when its size and mtime are put back', async () => {
     temp = tempHome();
     const file = writeFlowFile(temp.home, 'demo.yaml', DEMO_FLOWS_YAML);
     const { atime, mtime } = statSync(file);
-    openClose(temp.home, () => undefined);
+    await openClose(temp.home, () => undefined);
     // Same length, same mtime: only the change time (and the content) tells.
     const edited = DEMO_FLOWS_YAML.replace('name: Shop orders to ERP', 'name: Shop orders to ER2');
     expect(edited).not.toBe(DEMO_FLOWS_YAML);
     expect(edited.length).toBe(DEMO_FLOWS_YAML.length);
     writeFileSync(file, edited);
     utimesSync(file, atime, mtime);
-    const after = openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws) }));
+    const after = await openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws) }));
     expect(after.loaded).toBe(true);
     expect(after.flows).toContain('Shop orders to ER2');
     expect(after.flows).not.toContain('Shop orders to ERP');
   });
 
-  it('notices an added and a removed file, and reports a file made invalid at every open', () => {
+  it('notices an added and a removed file, and reports a file made invalid at every open', async () => {
     temp = tempHome();
     writeFlowFile(temp.home, 'demo.yaml', DEMO_FLOWS_YAML);
-    const before = openClose(temp.home, flowNames);
+    const before = await openClose(temp.home, flowNames);
     writeFlowFile(temp.home, 'empty.yaml', 'connections: []\n');
-    expect(openClose(temp.home, (ws) => ws.catalogLoaded)).toBe(true);
+    expect(await openClose(temp.home, (ws) => ws.catalogLoaded)).toBe(true);
     rmSync(join(temp.home, 'flows', 'demo.yaml'));
-    expect(openClose(temp.home, flowNames)).toEqual([]);
+    expect(await openClose(temp.home, flowNames)).toEqual([]);
     expect(before.length).toBeGreaterThan(0);
 
     writeFlowFile(temp.home, 'demo.yaml', `${DEMO_FLOWS_YAML}\n  - this is: [not valid\n`);
-    for (let i = 0; i < 2; i++) expect(() => openClose(temp.home, () => undefined)).toThrow(FlowDefinitionError);
+    for (let i = 0; i < 2; i++) await expect(openClose(temp.home, () => undefined)).rejects.toThrow(FlowDefinitionError);
   });
 });

@@ -133,9 +133,9 @@ function tuiContext(onAsk: (message: string) => void): { ctx: ActionContext; mes
   return { ctx: { backend, ui }, messages };
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempHome();
-  backend = new LocalBackend(seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
+  backend = new LocalBackend(await seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
   step = backend.resolveStep(backend.resolveFlow(FLOW), STEP);
 });
 

@@ -25,7 +25,7 @@ beforeEach(async () => {
   tmp = tempHome();
   target = await gatedTarget();
   writeFlowFile(tmp.home, 'gated.yaml', GATED_FLOWS_YAML);
-  backend = new LocalBackend(Workspace.open(tmp.home, { ...process.env, TARGET: target.url, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
+  backend = new LocalBackend(await Workspace.open(tmp.home, { ...process.env, TARGET: target.url, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
 });
 
 afterEach(async () => {

@@ -20,7 +20,7 @@ const N = 3000;
 
 beforeAll(async () => {
   tmp = tempHome('flowdeck-generate-');
-  const ws = seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: 'ana.lima@acme.example' });
+  const ws = await seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: 'ana.lima@acme.example' });
   const progress: number[] = [];
   const result = await generateErrors(ws, N, { seed: 7, onProgress: (done) => progress.push(done) });
   expect(result.errors).toBe(N);
@@ -135,7 +135,7 @@ describe('generateStepErrors', () => {
     const other = tempHome('flowdeck-generate-step-');
     try {
       writeFlowFile(other.home, 'demo.yaml', DEMO_FLOWS_YAML);
-      const ws = Workspace.open(other.home, { ...process.env });
+      const ws = await Workspace.open(other.home, { ...process.env });
       try {
         await generateStepErrors(ws, 'Shop orders to ERP', 'ERP sales orders', 1000);
         const db2 = ws.sqlite.db;
@@ -145,7 +145,7 @@ describe('generateStepErrors', () => {
         expect(data.id).toMatch(/^SO-\d+$/);
         expect(data.customer.tier).toBeTruthy();
       } finally {
-        ws.close();
+        await ws.close();
       }
     } finally {
       other.cleanup();

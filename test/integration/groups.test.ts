@@ -20,7 +20,7 @@ let backend: LocalBackend;
 
 beforeAll(async () => {
   tmp = tempHome('flowdeck-groups-');
-  const ws = seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: 'ana.lima@acme.example', FLOWDECK_WORKER: 'off' });
+  const ws = await seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: 'ana.lima@acme.example', FLOWDECK_WORKER: 'off' });
   await generateErrors(ws, 4000, { seed: 3 });
   backend = new LocalBackend(ws);
 });

@@ -120,7 +120,7 @@ async function setUp(env: NodeJS.ProcessEnv = {}): Promise<LocalBackend> {
   const t = tempHome();
   cleanups.push(t.cleanup);
   writeFlowFile(t.home, 'hostile.yaml', flowFile(port));
-  backend = openBackend(t.home, { ...process.env, FLOWDECK_USER: 'ops@acme.example', ...env });
+  backend = await openBackend(t.home, { ...process.env, FLOWDECK_USER: 'ops@acme.example', ...env });
   return backend;
 }
 
@@ -198,7 +198,7 @@ describe.each([
     const repo = new RetryRepo(b.ws.sqlite);
     const retryData = repo.retryDataOf(before.errors.map((e) => decodeId('error', e.errorId)!.rowId));
     await b.runtime.start();
-    const jobId = b.runtime.retries().queue(flow.id, step.key, retryData, 'ops@acme.example', {})!;
+    const jobId = (await b.runtime.retries().queue(flow.id, step.key, retryData, 'ops@acme.example', {}))!;
     const running = b.runtime.runRetryJob(jobId);
     // Every record's request is out, held by the target.
     await until(() => target.sinkRequests === 3 && dribbling.size === 3);

@@ -37,9 +37,9 @@ async function jobs(args: string[]): Promise<{ out: string; err: string }> {
 
 const parse = (text: string) => JSON.parse(text) as Job[];
 
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempHome();
-  backend = new LocalBackend(seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
+  backend = new LocalBackend(await seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
   const { sqlite: store } = backend.ws;
   const flow = backend.resolveFlow(FLOW);
   const step = backend.resolveStep(flow, 'ERP sales orders');

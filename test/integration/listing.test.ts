@@ -18,7 +18,7 @@ let backend: LocalBackend;
 
 beforeEach(async () => {
   tmp = tempHome();
-  backend = new Local(seedDemoWorkspace(tmp.home, { ...process.env }));
+  backend = new Local(await seedDemoWorkspace(tmp.home, { ...process.env }));
   await runFlowToEnd(backend, FLOW);
 });
 
@@ -101,7 +101,7 @@ it('answers a page asked again from what it kept only while nothing changed, her
   expect(afterOwn.errors.map((e) => e.errorId)).not.toContain(gone);
 
   // A change by another connection to the same store (another process, a worker): read anew too.
-  const other = new Local(Workspace.open(tmp.home, { ...process.env }));
+  const other = new Local(await Workspace.open(tmp.home, { ...process.env }));
   try {
     await other.triage.assign(FLOW, STEP, { errorIds: [afterOwn.errors[0]!.errorId] }, 'ben.okafor@acme.example');
   } finally {

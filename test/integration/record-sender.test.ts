@@ -61,7 +61,7 @@ async function importStep(status: number): Promise<{ steps: RuntimeStep[]; runti
   closers.push(() => target.close());
   tmp = tempHome();
   writeFlowFile(tmp.home, 'sender.yaml', FLOWS);
-  const ws = Workspace.open(tmp.home, { ...process.env, TARGET: target.url, TARGET_TOKEN: TOKEN, OTHER_TOKEN, FLOWDECK_WORKER: 'off' });
+  const ws = await Workspace.open(tmp.home, { ...process.env, TARGET: target.url, TARGET_TOKEN: TOKEN, OTHER_TOKEN, FLOWDECK_WORKER: 'off' });
   closers.push(() => ws.close());
   const runtime = new Runtime(ws);
   await runtime.start();

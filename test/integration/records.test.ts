@@ -55,11 +55,11 @@ afterEach(async () => {
   while (cleanups.length) cleanups.pop()!();
 });
 
-function seed(): Fixture {
+async function seed(): Promise<Fixture> {
   const t = tempHome();
   cleanups.push(t.cleanup);
   writeFlowFile(t.home, 'flows.yaml', DEMO_FLOWS_YAML);
-  const b = openBackend(t.home, { ...process.env, FLOWDECK_USER: 'ops@acme.example' });
+  const b = await openBackend(t.home, { ...process.env, FLOWDECK_USER: 'ops@acme.example' });
   const store = b.ws.sqlite;
   const flow = b.resolveFlow(ERP_FLOW);
   const otherFlow = b.resolveFlow('Orders to warehouse');
@@ -256,7 +256,7 @@ function expectShape(schema: string, value: unknown): void {
 
 describe('retry data', () => {
   it('get returns the FlowStepRetryData envelope, by retryDataKey or by errorId', async () => {
-    const f = seed();
+    const f = await seed();
     const e = f.errors[5]!;
     const env = await f.b.records.getRetryData(ERP_FLOW, 'ERP sales orders', e.retryDataKey);
     expectShape('FlowStepRetryData', env);
@@ -275,7 +275,7 @@ describe('retry data', () => {
   });
 
   it('an unknown key, another step\'s key or a connection-class error is no_retrydata_found (exit 1)', async () => {
-    const f = seed();
+    const f = await seed();
     const erp = 'ERP sales orders';
     for (const key of [encodeId('retryData', 999, T0), f.lookupKey, f.connectionErrorId, 'not-a-key', f.errors[0]!.retryDataKey.replace(/^.{8}/, '00000000')]) {
       const e = await failure(f.b.records.getRetryData(ERP_FLOW, erp, key), NoRetryDataError);
@@ -289,7 +289,7 @@ describe('retry data', () => {
   });
 
   it('put replaces the whole envelope, audits it and leaves the error open', async () => {
-    const f = seed();
+    const f = await seed();
     const e = f.errors[2]!;
     const before = await f.b.records.getRetryData(ERP_FLOW, 'ERP sales orders', e.retryDataKey);
     // A full replace: an omitted optional is gone (traceKey and pgExportId are fixed, so they stay).
@@ -309,7 +309,7 @@ describe('retry data', () => {
   });
 
   it('put refuses an envelope that does not fit, naming the field, and changes nothing', async () => {
-    const f = seed();
+    const f = await seed();
     const e = f.errors[3]!;
     const good = await f.b.records.getRetryData(ERP_FLOW, 'ERP sales orders', e.retryDataKey);
     const { data: _data, ...withoutData } = good;
@@ -342,7 +342,7 @@ describe('retry data', () => {
   });
 
   it('patch --dry-run shows before/after per snapshot and changes nothing', async () => {
-    const f = seed();
+    const f = await seed();
     const before = snapshotOf(f);
     const r = await f.b.records.patchRetryData(ERP_FLOW, 'ERP sales orders', { query: 'code:422' }, [{ op: 'set', path: '/data/customer/email', value: 'fixed@example.com' }], { dryRun: true });
     expect(snapshotOf(f)).toBe(before);
@@ -360,7 +360,7 @@ describe('retry data', () => {
   });
 
   it('patch applies one fix to every selected snapshot in one transaction, with one audit row', async () => {
-    const f = seed();
+    const f = await seed();
     const ops = [
       { op: 'set' as const, path: '/data/customer/email', value: 'fixed@example.com' },
       { op: 'unset' as const, path: '/data/customer/fax' },
@@ -387,7 +387,7 @@ describe('retry data', () => {
   });
 
   it('patch leaves snapshots whose test does not hold, and is all-or-nothing when an op cannot apply', async () => {
-    const f = seed();
+    const f = await seed();
     const tested = await f.b.records.patchRetryData(
       ERP_FLOW,
       'ERP sales orders',
@@ -411,7 +411,7 @@ describe('retry data', () => {
   });
 
   it('patch refuses unknown keys, paths outside /data and an empty selection, changing nothing', async () => {
-    const f = seed();
+    const f = await seed();
     const before = snapshotOf(f);
     const set = [{ op: 'set' as const, path: '/data/x', value: 1 }];
     await failure(f.b.records.patchRetryData(ERP_FLOW, 'ERP sales orders', { retryDataKeys: [f.errors[0]!.retryDataKey, encodeId('retryData', 999, T0)] }, set), NoRetryDataError);
@@ -430,7 +430,7 @@ describe('retry data', () => {
 
 describe('request traces', () => {
   it('lists a step\'s traces newest first with statusCode as a string, paging until nextPageURL is null', async () => {
-    const f = seed();
+    const f = await seed();
     const first = await f.b.records.listRequests(ERP_FLOW, 'ERP sales orders');
     expectShape('FlowStepRequestsListResponse', first);
     expect(first.nextPageURL).toBeNull();
@@ -455,7 +455,7 @@ describe('request traces', () => {
   });
 
   it('filters by status code, method (any case), stage and time window', async () => {
-    const f = seed();
+    const f = await seed();
     const list = (p: Parameters<typeof f.b.records.listRequests>[2]) => f.b.records.listRequests(ERP_FLOW, 'ERP sales orders', p).then((r) => r.requests);
     expect((await list({ statusCode: '429' })).map((r) => r.key)).toEqual(f.errors.filter((_, i) => i % 3 === 0).map((e) => e.reqAndResKey).reverse());
     expect((await list({ method: 'put' })).every((r) => r.method === 'PUT')).toBe(true);
@@ -473,7 +473,7 @@ describe('request traces', () => {
   });
 
   it('show decodes the stored request and response, by reqAndResKey or errorId; unknown keys are file_not_found', async () => {
-    const f = seed();
+    const f = await seed();
     const e = f.errors[0]!;
     const r = await f.b.records.getRequest(ERP_FLOW, 'ERP sales orders', e.reqAndResKey);
     expectShape('FlowStepRequestResponse', r);
@@ -491,7 +491,7 @@ describe('request traces', () => {
   });
 
   it('delete removes the named traces, reports unknown keys per key and clears the errors\' reqAndResKey', async () => {
-    const f = seed();
+    const f = await seed();
     const [a, b2] = [f.errors[0]!, f.errors[1]!];
     const unknown = encodeId('trace', 999, T0);
     const before = snapshotOf(f);
@@ -518,7 +518,7 @@ describe('request traces', () => {
 
 describe('jobs search and flow state', () => {
   it('finds the flow\'s runs whose errors or log entries have a trace key with the prefix', async () => {
-    const f = seed();
+    const f = await seed();
     const r = await f.b.records.searchJobs(ERP_FLOW, 'SO-100');
     expectShape('FlowJobsSearchResponse', r);
     expect(r.runs).toEqual([{ _id: f.jobId, _flowId: f.flow.id, type: 'flow', status: 'completed', numSuccess: 0, numError: 0, numIgnore: 0 }]);
@@ -532,7 +532,7 @@ describe('jobs search and flow state', () => {
   });
 
   it('disables and enables a flow, auditing only real changes', async () => {
-    const f = seed();
+    const f = await seed();
     expect((await f.b.records.setFlowDisabled(ERP_FLOW, true)).disabled).toBe(true);
     expect((await f.b.getFlow(ERP_FLOW)).disabled).toBe(true);
     await f.b.records.setFlowDisabled(ERP_FLOW, true);
@@ -547,7 +547,7 @@ describe('jobs search and flow state', () => {
 
 describe('execution logs', () => {
   it('lists a run\'s entries newest first, paging forward and back with nextPageUrl / prevPageUrl', async () => {
-    const f = seed();
+    const f = await seed();
     const all = await f.b.records.listLogs(ERP_FLOW, f.jobId, { pageSize: 1000 });
     expectShape('ExecutionLogsResponse', all);
     expect(all.nextPageUrl).toBeNull();
@@ -587,7 +587,7 @@ describe('execution logs', () => {
   });
 
   it('filters by status (ignore means the stored ignored), steps, trace-key prefix; sorts ascending', async () => {
-    const f = seed();
+    const f = await seed();
     const logs = (p: Parameters<typeof f.b.records.listLogs>[2]) => f.b.records.listLogs(ERP_FLOW, f.jobId, { pageSize: 1000, ...p }).then((r) => r.logs);
     const ignored = await logs({ status: 'ignore' });
     expect(ignored.map((l) => [l.recordId, l.status])).toEqual([
@@ -610,7 +610,7 @@ describe('execution logs', () => {
   });
 
   it('names jobs by id; a child step job stands for its run; another flow\'s job is not found', async () => {
-    const f = seed();
+    const f = await seed();
     const child = f.b.ws.sqlite.childJobs(f.job.id)[0]!;
     const viaChild = await f.b.records.listLogs(ERP_FLOW, encodeId('job', child.id, child.createdAt), { pageSize: 3 });
     expect(viaChild.logs).toEqual((await f.b.records.listLogs(ERP_FLOW, f.jobId, { pageSize: 3 })).logs);
@@ -620,7 +620,7 @@ describe('execution logs', () => {
   });
 
   it('metadata: one step without a traceKey; the trace view across steps with one', async () => {
-    const f = seed();
+    const f = await seed();
     const q = { _expOrImpId: f.lookup.stepId, groupId: f.groupId, recordId: `${f.groupId}-r1-s1` };
     const single = await f.b.records.logMetadata(ERP_FLOW, f.jobId, q);
     expectShape('ExecutionLogMetadataResponse', single);
@@ -648,7 +648,7 @@ describe('execution logs', () => {
   });
 
   it('data: what a record\'s step logged at one stage', async () => {
-    const f = seed();
+    const f = await seed();
     const q = { _expOrImpId: f.erp.stepId, groupId: f.groupId, recordId: `${f.groupId}-r1-s2` };
     const api = await f.b.records.logData(ERP_FLOW, f.jobId, { ...q, stage: 'apiCall' });
     expectShape('ExecutionLogDataResponse', api);
@@ -661,7 +661,7 @@ describe('execution logs', () => {
   });
 
   it('children: the records a record spawned at its step, offset-paged, status as the children API spells it', async () => {
-    const f = seed();
+    const f = await seed();
     const parent = `${f.groupId}-r0-s2`;
     const all = await f.b.records.logChildren(ERP_FLOW, f.jobId, 'ERP sales orders', parent);
     expectShape('FlowJobLogChildrenResponse', all);
@@ -687,7 +687,7 @@ describe('execution logs', () => {
   });
 
   it('findLogEntry finds a record by id, and asks for the step when the id is at several', async () => {
-    const f = seed();
+    const f = await seed();
     const e = await f.b.records.findLogEntry(ERP_FLOW, f.jobId, `${f.groupId}-r3-s2`);
     expectShape('ExecutionLogEntry', e);
     expect(e).toMatchObject({ _expOrImpId: f.erp.stepId, traceKey: 'SO-1003', status: 'error' });
@@ -750,7 +750,7 @@ async function exportCsv(f: Fixture, step: string | undefined, options: CsvExpor
 
 describe('CSV export', () => {
   it('writes the spec\'s header, even for a step without errors', async () => {
-    const f = seed();
+    const f = await seed();
     const empty = await exportCsv(f, 'Shop orders');
     expect(empty.text).toBe(`${specHeader(OPEN_SPEC_TEXT)}\n`);
     expect(empty.result.rows).toBe(0);
@@ -759,7 +759,7 @@ describe('CSV export', () => {
   });
 
   it('writes one row per open error in ascending errorId order, with the listing\'s values', async () => {
-    const f = seed();
+    const f = await seed();
     const { rows, result, progress } = await exportCsv(f, 'ERP sales orders');
     const [header, ...body] = rows;
     expect(header!.join(',')).toBe(specHeader(OPEN_SPEC_TEXT));
@@ -805,7 +805,7 @@ describe('CSV export', () => {
   });
 
   it('resumes at startAtErrorId: ids before it are left out, the id itself is kept', async () => {
-    const f = seed();
+    const f = await seed();
     const start = f.errors[10]!.errorId;
     const { rows } = await exportCsv(f, 'ERP sales orders', { startAtErrorId: start });
     const ids = rows.slice(1).map((r) => r[9]!);
@@ -818,7 +818,7 @@ describe('CSV export', () => {
   });
 
   it('filters with the query language (plain columns, a tag driver, a text driver)', async () => {
-    const f = seed();
+    const f = await seed();
     const codes = (await exportCsv(f, 'ERP sales orders', { query: 'code:429' })).rows.slice(1);
     expect(codes).toHaveLength(10);
     expect(codes.every((r) => r[2] === '429')).toBe(true);
@@ -831,7 +831,7 @@ describe('CSV export', () => {
   });
 
   it('exports resolved errors with resolvedAt and resolvedBy first', async () => {
-    const f = seed();
+    const f = await seed();
     const picked = [f.errors[3]!.errorId, f.errors[8]!.errorId];
     await f.b.triage.resolve(ERP_FLOW, 'ERP sales orders', { errorIds: picked });
     const { rows } = await exportCsv(f, 'ERP sales orders', { resolved: true });
@@ -845,7 +845,7 @@ describe('CSV export', () => {
   });
 
   it('exports a whole flow with the step id first, every step in turn', async () => {
-    const f = seed();
+    const f = await seed();
     const { rows } = await exportCsv(f, undefined);
     expect(rows[0]!.join(',')).toBe(`_expOrImpId,${specHeader(OPEN_SPEC_TEXT)}`);
     const body = rows.slice(1);
@@ -854,7 +854,7 @@ describe('CSV export', () => {
   });
 
   it('refuses bad input before answering a download (nothing to write)', async () => {
-    const f = seed();
+    const f = await seed();
     for (const [options, step] of [
       [{ startAtErrorId: 'zzz' }, 'ERP sales orders'],
       [{ startAtErrorId: f.errors[0]!.retryDataKey }, 'ERP sales orders'],
@@ -868,7 +868,7 @@ describe('CSV export', () => {
   });
 
   it('respects a slow destination\'s backpressure and batches its writes', async () => {
-    const f = seed();
+    const f = await seed();
     const store = f.b.ws.sqlite;
     const many = 5000;
     store.transaction(() => {
@@ -903,8 +903,8 @@ describe('CSV export', () => {
 // ---- ids ------------------------------------------------------------------------------------------------
 
 describe('keys', () => {
-  it('the fixture\'s keys decode to their rows (sanity for the expectations above)', () => {
-    const f = seed();
+  it('the fixture\'s keys decode to their rows (sanity for the expectations above)', async () => {
+    const f = await seed();
     const e = f.errors[0]!;
     expect(decodeId('retryData', e.retryDataKey)?.rowId).toBe(e.retryData);
     expect(decodeId('trace', e.reqAndResKey)?.rowId).toBe(e.trace);

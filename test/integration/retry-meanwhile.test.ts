@@ -39,9 +39,9 @@ beforeEach(async () => {
   tmp = tempHome();
   target = await gatedTarget();
   writeFlowFile(tmp.home, 'gated.yaml', GATED_FLOWS_YAML);
-  runner = new LocalBackend(Workspace.open(tmp.home, envFor(RETRIER)));
+  runner = new LocalBackend(await Workspace.open(tmp.home, envFor(RETRIER)));
   await runFlowToEnd(runner, FLOW);
-  operator = new LocalBackend(Workspace.open(tmp.home, envFor(OPERATOR)));
+  operator = new LocalBackend(await Workspace.open(tmp.home, envFor(OPERATOR)));
   const [first] = (await operator.listErrors(FLOW, STEP)).errors;
   expect(first?.retryDataKey).toBeDefined();
   K = { errorId: first!.errorId, retryDataKey: first!.retryDataKey! };

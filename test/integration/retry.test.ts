@@ -26,7 +26,7 @@ let threadFrom: string | undefined;
 async function seeded(): Promise<LocalBackend> {
   // FLOWDECK_WORKER=off: jobs run in this process only, never in a background worker racing the test.
   const env = { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off', ...(threadFrom !== undefined ? { FLOWDECK_RETRY_THREAD_FROM: threadFrom } : {}) };
-  const b = new Local(seedDemoWorkspace(tmp.home, env));
+  const b = new Local(await seedDemoWorkspace(tmp.home, env));
   await runDemoFlows(b);
   // The runs just saturated the ERP's rate-limit window; these tests are about other failures.
   b.runtime.mockSystems!.erp.setRateLimit(100_000);
@@ -152,7 +152,7 @@ describe.each([
     const step = backend.resolveStep(backend.resolveFlow(CRM_FLOW), CRM_STEP);
     const rowIds = before.errors.map((e) => decodeId('error', e.errorId)!.rowId);
     const repo = new RetryRepo(backend.ws.sqlite);
-    const jobId = backend.runtime.retries().queue(flow._id, step.key, repo.retryDataOf(rowIds), OPERATOR, {})!;
+    const jobId = (await backend.runtime.retries().queue(flow._id, step.key, repo.retryDataOf(rowIds), OPERATOR, {}))!;
     const job = backend.jobOf(backend.ws.sqlite.getJob(jobId)!);
     const canceled = await backend.retries.cancelJob(job._id);
     expect(canceled.status).toBe('canceled');
@@ -172,7 +172,7 @@ describe.each([
     // 5 records a second: the job runs for seconds after it starts, when the cancel is sent (on a
     // condition, not after a pause a loaded machine could stretch past the job's end).
     expect(retryData.length).toBeGreaterThan(10);
-    const jobId = backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, { ratePerSecond: 5 })!;
+    const jobId = (await backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, { ratePerSecond: 5 }))!;
     const job = backend.jobOf(store.getJob(jobId)!);
     const running = backend.runtime.runRetryJob(jobId);
     for (const deadline = Date.now() + 20_000; store.getJob(jobId)!.status !== 'running'; ) {
@@ -198,7 +198,7 @@ describe.each([
     const open = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent', limit: 1000 });
     const repo = new RetryRepo(backend.ws.sqlite);
     const retryData = repo.retryDataOf(open.errors.map((e) => decodeId('error', e.errorId)!.rowId));
-    const jobId = backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, { backoff: fastBackoff })!;
+    const jobId = (await backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, { backoff: fastBackoff }))!;
     const { sqlite: store } = backend.ws;
     // A process (now dead) had claimed the job and settled the first record before it was killed.
     const deadPid = 2 ** 22 + 12345;
@@ -211,7 +211,7 @@ describe.each([
     });
     const resolvedAtBefore = store.db.prepare('SELECT resolved_at FROM errors WHERE retry_data = ?').pluck().get(first);
 
-    expect(recoverStaleJobs(store, Date.now())).toEqual({ failed: 0, requeued: 1 });
+    expect(await recoverStaleJobs(backend.ws.store, Date.now())).toEqual({ failed: 0, requeued: 1 });
     expect(store.getJob(jobId)!.status).toBe('queued');
     expect(await backend.runtime.runRetryJob(jobId)).toBe(true);
 
@@ -234,7 +234,7 @@ describe.each([
     // A validation error never gets a retryAt: only transient classes are retried automatically.
     expect(err!.retryAt).toBeUndefined();
     for (let i = 0; i < 2; i++) {
-      const job = backend.runtime.retries().queue(flow._id, step.key, [rd], 'auto', {})!;
+      const job = (await backend.runtime.retries().queue(flow._id, step.key, [rd], 'auto', {}))!;
       await backend.runtime.runRetryJob(job);
     }
     expect(ws.sqlite.getRetryData(rd)!.attempts).toBe(2);
@@ -247,7 +247,7 @@ describe('guards', () => {
     const flow = await backend.getFlow(ERP_FLOW);
     const step = backend.resolveStep(backend.resolveFlow(ERP_FLOW), ERP_STEP);
     const rd = decodeId('retryData', err!.retryDataKey!)!.rowId;
-    const jobId = backend.runtime.retries().queue(flow._id, step.key, [rd], OPERATOR, {})!;
+    const jobId = (await backend.runtime.retries().queue(flow._id, step.key, [rd], OPERATOR, {}))!;
     await backend.triage.resolve(ERP_FLOW, ERP_STEP, { errorIds: [err!.errorId] });
     const sent = backend.runtime.mockSystems!.erp.received();
     await backend.runtime.runRetryJob(jobId);
@@ -283,7 +283,7 @@ describe('guards', () => {
     for (const e of errors) expect(rowOf(e.errorId).resolved).toBe(false);
     // The store refused the items' release with the rest; the next open releases them, saying why.
     await backend.close();
-    backend = new Local(Workspace.open(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
+    backend = new Local(await Workspace.open(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
     const report = await backend.retries.retryReport(job!._id);
     expect(report.summary).toMatchObject({ pending: 0, skipped: errors.length });
     expect(report.items.every((i) => /disk on fire/.test(i.detail ?? ''))).toBe(true);
@@ -299,7 +299,7 @@ describe('guards', () => {
     const step = backend.resolveStep(backend.resolveFlow(ERP_FLOW), ERP_STEP);
     const repo = new RetryRepo(store);
     const retryData = repo.retryDataOf(errors.map((e) => decodeId('error', e.errorId)!.rowId));
-    const jobId = backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, {})!;
+    const jobId = (await backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, {}))!;
     // SQLITE_FULL for real: the store may not grow, so the new errors of the failed records do not fit.
     store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
     await expect(backend.runtime.runRetryJob(jobId)).rejects.toThrow(/full/);
@@ -367,7 +367,7 @@ describe('workspace reopen', () => {
   it('keeps retry jobs and their outcomes across processes', async () => {
     const job = await retryToEnd(backend, CRM_FLOW, CRM_STEP, { query: 'class:intermittent' }, { backoff: fastBackoff });
     await backend.close();
-    backend = new Local(Workspace.open(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR }));
+    backend = new Local(await Workspace.open(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR }));
     const again = await backend.getJob(job!._id);
     expect(again.status).toBe('completed');
     expect(again.numResolved).toBeGreaterThan(0);

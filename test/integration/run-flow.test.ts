@@ -16,7 +16,7 @@ let tmp: TempHome;
 let target: GatedTarget;
 let backend: LocalBackend | undefined;
 
-const open = () => new LocalBackend(Workspace.open(tmp.home, { ...process.env, TARGET: target.url, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
+const open = async () => new LocalBackend(await Workspace.open(tmp.home, { ...process.env, TARGET: target.url, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
 
 beforeEach(async () => {
   tmp = tempHome();
@@ -33,7 +33,7 @@ afterEach(async () => {
 });
 
 it('answers the job while the run goes on; followJob reports it moving and answers it ended', async () => {
-  backend = open();
+  backend = await open();
   target.hold();
   const started = await backend.runFlow(GATED_FLOW);
   expect(started).toMatchObject({ type: 'flow', triggeredBy: OPERATOR });
@@ -51,7 +51,7 @@ it('answers the job while the run goes on; followJob reports it moving and answe
 });
 
 it('a run that fails on its target ends with its errors recorded, followed like any job', async () => {
-  backend = open();
+  backend = await open();
   // Not held: the target answers 503.
   const done = await followJob(backend, (await backend.runFlow(GATED_FLOW))._id);
   expect(done).toMatchObject({ status: 'completed', numError: 1 });
@@ -59,7 +59,7 @@ it('a run that fails on its target ends with its errors recorded, followed like 
 });
 
 it('close() waits for a run still going to finish before it closes the workspace', async () => {
-  const b = open();
+  const b = await open();
   target.hold();
   const started = await b.runFlow(GATED_FLOW);
   await target.held();
@@ -71,12 +71,12 @@ it('close() waits for a run still going to finish before it closes the workspace
   target.release(200);
   await closing;
   // Another process reads the run as it ended: completed, not left running or failed by the close.
-  backend = open();
+  backend = await open();
   expect(await backend.getJob(started._id)).toMatchObject({ status: 'completed', numSuccess: 1 });
 });
 
 it('a view acting as someone else closes nothing: the run it started goes on and the workspace stays open', async () => {
-  backend = open();
+  backend = await open();
   const ana = backend.actingAs('ana.lima@acme.example');
   target.hold();
   const started = await ana.runFlow(GATED_FLOW);
@@ -87,12 +87,12 @@ it('a view acting as someone else closes nothing: the run it started goes on and
   target.release(200);
   // The owner's close() is what waits for it.
   await backend.close();
-  backend = open();
+  backend = await open();
   expect((await backend.getJob(started._id)).status).toBe('completed');
 });
 
 it('a run is audited as the operator\'s, naming its job', async () => {
-  backend = open();
+  backend = await open();
   const started = await backend.runFlow(GATED_FLOW);
   const audit = backend.ws.sqlite.db.prepare(`SELECT actor, action, flow_id, count, detail FROM audit WHERE action = 'run_flow'`).all();
   expect(audit).toEqual([{ actor: OPERATOR, action: 'run_flow', flow_id: backend.resolveFlow(GATED_FLOW).id, count: 1, detail: JSON.stringify({ job: started._id }) }]);

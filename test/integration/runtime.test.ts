@@ -34,7 +34,7 @@ async function demoBackend(): Promise<LocalBackend> {
   const t = tempHome();
   cleanups.push(t.cleanup);
   writeFlowFile(t.home, 'flows.yaml', FLOWS_YAML);
-  backend = openBackend(t.home, { ...process.env, FLOWDECK_USER: 'runner@acme.example' });
+  backend = await openBackend(t.home, { ...process.env, FLOWDECK_USER: 'runner@acme.example' });
   backend.ws.config.set('demo', true);
   backend.ws.config.set('secrets', { shopApiKey: 'shop_test_key_5f1e2d3c4b5a', erpToken: 'erp_test_token_0a9b8c7d6e5f4a3b' });
   await backend.runtime.start();

@@ -156,7 +156,7 @@ describe('secrets never reach the store', () => {
     const t = tempHome();
     cleanups.push(t.cleanup);
     const flowFile = writeFlowFile(t.home, 'secrets.yaml', flowsYaml(echoUrl));
-    backend = openBackend(t.home, { ...process.env, ...env });
+    backend = await openBackend(t.home, { ...process.env, ...env });
     backend.ws.config.set('demo', true);
 
     const job = await runFlowToEnd(backend, 'Orders with secrets');
@@ -356,7 +356,7 @@ flows:
     expect(sink.http.relativeURI).toBe(`/sink/{{record.id}}?api_key=${MASK}&t={{env.FLOWDECK_T_QUERY}}`);
 
     // The screen: the TUI's detail of an error, request and response included, every frame of it.
-    const tuiBackend = openBackend(t.home, { ...env, FLOWDECK_WORKER: 'off' });
+    const tuiBackend = await openBackend(t.home, { ...env, FLOWDECK_WORKER: 'off' });
     let frames: string[] = [];
     try {
       const flow = await tuiBackend.getFlow('Echoed secrets');

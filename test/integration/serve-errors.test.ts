@@ -12,7 +12,7 @@ afterEach(async () => {
   await server?.close();
 });
 
-const codeOf = (body: unknown) => (body as { errors: Array<{ code: string; message: string }> }).errors[0]!;
+const codeOf = (body: unknown) => (body as { errors: Array<{ code: string; message: string; field?: string }> }).errors[0]!;
 
 describe('bad requests', () => {
   it('answers 400 for malformed JSON, a body of the wrong shape, an unknown field and a bad query string', async () => {

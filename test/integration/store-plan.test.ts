@@ -61,10 +61,10 @@ const signer = new Signer();
 /** The most common signature among the main step's open errors. */
 let groupSig = 0;
 
-beforeAll(() => {
+beforeAll(async () => {
   tmp = tempHome();
   writeFlowFile(tmp.home, 'demo.yaml', DEMO_FLOWS_YAML);
-  backend = openBackend(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR });
+  backend = await openBackend(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR });
   store = backend.ws.sqlite;
   const steps = backend.ws.catalog().flows.size > 0 ? store.listFlows().flatMap((f) => store.steps(f.id)) : [];
   expect(steps.length).toBeGreaterThanOrEqual(6);
@@ -320,7 +320,7 @@ function scans(plan: string[]): string[] {
 }
 
 describe('error listings use indexes, never a scan of the errors table', () => {
-  it('has a realistic store to plan against', () => {
+  it('has a realistic store to plan against', async () => {
     const open = rows.filter((r) => r.step === mainStep && !r.resolved).length;
     expect(open).toBeGreaterThan(3000);
     expect(store.db.prepare('SELECT count(*) FROM sqlite_stat1 WHERE tbl = ?').pluck().get('errors')).toBeGreaterThan(0);
@@ -356,7 +356,7 @@ describe('error listings use indexes, never a scan of the errors table', () => {
     );
   });
 
-  it('another, smaller step is planned the same way', () => {
+  it('another, smaller step is planned the same way', async () => {
     for (const c of CASES) {
       const plan = store.explainListErrors(listing(c, { step: otherStep }), ctx);
       expect(scans(plan), `${c.name}\n${plan.join('\n')}`).toEqual([]);
@@ -385,7 +385,7 @@ describe('error groups are counted from ix_errors_sig, reading no error row', ()
       .sort((a, b) => a.sig - b.sig);
   };
 
-  it("a step's open and resolved groups: one pass over the covering index, no sort", () => {
+  it("a step's open and resolved groups: one pass over the covering index, no sort", async () => {
     for (const resolved of [false, true]) {
       const plan = new GroupsRepo(store).explainCountGroups({ step: mainStep, resolved, terms: [] }, ctx);
       expect(plan, plan.join('\n')).toEqual([expect.stringMatching(/^SEARCH e USING COVERING INDEX ix_errors_sig \(step=\? AND resolved=\?\)$/)]);
@@ -394,7 +394,7 @@ describe('error groups are counted from ix_errors_sig, reading no error row', ()
     expect(counted(otherStep, false)).toEqual(model(otherStep, false));
   });
 
-  it('a filtered set is grouped as its listing walks it', () => {
+  it('a filtered set is grouped as its listing walks it', async () => {
     const plan = new GroupsRepo(store).explainCountGroups({ step: mainStep, resolved: false, terms: queryFromOptions({ code: '429' }).terms }, ctx);
     expect(scans(plan), plan.join('\n')).toEqual([]);
     expect(counted(mainStep, false, 'code:429')).toEqual(model(mainStep, false, (r) => r.code === '429'));
@@ -409,7 +409,7 @@ describe('error groups are counted from ix_errors_sig, reading no error row', ()
 describe('text search is limited to the step inside errors_fts', () => {
   const search = (text: string, step: number) => compileErrorQuery(queryFromOptions({ search: text }).terms, ctx, { step }).driver;
 
-  it('finds a word that only another step has nowhere in the listed step, inside FTS itself', () => {
+  it('finds a word that only another step has nowhere in the listed step, inside FTS itself', async () => {
     const driver = search('quarantined', mainStep);
     expect(driver?.kind).toBe('text');
     const match = (driver as { match: string }).match;
@@ -422,13 +422,13 @@ describe('text search is limited to the step inside errors_fts', () => {
     expect(listed.map((r) => r.id)).toEqual(other.map((r) => r.id).sort((a, b) => b - a));
   });
 
-  it('hands the join only the listed step’s rows', () => {
+  it('hands the join only the listed step’s rows', async () => {
     const match = (search('email', mainStep) as { match: string }).match;
     const ids = store.db.prepare('SELECT rowid FROM errors_fts WHERE errors_fts MATCH ?').pluck().all(match) as number[];
     expect(ids.length).toBe(rows.filter((r) => r.step === mainStep && words(r.message).some((w) => w.startsWith('email'))).length);
   });
 
-  it('never matches the step tokens as message words', () => {
+  it('never matches the step tokens as message words', async () => {
     const token = ftsStepToken(mainStep);
     expect(store.listErrors({ step: mainStep, resolved: false, terms: queryFromOptions({ search: token }).terms, limit: 10 }, ctx)).toEqual([]);
     expect(store.listErrors({ step: mainStep, resolved: false, terms: queryFromOptions({ query: `msg:${token}` }).terms, limit: 10 }, ctx)).toEqual([]);
@@ -447,7 +447,7 @@ describe('since/until become row-id bounds, exactly', () => {
   const model: Array<{ id: number; at: number }> = [];
   const T0 = Date.UTC(2026, 0, 1);
 
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = tempHome('flowdeck-idtime-');
     s = new SqliteCore(`${dir.home}/flowdeck.db`);
     s.db.prepare(`INSERT INTO flows (id, name, file, definition) VALUES ('f', 'F', 'f.yaml', '{}')`).run();
@@ -467,7 +467,7 @@ describe('since/until become row-id bounds, exactly', () => {
     s.db.exec('ANALYZE');
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     s?.close();
     dir?.cleanup();
   });
@@ -477,7 +477,7 @@ describe('since/until become row-id bounds, exactly', () => {
     s.listErrors({ step, resolved: false, terms: queryFromOptions({ query }).terms, limit: 100_000, ...extra }, qctx).map((r) => r.id);
   const iso = (ms: number) => new Date(ms).toISOString();
 
-  it('firstErrorIdAt finds the first row at or after a time by binary search, over gaps', () => {
+  it('firstErrorIdAt finds the first row at or after a time by binary search, over gaps', async () => {
     const sorted = [...model].sort((a, b) => a.id - b.id);
     expect(WRITER_LAG_MS).toBeLessThan(ID_TIME_SKEW_MS);
     expect(sorted.filter((r, i) => i > 0 && r.at < sorted[i - 1]!.at).length, 'rows out of time order').toBeGreaterThan(500);
@@ -490,7 +490,7 @@ describe('since/until become row-id bounds, exactly', () => {
     expect(s.firstErrorIdAt(T0 + 3000 * 10_000 + 3_600_000)).toBe(sorted[sorted.length - 1]!.id + 1);
   });
 
-  it('lists since, until and both exactly as a filter of occurredAt would', () => {
+  it('lists since, until and both exactly as a filter of occurredAt would', async () => {
     const rng = createRng(5);
     for (let k = 0; k < 40; k++) {
       const a = T0 + rng.int(-60_000, 3000 * 10_000 + 60_000);
@@ -511,7 +511,7 @@ describe('since/until become row-id bounds, exactly', () => {
 });
 
 describe('migration 5 rebuilds errors_fts with the step token', () => {
-  it('keeps every message searchable and makes each row findable by its step', () => {
+  it('keeps every message searchable and makes each row findable by its step', async () => {
     const index = MIGRATIONS.findIndex((m) => /CREATE VIRTUAL TABLE errors_fts USING fts5 \(message, step,/.test(m));
     expect(index).toBeGreaterThan(0);
     const db = new SqliteCore(':memory:').db; // fully migrated; take it back to the schema before

@@ -52,9 +52,9 @@ function addDue(step: StepRow, n: number, { withRetryData = true, dueAt = Date.n
 
 const autoJobs = () => store().listJobs({ type: 'retry', limit: 1000 }).filter((j) => j.triggeredBy === 'auto');
 
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempHome();
-  backend = new LocalBackend(seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
+  backend = new LocalBackend(await seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
 });
 
 afterEach(async () => {
@@ -68,26 +68,26 @@ describe('the automatic-retry sweep', () => {
     const lookup = stepNamed('CRM customer lookup');
     addDue(erp, 12_000);
     addDue(lookup, 30);
-    expect(queueDueRetries(backend.ws, backend.runtime, Date.now())).toBe(2);
+    expect(await queueDueRetries(backend.ws, backend.runtime, Date.now())).toBe(2);
     const jobs = autoJobs();
     expect(jobs.map((j) => j.step).sort()).toEqual([erp.key, lookup.key].sort());
     const counts = await Promise.all(jobs.map((j) => backend.retries.recordCounts(encodeId('job', j.id, j.createdAt))));
     expect(counts.map((c) => c!.total).sort((a, b) => a - b)).toEqual([30, 12_000]);
     // Nothing is due any more: the next sweeps queue nothing.
-    expect(queueDueRetries(backend.ws, backend.runtime, Date.now())).toBe(0);
+    expect(await queueDueRetries(backend.ws, backend.runtime, Date.now())).toBe(0);
   });
 
   it('leaves a step alone while its automatic job is unfinished, and sweeps it after', async () => {
     const erp = stepNamed('ERP sales orders');
     addDue(erp, 3);
-    expect(queueDueRetries(backend.ws, backend.runtime, Date.now())).toBe(1);
+    expect(await queueDueRetries(backend.ws, backend.runtime, Date.now())).toBe(1);
     const [first] = autoJobs();
     // More errors of the step fall due while the job is still queued.
     addDue(erp, 4);
-    for (let i = 0; i < 3; i++) expect(queueDueRetries(backend.ws, backend.runtime, Date.now())).toBe(0);
+    for (let i = 0; i < 3; i++) expect(await queueDueRetries(backend.ws, backend.runtime, Date.now())).toBe(0);
     expect(autoJobs()).toHaveLength(1);
     await backend.retries.cancelJob(encodeId('job', first!.id, first!.createdAt));
-    expect(queueDueRetries(backend.ws, backend.runtime, Date.now())).toBe(1);
+    expect(await queueDueRetries(backend.ws, backend.runtime, Date.now())).toBe(1);
     const second = autoJobs().find((j) => j.id !== first!.id)!;
     expect((await backend.retries.recordCounts(encodeId('job', second.id, second.createdAt)))!.total).toBe(4);
   });
@@ -97,7 +97,7 @@ describe('the automatic-retry sweep', () => {
     expect(generator.kind).toBe('export');
     const pageFailures = addDue(generator, 5, { withRetryData: false });
     const noData = addDue(stepNamed('ERP sales orders'), 2, { withRetryData: false });
-    expect(queueDueRetries(backend.ws, backend.runtime, Date.now())).toBe(0);
+    expect(await queueDueRetries(backend.ws, backend.runtime, Date.now())).toBe(0);
     expect(autoJobs()).toEqual([]);
     for (const id of [...pageFailures, ...noData]) {
       const row = store().getError(Number.parseInt(id.slice(10), 16))!;

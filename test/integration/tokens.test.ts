@@ -25,9 +25,9 @@ let clockMs: number;
 let tokens: TokenService;
 const others: Array<{ close: () => unknown }> = [];
 
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempHome();
-  backend = openBackend(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR });
+  backend = await openBackend(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR });
   clockMs = Date.parse('2026-12-01T10:00:00Z');
   tokens = new TokenService(backend.ws, { now: () => clockMs });
 });
@@ -41,7 +41,7 @@ afterEach(async () => {
 const lastUsed = (id: number) => (backend.ws.sqlite.db.prepare('SELECT last_used_at FROM api_tokens WHERE id = ?').get(id) as { last_used_at: number | null }).last_used_at;
 
 describe('TokenService', () => {
-  it('creates a token that verifies as its user until it is revoked', () => {
+  it('creates a token that verifies as its user until it is revoked', async () => {
     const { token, info } = tokens.create(ANA, 'laptop');
     expect(token).toMatch(/^fdk_[A-Za-z0-9_-]{43}$/);
     expect(info).toEqual({
@@ -87,10 +87,10 @@ describe('TokenService', () => {
       expect(listed).not.toContain(hashToken(token));
     }
     expect(bytes.includes(hashToken(made[0]!.token))).toBe(true); // the file was read, and it is the hash
-    backend = openBackend(tmp.home);
+    backend = await openBackend(tmp.home);
   });
 
-  it('records a use at most once a minute', () => {
+  it('records a use at most once a minute', async () => {
     const { token, info } = tokens.create(ANA, 'laptop');
     expect(lastUsed(info.id)).toBeNull();
     const first = clockMs;
@@ -104,7 +104,7 @@ describe('TokenService', () => {
     expect(lastUsed(info.id)).toBe(clockMs);
   });
 
-  it("does not wait for another process's write lock to record a use, and records it once the lock is free", () => {
+  it("does not wait for another process's write lock to record a use, and records it once the lock is free", async () => {
     const { token, info } = tokens.create(ANA, 'laptop');
     const other = new Database(backend.ws.dbFile);
     others.push(other);
@@ -119,23 +119,23 @@ describe('TokenService', () => {
     expect(lastUsed(info.id)).toBe(clockMs);
   });
 
-  it('sees a revoke made by another process at the next request', () => {
+  it('sees a revoke made by another process at the next request', async () => {
     const { token } = tokens.create(ANA, 'laptop');
     expect(tokens.verify(token)?.user).toBe(ANA);
-    const cli = openBackend(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR });
+    const cli = await openBackend(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR });
     others.push({ close: () => cli.close() });
     new TokenService(cli.ws).revoke('laptop');
     expect(tokens.verify(token)).toBeUndefined();
   });
 
-  it('answers undefined alike for junk, an unknown token and a revoked one', () => {
+  it('answers undefined alike for junk, an unknown token and a revoked one', async () => {
     const { token } = tokens.create(ANA, 'laptop');
     const stranger = `fdk_${'A'.repeat(43)}`;
     tokens.revoke(token);
     for (const text of ['', 'Bearer x', token.slice(0, -1), `${token} `, stranger, token]) expect(tokens.verify(text)).toBeUndefined();
   });
 
-  it('revokes by id, name, last 4 characters or the whole token, and says which when a name is shared', () => {
+  it('revokes by id, name, last 4 characters or the whole token, and says which when a name is shared', async () => {
     const a = tokens.create(ANA, 'laptop');
     const b = tokens.create(BOB, 'laptop');
     const c = tokens.create(ANA, 'ci');
@@ -149,12 +149,12 @@ describe('TokenService', () => {
     expect(tokens.list().every((t) => !t.active)).toBe(true);
   });
 
-  it('revokes by bare last 4 characters when no token has that name', () => {
+  it('revokes by bare last 4 characters when no token has that name', async () => {
     const a = tokens.create(ANA, 'laptop');
     expect(tokens.revoke(a.info.last4).id).toBe(a.info.id);
   });
 
-  it('refuses bad input with one clear message, changing nothing', () => {
+  it('refuses bad input with one clear message, changing nothing', async () => {
     expect(() => tokens.create('ana', 'laptop')).toThrow(InvalidInputError);
     expect(() => tokens.create('ana', 'laptop')).toThrow(/not an email address: "ana"/);
     expect(() => tokens.create(ANA, '  ')).toThrow(/cannot be empty/);
@@ -182,7 +182,7 @@ describe('TokenService', () => {
 });
 
 describe('the api_tokens table', () => {
-  it('is in the schema doctor checks; its hash index, dropped, is noticed and re-created', () => {
+  it('is in the schema doctor checks; its hash index, dropped, is noticed and re-created', async () => {
     const expected = expectedSchema();
     expect(expected.get('api_tokens')).toBe('table');
     expect(expected.get('ix_api_tokens_hash')).toBe('index');
@@ -198,7 +198,7 @@ describe('the api_tokens table', () => {
     expect(() => db.prepare('INSERT INTO api_tokens (user_email, name, hash, last4, created_at) SELECT user_email, name || 2, hash, last4, created_at FROM api_tokens').run()).toThrow(/UNIQUE/);
   });
 
-  it('is added to a store of the previous schema, its rows kept', () => {
+  it('is added to a store of the previous schema, its rows kept', async () => {
     const db = new Database(':memory:');
     others.push(db);
     const version = MIGRATIONS.findIndex((sql) => sql.includes('CREATE TABLE api_tokens'));

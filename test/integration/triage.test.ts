@@ -119,9 +119,9 @@ async function expectUnchanged(action: () => Promise<unknown>, kind: new (...arg
   return error!;
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempHome();
-  backend = new LocalBackend(seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR }));
+  backend = new LocalBackend(await seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR }));
   triage = backend.triage;
   const flow = backend.resolveFlow(FLOW);
   step = backend.resolveStep(flow, STEP);
@@ -367,7 +367,7 @@ describe('selection by retryDataKeys', () => {
     // two errors of one record share its snapshot: one record, two errors
     const shared = store().insertRetryData({ step: step.key, createdAt: Date.now(), stage: 'import', data: { id: 'SO-shared' } });
     const pair = insertErrors(step, 2, { sharedRetryData: shared });
-    const busy = backend.runtime.retries().queue(step.flowId, step.key, [rowOf(ids[1]!).retryData!, shared], OPERATOR, {})!;
+    const busy = (await backend.runtime.retries().queue(step.flowId, step.key, [rowOf(ids[1]!).retryData!, shared], OPERATOR, {}))!;
     const jobs = () => db().prepare('SELECT count(*) FROM jobs').pluck().get();
     const before = { store: snapshot(), jobs: jobs() };
 
@@ -572,7 +572,7 @@ describe('config keys', () => {
       join(backend.ws.flowsDir, 'partner.yaml'),
       'connections:\n  - name: Partner\n    http:\n      baseURI: "{{config.partner.baseUrl}}"\n      auth: { type: bearer, token: "{{ config.secrets.partnerToken }}" }\n',
     );
-    backend.ws.reloadCatalog();
+    await backend.ws.reloadCatalog();
     await expect(triage.setConfig('partner.url', 'x')).rejects.toThrow('unknown config key "partner.url" (known keys: user.email, secrets.<name>, partner.baseUrl)');
     await triage.setConfig('partner.baseUrl', 'http://127.0.0.1:9');
     await triage.setConfig('secrets.partnerToken', 'p_s3cr3t');
@@ -584,7 +584,7 @@ describe('config keys', () => {
       join(backend.ws.flowsDir, 'partner.yaml'),
       'connections:\n  - name: Partner\n    http:\n      baseURI: "http://127.0.0.1:9"\n      auth: { type: bearer, token: "{{config.partner.token}}" }\n',
     );
-    backend.ws.reloadCatalog();
+    await backend.ws.reloadCatalog();
     await triage.setConfig('partner.token', 'p_t0ken_value');
     await triage.setConfig('user.email', 'night.shift@acme.example');
     const audit = db().prepare(`SELECT detail FROM audit WHERE action = 'config_set'`).pluck().all() as string[];
@@ -600,10 +600,10 @@ describe('config keys', () => {
   it('get shows a key that is stored but no longer referenced (masked); refuses only a key neither known nor stored', async () => {
     const file = join(backend.ws.flowsDir, 'partner.yaml');
     writeFileSync(file, 'connections:\n  - name: Partner\n    http:\n      baseURI: "http://127.0.0.1:9"\n      auth: { type: bearer, token: "{{config.partner.token}}" }\n');
-    backend.ws.reloadCatalog();
+    await backend.ws.reloadCatalog();
     await triage.setConfig('partner.token', 'p_t0ken_value');
     rmSync(file);
-    backend.ws.reloadCatalog();
+    await backend.ws.reloadCatalog();
     expect(await triage.getConfig('partner.token')).toBe(MASK);
     expect(await triage.getConfig('partner')).toEqual({ token: MASK });
     await expect(triage.getConfig('partner.other')).rejects.toThrow(/^unknown config key "partner\.other" \(known keys: user\.email, secrets\.<name>, demo\)$/);

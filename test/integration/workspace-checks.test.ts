@@ -32,17 +32,17 @@ function home(): string {
   return t.home;
 }
 
-function open(dir: string, extra: NodeJS.ProcessEnv = {}): LocalBackend {
-  const b = openBackend(dir, { ...env, ...extra });
+async function open(dir: string, extra: NodeJS.ProcessEnv = {}): Promise<LocalBackend> {
+  const b = await openBackend(dir, { ...env, ...extra });
   backends.push(b);
   return b;
 }
 
 /** A demo-flows workspace with one open error (and snapshot) on the ERP import and one on the CRM lookup. */
-function seeded(): { dir: string; b: LocalBackend; importKey: string; lookupKey: string; importErrorId: string } {
+async function seeded(): Promise<{ dir: string; b: LocalBackend; importKey: string; lookupKey: string; importErrorId: string }> {
   const dir = home();
   writeFlowFile(dir, 'flows.yaml', DEMO_FLOWS_YAML);
-  const b = open(dir);
+  const b = await open(dir);
   const store = b.ws.sqlite;
   const flow = b.resolveFlow(FLOW);
   const [shop, lookup, erp] = store.steps(flow.id);
@@ -61,7 +61,7 @@ const auditCount = (b: LocalBackend) => (b.ws.sqlite.db.prepare('SELECT count(*)
 
 describe('retry-data put', () => {
   it('refuses data the stage cannot use and a changed traceKey, and saves nothing', async () => {
-    const { b, importKey, lookupKey } = seeded();
+    const { b, importKey, lookupKey } = await seeded();
     const records = b.records;
     const imp = await records.getRetryData(FLOW, 'ERP sales orders', importKey);
     const look = await records.getRetryData(FLOW, 'CRM customer lookup', lookupKey);
@@ -90,7 +90,7 @@ describe('retry-data put', () => {
 
 describe('config set', () => {
   it('refuses __proto__, constructor and prototype in a key, writes no audit row and leaves config.json alone', async () => {
-    const { b } = seeded();
+    const { b } = await seeded();
     for (const key of ['secrets.__proto__', 'secrets.constructor', 'secrets.prototype', 'prototype']) {
       await expect(b.triage.setConfig(key, 'x')).rejects.toThrow(/is not a config key: ".*" cannot be a name in it$/);
     }
@@ -100,24 +100,24 @@ describe('config set', () => {
 });
 
 describe('opening a hostile workspace', () => {
-  it('FLOWDECK_HOME that is a file is said to be one', () => {
+  it('FLOWDECK_HOME that is a file is said to be one', async () => {
     const file = join(home(), 'not-a-dir');
     writeFileSync(file, 'x');
-    expect(() => Workspace.open(file, env)).toThrow(new WorkspaceError(`the workspace ${file} is a file, not a directory; point FLOWDECK_HOME at a directory (or move the file away)`));
-    expect(() => Workspace.open(join(file, 'sub'), env)).toThrow(/^cannot create the workspace directory .*: a part of the path is a file, not a directory/);
+    await expect(Workspace.open(file, env)).rejects.toThrow(new WorkspaceError(`the workspace ${file} is a file, not a directory; point FLOWDECK_HOME at a directory (or move the file away)`));
+    await expect(Workspace.open(join(file, 'sub'), env)).rejects.toThrow(/^cannot create the workspace directory .*: a part of the path is a file, not a directory/);
   });
 
-  it('a corrupt or empty config.json names the file and how to fix it', () => {
+  it('a corrupt or empty config.json names the file and how to fix it', async () => {
     const dir = home();
     const file = join(dir, 'config.json');
     writeFileSync(file, '{"user": ');
-    expect(() => Workspace.open(dir, env)).toThrow(/config\.json is not valid JSON \(.*\): fix it by hand, or move it away to start with an empty config/);
+    await expect(Workspace.open(dir, env)).rejects.toThrow(/config\.json is not valid JSON \(.*\): fix it by hand, or move it away to start with an empty config/);
     writeFileSync(file, '');
-    expect(() => Workspace.open(dir, env)).toThrow(`${file} is empty: fix it by hand`);
+    await expect(Workspace.open(dir, env)).rejects.toThrow(`${file} is empty: fix it by hand`);
   });
 
   it('a wrong-typed config value a connection uses is named before a run starts', async () => {
-    const { dir, b } = seeded();
+    const { dir, b } = await seeded();
     b.ws.config.set('secrets', 'not-an-object');
     await expect(b.runFlow(FLOW)).rejects.toThrow(`${join(dir, 'config.json')}: "secrets" must be an object of named secrets, is a string`);
   });
@@ -125,7 +125,7 @@ describe('opening a hostile workspace', () => {
   it('a baseURI that renders to no URL is named with its connection, a literal password masked', async () => {
     const dir = home();
     writeFlowFile(dir, 'flows.yaml', DEMO_FLOWS_YAML.replace('baseURI: "{{mocks.shop}}"', 'baseURI: "http://svc:s3cr3t@{{config.shopHost}} x"'));
-    const b = open(dir);
+    const b = await open(dir);
     const err = await b.runFlow(FLOW).then(
       () => undefined,
       (e: unknown) => e as Error,
@@ -136,7 +136,7 @@ describe('opening a hostile workspace', () => {
   });
 
   it('missing indexes (a kill during the demo generator) are re-created on open; a missing table is said', async () => {
-    const { dir, b } = seeded();
+    const { dir, b } = await seeded();
     const db = b.ws.sqlite.db;
     const dropped = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'errors' AND sql IS NOT NULL").all() as Array<{ name: string }>).map((r) => r.name);
     expect(dropped.length).toBeGreaterThanOrEqual(10);
@@ -147,19 +147,19 @@ describe('opening a hostile workspace', () => {
     expect(report.ok).toBe(false);
     expect(report.checks.find((c) => c.name === 'schema')).toMatchObject({ ok: false, fix: expect.stringMatching(/^run flowdeck doctor --repair/) });
 
-    const again = open(dir);
+    const again = await open(dir);
     expect(again.ws.repairedSchema.sort()).toEqual(dropped.slice(2).sort());
     expect(checkSchema(again.ws.sqlite.db)).toEqual({ missingTables: [], missingIndexes: [], missingOther: [] });
     expect(runDoctor(dir, env).ok).toBe(true);
 
     again.ws.sqlite.db.exec('DROP TABLE log_data');
     await backends.pop()!.close();
-    expect(() => Workspace.open(dir, env)).toThrow(`the store ${join(dir, 'flowdeck.db')} is damaged: table log_data is missing; run flowdeck doctor for what to do`);
+    await expect(Workspace.open(dir, env)).rejects.toThrow(`the store ${join(dir, 'flowdeck.db')} is damaged: table log_data is missing; run flowdeck doctor for what to do`);
     expect(runDoctor(dir, env).checks.find((c) => c.name === 'schema')).toMatchObject({ ok: false, detail: 'missing table log_data' });
   });
 
   it('doctor --repair re-creates missing indexes itself', async () => {
-    const { dir, b } = seeded();
+    const { dir, b } = await seeded();
     b.ws.sqlite.db.exec('DROP INDEX ix_errors_code');
     await backends.pop()!.close();
     const repaired = runDoctor(dir, env, { repair: true });
@@ -168,7 +168,7 @@ describe('opening a hostile workspace', () => {
   });
 
   it('doctor finds damaged pages with integrity_check and says what to do', async () => {
-    const { dir, b } = seeded();
+    const { dir, b } = await seeded();
     const db = b.ws.sqlite.db;
     // Enough rows that errors' pages are not the first ones, then overwrite the middle of the file.
     db.transaction(() => {
@@ -197,9 +197,9 @@ describe('opening a hostile workspace', () => {
 
 describe('a read-only workspace', () => {
   it('reads (the store opened read-only) and refuses writes as read-only, changing nothing', async () => {
-    const { dir, importErrorId } = seeded();
+    const { dir, importErrorId } = await seeded();
     await backends.pop()!.close();
-    const ro = open(dir, { FLOWDECK_READONLY: '1' });
+    const ro = await open(dir, { FLOWDECK_READONLY: '1' });
     expect(ro.ws.readonly).toBe(true);
     expect(ro.ws.sqlite.db.readonly).toBe(true);
     expect((await ro.listErrors(FLOW, 'ERP sales orders')).errors.map((e) => e.errorId)).toEqual([importErrorId]);
@@ -209,18 +209,18 @@ describe('a read-only workspace', () => {
     expect((await ro.listErrors(FLOW, 'ERP sales orders')).errors).toHaveLength(1);
   });
 
-  it('with no store yet says so rather than creating one', () => {
-    expect(() => Workspace.open(home(), { ...env, FLOWDECK_READONLY: '1' })).toThrow(/is read-only and has no store yet; make it writable once/);
+  it('with no store yet says so rather than creating one', async () => {
+    await expect(Workspace.open(home(), { ...env, FLOWDECK_READONLY: '1' })).rejects.toThrow(/is read-only and has no store yet; make it writable once/);
   });
 });
 
 describe('a flow whose file is gone', () => {
   it('is listed as removed while it has open errors, which stay readable and resolvable but not retryable', async () => {
-    const { dir, importErrorId } = seeded();
+    const { dir, importErrorId } = await seeded();
     await backends.pop()!.close();
     unlinkSync(join(dir, 'flows', 'flows.yaml'));
     rmSync(join(dir, 'flows'), { recursive: true });
-    const b = open(dir);
+    const b = await open(dir);
     const flows = await b.listFlows();
     expect(flows.map((f) => [f.name, f.removed, f.numOpenError])).toEqual([[FLOW, true, 2]]);
     expect((await b.getFlow(FLOW)).removed).toBe(true);

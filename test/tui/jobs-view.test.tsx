@@ -17,7 +17,7 @@ let mine: string;
 
 beforeEach(async () => {
   home = await seededHome();
-  backend = openBackend(home.home);
+  backend = await openBackend(home.home);
   const { sqlite: store } = backend.ws;
   const flow = backend.resolveFlow(ERP_FLOW);
   const step = backend.resolveStep(flow, ERP_STEP);

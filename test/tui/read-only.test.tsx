@@ -20,7 +20,7 @@ afterEach(async () => {
 
 it('x on a read-only workspace says the workspace is read-only and changes nothing', async () => {
   home = await seededHome();
-  backend = new LocalBackend(Workspace.open(home.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off', FLOWDECK_READONLY: '1' }));
+  backend = new LocalBackend(await Workspace.open(home.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off', FLOWDECK_READONLY: '1' }));
   const flow = await backend.getFlow(ERP_FLOW);
   const step = flow.steps.find((s) => s.name === ERP_STEP)!;
   const before = step.numOpenError;

@@ -21,7 +21,7 @@ afterEach(async () => {
 it('the flows view marks flows no flow file defines any more as removed', async () => {
   home = await seededHome();
   rmSync(join(home.home, 'flows'), { recursive: true });
-  backend = openBackend(home.home);
+  backend = await openBackend(home.home);
   tui = renderTui(backend);
   const frame = await tui.waitFor(ERP_FLOW);
   expect(lineWith(frame, ERP_FLOW)).toMatch(/\sremoved$/);

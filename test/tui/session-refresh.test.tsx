@@ -23,7 +23,7 @@ let tui: TuiHarness | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'flowdeck-tui-session-'));
-  const ws = seedDemoWorkspace(dir, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' });
+  const ws = await seedDemoWorkspace(dir, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' });
   await generateStepErrors(ws, ERP_FLOW, ERP_STEP, N, { worker: false });
   backend = new LocalBackend(ws);
 }, 120_000);
@@ -166,7 +166,7 @@ describe('the flows view', () => {
     const before = (await backend.getFlow(ERP_FLOW)).numOpenError;
     await tui.waitFor((f) => (lineWith(f, ERP_FLOW) ?? '').includes(before.toLocaleString('en-US')));
     // Another process: its own backend on the same workspace.
-    const other = new LocalBackend(Workspace.open(dir, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
+    const other = new LocalBackend(await Workspace.open(dir, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
     const ids = (await other.listErrors(ERP_FLOW, ERP_STEP, { limit: 2 })).errors.map((e) => e.errorId);
     await other.triage.resolve(ERP_FLOW, ERP_STEP, { errorIds: ids });
     try {

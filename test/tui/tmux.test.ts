@@ -68,7 +68,7 @@ beforeEach(async () => {
   socket = `flowdeck-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   // Seeded in this process with the ERP's rate-limit clock stopped: a known share of the orders
   // is rate-limited however loaded the machine (a real-time `demo` may see no 429 at all).
-  const seeder = new LocalBackend(seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR }));
+  const seeder = new LocalBackend(await seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR }));
   try {
     await runDemoFlows(seeder);
   } finally {

@@ -20,7 +20,7 @@ let backend: LocalBackend;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'flowdeck-tui-virtual-'));
   // No background worker: automatic retries would add errors while the test counts rows.
-  const ws = seedDemoWorkspace(dir, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' });
+  const ws = await seedDemoWorkspace(dir, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' });
   await generateStepErrors(ws, ERP_FLOW, ERP_STEP, N, { worker: false });
   backend = new LocalBackend(ws);
 }, 120_000);
