@@ -172,6 +172,6 @@ export function workspaceAccess(local: LocalBackend, tokens: TokenService): Pick
       return backend;
     },
     verifyToken: async (token) => tokens.verify(token),
-    tokenActive: async (tokenId) => typeof tokenId === 'number' && tokens.isActive(tokenId),
+    tokenActive: async (tokenId) => typeof tokenId === 'number' && (await tokens.isActive(tokenId)),
   };
 }

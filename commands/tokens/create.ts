@@ -19,7 +19,7 @@ export function tokensCreateCommand(io: CommandIO): Command {
       // Local-only admin: the workspace's own store, through backend.ws.
       await withLocalBackend(io, 'flowdeck tokens', async (backend) => {
         const { TokenService } = await import('../../src/backend/tokens.js');
-        const { token, info } = new TokenService(backend.ws).create(opts.user, opts.name);
+        const { token, info } = await new TokenService(backend.ws).create(opts.user, opts.name);
         // The note goes to stderr, the token (or the JSON holding it) alone to stdout: a capture gets
         // just the token, a terminal shows both.
         io.stderr.write(

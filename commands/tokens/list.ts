@@ -10,7 +10,7 @@ export function tokensListCommand(io: CommandIO): Command {
       // Local-only admin: the workspace's own store, through backend.ws.
       await withLocalBackend(io, 'flowdeck tokens', async (backend) => {
         const { TokenService } = await import('../../src/backend/tokens.js');
-        const tokens = new TokenService(backend.ws).list();
+        const tokens = await new TokenService(backend.ws).list();
         if (opts.json) return print(io, json(tokens));
         if (tokens.length === 0) return print(io, 'No tokens yet: flowdeck tokens create --user <email> [--name <name>]');
         print(

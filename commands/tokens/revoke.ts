@@ -11,7 +11,7 @@ export function tokensRevokeCommand(io: CommandIO): Command {
       // Local-only admin: the workspace's own store, through backend.ws.
       await withLocalBackend(io, 'flowdeck tokens', async (backend) => {
         const { TokenService } = await import('../../src/backend/tokens.js');
-        const info = new TokenService(backend.ws).revoke(ref);
+        const info = await new TokenService(backend.ws).revoke(ref);
         print(io, opts.json ? json(info) : `Revoked token ${info.id} "${info.name}" of ${info.user} (${info.hint}).`);
       });
     });

@@ -2,12 +2,14 @@ import { stringify } from 'csv-stringify/sync';
 import { InvalidInputError } from '../domain/errors.js';
 import { decodeId, ID_KINDS, idSeconds } from '../domain/ids.js';
 import { parseQuery } from '../domain/query.js';
-import { CSV_SLOTS, RecordsRepo, type CsvChunkStatement } from '../store/sqlite/records-repo.js';
+import { CSV_SLOTS } from '../store/contract/csv.js';
+import type { CsvChunkQuery, QueryContext } from '../store/contract/queries.js';
+import type { Store } from '../store/contract/store.js';
 import type { LocalBackend } from './local-backend.js';
 import type { CsvExportOptions, TextDownload } from './contract/index.js';
 
 // The CSV export of a step's (or a whole flow's) open or resolved errors, with exactly the columns
-// the API's signedURL endpoints document. Built for a million rows: SQLite hands back raw arrays in
+// the API's signedURL endpoints document. Built for a million rows: the store hands back raw arrays in
 // keyset chunks, each array is rewritten in place into the output row (no per-row objects), each
 // chunk becomes one string of CSV records, and that string is one write that respects the
 // destination's backpressure. The header is always written, also for zero rows.
@@ -178,12 +180,6 @@ class RowFormatter {
   }
 }
 
-/** Where a walk over the plans stands: the next plan, and the next error row id within it. */
-interface Cursor {
-  plan: number;
-  fromId: number;
-}
-
 interface ExportShape {
   lead: number;
   resolved: boolean;
@@ -230,14 +226,17 @@ export function csvHeader(columns: readonly string[]): string {
  */
 class ChunkSource {
   private sinceYield = 0;
+  private plan = 0;
+  private rows: AsyncIterator<unknown[][]> | undefined;
 
   constructor(
-    private readonly plans: CsvChunkStatement[],
-    private readonly cursor: Cursor,
+    private readonly store: Store,
+    private readonly plans: CsvChunkQuery[],
+    private readonly ctx: QueryContext,
     private readonly format: RowFormatter,
     private readonly shape: ExportShape,
-    /** The starting row id of every plan after the first: the resume point applies to each step. */
-    private readonly firstId: number,
+    /** Where every plan starts: the resume point applies to each step. */
+    private readonly fromId: number,
   ) {}
 
   async next(): Promise<unknown[][] | null> {
@@ -245,17 +244,25 @@ class ChunkSource {
       this.sinceYield = 0;
       await new Promise((resolve) => setImmediate(resolve));
     }
-    while (this.cursor.plan < this.plans.length) {
-      const plan = this.plans[this.cursor.plan]!;
-      const chunk = plan.statement.all(...plan.params, this.cursor.fromId, CHUNK_ROWS) as unknown[][];
-      for (const r of chunk) this.cursor.fromId = this.format.row(r, this.shape.lead, this.shape.resolved) + 1;
-      if (chunk.length < CHUNK_ROWS) {
-        this.cursor.plan++;
-        this.cursor.fromId = this.firstId;
+    while (this.plan < this.plans.length) {
+      this.rows ??= this.store.records.csvRows(this.plans[this.plan]!, this.ctx, this.fromId, CHUNK_ROWS)[Symbol.asyncIterator]();
+      const read = await this.rows.next();
+      if (read.done) {
+        this.plan++;
+        this.rows = undefined;
+        continue;
       }
+      const chunk = read.value;
+      for (const r of chunk) this.format.row(r, this.shape.lead, this.shape.resolved);
       if (chunk.length > 0) return chunk;
     }
     return null;
+  }
+
+  /** Ends the read of the step in progress (a download closed early). */
+  async close(): Promise<void> {
+    await this.rows?.return?.();
+    this.rows = undefined;
   }
 }
 
@@ -266,9 +273,9 @@ class ChunkSource {
  * memory holds a chunk or two whatever the size.
  */
 export async function exportErrorsCsv(local: LocalBackend, flowRef: string, stepRef: string | undefined, options: CsvExportOptions): Promise<TextDownload> {
-  const flow = local.resolveFlow(flowRef);
+  const flow = await local.resolveFlow(flowRef);
   const wholeFlow = stepRef === undefined;
-  const steps = wholeFlow ? local.ws.sqlite.steps(flow.id) : [local.resolveStep(flow, stepRef)];
+  const steps = wholeFlow ? await local.store.catalog.steps(flow.id) : [await local.resolveStep(flow, stepRef)];
   const resolved = options.resolved === true;
   let fromId = 1;
   if (options.startAtErrorId !== undefined) {
@@ -277,22 +284,22 @@ export async function exportErrorsCsv(local: LocalBackend, flowRef: string, step
     fromId = decoded.rowId;
   }
   const terms = parseQuery(options.query ?? '').terms;
-  const ctx = local.queryContext();
-  const repo = new RecordsRepo(local.ws.sqlite);
-  const plans: CsvChunkStatement[] = steps.map((s) =>
-    repo.csvChunkStatement({ step: s.key, resolved, terms, stepColumn: wholeFlow ? s.stepId : undefined }, ctx),
-  );
+  const ctx = await local.queryContext();
+  const plans: CsvChunkQuery[] = steps.map((s) => ({ step: s.key, resolved, terms, stepColumn: wholeFlow ? s.stepId : undefined }));
   const columns = csvColumns(resolved, wholeFlow);
   const shape: ExportShape = { lead: (wholeFlow ? 1 : 0) + (resolved ? 2 : 0), resolved };
-  const source = new ChunkSource(plans, { plan: 0, fromId }, new RowFormatter(repo.tagNames(), repo.usersCreatedAt()), shape, fromId);
+  const format = new RowFormatter(await local.store.records.tagNames(), await local.store.records.usersCreatedAt());
+  const source = new ChunkSource(local.store, plans, ctx, format, shape, fromId);
+  // The first chunk is read now: a query the store refuses rejects the request, not the download.
+  const first = await source.next().catch(async (e: unknown) => {
+    await source.close();
+    throw e;
+  });
 
   async function* chunks(): AsyncGenerator<string> {
-    const restoreCache = repo.useSmallCache();
     try {
       let header = csvHeader(columns);
-      for (;;) {
-        const chunk = await source.next();
-        if (chunk === null) break;
+      for (let chunk = first; chunk !== null; chunk = await source.next()) {
         let text = header;
         header = '';
         for (const r of chunk) text += csvRecord(r);
@@ -300,7 +307,7 @@ export async function exportErrorsCsv(local: LocalBackend, flowRef: string, step
       }
       if (header) yield header;
     } finally {
-      restoreCache();
+      await source.close();
     }
   }
   return chunks();

@@ -5,10 +5,11 @@ import { filterMetadata } from '../domain/filter-metadata.js';
 import { decodeId, idMatchesTime } from '../domain/ids.js';
 import { hasWildcard, parseQuery, wildcardToLike } from '../domain/query.js';
 import { Runtime } from '../runtime/runtime.js';
-import { RetryRepo } from '../store/sqlite/retry-repo.js';
 import { RecordsService } from './records.js';
 import { RetryService } from './retry.js';
-import type { QueryContext } from '../store/sqlite/error-query.js';
+import type { QueryContext } from '../store/contract/queries.js';
+import type { StorePorts } from '../store/contract/ports.js';
+import type { Store } from '../store/contract/store.js';
 import type { ErrorRow, FlowRow, JobRow, StepRow } from '../store/contract/rows.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { errorGroups } from './groups.js';
@@ -18,7 +19,7 @@ import { MAX_JOB_WAIT_MS } from './contract/limits.js';
 import type { AutomaticRetries, Backend, GetJobOptions, WhoAmI, ErrorCountParams, ErrorGroupParams, ErrorGroupsResponse, ErrorListParams, Facet, FacetField, FlowInfo, JobDetail, JobListEntry, JobListParams, StepInfo } from './contract/index.js';
 import { matchRef, namesHint } from './refs.js';
 
-// The backend over a local workspace: the SQLite store plus the embedded runtime in this process.
+// The backend over a local workspace: its store (the contract's ports) plus the embedded runtime in this process.
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
@@ -95,35 +96,36 @@ export class LocalBackend implements Backend {
     return this.retryService;
   }
 
-  private get sqlite() {
-    return this.ws.sqlite;
+  /** The workspace's store; methods that also run inside a unit of work take its `tx` as `ports`. */
+  get store(): Store {
+    return this.ws.store;
   }
 
   // ---- references -----------------------------------------------------------------------------
 
-  resolveFlow(ref: string): FlowRow {
-    const flows = this.sqlite.listFlows();
+  async resolveFlow(ref: string, ports: StorePorts = this.store): Promise<FlowRow> {
+    const flows = await ports.catalog.listFlows();
     const found = matchRef(flows, ref, (f) => f);
     if (!found) throw new NotFoundError('flow', `${ref} (flows: ${namesHint(flows.filter((f) => !f.removed).map((f) => f.name))})`);
     return found;
   }
 
-  resolveStep(flow: FlowRow, ref: string): StepRow {
-    const steps = this.sqlite.steps(flow.id);
+  async resolveStep(flow: FlowRow, ref: string, ports: StorePorts = this.store): Promise<StepRow> {
+    const steps = await ports.catalog.steps(flow.id);
     const found = matchRef(steps, ref, (s) => ({ id: s.stepId, name: s.name }));
     if (!found) throw new NotFoundError(`step of flow "${flow.name}"`, `${ref} (steps: ${namesHint(steps.filter((x) => x.position < 1000).map((x) => x.name))})`);
     return found;
   }
 
-  resolveJob(id: string): JobRow {
+  async resolveJob(id: string, ports: StorePorts = this.store): Promise<JobRow> {
     const decoded = decodeId('job', id);
-    const row = decoded ? this.sqlite.getJob(decoded.rowId) : undefined;
+    const row = decoded ? await ports.jobs.getJob(decoded.rowId) : undefined;
     if (!row || !decoded || !idMatchesTime(decoded, row.createdAt)) throw new NotFoundError('job', id);
     return row;
   }
 
-  queryContext(): QueryContext {
-    const catalog = this.sqlite.tagCatalog();
+  async queryContext(ports: StorePorts = this.store): Promise<QueryContext> {
+    const catalog = await ports.triage.tagCatalog();
     const backend = this;
     return {
       // Read only by `assignee:me`: who the operator is comes from config.json, not needed otherwise.
@@ -142,23 +144,21 @@ export class LocalBackend implements Backend {
     };
   }
 
-  tagNamer(): (code: string) => string {
-    const names = new Map(this.sqlite.tagCatalog().map((t) => [t.code, t.name]));
+  async tagNamer(): Promise<(code: string) => string> {
+    const names = new Map((await this.store.triage.tagCatalog()).map((t) => [t.code, t.name]));
     return (code) => names.get(code) ?? code;
   }
 
   // ---- flows ----------------------------------------------------------------------------------
 
-  private flowInfo(flow: FlowRow): FlowInfo {
-    const steps: StepInfo[] = this.sqlite
-      .steps(flow.id)
-      .filter((s) => s.position < 1000)
-      .map((s) => {
-        const stats = this.sqlite.stepErrorStats(s.key);
-        const info: StepInfo = { _id: s.stepId, name: s.name, type: s.kind, position: s.position, numOpenError: stats.open };
-        if (stats.lastErrorAt !== null) info.lastErrorAt = iso(stats.lastErrorAt);
-        return info;
-      });
+  private async flowInfo(flow: FlowRow): Promise<FlowInfo> {
+    const steps: StepInfo[] = [];
+    for (const s of (await this.store.catalog.steps(flow.id)).filter((x) => x.position < 1000)) {
+      const stats = await this.store.errors.stepErrorStats(s.key);
+      const info: StepInfo = { _id: s.stepId, name: s.name, type: s.kind, position: s.position, numOpenError: stats.open };
+      if (stats.lastErrorAt !== null) info.lastErrorAt = iso(stats.lastErrorAt);
+      steps.push(info);
+    }
     const info: FlowInfo = {
       _id: flow.id,
       name: flow.name,
@@ -169,7 +169,7 @@ export class LocalBackend implements Backend {
     };
     if (flow.removed) info.removed = true;
     if (flow.lastExecutedAt !== null) info.lastExecutedAt = iso(flow.lastExecutedAt);
-    const last = this.sqlite.listJobs({ flowId: flow.id, type: 'flow', limit: 1 })[0];
+    const [last] = await this.store.jobs.listJobs({ flowId: flow.id, type: 'flow', limit: 1 });
     if (last) {
       info.lastJob = { _id: jobIdOf(last), status: last.status };
       if (last.startedAt !== null) info.lastJob.startedAt = iso(last.startedAt);
@@ -180,95 +180,103 @@ export class LocalBackend implements Backend {
 
   async listFlows(): Promise<FlowInfo[]> {
     // A flow gone from the files stays listed, marked, while it has open errors: they are still to triage.
-    return this.sqlite
-      .listFlows()
-      .map((f) => this.flowInfo(f))
-      .filter((f) => !f.removed || f.numOpenError > 0);
+    const flows: FlowInfo[] = [];
+    for (const f of await this.store.catalog.listFlows()) flows.push(await this.flowInfo(f));
+    return flows.filter((f) => !f.removed || f.numOpenError > 0);
   }
 
   async getFlow(flowRef: string): Promise<FlowInfo> {
-    return this.flowInfo(this.resolveFlow(flowRef));
+    return this.flowInfo(await this.resolveFlow(flowRef));
   }
 
   async runFlow(flowRef: string): Promise<JobDetail> {
-    const flow = this.resolveFlow(flowRef);
+    const flow = await this.resolveFlow(flowRef);
     if (flow.removed) throw new RemovedFlowError(flow.name, flow.file, 'running');
     // The run goes on in this process after the job is answered; close() waits for it. What
     // fails before the job exists (a disabled flow, a bad catalog) rejects here.
     let jobId: number | undefined;
-    let run!: Promise<number>;
+    let settled: Promise<void> | undefined;
     const id = await new Promise<number>((resolve, reject) => {
-      run = this.runtime.runFlow(flow.id, this.operator, undefined, (queued) => {
+      const run = this.runtime.runFlow(flow.id, this.operator, undefined, (queued) => {
         jobId = queued;
-        // Recorded as soon as the job exists, like every other change an operator makes.
-        const row = this.sqlite.getJob(queued)!;
-        this.sqlite.audit({ at: row.createdAt, actor: this.operator, action: 'run_flow', flowId: flow.id, count: 1, detail: { job: jobIdOf(row) } });
         // Tracked before anything can settle it, so a run that ends at once leaves no entry behind.
-        this.shared.running.set(queued, Promise.resolve().then(() => run).catch(() => undefined));
+        this.shared.running.set(queued, Promise.resolve().then(() => settled));
         resolve(queued);
       });
-      run.then(
+      settled = run.then(
         () => {
           if (jobId !== undefined) this.shared.running.delete(jobId);
         },
         (error: unknown) => {
           if (jobId === undefined) reject(error);
-          else this.settleFailedRun(jobId, error);
+          else return this.settleFailedRun(jobId, error);
         },
       );
     });
-    return this.jobDetail(this.sqlite.getJob(id)!);
+    // Recorded as soon as the job exists, like every other change an operator makes.
+    const row = (await this.store.jobs.getJob(id))!;
+    await this.store.auditLog.audit({ at: row.createdAt, actor: this.operator, action: 'run_flow', flowId: flow.id, count: 1, detail: { job: jobIdOf(row) } });
+    return this.jobDetail(row);
   }
 
   /** A run that threw after its job existed: the job says so instead of staying "running" for ever. */
-  private settleFailedRun(jobId: number, error: unknown): void {
-    this.shared.running.delete(jobId);
-    const row = this.sqlite.getJob(jobId);
-    if (!row || TERMINAL_JOB_STATUSES.includes(row.status)) return;
-    const now = Date.now();
-    this.sqlite.updateJob(jobId, { status: 'failed', endedAt: now, note: error instanceof Error ? error.message : String(error) }, now);
+  private async settleFailedRun(jobId: number, error: unknown): Promise<void> {
+    try {
+      const row = await this.store.jobs.getJob(jobId);
+      if (!row || TERMINAL_JOB_STATUSES.includes(row.status)) return;
+      const now = Date.now();
+      await this.store.jobs.updateJob(jobId, { status: 'failed', endedAt: now, note: error instanceof Error ? error.message : String(error) }, now);
+    } finally {
+      // Still tracked while it writes, so close() does not close the store under it.
+      this.shared.running.delete(jobId);
+    }
   }
 
   // ---- jobs -----------------------------------------------------------------------------------
 
-  jobOf(row: JobRow): Job {
-    const step = row.step !== null ? this.sqlite.step(row.step) : undefined;
-    const parent = row.parentId !== null ? this.sqlite.getJob(row.parentId) : undefined;
-    let counts = row.parentId !== null && row.step !== null ? this.sqlite.jobErrorCounts(row.parentId, row.step) : this.sqlite.jobErrorCounts(row.id);
+  async jobOf(row: JobRow, ports: StorePorts = this.store): Promise<Job> {
+    const step = row.step !== null ? await ports.catalog.step(row.step) : undefined;
+    const parent = row.parentId !== null ? await ports.jobs.getJob(row.parentId) : undefined;
+    let counts = row.parentId !== null && row.step !== null ? await ports.jobs.jobErrorCounts(row.parentId, row.step) : await ports.jobs.jobErrorCounts(row.id);
     // A retry job resolves errors of earlier jobs: its numResolved counts the records it cleared.
-    if (row.type === 'retry') counts = { open: counts.open, resolved: new RetryRepo(this.sqlite).counts(row.id).resolved };
+    if (row.type === 'retry') counts = { open: counts.open, resolved: (await ports.retries.counts(row.id)).resolved };
     return toJob(row, { counts, step, parent });
   }
 
-  private jobDetail(row: JobRow): JobDetail {
-    const detail: JobDetail = { ...this.jobOf(row), children: this.sqlite.childJobs(row.id).map((c) => this.jobOf(c)) };
+  private async jobDetail(row: JobRow): Promise<JobDetail> {
+    const children: Job[] = [];
+    for (const c of await this.store.jobs.childJobs(row.id)) children.push(await this.jobOf(c));
+    const detail: JobDetail = { ...(await this.jobOf(row)), children };
     if (row.note) detail.note = row.note;
     return detail;
   }
 
   async listJobs(params: JobListParams = {}): Promise<JobListEntry[]> {
     const triggeredBy = params.triggeredBy?.toLowerCase() === 'me' ? this.operator : params.triggeredBy;
-    const flowId = params.flowRef ? this.resolveFlow(params.flowRef).id : undefined;
+    const flowId = params.flowRef ? (await this.resolveFlow(params.flowRef)).id : undefined;
     const limit = clampLimit(params.limit ?? 50);
-    const beforeId = params.before !== undefined ? this.resolveJob(params.before).id : undefined;
-    return this.sqlite
-      .listJobs({ flowId, type: params.type, status: params.status, triggeredBy, beforeId, topLevel: true, limit })
-      .map((r): JobListEntry => (r.note ? { ...this.jobOf(r), note: r.note } : this.jobOf(r)));
+    const beforeId = params.before !== undefined ? (await this.resolveJob(params.before)).id : undefined;
+    const entries: JobListEntry[] = [];
+    for (const r of await this.store.jobs.listJobs({ flowId, type: params.type, status: params.status, triggeredBy, beforeId, topLevel: true, limit })) {
+      const job = await this.jobOf(r);
+      entries.push(r.note ? { ...job, note: r.note } : job);
+    }
+    return entries;
   }
 
   async keepAutomaticRetries(): Promise<AutomaticRetries> {
     const { ensureWorker, workerAlive } = await import('../runtime/worker.js');
-    const due = new RetryRepo(this.sqlite).countDue(Date.now());
+    const due = await this.store.retries.countDue(Date.now());
     if (this.ws.env.FLOWDECK_WORKER === 'off') return { due, worker: 'off' };
     if (await workerAlive(this.ws)) return { due, worker: 'running' };
-    const queued = this.sqlite.activeJobs().some((j) => j.type === 'retry' && j.status === 'queued');
+    const queued = (await this.store.jobs.activeJobs()).some((j) => j.type === 'retry' && j.status === 'queued');
     if (due === 0 && !queued) return { due, worker: 'idle' };
     await ensureWorker(this.ws);
     return { due, worker: 'started' };
   }
 
   async getJob(jobId: string, options: GetJobOptions = {}): Promise<JobDetail> {
-    const row = this.resolveJob(jobId);
+    const row = await this.resolveJob(jobId);
     const waitMs = Math.min(Math.max(0, options.waitMs ?? 0), MAX_JOB_WAIT_MS);
     if (waitMs === 0 || TERMINAL_JOB_STATUSES.includes(row.status)) return this.jobDetail(row);
     // Someone waits on a queued retry job: a worker runs it (one is started when none is alive),
@@ -277,12 +285,12 @@ export class LocalBackend implements Backend {
       if (this.ws.env.FLOWDECK_WORKER === 'off') this.runRetryHere(row.id);
       else await (await import('../runtime/worker.js')).ensureWorker(this.ws);
     }
-    const seen = jobProgressKey(this.jobOf(row));
+    const seen = jobProgressKey(await this.jobOf(row));
     const deadline = Date.now() + waitMs;
     for (;;) {
       await sleep(Math.min(JOB_POLL_MS, Math.max(0, deadline - Date.now())));
-      const now = this.sqlite.getJob(row.id)!;
-      if (Date.now() >= deadline || TERMINAL_JOB_STATUSES.includes(now.status) || jobProgressKey(this.jobOf(now)) !== seen) return this.jobDetail(now);
+      const now = (await this.store.jobs.getJob(row.id))!;
+      if (Date.now() >= deadline || TERMINAL_JOB_STATUSES.includes(now.status) || jobProgressKey(await this.jobOf(now)) !== seen) return this.jobDetail(now);
     }
   }
 
@@ -299,27 +307,24 @@ export class LocalBackend implements Backend {
   // ---- errors ---------------------------------------------------------------------------------
 
   async flowErrors(flowRef: string): Promise<FlowErrorsResponse> {
-    const flow = this.resolveFlow(flowRef);
-    return {
-      flowErrors: this.sqlite
-        .steps(flow.id)
-        .filter((s) => s.position < 1000)
-        .map((s) => {
-          const stats = this.sqlite.stepErrorStats(s.key);
-          const entry: FlowErrorsResponse['flowErrors'][number] = { _expOrImpId: s.stepId, numError: stats.open };
-          if (stats.open > 0 && stats.lastErrorAt !== null) entry.lastErrorAt = iso(stats.lastErrorAt);
-          return entry;
-        }),
-    };
+    const flow = await this.resolveFlow(flowRef);
+    const flowErrors: FlowErrorsResponse['flowErrors'] = [];
+    for (const s of (await this.store.catalog.steps(flow.id)).filter((x) => x.position < 1000)) {
+      const stats = await this.store.errors.stepErrorStats(s.key);
+      const entry: FlowErrorsResponse['flowErrors'][number] = { _expOrImpId: s.stepId, numError: stats.open };
+      if (stats.open > 0 && stats.lastErrorAt !== null) entry.lastErrorAt = iso(stats.lastErrorAt);
+      flowErrors.push(entry);
+    }
+    return { flowErrors };
   }
 
   /**
    * One body-paginated page of a step's open or resolved errors, newest first. One row more than
    * asked tells whether another page exists without counting; the cursor is the last errorId.
    */
-  pageOfErrors(flowRef: string, stepRef: string, params: ErrorListParams, resolved: boolean): { rows: ErrorRow[]; nextPageURL?: string } {
-    const flow = this.resolveFlow(flowRef);
-    const step = this.resolveStep(flow, stepRef);
+  async pageOfErrors(flowRef: string, stepRef: string, params: ErrorListParams, resolved: boolean): Promise<{ rows: ErrorRow[]; nextPageURL?: string }> {
+    const flow = await this.resolveFlow(flowRef);
+    const step = await this.resolveStep(flow, stepRef);
     const limit = clampLimit(params.limit ?? DEFAULT_PAGE_SIZE);
     const query = parseQuery(params.query ?? '');
     const cursor = (name: 'before' | 'after'): number | undefined => {
@@ -334,7 +339,7 @@ export class LocalBackend implements Backend {
       throw new InvalidInputError(`order must be asc or desc, got "${String(params.order)}"`, 'order');
     }
     const range = ascending ? { fromId: (cursor('after') ?? 0) + 1 } : { beforeId: cursor('before') };
-    const rows = this.sqlite.listErrors({ step: step.key, resolved, terms: query.terms, limit: limit + 1, ...range }, this.queryContext());
+    const rows = await this.store.errors.listErrors({ step: step.key, resolved, terms: query.terms, limit: limit + 1, ...range }, await this.queryContext());
     const page = rows.slice(0, limit);
     if (rows.length <= limit) return { rows: page };
     const last = errorIdOf(page[page.length - 1]!);
@@ -348,11 +353,11 @@ export class LocalBackend implements Backend {
     // operators, or one TUI refreshing, watching one step); a page that depends on the time or on
     // who asks (since:, until:, assignee:me) is always read anew.
     const key = cacheablePage(params) ? JSON.stringify([flowRef.toLowerCase(), stepRef.toLowerCase(), params.query ?? '', params.limit, params.before, params.order, params.after]) : undefined;
-    const stamp = key !== undefined ? this.sqlite.changeStamp() : '';
+    const stamp = key !== undefined ? await this.store.changeStamp() : '';
     const kept = key !== undefined ? this.shared.pages.get(key) : undefined;
     if (kept && kept.stamp === stamp) return kept.response;
-    const { rows, nextPageURL } = this.pageOfErrors(flowRef, stepRef, params, false);
-    const namer = this.tagNamer();
+    const { rows, nextPageURL } = await this.pageOfErrors(flowRef, stepRef, params, false);
+    const namer = await this.tagNamer();
     const response: FlowStepErrorsResponse = { errors: rows.map((r) => toFlowStepError(r, namer)) };
     if (nextPageURL) response.nextPageURL = nextPageURL;
     if (key !== undefined) {
@@ -364,13 +369,13 @@ export class LocalBackend implements Backend {
   }
 
   async errorFacets(flowRef: string, stepRef: string, field: FacetField): Promise<Facet[]> {
-    const flow = this.resolveFlow(flowRef);
-    return this.sqlite.stepErrorFacets(this.resolveStep(flow, stepRef).key, field);
+    const flow = await this.resolveFlow(flowRef);
+    return this.store.errors.stepErrorFacets((await this.resolveStep(flow, stepRef)).key, field);
   }
 
   async countErrors(flowRef: string, stepRef: string, params: ErrorCountParams = {}): Promise<number> {
-    const step = this.resolveStep(this.resolveFlow(flowRef), stepRef);
-    return this.sqlite.countErrors({ step: step.key, resolved: params.resolved === true, terms: parseQuery(params.query ?? '').terms }, this.queryContext());
+    const step = await this.resolveStep(await this.resolveFlow(flowRef), stepRef);
+    return this.store.errors.countErrors({ step: step.key, resolved: params.resolved === true, terms: parseQuery(params.query ?? '').terms }, await this.queryContext());
   }
 
   async errorGroups(flowRef: string, stepRef: string | undefined, params: ErrorGroupParams = {}): Promise<ErrorGroupsResponse> {

@@ -19,7 +19,7 @@ import { decodeId, encodeId, idMatchesTime } from '../domain/ids.js';
 import { applyPatch, assertPathsUnder, deepEqual, PatchTestFailed, type PatchOp } from '../domain/json-patch.js';
 import { assertJsonDepth } from '../domain/json-text.js';
 import { RETRY_STAGE } from '../runtime/recorder.js';
-import { RecordsRepo } from '../store/sqlite/records-repo.js';
+import type { StorePorts } from '../store/contract/ports.js';
 import type { FlowRow, JobRow, LogEntryRow, RetryDataRow, StepRow, TraceRow } from '../store/contract/rows.js';
 import { clampLimit, DEFAULT_PAGE_SIZE, type LocalBackend } from './local-backend.js';
 import { selectErrors } from './selection.js';
@@ -162,18 +162,14 @@ function timeParam(name: string, value: number | undefined): number | undefined 
 }
 
 export class RecordsService implements RecordsApi {
-  private readonly repo: RecordsRepo;
+  constructor(private readonly local: LocalBackend) {}
 
-  constructor(private readonly local: LocalBackend) {
-    this.repo = new RecordsRepo(local.ws.sqlite);
+  private get store() {
+    return this.local.store;
   }
 
-  private get sqlite() {
-    return this.local.ws.sqlite;
-  }
-
-  private audit(action: string, flow: FlowRow, step: StepRow | undefined, count: number, detail?: unknown): void {
-    this.repo.audit({
+  private audit(tx: StorePorts, action: string, flow: FlowRow, step: StepRow | undefined, count: number, detail?: unknown): Promise<void> {
+    return tx.auditLog.audit({
       at: Date.now(),
       actor: this.local.operator,
       action,
@@ -184,26 +180,26 @@ export class RecordsService implements RecordsApi {
     });
   }
 
-  private flowAndStep(flowRef: string, stepRef: string): { flow: FlowRow; step: StepRow } {
-    const flow = this.local.resolveFlow(flowRef);
-    return { flow, step: this.local.resolveStep(flow, stepRef) };
+  private async flowAndStep(flowRef: string, stepRef: string): Promise<{ flow: FlowRow; step: StepRow }> {
+    const flow = await this.local.resolveFlow(flowRef);
+    return { flow, step: await this.local.resolveStep(flow, stepRef) };
   }
 
   // ---- retry data -----------------------------------------------------------------------------
 
   /** The snapshot named by a retryDataKey (or by an errorId that has one) on this step. */
-  private snapshot(step: StepRow, key: string): RetryDataRow {
+  private async snapshot(step: StepRow, key: string): Promise<RetryDataRow> {
     const asKey = decodeId('retryData', key);
     if (asKey) {
-      const row = this.repo.getRetryData(asKey.rowId);
+      const row = await this.store.records.getRetryData(asKey.rowId);
       if (row && row.step === step.key && idMatchesTime(asKey, row.createdAt)) return row;
       throw new NoRetryDataError(key);
     }
     const asError = decodeId('error', key);
     if (asError) {
-      const error = this.sqlite.getError(asError.rowId);
+      const error = await this.store.errors.getError(asError.rowId);
       if (error && error.step === step.key && idMatchesTime(asError, error.occurredAt) && error.retryData !== null) {
-        const row = this.repo.getRetryData(error.retryData);
+        const row = await this.store.records.getRetryData(error.retryData);
         if (row) return row;
       }
     }
@@ -211,13 +207,13 @@ export class RecordsService implements RecordsApi {
   }
 
   async getRetryData(flowRef: string, stepRef: string, key: string): Promise<FlowStepRetryData> {
-    const { step } = this.flowAndStep(flowRef, stepRef);
-    return toRetryData(this.snapshot(step, key));
+    const { step } = await this.flowAndStep(flowRef, stepRef);
+    return toRetryData(await this.snapshot(step, key));
   }
 
   async putRetryData(flowRef: string, stepRef: string, key: string, envelope: unknown, options: PutRetryDataOptions = {}): Promise<FlowStepRetryData> {
-    const { flow, step } = this.flowAndStep(flowRef, stepRef);
-    const row = this.snapshot(step, key);
+    const { flow, step } = await this.flowAndStep(flowRef, stepRef);
+    const row = await this.snapshot(step, key);
     assertJsonDepth(envelope, 'the retry data envelope', 'data');
     const parsed = retryDataEnvelope().safeParse(envelope);
     if (!parsed.success) throw envelopeError(parsed.error.issues, envelope);
@@ -257,11 +253,11 @@ export class RecordsService implements RecordsApi {
     };
     if (options.dryRun) return toRetryData(next);
     const at = Date.now();
-    this.repo.transaction(() => {
-      this.repo.replaceRetryData(row.id, next, at);
-      this.audit('retry-data.put', flow, step, 1, { retryDataKey: storedKey });
+    await this.store.withTransaction(async (tx) => {
+      await tx.records.replaceRetryData(row.id, next, at);
+      await this.audit(tx, 'retry-data.put', flow, step, 1, { retryDataKey: storedKey });
     });
-    return toRetryData(this.repo.getRetryData(row.id)!);
+    return toRetryData((await this.store.records.getRetryData(row.id))!);
   }
 
   async patchRetryData(
@@ -273,11 +269,11 @@ export class RecordsService implements RecordsApi {
   ): Promise<RetryDataPatchResult> {
     if (ops.length === 0) throw new InvalidInputError('say what to change: --set data.path=value, --unset data.path or --patch file.json', 'patch');
     assertPathsUnder(ops, '/data');
-    const { flow, step } = this.flowAndStep(flowRef, stepRef);
+    const { flow, step } = await this.flowAndStep(flowRef, stepRef);
     // Explicit keys must name snapshots of this step, each used by an open error: a typo never half-applies.
-    for (const key of selection.retryDataKeys ?? []) this.snapshot(step, key);
-    const selected = selectErrors(this.local, flow.id, step.stepId, selection);
-    const refs = this.repo.snapshotsOfErrors(selected.rowIds);
+    for (const key of selection.retryDataKeys ?? []) await this.snapshot(step, key);
+    const selected = await selectErrors(this.local, flow.id, step.stepId, selection);
+    const refs = await this.store.records.snapshotsOfErrors(selected.rowIds);
     const bySnapshot = new Map<number, string[]>();
     let skippedNoRetryData = 0;
     for (const ref of refs) {
@@ -290,15 +286,15 @@ export class RecordsService implements RecordsApi {
       bySnapshot.set(ref.retryData, list);
     }
     for (const key of selection.retryDataKeys ?? []) {
-      const row = this.snapshot(step, key);
+      const row = await this.snapshot(step, key);
       if (!bySnapshot.has(row.id)) throw new InvalidInputError(`retry data ${key} belongs to no open error on step "${step.name}"`, 'retryDataKey');
     }
 
     const dryRun = options.dryRun === true;
-    const compute = (at: number): RetryDataPatchResult => {
+    const compute = async (ports: StorePorts, at: number): Promise<RetryDataPatchResult> => {
       const result: RetryDataPatchResult = { dryRun, selected: selected.rowIds.length, changed: [], unchanged: [], testFailed: [], skippedNoRetryData };
       for (const [id, errorIds] of bySnapshot) {
-        const row = this.repo.getRetryData(id);
+        const row = await ports.records.getRetryData(id);
         if (!row) {
           result.skippedNoRetryData += errorIds.length;
           continue;
@@ -323,15 +319,15 @@ export class RecordsService implements RecordsApi {
         if (shape) throw new InvalidInputError(`retry data ${before.retryDataKey}: the patch leaves "data" unusable: ${shape}`, 'patch');
         const after: FlowStepRetryData = { ...before, data: patched.data };
         result.changed.push({ retryDataKey: before.retryDataKey, errorIds, before, after });
-        if (!dryRun) this.repo.updateRetryDataJson(id, JSON.stringify(patched.data), at);
+        if (!dryRun) await ports.records.updateRetryDataJson(id, JSON.stringify(patched.data), at);
       }
       return result;
     };
-    if (dryRun) return compute(Date.now());
-    return this.repo.transaction(() => {
-      const result = compute(Date.now());
+    if (dryRun) return compute(this.store, Date.now());
+    return this.store.withTransaction(async (tx) => {
+      const result = await compute(tx, Date.now());
       if (result.changed.length > 0) {
-        this.audit('retry-data.patch', flow, step, result.changed.length, {
+        await this.audit(tx, 'retry-data.patch', flow, step, result.changed.length, {
           ops,
           retryDataKeys: result.changed.slice(0, 1000).map((c) => c.retryDataKey),
         });
@@ -343,24 +339,24 @@ export class RecordsService implements RecordsApi {
   // ---- request traces ---------------------------------------------------------------------------
 
   /** The trace named by a reqAndResKey (or by an errorId that has one) on this step. */
-  private trace(step: StepRow, key: string): TraceRow | undefined {
+  private async trace(step: StepRow, key: string): Promise<TraceRow | undefined> {
     const asKey = decodeId('trace', key);
     if (asKey) {
-      const row = this.repo.getTrace(asKey.rowId);
+      const row = await this.store.records.getTrace(asKey.rowId);
       return row && row.step === step.key && idMatchesTime(asKey, row.time) ? row : undefined;
     }
     const asError = decodeId('error', key);
     if (asError) {
-      const error = this.sqlite.getError(asError.rowId);
+      const error = await this.store.errors.getError(asError.rowId);
       if (error && error.step === step.key && idMatchesTime(asError, error.occurredAt) && error.trace !== null) {
-        return this.repo.getTrace(error.trace);
+        return this.store.records.getTrace(error.trace);
       }
     }
     return undefined;
   }
 
   async listRequests(flowRef: string, stepRef: string, params: RequestListParams = {}): Promise<FlowStepRequestsListResponse> {
-    const { flow, step } = this.flowAndStep(flowRef, stepRef);
+    const { flow, step } = await this.flowAndStep(flowRef, stepRef);
     const limit = clampLimit(params.pageSize ?? DEFAULT_PAGE_SIZE);
     const timeLte = timeParam('time_lte', params.timeLte);
     const timeGt = timeParam('time_gt', params.timeGt);
@@ -377,7 +373,7 @@ export class RecordsService implements RecordsApi {
       if (!decoded || timeLte === undefined) throw new InvalidInputError(`"${params.before}" is not a page cursor (use the nextPageURL as printed)`, 'before');
       before = { time: timeLte, id: decoded.rowId };
     }
-    const rows = this.repo.listTraces(step.key, { timeLte, timeGt, statusCode, method, stage: params.stage, before }, limit + 1);
+    const rows = await this.store.records.listTraces(step.key, { timeLte, timeGt, statusCode, method, stage: params.stage, before }, limit + 1);
     const page = rows.slice(0, limit);
     const response: FlowStepRequestsListResponse = {
       requests: page.map((r) => ({ key: reqAndResKeyOf(r), time: r.time, method: r.method, statusCode: r.statusCode === null ? '' : String(r.statusCode), stage: r.stage })),
@@ -396,8 +392,8 @@ export class RecordsService implements RecordsApi {
   }
 
   async getRequest(flowRef: string, stepRef: string, key: string): Promise<FlowStepRequestResponse> {
-    const { step } = this.flowAndStep(flowRef, stepRef);
-    const row = this.trace(step, key);
+    const { step } = await this.flowAndStep(flowRef, stepRef);
+    const row = await this.trace(step, key);
     if (!row) throw new NotFoundError('request trace', key, 'file_not_found');
     const request = pick<FlowStepRequestResponse['request']>(JSON.parse(row.request), ['method', 'url', 'headers', 'body'], {
       method: 'string',
@@ -415,14 +411,14 @@ export class RecordsService implements RecordsApi {
   }
 
   async deleteRequests(flowRef: string, stepRef: string, keys: readonly string[], options: DeleteRequestsOptions = {}): Promise<FlowStepRequestsDeleteResponse> {
-    const { flow, step } = this.flowAndStep(flowRef, stepRef);
+    const { flow, step } = await this.flowAndStep(flowRef, stepRef);
     if (keys.length === 0) throw new InvalidInputError('keys is not valid: give at least one reqAndResKey', 'keys');
     const deleted: string[] = [];
     const ids: number[] = [];
     const errors: FlowStepRequestsDeleteResponse['errors'] = [];
     for (const key of new Set(keys)) {
       const decoded = decodeId('trace', key);
-      const row = decoded ? this.trace(step, key) : undefined;
+      const row = decoded ? await this.trace(step, key) : undefined;
       if (!row) {
         errors.push({ key, code: 'file_not_found', message: `request trace not found on step "${step.name}": ${key}` });
         continue;
@@ -431,9 +427,9 @@ export class RecordsService implements RecordsApi {
       ids.push(row.id);
     }
     if (!options.dryRun && ids.length > 0) {
-      this.repo.transaction(() => {
-        this.repo.deleteTraces(step.key, ids);
-        this.audit('requests.delete', flow, step, ids.length, { keys: deleted.slice(0, 1000) });
+      await this.store.withTransaction(async (tx) => {
+        await tx.records.deleteTraces(step.key, ids);
+        await this.audit(tx, 'requests.delete', flow, step, ids.length, { keys: deleted.slice(0, 1000) });
       });
     }
     return { deleted, errors };
@@ -442,30 +438,31 @@ export class RecordsService implements RecordsApi {
   // ---- jobs and flows -----------------------------------------------------------------------------
 
   async searchJobs(flowRef: string, traceKeyPrefix: string, params: JobSearchParams = {}): Promise<FlowJobsSearchResponse> {
-    const flow = this.local.resolveFlow(flowRef);
+    const flow = await this.local.resolveFlow(flowRef);
     if (!traceKeyPrefix) throw new InvalidInputError('traceKeyPrefix is required', 'traceKeyPrefix');
     const limit = clampLimit(params.pageSize ?? 1000);
-    const runs = this.repo.jobIdsByTraceKeyPrefix(flow.id, traceKeyPrefix, limit).flatMap((id) => {
-      const job = this.sqlite.getJob(id);
-      if (!job) return [];
+    const runs: FlowJobsSearchResponse['runs'] = [];
+    for (const id of await this.store.records.jobIdsByTraceKeyPrefix(flow.id, traceKeyPrefix, limit)) {
+      const job = await this.store.jobs.getJob(id);
+      if (!job) continue;
       const run: FlowJobsSearchResponse['runs'][number] = { _id: jobIdOf(job), _flowId: flow.id, type: job.type, status: job.status };
       if (job.startedAt !== null) run.startedAt = iso(job.startedAt);
       if (job.endedAt !== null) run.endedAt = iso(job.endedAt);
       run.numSuccess = job.numSuccess;
       run.numError = job.numError;
       run.numIgnore = job.numIgnore;
-      return [run];
-    });
+      runs.push(run);
+    }
     return { runs };
   }
 
   async setFlowDisabled(flowRef: string, disabled: boolean): Promise<FlowInfo> {
-    const flow = this.local.resolveFlow(flowRef);
+    const flow = await this.local.resolveFlow(flowRef);
     if (flow.removed) throw new RemovedFlowError(flow.name, flow.file, 'enabling or disabling');
     if (flow.disabled !== disabled) {
-      this.repo.transaction(() => {
-        this.repo.setFlowDisabled(flow.id, disabled);
-        this.audit(disabled ? 'flow.disable' : 'flow.enable', flow, undefined, 1);
+      await this.store.withTransaction(async (tx) => {
+        await tx.catalog.setFlowDisabled(flow.id, disabled);
+        await this.audit(tx, disabled ? 'flow.disable' : 'flow.enable', flow, undefined, 1);
       });
     }
     return this.local.getFlow(flow.id);
@@ -474,15 +471,15 @@ export class RecordsService implements RecordsApi {
   // ---- execution logs -----------------------------------------------------------------------------
 
   /** A flow-run (or retry) job of this flow; a child step job stands for its parent run. */
-  private flowJob(flow: FlowRow, jobId: string): JobRow {
-    let job = this.local.resolveJob(jobId);
-    if (job.parentId !== null) job = this.sqlite.getJob(job.parentId) ?? job;
+  private async flowJob(flow: FlowRow, jobId: string): Promise<JobRow> {
+    let job = await this.local.resolveJob(jobId);
+    if (job.parentId !== null) job = (await this.store.jobs.getJob(job.parentId)) ?? job;
     if (job.flowId !== flow.id) throw new NotFoundError(`job of flow "${flow.name}"`, jobId);
     return job;
   }
 
-  private stepIds(flow: FlowRow): Map<number, StepRow> {
-    return new Map(this.sqlite.steps(flow.id).map((s) => [s.key, s]));
+  private async stepIds(flow: FlowRow): Promise<Map<number, StepRow>> {
+    return new Map((await this.store.catalog.steps(flow.id)).map((s) => [s.key, s]));
   }
 
   private toEntry(row: LogEntryRow, steps: Map<number, StepRow>): ExecutionLogEntry {
@@ -509,9 +506,9 @@ export class RecordsService implements RecordsApi {
     return out;
   }
 
-  private logCursor(job: JobRow, cursor: string, name: 'next' | 'prev'): { startedAt: number; id: number } {
+  private async logCursor(job: JobRow, cursor: string, name: 'next' | 'prev'): Promise<{ startedAt: number; id: number }> {
     const decoded = decodeId('logEntry', cursor);
-    const row = decoded ? this.repo.getLogEntry(decoded.rowId) : undefined;
+    const row = decoded ? await this.store.records.getLogEntry(decoded.rowId) : undefined;
     if (!decoded || !row || row.job !== job.id || !idMatchesTime(decoded, row.startedAt)) {
       throw new InvalidInputError(`"${cursor}" is not a page cursor of this job's logs (use the ${name}PageUrl as printed)`, name);
     }
@@ -519,32 +516,33 @@ export class RecordsService implements RecordsApi {
   }
 
   async listLogs(flowRef: string, jobId: string, params: LogListParams = {}): Promise<ExecutionLogsResponse> {
-    const flow = this.local.resolveFlow(flowRef);
-    const job = this.flowJob(flow, jobId);
+    const flow = await this.local.resolveFlow(flowRef);
+    const job = await this.flowJob(flow, jobId);
     const limit = clampLimit(params.pageSize ?? DEFAULT_PAGE_SIZE);
     const order = params.sortOrder ?? 'desc';
     if (order !== 'asc' && order !== 'desc') throw new InvalidInputError(`sortOrder must be asc or desc, got "${String(order)}"`, 'sortOrder');
     if (params.next !== undefined && params.prev !== undefined) throw new InvalidInputError('give next or prev, not both', 'next');
     const status = logStatus(params.status);
-    const stepRows = (params.stepRefs ?? []).map((ref) => this.local.resolveStep(flow, ref));
+    const stepRows: StepRow[] = [];
+    for (const ref of params.stepRefs ?? []) stepRows.push(await this.local.resolveStep(flow, ref));
     const filter = { status, steps: stepRows.map((s) => s.key), traceKeyPrefix: params.traceKeyPrefix };
     let rows: LogEntryRow[];
     let hasNext: boolean;
     let hasPrev: boolean;
     if (params.prev !== undefined) {
-      const after = this.logCursor(job, params.prev, 'prev');
-      const back = this.repo.listLogEntries(job.id, { ...filter, order: order === 'asc' ? 'desc' : 'asc', after, limit: limit + 1 });
+      const after = await this.logCursor(job, params.prev, 'prev');
+      const back = await this.store.records.listLogEntries(job.id, { ...filter, order: order === 'asc' ? 'desc' : 'asc', after, limit: limit + 1 });
       hasPrev = back.length > limit;
       rows = back.slice(0, limit).reverse();
       hasNext = true;
     } else {
-      const after = params.next !== undefined ? this.logCursor(job, params.next, 'next') : undefined;
-      const forward = this.repo.listLogEntries(job.id, { ...filter, order, after, limit: limit + 1 });
+      const after = params.next !== undefined ? await this.logCursor(job, params.next, 'next') : undefined;
+      const forward = await this.store.records.listLogEntries(job.id, { ...filter, order, after, limit: limit + 1 });
       hasNext = forward.length > limit;
       rows = forward.slice(0, limit);
       hasPrev = after !== undefined;
     }
-    const steps = this.stepIds(flow);
+    const steps = await this.stepIds(flow);
     const url = (cursor: 'next' | 'prev', row: LogEntryRow) => {
       const search = new URLSearchParams({ pageSize: String(limit), sortOrder: order });
       if (status) search.set('status', status === 'ignored' ? 'ignore' : status);
@@ -563,11 +561,11 @@ export class RecordsService implements RecordsApi {
   }
 
   async findLogEntry(flowRef: string, jobId: string, recordId: string, stepRef?: string): Promise<ExecutionLogEntry> {
-    const flow = this.local.resolveFlow(flowRef);
-    const job = this.flowJob(flow, jobId);
-    const steps = this.stepIds(flow);
-    const candidates = stepRef !== undefined ? [this.local.resolveStep(flow, stepRef).key] : [...steps.keys()];
-    const found = this.repo.findLogEntries(job.id, candidates, recordId);
+    const flow = await this.local.resolveFlow(flowRef);
+    const job = await this.flowJob(flow, jobId);
+    const steps = await this.stepIds(flow);
+    const candidates = stepRef !== undefined ? [(await this.local.resolveStep(flow, stepRef)).key] : [...steps.keys()];
+    const found = await this.store.records.findLogEntries(job.id, candidates, recordId);
     if (found.length === 0) throw new NotFoundError(`log entry of job ${jobIdOf(job)}`, recordId);
     const atSteps = [...new Set(found.map((r) => r.step))];
     if (atSteps.length > 1) {
@@ -578,20 +576,20 @@ export class RecordsService implements RecordsApi {
   }
 
   /** The entry a metadata or data query names: (step, groupId, recordId) within the job. */
-  private entryOf(flow: FlowRow, job: JobRow, stepRef: string, groupId: string, recordId: string): LogEntryRow {
+  private async entryOf(flow: FlowRow, job: JobRow, stepRef: string, groupId: string, recordId: string): Promise<LogEntryRow> {
     if (!recordId) throw new InvalidInputError('recordId is required', 'recordId');
     if (!groupId) throw new InvalidInputError('groupId is required', 'groupId');
-    const step = this.local.resolveStep(flow, stepRef);
-    const entry = this.repo.findLogEntries(job.id, [step.key], recordId).find((r) => r.groupId === groupId);
+    const step = await this.local.resolveStep(flow, stepRef);
+    const entry = (await this.store.records.findLogEntries(job.id, [step.key], recordId)).find((r) => r.groupId === groupId);
     if (!entry) throw new NotFoundError(`log entry at step "${step.name}" of job ${jobIdOf(job)}`, `${recordId} (group ${groupId})`);
     return entry;
   }
 
   async logMetadata(flowRef: string, jobId: string, query: LogMetadataQuery): Promise<ExecutionLogMetadataResponse> {
-    const flow = this.local.resolveFlow(flowRef);
-    const job = this.flowJob(flow, jobId);
-    const anchor = this.entryOf(flow, job, query._expOrImpId, query.groupId, query.recordId);
-    const steps = this.stepIds(flow);
+    const flow = await this.local.resolveFlow(flowRef);
+    const job = await this.flowJob(flow, jobId);
+    const anchor = await this.entryOf(flow, job, query._expOrImpId, query.groupId, query.recordId);
+    const steps = await this.stepIds(flow);
     if (query.traceKey === undefined || query.traceKey === '') {
       const response: ExecutionLogMetadataResponse = { duplicateTraceKey: false, traceView: false, steps: [this.toStep(anchor, steps)] };
       return anchor.traceKey !== null ? { traceKey: anchor.traceKey, ...response } : response;
@@ -602,7 +600,7 @@ export class RecordsService implements RecordsApi {
         'traceKey',
       );
     }
-    const entries = this.repo.logEntriesByTraceKey(job.id, query.traceKey);
+    const entries = await this.store.records.logEntriesByTraceKey(job.id, query.traceKey);
     const recordsPerStep = new Map<number, Set<string>>();
     for (const e of entries) {
       const set = recordsPerStep.get(e.step) ?? new Set<string>();
@@ -623,11 +621,11 @@ export class RecordsService implements RecordsApi {
     if (!LOG_QUERY_STAGES.includes(query.stage)) {
       throw new InvalidInputError(`stage must be one of ${LOG_QUERY_STAGES.join(', ')}, got "${query.stage}"`, 'stage');
     }
-    const flow = this.local.resolveFlow(flowRef);
-    const job = this.flowJob(flow, jobId);
-    const entry = this.entryOf(flow, job, query._expOrImpId, query.groupId, query.recordId);
+    const flow = await this.local.resolveFlow(flowRef);
+    const job = await this.flowJob(flow, jobId);
+    const entry = await this.entryOf(flow, job, query._expOrImpId, query.groupId, query.recordId);
     return {
-      logs: this.repo.logData(entry.id, query.stage).map((text) => {
+      logs: (await this.store.records.logData(entry.id, query.stage)).map((text) => {
         const value: unknown = JSON.parse(text);
         return { log: value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { value } };
       }),
@@ -635,18 +633,18 @@ export class RecordsService implements RecordsApi {
   }
 
   async logChildren(flowRef: string, jobId: string, stepRef: string, recordId: string, params: LogChildrenParams = {}): Promise<FlowJobLogChildrenResponse> {
-    const flow = this.local.resolveFlow(flowRef);
-    const job = this.flowJob(flow, jobId);
-    const step = this.local.resolveStep(flow, stepRef);
+    const flow = await this.local.resolveFlow(flowRef);
+    const job = await this.flowJob(flow, jobId);
+    const step = await this.local.resolveStep(flow, stepRef);
     const limit = clampLimit(params.pageSize ?? DEFAULT_PAGE_SIZE);
     const offset = params.offset ?? 0;
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidInputError(`offset must be a whole number ≥ 0, got ${String(offset)}`, 'offset');
     const status = logStatus(params.status);
-    if (this.repo.findLogEntries(job.id, [step.key], recordId).length === 0) {
+    if ((await this.store.records.findLogEntries(job.id, [step.key], recordId)).length === 0) {
       throw new NotFoundError(`log entry at step "${step.name}" of job ${jobIdOf(job)}`, recordId);
     }
-    const rows = this.repo.logChildren(job.id, step.key, recordId, status, offset, limit + 1);
-    const steps = this.stepIds(flow);
+    const rows = await this.store.records.logChildren(job.id, step.key, recordId, status, offset, limit + 1);
+    const steps = await this.stepIds(flow);
     const url = (at: number) => {
       const search = new URLSearchParams({ pageSize: String(limit), offset: String(at) });
       if (status) search.set('status', status === 'ignored' ? 'ignore' : status);

@@ -1,6 +1,7 @@
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { decodeId, idMatchesTime } from '../domain/ids.js';
 import { parseQuery } from '../domain/query.js';
+import type { StorePorts } from '../store/contract/ports.js';
 import type { StepRow } from '../store/contract/rows.js';
 import type { LocalBackend } from './local-backend.js';
 import type { ErrorSelection } from './contract/index.js';
@@ -34,15 +35,24 @@ export interface SelectOptions {
   errorIdsInEitherState?: boolean;
 }
 
-export function selectErrors(local: LocalBackend, flowRef: string, stepRef: string, sel: ErrorSelection, state: SelectionState = 'open', options: SelectOptions = {}): SelectedErrors {
-  const flow = local.resolveFlow(flowRef);
-  const step = local.resolveStep(flow, stepRef);
+/** `ports`: the transaction the caller's unit of work runs in (or the store, for a plain read). */
+export async function selectErrors(
+  local: LocalBackend,
+  flowRef: string,
+  stepRef: string,
+  sel: ErrorSelection,
+  state: SelectionState = 'open',
+  options: SelectOptions = {},
+  ports: StorePorts = local.store,
+): Promise<SelectedErrors> {
+  const flow = await local.resolveFlow(flowRef, ports);
+  const step = await local.resolveStep(flow, stepRef, ports);
   const explicit = Boolean(sel.errorIds?.length || sel.retryDataKeys?.length);
   if (explicit && sel.all) throw new InvalidInputError('give error ids or retry-data keys, or --all, not both');
   if (explicit) {
     // errorIds and retryDataKeys may come together (a command line may mix them): the union of both.
-    const byIds = sel.errorIds?.length ? errorIdRows(local, step, sel.errorIds, options.errorIdsInEitherState ? 'any' : state, sel.confirmed === true) : [];
-    const byKeys = sel.retryDataKeys?.length ? retryDataKeyRows(local, step, sel.retryDataKeys, state) : [];
+    const byIds = sel.errorIds?.length ? await errorIdRows(ports, step, sel.errorIds, options.errorIdsInEitherState ? 'any' : state, sel.confirmed === true) : [];
+    const byKeys = sel.retryDataKeys?.length ? await retryDataKeyRows(local, ports, step, sel.retryDataKeys, state) : [];
     return { step, rowIds: [...new Set([...byIds, ...byKeys])], byErrorIds: byIds };
   }
   if (!sel.all && !sel.query?.trim()) {
@@ -52,7 +62,7 @@ export function selectErrors(local: LocalBackend, flowRef: string, stepRef: stri
   const upTo = sel.upToErrorId === undefined ? undefined : boundOf(sel.upToErrorId);
   return {
     step,
-    rowIds: local.ws.sqlite.selectErrorIds({ step: step.key, resolved: state === 'resolved', terms, ...(upTo !== undefined ? { beforeId: upTo + 1 } : {}) }, local.queryContext()),
+    rowIds: await ports.errors.selectErrorIds({ step: step.key, resolved: state === 'resolved', terms, ...(upTo !== undefined ? { beforeId: upTo + 1 } : {}) }, await local.queryContext(ports)),
     byErrorIds: [],
   };
 }
@@ -65,10 +75,10 @@ function boundOf(errorId: string): number {
 }
 
 /** The rows of explicit errorIds, in the order given; every one must be an error of the step in `state`. */
-function errorIdRows(local: LocalBackend, step: StepRow, errorIds: readonly string[], state: SelectionState | 'any', confirmed: boolean): number[] {
+async function errorIdRows(ports: StorePorts, step: StepRow, errorIds: readonly string[], state: SelectionState | 'any', confirmed: boolean): Promise<number[]> {
   // One query per 1000 ids: 100,000 explicit ids are checked in well under a second.
   const wanted = [...new Set(errorIds)].map((id) => ({ id, decoded: decodeId('error', id) }));
-  const found = new Map(local.ws.sqlite.errorKeys(wanted.flatMap((w) => (w.decoded ? [w.decoded.rowId] : []))).map((k) => [k.id, k]));
+  const found = new Map((await ports.errors.errorKeys(wanted.flatMap((w) => (w.decoded ? [w.decoded.rowId] : [])))).map((k) => [k.id, k]));
   const rowIds: number[] = [];
   for (const { id, decoded } of wanted) {
     const key = decoded ? found.get(decoded.rowId) : undefined;
@@ -91,13 +101,15 @@ function errorIdRows(local: LocalBackend, step: StepRow, errorIds: readonly stri
  * nothing selects nothing (a retry of it queues nothing, as the API's); a text that is no
  * retryDataKey at all is a typo, refused like a malformed errorId, before anything changes.
  */
-function retryDataKeyRows(local: LocalBackend, step: StepRow, keys: readonly string[], state: SelectionState): number[] {
+async function retryDataKeyRows(local: LocalBackend, ports: StorePorts, step: StepRow, keys: readonly string[], state: SelectionState): Promise<number[]> {
   const unique = [...new Set(keys)];
   const malformed = unique.find((key) => !decodeId('retryData', key));
   if (malformed !== undefined) throw new InvalidInputError(`"${malformed}" is not a retryDataKey`, 'retryDataKey');
-  const ctx = local.queryContext();
-  const rowIds = unique.flatMap((key) =>
-    local.ws.sqlite.selectErrorIds({ step: step.key, resolved: state === 'resolved', terms: [{ kind: 'field', field: 'retryDataKey', value: key, negate: false }] }, ctx),
-  );
+  const ctx = await local.queryContext(ports);
+  const rowIds: number[] = [];
+  for (const key of unique) {
+    const terms = [{ kind: 'field', field: 'retryDataKey', value: key, negate: false }] as const;
+    for (const id of await ports.errors.selectErrorIds({ step: step.key, resolved: state === 'resolved', terms }, ctx)) rowIds.push(id);
+  }
   return [...new Set(rowIds)].sort((a, b) => b - a);
 }

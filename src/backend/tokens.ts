@@ -1,6 +1,6 @@
 import { ConflictError, InvalidInputError, NotFoundError, NothingToDoError } from '../domain/errors.js';
 import { generateToken, hashToken, looksLikeToken, tokenHint, tokenLast4, tokenMatchesHash } from '../domain/tokens.js';
-import { TokensRepo, type TokenRow } from '../store/sqlite/tokens-repo.js';
+import type { TokenRow } from '../store/contract/queries.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { iso } from './shapes.js';
 import { isEmail } from './triage.js';
@@ -67,41 +67,43 @@ function toInfo(row: TokenRow): TokenInfo {
 const label = (row: TokenRow): string => `${row.id} "${row.name}" of ${row.userEmail} (${tokenHint(row.last4)})`;
 
 export class TokenService {
-  private readonly repo: TokensRepo;
   private readonly now: () => number;
   private readonly random: ((size: number) => Buffer) | undefined;
 
   constructor(
-    private readonly ws: Pick<Workspace, 'sqlite' | 'operator'>,
+    private readonly ws: Pick<Workspace, 'store' | 'operator'>,
     options: TokenServiceOptions = {},
   ) {
-    this.repo = new TokensRepo(ws.sqlite);
     this.now = options.now ?? Date.now;
     this.random = options.random;
   }
 
   /** A new token for `user` (who becomes a known user); the plain token is in this answer only. */
-  create(user: string, name?: string): CreatedToken {
+  private get repo() {
+    return this.ws.store.tokens;
+  }
+
+  async create(user: string, name?: string): Promise<CreatedToken> {
     const email = user.trim();
     if (!isEmail(email)) throw new InvalidInputError(`not an email address: "${user}" (a token acts as this user, e.g. --user ana@acme.example)`, 'user');
     const token = generateToken(this.random);
     const last4 = tokenLast4(token);
     const tokenName = name === undefined ? `token-${last4}` : checkName(name);
     const now = this.now();
-    const row = this.ws.sqlite.transaction(() => {
-      const taken = this.repo.activeNamed(email, tokenName);
+    const row = await this.ws.store.withTransaction(async (tx) => {
+      const taken = await tx.tokens.activeNamed(email, tokenName);
       if (taken) throw new ConflictError(`${taken.userEmail} has an active token named "${taken.name}" already (id ${taken.id}): choose another --name or revoke that one`, 'token_name_taken');
-      const created = this.repo.insert({ userEmail: email, name: tokenName, hash: hashToken(token), last4, createdAt: now });
-      this.ws.sqlite.upsertUser(email, null, false, now);
-      this.ws.sqlite.audit({ at: now, actor: this.ws.operator(), action: 'token.create', count: 1, detail: { tokenId: created.id, user: email, name: tokenName } });
+      const created = await tx.tokens.insert({ userEmail: email, name: tokenName, hash: hashToken(token), last4, createdAt: now });
+      await tx.triage.upsertUser(email, null, false, now);
+      await tx.auditLog.audit({ at: now, actor: this.ws.operator(), action: 'token.create', count: 1, detail: { tokenId: created.id, user: email, name: tokenName } });
       return created;
     });
     return { token, info: toInfo(row) };
   }
 
   /** Every token, revoked ones too, oldest first. */
-  list(): TokenInfo[] {
-    return this.repo.list().map(toInfo);
+  async list(): Promise<TokenInfo[]> {
+    return (await this.repo.list()).map(toInfo);
   }
 
   /**
@@ -109,12 +111,12 @@ export class TokenService {
    * `fdk_…abcd`), or the whole token (a leaked one is revoked without looking it up first). A name
    * or last4 that several active tokens share is refused with their ids.
    */
-  revoke(ref: string): TokenInfo {
-    const row = this.find(ref);
+  async revoke(ref: string): Promise<TokenInfo> {
+    const row = await this.find(ref);
     const now = this.now();
-    const revoked = this.ws.sqlite.transaction(() => {
-      const r = this.repo.revoke(row.id, now);
-      if (r) this.ws.sqlite.audit({ at: now, actor: this.ws.operator(), action: 'token.revoke', count: 1, detail: { tokenId: r.id, user: r.userEmail, name: r.name } });
+    const revoked = await this.ws.store.withTransaction(async (tx) => {
+      const r = await tx.tokens.revoke(row.id, now);
+      if (r) await tx.auditLog.audit({ at: now, actor: this.ws.operator(), action: 'token.revoke', count: 1, detail: { tokenId: r.id, user: r.userEmail, name: r.name } });
       return r;
     });
     if (!revoked) throw new NothingToDoError(`token ${label(row)} is revoked already (since ${iso(row.revokedAt ?? now)})`, 'already_revoked');
@@ -126,44 +128,44 @@ export class TokenService {
    * with no difference a caller could tell apart. Reads the store each time, so a token revoked by
    * another process (`flowdeck tokens revoke` beside a running serve) fails from its next request on.
    */
-  verify(plainToken: string): VerifiedToken | undefined {
+  async verify(plainToken: string): Promise<VerifiedToken | undefined> {
     if (!looksLikeToken(plainToken)) return undefined;
-    const row = this.repo.byHash(hashToken(plainToken));
+    const row = await this.repo.byHash(hashToken(plainToken));
     if (!row || row.revokedAt !== null || !tokenMatchesHash(plainToken, row.hash)) return undefined;
     const now = this.now();
-    if (!this.ws.sqlite.readonly && (row.lastUsedAt === null || now - row.lastUsedAt >= TOUCH_INTERVAL_MS)) {
-      this.repo.tryTouch(row.id, now, now - TOUCH_INTERVAL_MS + 1);
+    if (!this.ws.store.readonly && (row.lastUsedAt === null || now - row.lastUsedAt >= TOUCH_INTERVAL_MS)) {
+      await this.repo.tryTouch(row.id, now, now - TOUCH_INTERVAL_MS + 1);
     }
     return { user: row.userEmail, tokenId: row.id };
   }
 
   /** Whether the token with this id exists and is not revoked (read anew each time). */
-  isActive(tokenId: number): boolean {
-    const row = this.repo.byId(tokenId);
+  async isActive(tokenId: number): Promise<boolean> {
+    const row = await this.repo.byId(tokenId);
     return row !== undefined && row.revokedAt === null;
   }
 
-  private find(ref: string): TokenRow {
+  private async find(ref: string): Promise<TokenRow> {
     const text = ref.trim();
     if (!text) throw new InvalidInputError('name the token: its id, its name or its last 4 characters (flowdeck tokens list)');
     if (looksLikeToken(text)) {
-      const row = this.repo.byHash(hashToken(text));
+      const row = await this.repo.byHash(hashToken(text));
       // The message shows what a list would, never the token given.
       if (!row) throw new NotFoundError('token', tokenHint(tokenLast4(text)));
       return row;
     }
     if (/^\d+$/.test(text)) {
-      const row = this.repo.byId(Number(text));
+      const row = await this.repo.byId(Number(text));
       if (row) return row;
     }
     const last4 = /^(?:fdk_)?…(.{4})$/.exec(text)?.[1];
-    const candidates = last4 !== undefined ? this.repo.activeByLast4(last4) : this.repo.activeByName(text);
-    if (candidates.length === 0 && last4 === undefined && text.length === 4) candidates.push(...this.repo.activeByLast4(text));
+    const candidates = last4 !== undefined ? await this.repo.activeByLast4(last4) : await this.repo.activeByName(text);
+    if (candidates.length === 0 && last4 === undefined && text.length === 4) candidates.push(...(await this.repo.activeByLast4(text)));
     if (candidates.length === 1) return candidates[0]!;
     if (candidates.length > 1) {
       throw new InvalidInputError(`"${text}" names ${candidates.length} active tokens (${candidates.map(label).join('; ')}): revoke one by its id`, 'token');
     }
-    const active = this.repo.list().filter((r) => r.revokedAt === null);
+    const active = (await this.repo.list()).filter((r) => r.revokedAt === null);
     const known = active.length === 0 ? 'no active tokens' : `active: ${active.slice(0, 8).map((r) => `${r.id} "${r.name}"`).join(', ')}${active.length > 8 ? ', …' : ''}`;
     throw new NotFoundError('token', `${text} (${known})`);
   }

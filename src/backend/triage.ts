@@ -10,7 +10,8 @@ import { decodeId, encodeId, idMatchesTime } from '../domain/ids.js';
 import { MASK } from '../domain/mask.js';
 import { templateRefsIn } from '../flows/template.js';
 import type { StepRow } from '../store/contract/rows.js';
-import { TriageRepo, type TagChange, type TouchedError } from '../store/sqlite/triage-repo.js';
+import type { StoreTx } from '../store/contract/store.js';
+import type { TagChange, TouchedError } from '../store/contract/queries.js';
 import { tagCode } from '../workspace/demo.js';
 import type { LocalBackend } from './local-backend.js';
 import { selectErrors } from './selection.js';
@@ -39,25 +40,21 @@ class DryRunRollback<T> {
 }
 
 export class TriageService implements TriageApi {
-  private readonly repo: TriageRepo;
+  constructor(private readonly local: LocalBackend) {}
 
-  constructor(private readonly local: LocalBackend) {
-    this.repo = new TriageRepo(local.ws.sqlite);
-  }
-
-  private get sqlite() {
-    return this.local.ws.sqlite;
+  private get store() {
+    return this.local.store;
   }
 
   // ---- errors ---------------------------------------------------------------------------------
 
   async getError(errorId: string): Promise<ErrorDetail> {
     const decoded = decodeId('error', errorId);
-    const row = decoded ? this.sqlite.getError(decoded.rowId) : undefined;
+    const row = decoded ? await this.store.errors.getError(decoded.rowId) : undefined;
     if (!row || !decoded || !idMatchesTime(decoded, row.occurredAt)) throw new NotFoundError('error', errorId);
-    const step = this.sqlite.requireStep(row.step);
-    const flow = this.sqlite.getFlow(step.flowId);
-    const namer = this.local.tagNamer();
+    const step = await this.store.catalog.requireStep(row.step);
+    const flow = await this.store.catalog.getFlow(step.flowId);
+    const namer = await this.local.tagNamer();
     return {
       flowId: step.flowId,
       flowName: flow?.name ?? step.flowId,
@@ -72,46 +69,46 @@ export class TriageService implements TriageApi {
     // `me` is whoever acts: the operator here, the token's user on a server.
     const address = email.trim().toLowerCase() === 'me' ? this.operator() : email.trim();
     if (!isEmail(address)) throw new InvalidInputError(`"${email}" is not an email address`, 'email');
-    return this.mutate(options, () => {
-      const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, 'open');
+    return this.mutate(options, async (tx) => {
+      const { step, rowIds } = await selectErrors(this.local, flowRef, stepRef, selection, 'open', {}, tx);
       const now = Date.now();
       // A known user is assigned under their stored email; any other address verbatim, with a
       // synthetic user behind it so the error still gets an _assignedToUserId.
-      const known = this.repo.userByEmail(address);
-      const userId = known?.id ?? this.sqlite.upsertUser(address, null, true, now);
+      const known = await tx.triage.userByEmail(address);
+      const userId = known?.id ?? (await tx.triage.upsertUser(address, null, true, now));
       const assignee = known?.email ?? address;
-      const changed = this.repo.assign(rowIds, { email: assignee, userId }, this.operator());
-      this.audit('assign', step, changed, now, { email: assignee });
+      const changed = await tx.triage.assign(rowIds, { email: assignee, userId }, this.operator());
+      await this.audit(tx, 'assign', step, changed, now, { email: assignee });
       return { errorsToReturn: ids(changed) };
     });
   }
 
   async unassign(flowRef: string, stepRef: string, selection: ErrorSelection, options: MutationOptions = {}): Promise<FlowStepErrorsUnassignResponse> {
-    return this.mutate(options, () => {
-      const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, 'open');
+    return this.mutate(options, async (tx) => {
+      const { step, rowIds } = await selectErrors(this.local, flowRef, stepRef, selection, 'open', {}, tx);
       const now = Date.now();
-      const changed = this.repo.unassign(rowIds);
-      this.audit('unassign', step, changed, now);
+      const changed = await tx.triage.unassign(rowIds);
+      await this.audit(tx, 'unassign', step, changed, now);
       return { errorsToReturn: ids(changed) };
     });
   }
 
   async resolve(flowRef: string, stepRef: string, selection: ErrorSelection, options: MutationOptions = {}): Promise<FlowStepAffectedErrorsResponse> {
-    return this.mutate(options, () => {
-      const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, 'open');
+    return this.mutate(options, async (tx) => {
+      const { step, rowIds } = await selectErrors(this.local, flowRef, stepRef, selection, 'open', {}, tx);
       const now = Date.now();
-      const changed = this.repo.resolve(rowIds, now, this.operator());
-      this.audit('resolve', step, changed, now);
+      const changed = await tx.triage.resolve(rowIds, now, this.operator());
+      await this.audit(tx, 'resolve', step, changed, now);
       return { errorsToReturn: ids(changed) };
     });
   }
 
   async reopen(flowRef: string, stepRef: string, selection: ErrorSelection, options: MutationOptions = {}): Promise<FlowStepAffectedErrorsResponse> {
-    return this.mutate(options, () => {
-      const { step, rowIds, byErrorIds } = selectErrors(this.local, flowRef, stepRef, selection, 'resolved');
+    return this.mutate(options, async (tx) => {
+      const { step, rowIds, byErrorIds } = await selectErrors(this.local, flowRef, stepRef, selection, 'resolved', {}, tx);
       // Refused only when named: a key or filter reaching a superseded error skips it (repo.reopen does).
       if (byErrorIds.length > 0) {
-        const [first] = this.repo.superseded(byErrorIds);
+        const [first] = await tx.triage.superseded(byErrorIds);
         if (first) {
           throw new InvalidInputError(
             `error ${encodeId('error', first.id, first.occurredAt)} was superseded by a newer error of the same record after a retry; work on that one (flowdeck errors list … --query rdk:<retryDataKey>)`,
@@ -119,25 +116,25 @@ export class TriageService implements TriageApi {
         }
       }
       const now = Date.now();
-      const changed = this.repo.reopen(rowIds);
-      this.audit('reopen', step, changed, now);
+      const changed = await tx.triage.reopen(rowIds);
+      await this.audit(tx, 'reopen', step, changed, now);
       return { errorsToReturn: ids(changed) };
     });
   }
 
   async deleteResolved(flowRef: string, stepRef: string, selection: ErrorSelection, options: MutationOptions = {}): Promise<FlowStepAffectedErrorsResponse> {
-    return this.mutate(options, () => {
-      const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, 'resolved');
+    return this.mutate(options, async (tx) => {
+      const { step, rowIds } = await selectErrors(this.local, flowRef, stepRef, selection, 'resolved', {}, tx);
       const now = Date.now();
-      const changed = this.repo.deleteResolved(rowIds);
-      this.audit('delete_resolved', step, changed, now);
+      const changed = await tx.triage.deleteResolved(rowIds);
+      await this.audit(tx, 'delete_resolved', step, changed, now);
       return { errorsToReturn: ids(changed) };
     });
   }
 
   async listResolved(flowRef: string, stepRef: string, params: ErrorListParams = {}): Promise<FlowStepResolvedResponse> {
-    const { rows, nextPageURL } = this.local.pageOfErrors(flowRef, stepRef, params, true);
-    const namer = this.local.tagNamer();
+    const { rows, nextPageURL } = await this.local.pageOfErrors(flowRef, stepRef, params, true);
+    const namer = await this.local.tagNamer();
     const response: FlowStepResolvedResponse = { resolved: rows.map((r) => toResolvedError(r, namer)) };
     if (nextPageURL) response.nextPageURL = nextPageURL;
     return response;
@@ -146,7 +143,7 @@ export class TriageService implements TriageApi {
   // ---- tags -----------------------------------------------------------------------------------
 
   async listTags(): Promise<TagInfo[]> {
-    return this.repo.tags().map((t) => ({ tagId: t.code, tag: t.name, createdAt: iso(t.createdAt), numOpenError: t.open, numResolved: t.resolved }));
+    return (await this.store.triage.tags()).map((t) => ({ tagId: t.code, tag: t.name, createdAt: iso(t.createdAt), numOpenError: t.open, numResolved: t.resolved }));
   }
 
   async createTag(name: string, code?: string): Promise<TagInfo> {
@@ -158,34 +155,34 @@ export class TriageService implements TriageApi {
     if (wanted !== undefined && !TAG_CODE.test(wanted)) {
       throw new InvalidInputError(`a tag code is 5 characters of A-Z (no I, O) and 2-9, got "${code}"`, 'code');
     }
-    return this.sqlite.transaction(() => {
-      const sameName = this.repo.tagByName(tagName);
+    return this.store.withTransaction(async (tx) => {
+      const sameName = await tx.triage.tagByName(tagName);
       if (sameName) throw new ConflictError(`tag "${sameName.name}" already exists (code ${sameName.code})`, 'duplicate_tag');
       let tagId: string;
       if (wanted !== undefined) {
-        const taken = this.repo.tagByCode(wanted);
+        const taken = await tx.triage.tagByCode(wanted);
         if (taken) throw new ConflictError(`tag code ${wanted} is already used by "${taken.name}"`, 'duplicate_tag');
         tagId = wanted;
       } else {
         // The stable code of the name, like the demo's; on the rare collision, a salted one.
         tagId = tagCode(tagName);
-        for (let salt = 1; this.repo.tagByCode(tagId); salt++) tagId = tagCode(`${tagName}#${salt}`);
+        for (let salt = 1; await tx.triage.tagByCode(tagId); salt++) tagId = tagCode(`${tagName}#${salt}`);
       }
       const now = Date.now();
-      this.repo.createTag(tagId, tagName, now);
-      this.sqlite.audit({ at: now, actor: this.operator(), action: 'tag_create', count: 0, detail: { tagId, tag: tagName } });
+      await tx.triage.createTag(tagId, tagName, now);
+      await tx.auditLog.audit({ at: now, actor: this.operator(), action: 'tag_create', count: 0, detail: { tagId, tag: tagName } });
       return { tagId, tag: tagName, createdAt: iso(now), numOpenError: 0, numResolved: 0 };
     });
   }
 
   async deleteTag(codeOrName: string, options: MutationOptions = {}): Promise<DeletedTag> {
-    return this.mutate(options, () => {
-      const tag = this.repo.findTag(codeOrName.trim());
+    return this.mutate(options, async (tx) => {
+      const tag = await tx.triage.findTag(codeOrName.trim());
       if (!tag) throw new NotFoundError('tag', codeOrName);
-      const info = this.repo.tags().find((t) => t.code === tag.code)!;
+      const info = (await tx.triage.tags()).find((t) => t.code === tag.code)!;
       const now = Date.now();
-      const untagged = this.repo.deleteTag(tag.code);
-      this.sqlite.audit({ at: now, actor: this.operator(), action: 'tag_delete', count: untagged, detail: { tagId: tag.code, tag: tag.name } });
+      const untagged = await tx.triage.deleteTag(tag.code);
+      await tx.auditLog.audit({ at: now, actor: this.operator(), action: 'tag_delete', count: untagged, detail: { tagId: tag.code, tag: tag.name } });
       return {
         tagId: tag.code,
         tag: tag.name,
@@ -198,12 +195,12 @@ export class TriageService implements TriageApi {
   }
 
   async setTags(flowRef: string, stepRef: string, selection: TagSelection, update: TagUpdate, options: MutationOptions = {}): Promise<FlowStepTagsResponse> {
-    const change = this.tagChange(update);
-    return this.mutate(options, () => {
-      const { step, rowIds } = selectErrors(this.local, flowRef, stepRef, selection, selection.resolved ? 'resolved' : 'open', { errorIdsInEitherState: true });
+    const change = await this.tagChange(update);
+    return this.mutate(options, async (tx) => {
+      const { step, rowIds } = await selectErrors(this.local, flowRef, stepRef, selection, selection.resolved ? 'resolved' : 'open', { errorIdsInEitherState: true }, tx);
       const now = Date.now();
-      const changed = this.repo.setTags(rowIds, change);
-      this.audit('tag', step, changed, now, { ...change });
+      const changed = await tx.triage.setTags(rowIds, change);
+      await this.audit(tx, 'tag', step, changed, now, { ...change });
       const open: TouchedError[] = [];
       const resolved: TouchedError[] = [];
       for (const e of sortNewestFirst(changed)) (e.resolved ? resolved : open).push(e);
@@ -212,13 +209,13 @@ export class TriageService implements TriageApi {
   }
 
   /** Names or codes → codes; an unknown one is refused by name. */
-  private tagChange(update: TagUpdate): TagChange {
+  private async tagChange(update: TagUpdate): Promise<TagChange> {
     const given = [update.set, update.add, update.remove];
     if (given.every((g) => g === undefined)) throw new InvalidInputError('say how to change the tags: --set, --add or --remove', 'tags');
     if (update.set !== undefined && (update.add !== undefined || update.remove !== undefined)) {
       throw new InvalidInputError('--set replaces every tag: use it alone, or --add/--remove', 'tags');
     }
-    const catalog = this.sqlite.tagCatalog();
+    const catalog = await this.store.triage.tagCatalog();
     const codes = (refs: string[]): string[] => {
       const out: string[] = [];
       for (const ref of refs) {
@@ -242,7 +239,7 @@ export class TriageService implements TriageApi {
   // ---- users and config -----------------------------------------------------------------------
 
   async listUsers(): Promise<UserInfo[]> {
-    return this.sqlite.users().map((u) => {
+    return (await this.store.triage.users()).map((u) => {
       const user: UserInfo = { _id: encodeId('user', u.id, u.createdAt), email: u.email, synthetic: u.synthetic, createdAt: iso(u.createdAt) };
       if (u.name !== null) user.name = u.name;
       return user;
@@ -277,7 +274,7 @@ export class TriageService implements TriageApi {
       throw new InvalidInputError(`user.email must be an email address, got ${JSON.stringify(value)}`, 'value');
     }
     config.set(key, value);
-    this.sqlite.audit({ at: Date.now(), actor: this.operator(), action: 'config_set', count: 0, detail: { key, value: maskConfig(value, key) } });
+    await this.store.auditLog.audit({ at: Date.now(), actor: this.operator(), action: 'config_set', count: 0, detail: { key, value: maskConfig(value, key) } });
   }
 
   /**
@@ -305,10 +302,10 @@ export class TriageService implements TriageApi {
   }
 
   /** One transaction per mutation; a dry run computes the same result and rolls it back. */
-  private mutate<T>(options: MutationOptions, fn: () => T): T {
+  private async mutate<T>(options: MutationOptions, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     try {
-      return this.sqlite.transaction(() => {
-        const result = fn();
+      return await this.store.withTransaction(async (tx) => {
+        const result = await fn(tx);
         if (options.dryRun) throw new DryRunRollback(result);
         return result;
       });
@@ -318,8 +315,8 @@ export class TriageService implements TriageApi {
     }
   }
 
-  private audit(action: string, step: StepRow, changed: readonly TouchedError[], at: number, extra: Record<string, unknown> = {}): void {
-    this.sqlite.audit({
+  private audit(tx: StoreTx, action: string, step: StepRow, changed: readonly TouchedError[], at: number, extra: Record<string, unknown> = {}): Promise<void> {
+    return tx.auditLog.audit({
       at,
       actor: this.operator(),
       action,

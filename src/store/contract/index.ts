@@ -6,3 +6,4 @@ export type * from './rows.js';
 export type * from './bulk.js';
 export { SUPERSEDED_BY } from './rows.js';
 export { SYNTHETIC_COLUMNS } from './bulk.js';
+export { CSV_SLOTS } from './csv.js';

@@ -48,37 +48,8 @@ function toLogEntry(r: Raw): LogEntryRow {
   };
 }
 
-/**
- * Column layout of a CSV chunk row as SQLite returns it (before the exporter rewrites it in place into
- * the output columns). Slots that the output leaves empty (exportDataURI, importDataURI, legacyId)
- * carry the creation times the ids are encoded from, so a row is one array from SQLite to the CSV.
- */
-export const CSV_SLOTS = {
-  occurredAt: 0,
-  source: 1,
-  code: 2,
-  message: 3,
-  traceKey: 4,
-  /** exportDataURI: carries errors.retry_data_sec (the retryDataKey's seconds) */
-  retryDataSeconds: 5,
-  /** importDataURI: carries errors.trace_sec (the reqAndResKey's seconds) */
-  traceSeconds: 6,
-  oIndex: 7,
-  /** retryDataKey: carries errors.retry_data */
-  retryData: 8,
-  /** errorId: carries errors.id */
-  errorRow: 9,
-  /** legacyId: always empty (users' creation times come from usersCreatedAt(): a handful of rows, not a join) */
-  legacyId: 10,
-  /** reqAndResKey: carries errors.trace */
-  trace: 11,
-  purgeAt: 12,
-  tags: 13,
-  assignedTo: 14,
-  assignedBy: 15,
-  /** _assignedToUserId: carries errors.assignee_user */
-  user: 16,
-} as const;
+// The CSV chunk layout is the contract's (any store's csvRows gives rows in it).
+export { CSV_SLOTS } from '../contract/csv.js';
 
 const CSV_SELECT = `e.occurred_at, e.source, e.code, e.message, e.trace_key, e.retry_data_sec, e.trace_sec, e.o_index, e.retry_data, e.id,
   NULL, e.trace, e.purge_at, e.tags, e.assignee, e.assigned_by, e.assignee_user`;
