@@ -11,7 +11,7 @@ export function doctorCommand(io: CommandIO): Command {
     .action(async (opts: { repair?: boolean; json?: boolean }) => {
       await assertLocalProfile(io.env, 'flowdeck doctor');
       const [{ runDoctor }, { defaultHome }] = await Promise.all([import('../src/workspace/doctor.js'), import('../src/workspace/workspace.js')]);
-      const report = runDoctor(defaultHome(io.env), io.env, { repair: opts.repair === true });
+      const report = await runDoctor(defaultHome(io.env), io.env, { repair: opts.repair === true });
       if (opts.json) print(io, json(report));
       else {
         const lines = report.checks.map((c) => `${c.ok ? 'ok     ' : 'PROBLEM'} ${c.name}: ${c.detail}${c.fix ? `\n        what to do: ${c.fix}` : ''}`);

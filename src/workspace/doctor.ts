@@ -2,12 +2,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isFlowdeckError } from '../domain/errors.js';
 import { loadCatalog, type Catalog } from '../flows/load.js';
-import { inspectOpenStore, inspectStoreFile, type StoreInspection } from '../store/sqlite/inspect.js';
-import { schemaComplete } from '../store/sqlite/schema-check.js';
-import type { SqliteCore } from '../store/sqlite/core.js';
+import { chooseStoreUrl, openStore } from '../store/open-store.js';
+import { sqliteStoreChecks } from '../store/sqlite/doctor-checks.js';
 import { configProblems, configReferences } from './config-check.js';
-import { configFileOf, mustOpenReadOnly } from './open-checks.js';
-import { openSnapshotCopy } from './store-checks.js';
+import { configFileOf, mustOpenReadOnly, readConfigFile } from './open-checks.js';
 
 // `flowdeck doctor`: every check of a workspace's files, each with what to do about a problem. It
 // opens nothing through Workspace.open (which refuses a damaged store), so it can speak about one.
@@ -47,38 +45,19 @@ function checkConfig(home: string, catalog: Catalog | undefined): DoctorCheck[] 
   return problems.map((p) => ({ name: `config ${p.key}`, ok: false, detail: `"${p.key}" ${p.problem.split('; ')[0]}`, fix: p.problem.split('; ')[1] ?? `fix "${p.key}" in ${file}` }));
 }
 
-function checkStore(inspection: StoreInspection, dbFile: string): DoctorCheck[] {
-  const checks: DoctorCheck[] = [];
-  const { version, expectedVersion, integrity } = inspection;
-  if (version === expectedVersion) checks.push({ name: 'schema version', ok: true, detail: `${version}, as this flowdeck expects` });
-  else if (version < expectedVersion) checks.push({ name: 'schema version', ok: false, detail: `${version}, older than this flowdeck's ${expectedVersion}`, fix: 'run any flowdeck command on a writable workspace: it upgrades the store' });
-  else checks.push({ name: 'schema version', ok: false, detail: `${version}, newer than this flowdeck's ${expectedVersion}`, fix: 'upgrade flowdeck' });
-
-  if (integrity.length === 1 && integrity[0] === 'ok') checks.push({ name: 'integrity', ok: true, detail: 'PRAGMA integrity_check: ok' });
-  else {
-    checks.push({
-      name: 'integrity',
-      ok: false,
-      detail: `PRAGMA integrity_check found damage: ${integrity.slice(0, 3).join('; ')}${integrity.length > 3 ? ` (and ${integrity.length - 3} more)` : ''}`,
-      fix: `stop every flowdeck on this workspace, copy ${dbFile} aside, then restore a backup; or export what you need (flowdeck errors export), move ${dbFile} away and start afresh`,
-    });
+/** A PostgreSQL store: whether it opens (its migrations and checks are its own). */
+async function postgresStoreCheck(home: string, dbFile: string, readonly: boolean, url: string): Promise<DoctorCheck> {
+  try {
+    const store = await openStore({ home, dbFile, readonly, url });
+    const location = store.location;
+    await store.close();
+    return { name: 'store', ok: true, detail: `PostgreSQL at ${location}` };
+  } catch (e) {
+    return { name: 'store', ok: false, detail: `the PostgreSQL store cannot be opened (${firstLine(e)})`, fix: 'check the URL, that the server runs and that its user may connect' };
   }
-
-  const report = inspection.schema;
-  if (!report) return checks;
-  const repaired = inspection.repaired;
-  if (report.missingTables.length > 0) {
-    checks.push({ name: 'schema', ok: false, detail: `missing table ${report.missingTables.join(', ')}`, fix: `the store lost data: restore ${dbFile} from a backup, or move it away and start afresh` });
-  }
-  const missing = [...report.missingIndexes, ...report.missingOther];
-  if (missing.length > 0) {
-    checks.push({ name: 'schema', ok: false, detail: `missing index ${missing.join(', ')} (an interrupted run; listings scan without them)`, fix: 'run flowdeck doctor --repair (any command on a writable workspace also re-creates them)' });
-  }
-  if (schemaComplete(report)) checks.push({ name: 'schema', ok: true, detail: repaired.length ? `re-created ${repaired.join(', ')}; every table and index is there` : 'every table and index the migrations create is there' });
-  return checks;
 }
 
-export function runDoctor(home: string, env: NodeJS.ProcessEnv, { repair = false } = {}): DoctorReport {
+export async function runDoctor(home: string, env: NodeJS.ProcessEnv, { repair = false } = {}): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   const done = (): DoctorReport => ({ home, ok: checks.every((c) => c.ok), checks });
   let isDirectory: boolean | undefined;
@@ -108,31 +87,27 @@ export function runDoctor(home: string, env: NodeJS.ProcessEnv, { repair = false
   }
   checks.push(...checkConfig(home, catalog));
 
-  if (!existsSync(dbFile)) {
-    checks.push({ name: 'store', ok: true, detail: `${dbFile} does not exist yet (the first command creates it)` });
+  const storeUrl = (() => {
+    let configStore: unknown;
+    try {
+      configStore = readConfigFile<Record<string, unknown>>(home)?.store;
+    } catch {
+      // An unreadable config.json is checkConfig's to report.
+    }
+    try {
+      return { url: chooseStoreUrl(env.FLOWDECK_STORE_URL, configStore) };
+    } catch (e) {
+      return { error: e };
+    }
+  })();
+  if ('error' in storeUrl) {
+    checks.push({ name: 'store', ok: false, detail: firstLine(storeUrl.error), fix: 'set a postgres:// URL, or remove it to use the workspace\'s own SQLite store' });
     return done();
   }
-  let copy: SqliteCore | undefined;
-  try {
-    let inspection: StoreInspection;
-    try {
-      inspection = inspectStoreFile(dbFile, { readonly, repair });
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'SQLITE_READONLY_DIRECTORY') throw e;
-      copy = openSnapshotCopy(dbFile);
-      inspection = inspectOpenStore(copy);
-    }
-    checks.push(...checkStore(inspection, dbFile));
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? '';
-    checks.push({
-      name: code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' ? 'integrity' : 'store',
-      ok: false,
-      detail: `${dbFile} cannot be read as a flowdeck store (${firstLine(e)})`,
-      fix: `copy ${dbFile} aside, then restore a backup, or move it away and start afresh`,
-    });
-  } finally {
-    copy?.close();
+  if (storeUrl.url !== undefined) {
+    checks.push(await postgresStoreCheck(home, dbFile, readonly, storeUrl.url));
+    return done();
   }
+  checks.push(...sqliteStoreChecks(dbFile, { readonly, repair }));
   return done();
 }

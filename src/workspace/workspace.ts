@@ -8,12 +8,13 @@ import { definitionMasker } from '../runtime/connections.js';
 import type { SqliteCore } from '../store/sqlite/core.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/contract/store.js';
+import { openStore, repairedSchemaOf } from '../store/open-store.js';
 import { ensureHomeDirectory, mustOpenReadOnly, openConfig, readConfigFile } from './open-checks.js';
-import { ensureSchema, openStore } from './store-checks.js';
 import { recoverStaleJobs } from '../runtime/recovery.js';
 import { ensureWorker } from '../runtime/worker.js';
 
-// A workspace is a directory: flow files under flows/, the SQLite store, and config.json (conf).
+// A workspace is a directory: flow files under flows/, config.json (conf), and the SQLite store,
+// unless FLOWDECK_STORE_URL or config.json's `store` names a PostgreSQL one.
 // FLOWDECK_HOME selects it, so tests and users can keep several side by side.
 
 /** The store's meta key of the flow files' fingerprint when the catalog was last synced. */
@@ -37,8 +38,6 @@ export class Workspace {
   readonly dbFile: string;
   /** The store, through its contract. */
   readonly store: Store;
-  /** The SQLite connection under it, synchronously (going away as callers move to the contract). */
-  readonly sqlite: SqliteCore;
   private cachedCatalog: Catalog | undefined;
   /** The flow files' fingerprint this process last found the store's mirror at. */
   private syncedFingerprint: string | undefined;
@@ -55,20 +54,23 @@ export class Workspace {
   private constructor(
     readonly home: string,
     readonly env: NodeJS.ProcessEnv,
+    opened: { dbFile: string; readonly: boolean; configAtOpen: WorkspaceConfigShape | undefined; store: Store },
   ) {
-    ensureHomeDirectory(home);
     this.flowsDir = join(home, 'flows');
-    this.dbFile = join(home, 'flowdeck.db');
-    this.readonly = mustOpenReadOnly(home, this.dbFile, env);
-    this.configAtOpen = readConfigFile<WorkspaceConfigShape>(home);
-    this.sqlite = openStore(this.dbFile, this.readonly);
-    try {
-      this.repairedSchema = ensureSchema(this.sqlite, this.dbFile);
-    } catch (e) {
-      this.sqlite.close();
-      throw e;
-    }
-    this.store = new SqliteStore(this.sqlite, this.dbFile);
+    this.dbFile = opened.dbFile;
+    this.readonly = opened.readonly;
+    this.configAtOpen = opened.configAtOpen;
+    this.store = opened.store;
+    this.repairedSchema = [...repairedSchemaOf(opened.store)];
+  }
+
+  /**
+   * The SQLite connection under a SQLite store, synchronously: only src/runtime still uses it, while
+   * it moves to the contract (`store`). Throws on any other store.
+   */
+  get sqlite(): SqliteCore {
+    if (this.store instanceof SqliteStore) return this.store.core;
+    throw new Error(`the workspace's store is ${this.store.kind}, not SQLite`);
   }
 
   /**
@@ -76,7 +78,12 @@ export class Workspace {
    * last sync, and marks jobs whose process died.
    */
   static async open(home: string = defaultHome(), env: NodeJS.ProcessEnv = process.env): Promise<Workspace> {
-    const ws = new Workspace(home, env);
+    ensureHomeDirectory(home);
+    const dbFile = join(home, 'flowdeck.db');
+    const readonly = mustOpenReadOnly(home, dbFile, env);
+    const configAtOpen = readConfigFile<WorkspaceConfigShape>(home);
+    const store = await openStore({ home, dbFile, readonly, ...(env.FLOWDECK_STORE_URL !== undefined ? { url: env.FLOWDECK_STORE_URL } : {}) });
+    const ws = new Workspace(home, env, { dbFile, readonly, configAtOpen, store });
     try {
       await ws.syncCatalogIfChanged();
       if (!ws.readonly) {

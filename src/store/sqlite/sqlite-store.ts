@@ -139,9 +139,13 @@ export class SqliteStore implements Store {
   readonly workers: WorkersPort;
   readonly bulk: BulkPort;
 
-  constructor(core: SqliteCore, location: string) {
+  /** Indexes opening found missing and re-created (an earlier run was interrupted). */
+  readonly repairedSchema: readonly string[];
+
+  constructor(core: SqliteCore, location: string, repairedSchema: readonly string[] = []) {
     this.core = core;
     this.location = location;
+    this.repairedSchema = repairedSchema;
     const sync = syncPorts(core);
     this.outside = portsOver(sync, this.gate, (q, ctx, fromId, chunk) => this.csvRows(q, ctx, fromId, chunk, true));
     const insidePorts = portsOver(sync, undefined, (q, ctx, fromId, chunk) => this.csvRows(q, ctx, fromId, chunk, false));

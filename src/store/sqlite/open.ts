@@ -1,14 +1,28 @@
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { isFlowdeckError, WorkspaceError } from '../domain/errors.js';
-import { schemaVersion } from '../store/sqlite/db.js';
-import { MIGRATIONS } from '../store/sqlite/migrations.js';
-import { checkSchema, repairSchema } from '../store/sqlite/schema-check.js';
-import { SqliteCore } from '../store/sqlite/core.js';
+import { isFlowdeckError, WorkspaceError } from '../../domain/errors.js';
+import { schemaVersion } from './db.js';
+import { MIGRATIONS } from './migrations.js';
+import { checkSchema, repairSchema } from './schema-check.js';
+import { SqliteCore } from './core.js';
+import { SqliteStore } from './sqlite-store.js';
 
-// Opening the workspace's store: read-only when the workspace cannot be written, and checked to be
-// a complete flowdeck store. What cannot be used is said in one line naming the file.
+// Opening a workspace's SQLite store: read-only when the workspace cannot be written, and checked
+// to be a complete flowdeck store. What cannot be used is said in one line naming the file.
+
+/** The store of `dbFile`, migrated, with any missing index re-created (SqliteStore.repairedSchema names them). */
+export function openSqliteStore(dbFile: string, readonly: boolean): SqliteStore {
+  const core = openCore(dbFile, readonly);
+  let repaired: string[];
+  try {
+    repaired = ensureSchema(core, dbFile);
+  } catch (e) {
+    core.close();
+    throw e;
+  }
+  return new SqliteStore(core, dbFile, repaired);
+}
 
 /** What a SQLite failure to open means, in people's words. */
 function storeOpenError(dbFile: string, e: unknown): Error {
@@ -43,7 +57,7 @@ export function openSnapshotCopy(dbFile: string): SqliteCore {
   }
 }
 
-export function openStore(dbFile: string, readonly: boolean): SqliteCore {
+function openCore(dbFile: string, readonly: boolean): SqliteCore {
   if (readonly && !existsSync(dbFile)) {
     throw new WorkspaceError(`the workspace ${dirname(dbFile)} is read-only and has no store yet; make it writable once so flowdeck can create ${dbFile}`);
   }
@@ -78,7 +92,7 @@ export function openStore(dbFile: string, readonly: boolean): SqliteCore {
  * (returned by name); a missing table is damage nothing here can undo, so it is said, not hidden.
  * A read-only store is used as it is (listings may be slower without an index).
  */
-export function ensureSchema(store: SqliteCore, dbFile: string): string[] {
+function ensureSchema(store: SqliteCore, dbFile: string): string[] {
   let report;
   try {
     report = checkSchema(store.db);
