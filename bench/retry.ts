@@ -87,9 +87,9 @@ export async function templateHome(ctx: BenchContext): Promise<string> {
   const ws = await Workspace.open(home, benchEnv(home));
   try {
     const now = Date.now();
-    ws.sqlite.transaction(() => {
-      for (const u of DEMO_USERS) ws.sqlite.upsertUser(u.email, u.name, false, now);
-      for (const name of DEMO_TAGS) ws.sqlite.insertTag(tagCode(name), name, now);
+    await ws.store.withTransaction(async (tx) => {
+      for (const u of DEMO_USERS) await tx.triage.upsertUser(u.email, u.name, false, now);
+      for (const name of DEMO_TAGS) await tx.triage.createTag(tagCode(name), name, now);
     });
     ctx.log(`generating ${RECORDS.toLocaleString('en-US')} retriable errors for the retry benchmark`);
     await generateStepErrors(ws, RETRY_FLOW, RETRY_STEP, RECORDS);

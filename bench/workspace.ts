@@ -31,7 +31,7 @@ export async function ensureBigWorkspace(ctx: BenchContext): Promise<{ home: str
   // --fresh regenerates once per go, not once per benchmark.
   if ((!ctx.fresh || generatedNow.has(home)) && existsSync(join(home, 'flowdeck.db')) && isSeeded(home)) {
     const ws = await Workspace.open(home, benchEnv(home));
-    const have = ws.sqlite.getMeta(META_KEY);
+    const have = await ws.store.meta.getMeta(META_KEY);
     await ws.close();
     if (have === String(ctx.errors)) return { home };
   }
@@ -43,7 +43,7 @@ export async function ensureBigWorkspace(ctx: BenchContext): Promise<{ home: str
     const result = await generateErrors(ws, ctx.errors, {
       onProgress: (done) => ctx.log(`  ${done.toLocaleString('en-US')} errors, ${((performance.now() - t0) / 1000).toFixed(1)} s`),
     });
-    ws.sqlite.setMeta(META_KEY, String(ctx.errors));
+    await ws.store.meta.setMeta(META_KEY, String(ctx.errors));
     generatedNow.add(home);
     const ms = performance.now() - t0;
     return {

@@ -107,7 +107,12 @@ function portsOver(sync: SyncPorts, gate: TransactionGate | undefined, csvRows: 
     auditLog: asyncPort<AuditPort>(sync.auditLog, gate, ['audit']),
     tokens: asyncPort<TokensPort>(sync.tokens, gate, TOKENS),
     workers: asyncPort<WorkersPort>(sync.workers, gate, WORKERS),
-    bulk: { loadStart: asyncPort<Pick<BulkPort, 'loadStart'>>(sync.bulk, gate, ['loadStart']).loadStart, loadSynthetic: (b, o) => sync.bulk.loadSynthetic(b, o) as never },
+    bulk: { loadStart: asyncPort<Pick<BulkPort, 'loadStart'>>(sync.bulk, gate, ['loadStart']).loadStart, loadSynthetic: (b, o) => {
+        // A load is its own transactions (BEGIN … awaited batches … COMMIT, ~50k errors each): nothing else may write in between.
+        const load = () => sync.bulk.loadSynthetic(b, o) as unknown as ReturnType<BulkPort['loadSynthetic']>;
+        return gate ? gate.exclusive(load) : load();
+      },
+    },
   };
 }
 
