@@ -63,7 +63,7 @@ flows:
   const backend = await openBackend(tmp.home, { ...process.env, ...env, FLOWDECK_WORKER: 'off' });
   try {
     await backend.runFlow('F');
-    return { env, token: new TokenService(backend.ws).create(USER).token, setHold: (on) => (hold = on) };
+    return { env, token: (await new TokenService(backend.ws).create(USER)).token, setHold: (on) => (hold = on) };
   } finally {
     await backend.close();
   }

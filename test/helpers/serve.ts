@@ -10,6 +10,7 @@ import type { StepRow } from '../../src/store/contract/rows.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { expectSpecShape } from './spec-routes.js';
 import { tempHome, type TempHome } from './workspace.js';
+import { sqliteCoreOf } from './sqlite.js';
 
 // A real `flowdeck serve` app on 127.0.0.1 (port 0) over a seeded demo workspace, with real tokens
 // for two users, and a client (undici) that checks every answer against the spec as it comes.
@@ -57,7 +58,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   // No background worker from the tests: queued jobs stay queued unless a test runs them.
   const local = new LocalBackend(await seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: 'serve.operator@acme.example', FLOWDECK_WORKER: 'off' }));
   const tokenService = new TokenService(local.ws);
-  const tokens = { ana: tokenService.create(ANA, 'laptop').token, ben: tokenService.create(BEN, 'laptop').token };
+  const tokens = { ana: (await tokenService.create(ANA, 'laptop')).token, ben: (await tokenService.create(BEN, 'laptop')).token };
   const logs: string[] = [];
   const app = await buildServer({
     ...workspaceAccess(local, tokenService),
@@ -108,7 +109,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
 
 /** Inserts `n` open errors on the step (each with a snapshot), oldest first; returns their errorIds, newest first. */
 export function insertErrors(local: LocalBackend, step: StepRow, n: number): string[] {
-  const store = local.ws.sqlite;
+  const store = sqliteCoreOf(local.ws);
   const base = Date.now() - 60_000;
   const ids: string[] = [];
   store.transaction(() => {
@@ -122,6 +123,9 @@ export function insertErrors(local: LocalBackend, step: StepRow, n: number): str
   return ids.reverse();
 }
 
+/** The demo's ERP import step (read synchronously from the SQLite store, as insertErrors writes it). */
 export function demoStep(local: LocalBackend): StepRow {
-  return local.resolveStep(local.resolveFlow(FLOW), STEP);
+  const core = sqliteCoreOf(local.ws);
+  const flow = core.listFlows().find((f) => f.name === FLOW)!;
+  return core.steps(flow.id).find((s) => s.name === STEP)!;
 }

@@ -4,6 +4,7 @@ import { decodeId } from '../../src/domain/ids.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { retryToEnd } from '../helpers/jobs.js';
 import { runDemoFlows, tempHome, type TempHome } from '../helpers/workspace.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // Who acts belongs to the backend. A LocalBackend acts as the workspace's operator; actingAs(email)
 // gives a backend over the same workspace acting as someone else (a server's per-request user):
@@ -19,8 +20,8 @@ const STEP = 'ERP sales orders';
 let tmp: TempHome;
 let backend: LocalBackend;
 
-const row = (errorId: string) => backend.ws.sqlite.getError(decodeId('error', errorId)!.rowId)!;
-const auditOf = (action: string) => backend.ws.sqlite.db.prepare('SELECT actor, count FROM audit WHERE action = ? ORDER BY id').all(action) as Array<{ actor: string; count: number }>;
+const row = (errorId: string) => sqliteCoreOf(backend.ws).getError(decodeId('error', errorId)!.rowId)!;
+const auditOf = (action: string) => sqliteCoreOf(backend.ws).db.prepare('SELECT actor, count FROM audit WHERE action = ? ORDER BY id').all(action) as Array<{ actor: string; count: number }>;
 
 async function openErrors(n: number): Promise<string[]> {
   const { errors } = await backend.listErrors(FLOW, STEP, { limit: n });

@@ -5,6 +5,7 @@ import { FlowDefinitionError } from '../../src/domain/errors.js';
 import { DEMO_FLOWS_YAML } from '../../src/workspace/demo.js';
 import { CATALOG_FINGERPRINT_KEY, Workspace } from '../../src/workspace/workspace.js';
 import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // Opening a workspace parses and validates its flow files only when their fingerprint (names,
 // sizes, inodes, change times) differs from the one stored at the last sync (issue 9 §6: a
@@ -13,7 +14,7 @@ import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js'
 let temp: TempHome;
 afterEach(() => temp?.cleanup());
 
-const flowNames = (ws: Workspace) => ws.sqlite.listFlows().filter((f) => !f.removed).map((f) => f.name).sort();
+const flowNames = (ws: Workspace) => sqliteCoreOf(ws).listFlows().filter((f) => !f.removed).map((f) => f.name).sort();
 
 async function openClose<T>(home: string, fn: (ws: Workspace) => T): Promise<T> {
   const ws = await Workspace.open(home, { ...process.env, FLOWDECK_HOME: home });
@@ -28,7 +29,7 @@ describe('the catalog fingerprint', () => {
   it('parses the flow files at the first open and not at the next ones while they are unchanged', async () => {
     temp = tempHome();
     writeFlowFile(temp.home, 'demo.yaml', DEMO_FLOWS_YAML);
-    const first = await openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws), fp: ws.sqlite.getMeta(CATALOG_FINGERPRINT_KEY) }));
+    const first = await openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws), fp: sqliteCoreOf(ws).getMeta(CATALOG_FINGERPRINT_KEY) }));
     expect(first.loaded).toBe(true);
     expect(first.fp).toMatch(/^[0-9a-f]{40}:mask\d+$/);
     const again = await openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws) }));

@@ -10,6 +10,7 @@ import type { UIActions } from '../../src/tui/context.js';
 import { selectionOf, marksReducer, NO_MARKS } from '../../src/tui/state/marks.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // A confirmation covers exactly the set it names: errors are added (as automatic retries add them)
 // and some of the counted ones resolved while the question is open, and the action then reaches
@@ -25,7 +26,7 @@ let tmp: TempHome;
 let backend: LocalBackend;
 let step: StepRow;
 
-const store = () => backend.ws.sqlite;
+const store = () => sqliteCoreOf(backend.ws);
 const rowId = (errorId: string) => decodeId('error', errorId)!.rowId;
 const isOpen = (errorId: string) => !store().getError(rowId(errorId))!.resolved;
 
@@ -136,7 +137,7 @@ function tuiContext(onAsk: (message: string) => void): { ctx: ActionContext; mes
 beforeEach(async () => {
   tmp = tempHome();
   backend = new LocalBackend(await seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
-  step = backend.resolveStep(backend.resolveFlow(FLOW), STEP);
+  step = await backend.resolveStep(await backend.resolveFlow(FLOW), STEP);
 });
 
 afterEach(async () => {

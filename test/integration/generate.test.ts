@@ -9,6 +9,7 @@ import { generateErrors, generateStepErrors } from '../../src/workspace/generate
 import { LocalBackend as Local } from '../../src/backend/local-backend.js';
 import { Workspace } from '../../src/workspace/workspace.js';
 import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // The generated workspace must look exactly like one the recorder filled: every invariant the
 // store keeps for a recorded error holds for a generated one, and the classification of each
@@ -35,7 +36,7 @@ afterAll(async () => {
   tmp?.cleanup();
 });
 
-const db = () => backend.ws.sqlite.db;
+const db = () => sqliteCoreOf(backend.ws).db;
 const one = (sql: string, ...params: unknown[]) => db().prepare(sql).pluck().get(...params) as number;
 
 describe('generateErrors', () => {
@@ -138,7 +139,7 @@ describe('generateStepErrors', () => {
       const ws = await Workspace.open(other.home, { ...process.env });
       try {
         await generateStepErrors(ws, 'Shop orders to ERP', 'ERP sales orders', 1000);
-        const db2 = ws.sqlite.db;
+        const db2 = sqliteCoreOf(ws).db;
         expect(db2.prepare('SELECT count(*) FROM errors WHERE retry_data IS NOT NULL').pluck().get()).toBe(1000);
         expect(db2.prepare('SELECT count(DISTINCT step) FROM errors').pluck().get()).toBe(1);
         const data = JSON.parse(db2.prepare('SELECT data FROM retry_data LIMIT 1').pluck().get() as string) as { id: string; customer: { tier: string } };

@@ -9,6 +9,7 @@ import { SqliteCore } from '../../src/store/sqlite/core.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { generateErrors } from '../../src/workspace/generate.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // Error groups over a generated demo workspace (the generator signs what it writes as the recorder
 // does), and migration 7's back-fill of a store written before signatures existed.
@@ -99,8 +100,8 @@ describe('errors groups', () => {
     expect(before.groups.filter((g) => g.new)).toEqual([]);
     expect((await backend.errorGroups(ERP_FLOW, ERP_STEP, { query: 'since:60d' })).groups.every((g) => g.new)).toBe(true);
 
-    const store = backend.ws.sqlite;
-    const step = backend.resolveStep(backend.resolveFlow(ERP_FLOW), ERP_STEP);
+    const store = sqliteCoreOf(backend.ws);
+    const step = await backend.resolveStep(await backend.resolveFlow(ERP_FLOW), ERP_STEP);
     const now = Date.now();
     store.transaction(() => {
       store.insertJob({ type: 'flow', status: 'completed', flowId: step.flowId, createdAt: now });
@@ -176,7 +177,7 @@ describe('signature rows', () => {
   it('a group whose signature row is missing is still listed, described from its errors', async () => {
     const before = (await backend.errorGroups(ERP_FLOW, ERP_STEP)).groups;
     const g = before[0]!;
-    backend.ws.sqlite.db.prepare('DELETE FROM error_sigs WHERE id = ?').run(parseSignature(g.sig));
+    sqliteCoreOf(backend.ws).db.prepare('DELETE FROM error_sigs WHERE id = ?').run(parseSignature(g.sig));
     const after = (await backend.errorGroups(ERP_FLOW, ERP_STEP)).groups.find((x) => x.sig === g.sig)!;
     expect({ ...after, firstRecordedAt: g.firstRecordedAt }).toEqual(g);
   });

@@ -193,8 +193,8 @@ describe.each([
     expect(before.errors).toHaveLength(3);
     target.mode = 'dribble';
     target.sinkRequests = 0;
-    const flow = b.resolveFlow('To patient');
-    const step = b.resolveStep(flow, 'Patient sink');
+    const flow = await b.resolveFlow('To patient');
+    const step = await b.resolveStep(flow, 'Patient sink');
     const repo = new RetryRepo(b.ws.sqlite);
     const retryData = repo.retryDataOf(before.errors.map((e) => decodeId('error', e.errorId)!.rowId));
     await b.runtime.start();
@@ -202,7 +202,7 @@ describe.each([
     const running = b.runtime.runRetryJob(jobId);
     // Every record's request is out, held by the target.
     await until(() => target.sinkRequests === 3 && dribbling.size === 3);
-    const job = b.jobOf(b.ws.sqlite.getJob(jobId)!);
+    const job = await b.jobOf(b.ws.sqlite.getJob(jobId)!);
     expect((await b.retries.cancelJob(job._id)).status).toBe('canceling');
     await running;
     expect(b.ws.sqlite.getJob(jobId)!.status).toBe('canceled');

@@ -7,6 +7,7 @@ import type { Job } from '../../src/domain/api.js';
 import { encodeId } from '../../src/domain/ids.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // `jobs list` over a workspace with more jobs than a page (a busy day of automatic retries and the
 // operator's own big job among them): filters by type, status, flow and who started them, --mine,
@@ -40,9 +41,9 @@ const parse = (text: string) => JSON.parse(text) as Job[];
 beforeEach(async () => {
   tmp = tempHome();
   backend = new LocalBackend(await seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
-  const { sqlite: store } = backend.ws;
-  const flow = backend.resolveFlow(FLOW);
-  const step = backend.resolveStep(flow, 'ERP sales orders');
+  const store = sqliteCoreOf(backend.ws);
+  const flow = await backend.resolveFlow(FLOW);
+  const step = await backend.resolveStep(flow, 'ERP sales orders');
   const t0 = Date.now() - 3_600_000;
   store.transaction(() => {
     const own = store.insertJob({ type: 'retry', status: 'running', flowId: flow.id, step: step.key, createdAt: t0, triggeredBy: OPERATOR });
@@ -93,7 +94,7 @@ describe('jobs list', () => {
 
 describe('jobs show', () => {
   it('names the job\'s flow, with its id, as jobs list does; --json keeps the API\'s Job', async () => {
-    const flowId = backend.resolveFlow(FLOW).id;
+    const flowId = (await backend.resolveFlow(FLOW)).id;
     const { out } = await jobs(['show', mine]);
     expect(out).toContain(`Flow:      ${FLOW} (${flowId})\n`);
     expect((JSON.parse((await jobs(['show', mine, '--json'])).out) as Job)._flowId).toBe(flowId);

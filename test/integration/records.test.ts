@@ -9,6 +9,7 @@ import type { FlowRow, JobRow, StepRow } from '../../src/store/contract/rows.js'
 import { DEMO_FLOWS_YAML } from '../../src/workspace/demo.js';
 import { undeclaredKeys, validateAgainst } from '../helpers/spec.js';
 import { openBackend, tempHome, writeFlowFile } from '../helpers/workspace.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // Retry data, request traces, execution logs, trace-key job search, flow enable/disable and the CSV
 // export, over a real SQLite workspace with the demo's flows and rows written the way the recorder
@@ -60,9 +61,9 @@ async function seed(): Promise<Fixture> {
   cleanups.push(t.cleanup);
   writeFlowFile(t.home, 'flows.yaml', DEMO_FLOWS_YAML);
   const b = await openBackend(t.home, { ...process.env, FLOWDECK_USER: 'ops@acme.example' });
-  const store = b.ws.sqlite;
-  const flow = b.resolveFlow(ERP_FLOW);
-  const otherFlow = b.resolveFlow('Orders to warehouse');
+  const store = sqliteCoreOf(b.ws);
+  const flow = await b.resolveFlow(ERP_FLOW);
+  const otherFlow = await b.resolveFlow('Orders to warehouse');
   const [shop, lookup, erp] = store.steps(flow.id) as [StepRow, StepRow, StepRow];
   const out = store.transaction(() => {
     store.insertTag(TAG_CODE, 'Investigating', T0);
@@ -233,7 +234,7 @@ async function failure<T extends FlowdeckError>(promise: Promise<unknown>, type:
 
 /** Everything the store holds that the operations under test could change. */
 function snapshotOf(f: Fixture): string {
-  const db = f.b.ws.sqlite.db;
+  const db = sqliteCoreOf(f.b.ws).db;
   return JSON.stringify([
     db.prepare('SELECT * FROM retry_data ORDER BY id').all(),
     db.prepare('SELECT id, trace, resolved FROM errors ORDER BY id').all(),
@@ -244,7 +245,7 @@ function snapshotOf(f: Fixture): string {
 }
 
 function audits(f: Fixture): Array<{ action: string; actor: string; count: number; step_id: string | null; detail: string | null }> {
-  return f.b.ws.sqlite.db.prepare('SELECT action, actor, count, step_id, detail FROM audit ORDER BY id').all() as never;
+  return sqliteCoreOf(f.b.ws).db.prepare('SELECT action, actor, count, step_id, detail FROM audit ORDER BY id').all() as never;
 }
 
 function expectShape(schema: string, value: unknown): void {
@@ -300,9 +301,9 @@ describe('retry data', () => {
     expect(saved).toEqual({ ...next });
     expect(saved.adaptorResponse, 'an omitted field is gone: full replace').toBeUndefined();
     expect(await f.b.records.getRetryData(ERP_FLOW, 'ERP sales orders', e.retryDataKey)).toEqual(saved);
-    const row = f.b.ws.sqlite.getRetryData(e.retryData)!;
+    const row = sqliteCoreOf(f.b.ws).getRetryData(e.retryData)!;
     expect(row.updatedAt).toBeGreaterThan(row.createdAt);
-    expect(f.b.ws.sqlite.getError(e.row)!.resolved).toBe(false);
+    expect(sqliteCoreOf(f.b.ws).getError(e.row)!.resolved).toBe(false);
     expect(audits(f)).toEqual([
       { action: 'retry-data.put', actor: 'ops@acme.example', count: 1, step_id: f.erp.stepId, detail: JSON.stringify({ retryDataKey: e.retryDataKey }) },
     ]);
@@ -504,8 +505,8 @@ describe('request traces', () => {
     expect(r.deleted).toEqual([a.reqAndResKey, b2.reqAndResKey]);
     expect(r.errors).toEqual([{ key: unknown, code: 'file_not_found', message: expect.stringContaining(unknown) }]);
     await failure(f.b.records.getRequest(ERP_FLOW, 'ERP sales orders', a.reqAndResKey), NotFoundError);
-    expect(f.b.ws.sqlite.getError(a.row)!.trace).toBeNull();
-    expect(f.b.ws.sqlite.getError(a.row)!.traceSeconds).toBeNull();
+    expect(sqliteCoreOf(f.b.ws).getError(a.row)!.trace).toBeNull();
+    expect(sqliteCoreOf(f.b.ws).getError(a.row)!.traceSeconds).toBeNull();
     const listed = await f.b.listErrors(ERP_FLOW, 'ERP sales orders', { limit: 1000 });
     expect(listed.errors.find((x) => x.errorId === a.errorId)).not.toHaveProperty('reqAndResKey');
     expect(listed.errors.find((x) => x.errorId === f.errors[2]!.errorId)).toHaveProperty('reqAndResKey', f.errors[2]!.reqAndResKey);
@@ -611,7 +612,7 @@ describe('execution logs', () => {
 
   it('names jobs by id; a child step job stands for its run; another flow\'s job is not found', async () => {
     const f = await seed();
-    const child = f.b.ws.sqlite.childJobs(f.job.id)[0]!;
+    const child = sqliteCoreOf(f.b.ws).childJobs(f.job.id)[0]!;
     const viaChild = await f.b.records.listLogs(ERP_FLOW, encodeId('job', child.id, child.createdAt), { pageSize: 3 });
     expect(viaChild.logs).toEqual((await f.b.records.listLogs(ERP_FLOW, f.jobId, { pageSize: 3 })).logs);
     await failure(f.b.records.listLogs('Orders to warehouse', f.jobId), NotFoundError);
@@ -869,7 +870,7 @@ describe('CSV export', () => {
 
   it('respects a slow destination\'s backpressure and batches its writes', async () => {
     const f = await seed();
-    const store = f.b.ws.sqlite;
+    const store = sqliteCoreOf(f.b.ws);
     const many = 5000;
     store.transaction(() => {
       for (let i = 0; i < many; i++) {

@@ -149,11 +149,11 @@ describe.each([
   it('canceling a queued retry leaves every error open and untouched', async () => {
     const before = await backend.listErrors(CRM_FLOW, CRM_STEP, { limit: 1000 });
     const flow = await backend.getFlow(CRM_FLOW);
-    const step = backend.resolveStep(backend.resolveFlow(CRM_FLOW), CRM_STEP);
+    const step = await backend.resolveStep(await backend.resolveFlow(CRM_FLOW), CRM_STEP);
     const rowIds = before.errors.map((e) => decodeId('error', e.errorId)!.rowId);
     const repo = new RetryRepo(backend.ws.sqlite);
     const jobId = (await backend.runtime.retries().queue(flow._id, step.key, repo.retryDataOf(rowIds), OPERATOR, {}))!;
-    const job = backend.jobOf(backend.ws.sqlite.getJob(jobId)!);
+    const job = await backend.jobOf(backend.ws.sqlite.getJob(jobId)!);
     const canceled = await backend.retries.cancelJob(job._id);
     expect(canceled.status).toBe('canceled');
     expect(canceled.canceledBy).toBe(OPERATOR);
@@ -166,14 +166,14 @@ describe.each([
     const open = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent', limit: 1000 });
     const { sqlite: store } = backend.ws;
     const flow = await backend.getFlow(CRM_FLOW);
-    const step = backend.resolveStep(backend.resolveFlow(CRM_FLOW), CRM_STEP);
+    const step = await backend.resolveStep(await backend.resolveFlow(CRM_FLOW), CRM_STEP);
     const repo = new RetryRepo(store);
     const retryData = repo.retryDataOf(open.errors.map((e) => decodeId('error', e.errorId)!.rowId));
     // 5 records a second: the job runs for seconds after it starts, when the cancel is sent (on a
     // condition, not after a pause a loaded machine could stretch past the job's end).
     expect(retryData.length).toBeGreaterThan(10);
     const jobId = (await backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, { ratePerSecond: 5 }))!;
-    const job = backend.jobOf(store.getJob(jobId)!);
+    const job = await backend.jobOf(store.getJob(jobId)!);
     const running = backend.runtime.runRetryJob(jobId);
     for (const deadline = Date.now() + 20_000; store.getJob(jobId)!.status !== 'running'; ) {
       if (Date.now() > deadline) throw new Error('the retry job did not start within 20 s');
@@ -194,7 +194,7 @@ describe.each([
 
   it('a retry job whose process died is resumed: settled records stay settled, none resolved twice', async () => {
     const flow = await backend.getFlow(CRM_FLOW);
-    const step = backend.resolveStep(backend.resolveFlow(CRM_FLOW), CRM_STEP);
+    const step = await backend.resolveStep(await backend.resolveFlow(CRM_FLOW), CRM_STEP);
     const open = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent', limit: 1000 });
     const repo = new RetryRepo(backend.ws.sqlite);
     const retryData = repo.retryDataOf(open.errors.map((e) => decodeId('error', e.errorId)!.rowId));
@@ -230,7 +230,7 @@ describe.each([
     const [err] = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'code:422', limit: 1 })).errors;
     const rd = decodeId('retryData', err!.retryDataKey!)!.rowId;
     const flow = await backend.getFlow(ERP_FLOW);
-    const step = backend.resolveStep(backend.resolveFlow(ERP_FLOW), ERP_STEP);
+    const step = await backend.resolveStep(await backend.resolveFlow(ERP_FLOW), ERP_STEP);
     // A validation error never gets a retryAt: only transient classes are retried automatically.
     expect(err!.retryAt).toBeUndefined();
     for (let i = 0; i < 2; i++) {
@@ -245,7 +245,7 @@ describe('guards', () => {
   it('a record resolved while its retry was queued is not sent again', async () => {
     const [err] = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'code:422', limit: 1 })).errors;
     const flow = await backend.getFlow(ERP_FLOW);
-    const step = backend.resolveStep(backend.resolveFlow(ERP_FLOW), ERP_STEP);
+    const step = await backend.resolveStep(await backend.resolveFlow(ERP_FLOW), ERP_STEP);
     const rd = decodeId('retryData', err!.retryDataKey!)!.rowId;
     const jobId = (await backend.runtime.retries().queue(flow._id, step.key, [rd], OPERATOR, {}))!;
     await backend.triage.resolve(ERP_FLOW, ERP_STEP, { errorIds: [err!.errorId] });
@@ -253,7 +253,7 @@ describe('guards', () => {
     await backend.runtime.runRetryJob(jobId);
     expect(backend.runtime.mockSystems!.erp.received()).toBe(sent);
     expect(new RetryRepo(backend.ws.sqlite).counts(jobId)).toMatchObject({ resolvedMeanwhile: 1, skipped: 0, failed: 0, resolved: 0 });
-    expect((await backend.retries.retryReport(backend.jobOf(backend.ws.sqlite.getJob(jobId)!)._id)).items[0]).toMatchObject({ outcome: 'resolved_meanwhile', detail: 'resolved or deleted before it was sent' });
+    expect((await backend.retries.retryReport((await backend.jobOf(backend.ws.sqlite.getJob(jobId)!))._id)).items[0]).toMatchObject({ outcome: 'resolved_meanwhile', detail: 'resolved or deleted before it was sent' });
     expect(rowOf(err!.errorId).resolvedBy).toBe(OPERATOR);
   });
 
@@ -296,7 +296,7 @@ describe('guards', () => {
     expect(errors.length).toBe(5);
     const { sqlite: store } = backend.ws;
     const flow = await backend.getFlow(ERP_FLOW);
-    const step = backend.resolveStep(backend.resolveFlow(ERP_FLOW), ERP_STEP);
+    const step = await backend.resolveStep(await backend.resolveFlow(ERP_FLOW), ERP_STEP);
     const repo = new RetryRepo(store);
     const retryData = repo.retryDataOf(errors.map((e) => decodeId('error', e.errorId)!.rowId));
     const jobId = (await backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, {}))!;

@@ -95,6 +95,6 @@ it('a run is audited as the operator\'s, naming its job', async () => {
   backend = await open();
   const started = await backend.runFlow(GATED_FLOW);
   const audit = backend.ws.sqlite.db.prepare(`SELECT actor, action, flow_id, count, detail FROM audit WHERE action = 'run_flow'`).all();
-  expect(audit).toEqual([{ actor: OPERATOR, action: 'run_flow', flow_id: backend.resolveFlow(GATED_FLOW).id, count: 1, detail: JSON.stringify({ job: started._id }) }]);
+  expect(audit).toEqual([{ actor: OPERATOR, action: 'run_flow', flow_id: (await backend.resolveFlow(GATED_FLOW)).id, count: 1, detail: JSON.stringify({ job: started._id }) }]);
   await followJob(backend, started._id);
 });

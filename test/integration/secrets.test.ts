@@ -11,6 +11,7 @@ import { runInProcess } from '../helpers/in-process.js';
 import { renderTui } from '../helpers/render.js';
 import { runFlowToEnd } from '../helpers/jobs.js';
 import { openBackend, tempHome, writeFlowFile } from '../helpers/workspace.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // Secrets are resolved in memory only. After flows that fail (so traces, messages, retry data and
 // execution logs are all written), no byte of the store may hold a secret: not the env-provided
@@ -171,7 +172,7 @@ describe('secrets never reach the store', () => {
     expect(readFileSync(flowFile, 'utf8')).toContain(HARDCODED);
 
     // Everything that may leak was written.
-    const db = backend.ws.sqlite.db;
+    const db = sqliteCoreOf(backend.ws).db;
     const count = (table: string) => db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
     expect(count('traces')).toBeGreaterThan(80);
     expect(count('retry_data')).toBeGreaterThan(80);
@@ -180,7 +181,7 @@ describe('secrets never reach the store', () => {
     // ERP failures: the trace shows masks where the credentials were.
     const erp = await backend.listErrors('Orders with secrets', 'ERP sales orders', { limit: 1000 });
     expect(erp.errors.length).toBeGreaterThan(0);
-    const erpTrace = backend.ws.sqlite.getTrace(decodeId('trace', erp.errors[0]!.reqAndResKey!)!.rowId)!;
+    const erpTrace = sqliteCoreOf(backend.ws).getTrace(decodeId('trace', erp.errors[0]!.reqAndResKey!)!.rowId)!;
     const erpHeaders = JSON.parse(erpTrace.request).headers as Record<string, string>;
     expect(erpHeaders.authorization).toBe(MASK);
     expect(erpHeaders['x-api-key']).toBe(MASK);
@@ -193,7 +194,7 @@ describe('secrets never reach the store', () => {
     const e = echoed.errors[0]!;
     const message = JSON.parse(e.message);
     expect(message.echo.headers).toMatchObject({ authorization: `Basic ${MASK}`, 'x-auth-token': MASK, 'x-api-key': MASK });
-    const echoTrace = backend.ws.sqlite.getTrace(decodeId('trace', e.reqAndResKey!)!.rowId)!;
+    const echoTrace = sqliteCoreOf(backend.ws).getTrace(decodeId('trace', e.reqAndResKey!)!.rowId)!;
     const request = JSON.parse(echoTrace.request);
     expect(request.headers).toMatchObject({ authorization: MASK, 'x-auth-token': MASK, 'x-api-key': MASK });
     expect(JSON.parse(JSON.parse(echoTrace.response).body).echo.headers.authorization).toBe(`Basic ${MASK}`);

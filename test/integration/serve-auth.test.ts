@@ -2,6 +2,7 @@ import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pathOf, ROUTES } from '../../src/backend/wire/routes.js';
 import { ANA, BEN, demoStep, FLOW, insertErrors, startServer, STEP, type TestServer } from '../helpers/serve.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // Who a request is: no token, a wrong one and a revoked one get the same 401 (with nothing of why);
 // a change made with a user's token is recorded as that user; a token's burst past its bucket gets
@@ -66,7 +67,7 @@ describe('acting as the token user', () => {
   it("records an assignment and a resolve made with a user's token as that user", async () => {
     const step = demoStep(server.local);
     const [first, second] = insertErrors(server.local, step, 3);
-    const flow = server.local.resolveFlow(FLOW);
+    const flow = await server.local.resolveFlow(FLOW);
     const params = { _id: flow.id, _stepId: step.stepId };
 
     const assigned = await server.call('PUT', pathOf(ROUTES.assign, params), { token: server.tokens.ana, body: { errorIds: [first], email: BEN } });
@@ -80,7 +81,7 @@ describe('acting as the token user', () => {
     const done = await server.call('GET', pathOf(ROUTES.listResolved, params));
     expect((done.body as { resolved: Array<{ errorId: string; resolvedBy?: string }> }).resolved).toEqual([expect.objectContaining({ errorId: second, resolvedBy: BEN })]);
 
-    const audit = server.local.ws.sqlite.db.prepare(`SELECT actor, action FROM audit WHERE action IN ('assign', 'resolve') ORDER BY id`).all();
+    const audit = sqliteCoreOf(server.local.ws).db.prepare(`SELECT actor, action FROM audit WHERE action IN ('assign', 'resolve') ORDER BY id`).all();
     expect(audit).toEqual([
       { actor: ANA, action: 'assign' },
       { actor: BEN, action: 'resolve' },

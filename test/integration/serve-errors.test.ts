@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pathOf, ROUTES } from '../../src/backend/wire/routes.js';
 import { BEN, demoStep, FLOW, insertErrors, startServer, STEP, type TestServer } from '../helpers/serve.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // Bad requests on the wire: each answers a 4xx in the spec's error body (checked by the helper's
 // spec-shape check on every answer) — malformed JSON, a bad query string, an unknown field, an
@@ -43,7 +44,7 @@ describe('bad requests', () => {
     expect(notEmail.status).toBe(400);
     expect(codeOf(notEmail.body).field).toBe('email');
     // Nothing was assigned by any of them.
-    expect(server.local.ws.sqlite.db.prepare(`SELECT count(*) AS n FROM audit WHERE action = 'assign'`).get()).toEqual({ n: 0 });
+    expect(sqliteCoreOf(server.local.ws).db.prepare(`SELECT count(*) AS n FROM audit WHERE action = 'assign'`).get()).toEqual({ n: 0 });
   });
 
   it('takes an empty body declared as JSON as no body', async () => {

@@ -11,6 +11,7 @@ import { formatSignature, Signer } from '../../src/domain/signature.js';
 import { ID_TIME_SKEW_MS, SqliteCore, type ErrorListQuery } from '../../src/store/sqlite/core.js';
 import { DEMO_FLOWS_YAML, DEMO_TAGS, tagCode } from '../../src/workspace/demo.js';
 import { openBackend, tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // Every first page of a step's listing — unfiltered and under each filter — must be answered
 // through an index (or the FTS / tag structures), never by scanning the errors table. Thousands of
@@ -65,7 +66,7 @@ beforeAll(async () => {
   tmp = tempHome();
   writeFlowFile(tmp.home, 'demo.yaml', DEMO_FLOWS_YAML);
   backend = await openBackend(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR });
-  store = backend.ws.sqlite;
+  store = sqliteCoreOf(backend.ws);
   const steps = backend.ws.catalog().flows.size > 0 ? store.listFlows().flatMap((f) => store.steps(f.id)) : [];
   expect(steps.length).toBeGreaterThanOrEqual(6);
   const erp = store.steps(store.listFlows().find((f) => f.name === 'Shop orders to ERP')!.id);
@@ -150,7 +151,7 @@ beforeAll(async () => {
   const bySig = new Map<number, number>();
   for (const r of rows) if (r.step === mainStep && !r.resolved) bySig.set(r.sig, (bySig.get(r.sig) ?? 0) + 1);
   groupSig = [...bySig].sort((a, b) => b[1] - a[1])[0]![0];
-  const real = backend.queryContext();
+  const real = await backend.queryContext();
   ctx = { me: real.me, now: NOW, tagCodes: real.tagCodes };
 });
 

@@ -22,7 +22,7 @@ let tmp: TempHome;
 let backend: LocalBackend;
 
 const store = () => backend.ws.sqlite;
-const stepNamed = (name: string): StepRow => store().steps(backend.resolveFlow(FLOW).id).find((s) => s.name === name)!;
+const stepNamed = (name: string): StepRow => store().steps(store().listFlows().find((f) => f.name === FLOW)!.id).find((s) => s.name === name)!;
 
 /** Inserts `n` open errors on a step, due for an automatic retry a minute ago; newest first. */
 function addDue(step: StepRow, n: number, { withRetryData = true, dueAt = Date.now() - 60_000 } = {}): string[] {

@@ -10,6 +10,7 @@ import { migrate, schemaVersion } from '../../src/store/sqlite/db.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { checkSchema, expectedSchema, repairSchema } from '../../src/store/sqlite/schema-check.js';
 import { openBackend, tempHome, type TempHome } from '../helpers/workspace.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // API tokens over a real SQLite workspace: made, verified, revoked; the store and the audit hold
 // only hashes; a revoke from another process is seen at the next request; and recording a token's
@@ -38,11 +39,11 @@ afterEach(async () => {
   tmp.cleanup();
 });
 
-const lastUsed = (id: number) => (backend.ws.sqlite.db.prepare('SELECT last_used_at FROM api_tokens WHERE id = ?').get(id) as { last_used_at: number | null }).last_used_at;
+const lastUsed = (id: number) => (sqliteCoreOf(backend.ws).db.prepare('SELECT last_used_at FROM api_tokens WHERE id = ?').get(id) as { last_used_at: number | null }).last_used_at;
 
 describe('TokenService', () => {
   it('creates a token that verifies as its user until it is revoked', async () => {
-    const { token, info } = tokens.create(ANA, 'laptop');
+    const { token, info } = await tokens.create(ANA, 'laptop');
     expect(token).toMatch(/^fdk_[A-Za-z0-9_-]{43}$/);
     expect(info).toEqual({
       id: info.id,
@@ -53,27 +54,27 @@ describe('TokenService', () => {
       createdAt: '2026-12-01T10:00:00.000Z',
       active: true,
     });
-    expect(tokens.verify(token)).toEqual({ user: ANA, tokenId: info.id });
+    expect(await tokens.verify(token)).toEqual({ user: ANA, tokenId: info.id });
     // The token's user becomes a known user (assignable, shown in `users list`).
-    expect(backend.ws.sqlite.users().find((u) => u.email === ANA)).toMatchObject({ synthetic: false });
+    expect(sqliteCoreOf(backend.ws).users().find((u) => u.email === ANA)).toMatchObject({ synthetic: false });
 
     clockMs += 5000;
-    expect(tokens.revoke('laptop')).toMatchObject({ id: info.id, active: false, revokedAt: '2026-12-01T10:00:05.000Z' });
-    expect(tokens.verify(token)).toBeUndefined();
-    expect(tokens.list()).toEqual([expect.objectContaining({ id: info.id, active: false, lastUsedAt: '2026-12-01T10:00:00.000Z' })]);
+    expect(await tokens.revoke('laptop')).toMatchObject({ id: info.id, active: false, revokedAt: '2026-12-01T10:00:05.000Z' });
+    expect(await tokens.verify(token)).toBeUndefined();
+    expect(await tokens.list()).toEqual([expect.objectContaining({ id: info.id, active: false, lastUsedAt: '2026-12-01T10:00:00.000Z' })]);
   });
 
   it('keeps only the hash at rest: no byte of the store files, and no audit row, holds the token', async () => {
-    const made = [tokens.create(ANA, 'laptop'), tokens.create(BOB), tokens.create(ANA, 'ci')];
-    for (const { token } of made) tokens.verify(token);
-    tokens.revoke('ci');
-    const rows = backend.ws.sqlite.db.prepare('SELECT * FROM api_tokens ORDER BY id').all() as Array<Record<string, unknown>>;
+    const made = [await tokens.create(ANA, 'laptop'), await tokens.create(BOB), await tokens.create(ANA, 'ci')];
+    for (const { token } of made) await tokens.verify(token);
+    await tokens.revoke('ci');
+    const rows = sqliteCoreOf(backend.ws).db.prepare('SELECT * FROM api_tokens ORDER BY id').all() as Array<Record<string, unknown>>;
     expect(rows.map((r) => r.hash)).toEqual(made.map((m) => hashToken(m.token)));
-    const audit = JSON.stringify(backend.ws.sqlite.db.prepare("SELECT * FROM audit WHERE action LIKE 'token.%'").all());
+    const audit = JSON.stringify(sqliteCoreOf(backend.ws).db.prepare("SELECT * FROM audit WHERE action LIKE 'token.%'").all());
     expect(audit).toContain('"actor":"ops.lead@acme.example"');
     expect(JSON.parse(audit)).toHaveLength(4);
     // What list answers has no hash and no token.
-    const listed = JSON.stringify(tokens.list());
+    const listed = JSON.stringify(await tokens.list());
     await backend.close();
     const files = readdirSync(tmp.home).filter((f) => f.startsWith('flowdeck.db'));
     expect(files).toContain('flowdeck.db');
@@ -91,93 +92,93 @@ describe('TokenService', () => {
   });
 
   it('records a use at most once a minute', async () => {
-    const { token, info } = tokens.create(ANA, 'laptop');
+    const { token, info } = await tokens.create(ANA, 'laptop');
     expect(lastUsed(info.id)).toBeNull();
     const first = clockMs;
-    tokens.verify(token);
+    await tokens.verify(token);
     expect(lastUsed(info.id)).toBe(first);
     clockMs += TOUCH_INTERVAL_MS - 1;
-    for (let i = 0; i < 100; i++) tokens.verify(token);
+    for (let i = 0; i < 100; i++) await tokens.verify(token);
     expect(lastUsed(info.id)).toBe(first);
     clockMs += 1;
-    tokens.verify(token);
+    await tokens.verify(token);
     expect(lastUsed(info.id)).toBe(clockMs);
   });
 
   it("does not wait for another process's write lock to record a use, and records it once the lock is free", async () => {
-    const { token, info } = tokens.create(ANA, 'laptop');
+    const { token, info } = await tokens.create(ANA, 'laptop');
     const other = new Database(backend.ws.dbFile);
     others.push(other);
     other.exec('BEGIN IMMEDIATE');
     const started = performance.now();
-    expect(tokens.verify(token)).toEqual({ user: ANA, tokenId: info.id });
+    expect(await tokens.verify(token)).toEqual({ user: ANA, tokenId: info.id });
     expect(performance.now() - started).toBeLessThan(5000); // the store's busy timeout is 60 s
     other.exec('COMMIT');
     expect(lastUsed(info.id)).toBeNull();
-    expect(backend.ws.sqlite.db.pragma('busy_timeout', { simple: true })).toBe(60000);
-    tokens.verify(token);
+    expect(sqliteCoreOf(backend.ws).db.pragma('busy_timeout', { simple: true })).toBe(60000);
+    await tokens.verify(token);
     expect(lastUsed(info.id)).toBe(clockMs);
   });
 
   it('sees a revoke made by another process at the next request', async () => {
-    const { token } = tokens.create(ANA, 'laptop');
-    expect(tokens.verify(token)?.user).toBe(ANA);
+    const { token } = await tokens.create(ANA, 'laptop');
+    expect((await tokens.verify(token))?.user).toBe(ANA);
     const cli = await openBackend(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR });
     others.push({ close: () => cli.close() });
-    new TokenService(cli.ws).revoke('laptop');
-    expect(tokens.verify(token)).toBeUndefined();
+    await new TokenService(cli.ws).revoke('laptop');
+    expect(await tokens.verify(token)).toBeUndefined();
   });
 
   it('answers undefined alike for junk, an unknown token and a revoked one', async () => {
-    const { token } = tokens.create(ANA, 'laptop');
+    const { token } = await tokens.create(ANA, 'laptop');
     const stranger = `fdk_${'A'.repeat(43)}`;
-    tokens.revoke(token);
-    for (const text of ['', 'Bearer x', token.slice(0, -1), `${token} `, stranger, token]) expect(tokens.verify(text)).toBeUndefined();
+    await tokens.revoke(token);
+    for (const text of ['', 'Bearer x', token.slice(0, -1), `${token} `, stranger, token]) expect(await tokens.verify(text)).toBeUndefined();
   });
 
   it('revokes by id, name, last 4 characters or the whole token, and says which when a name is shared', async () => {
-    const a = tokens.create(ANA, 'laptop');
-    const b = tokens.create(BOB, 'laptop');
-    const c = tokens.create(ANA, 'ci');
-    const d = tokens.create(BOB, 'phone');
-    expect(() => tokens.revoke('laptop')).toThrow(InvalidInputError);
-    expect(() => tokens.revoke('laptop')).toThrow(new RegExp(`names 2 active tokens \\(${a.info.id} "laptop" of ${ANA} .*; ${b.info.id} "laptop" of ${BOB}.*revoke one by its id`));
-    expect(tokens.revoke(String(a.info.id)).id).toBe(a.info.id);
-    expect(tokens.revoke('LAPTOP').id).toBe(b.info.id); // the one left active; names compare case-insensitively
-    expect(tokens.revoke(`fdk_…${c.info.last4}`).id).toBe(c.info.id);
-    expect(tokens.revoke(d.token).id).toBe(d.info.id);
-    expect(tokens.list().every((t) => !t.active)).toBe(true);
+    const a = await tokens.create(ANA, 'laptop');
+    const b = await tokens.create(BOB, 'laptop');
+    const c = await tokens.create(ANA, 'ci');
+    const d = await tokens.create(BOB, 'phone');
+    await expect(await tokens.revoke('laptop')).rejects.toThrow(InvalidInputError);
+    await expect(await tokens.revoke('laptop')).rejects.toThrow(new RegExp(`names 2 active tokens \\(${a.info.id} "laptop" of ${ANA} .*; ${b.info.id} "laptop" of ${BOB}.*revoke one by its id`));
+    expect((await tokens.revoke(String(a.info.id))).id).toBe(a.info.id);
+    expect((await tokens.revoke('LAPTOP')).id).toBe(b.info.id); // the one left active; names compare case-insensitively
+    expect((await tokens.revoke(`fdk_…${c.info.last4}`)).id).toBe(c.info.id);
+    expect((await tokens.revoke(d.token)).id).toBe(d.info.id);
+    expect((await tokens.list()).every((t) => !t.active)).toBe(true);
   });
 
   it('revokes by bare last 4 characters when no token has that name', async () => {
-    const a = tokens.create(ANA, 'laptop');
-    expect(tokens.revoke(a.info.last4).id).toBe(a.info.id);
+    const a = await tokens.create(ANA, 'laptop');
+    expect((await tokens.revoke(a.info.last4)).id).toBe(a.info.id);
   });
 
   it('refuses bad input with one clear message, changing nothing', async () => {
-    expect(() => tokens.create('ana', 'laptop')).toThrow(InvalidInputError);
-    expect(() => tokens.create('ana', 'laptop')).toThrow(/not an email address: "ana"/);
-    expect(() => tokens.create(ANA, '  ')).toThrow(/cannot be empty/);
-    expect(() => tokens.create(ANA, '42')).toThrow(/all digits/);
-    expect(() => tokens.create(ANA, 'x'.repeat(65))).toThrow(/at most 64/);
-    expect(() => tokens.create(ANA, 'bad\u001b[2Jname')).toThrow(/control characters/);
-    expect(tokens.list()).toEqual([]);
+    await expect(await tokens.create('ana', 'laptop')).rejects.toThrow(InvalidInputError);
+    await expect(await tokens.create('ana', 'laptop')).rejects.toThrow(/not an email address: "ana"/);
+    await expect(await tokens.create(ANA, '  ')).rejects.toThrow(/cannot be empty/);
+    await expect(await tokens.create(ANA, '42')).rejects.toThrow(/all digits/);
+    await expect(await tokens.create(ANA, 'x'.repeat(65))).rejects.toThrow(/at most 64/);
+    await expect(await tokens.create(ANA, 'bad\u001b[2Jname')).rejects.toThrow(/control characters/);
+    expect(await tokens.list()).toEqual([]);
 
-    const first = tokens.create(ANA, 'laptop');
-    expect(() => tokens.create(ANA, 'Laptop')).toThrow(ConflictError);
-    expect(() => tokens.create(ANA, 'laptop')).toThrow(new RegExp(`active token named "laptop" already \\(id ${first.info.id}\\)`));
-    expect(tokens.list()).toHaveLength(1);
+    const first = await tokens.create(ANA, 'laptop');
+    await expect(await tokens.create(ANA, 'Laptop')).rejects.toThrow(ConflictError);
+    await expect(await tokens.create(ANA, 'laptop')).rejects.toThrow(new RegExp(`active token named "laptop" already \\(id ${first.info.id}\\)`));
+    expect(await tokens.list()).toHaveLength(1);
 
-    expect(() => tokens.revoke('nope')).toThrow(NotFoundError);
-    expect(() => tokens.revoke('nope')).toThrow(`token not found: nope (active: ${first.info.id} "laptop")`);
+    await expect(await tokens.revoke('nope')).rejects.toThrow(NotFoundError);
+    await expect(await tokens.revoke('nope')).rejects.toThrow(`token not found: nope (active: ${first.info.id} "laptop")`);
     const unknown = `fdk_${'B'.repeat(43)}`;
-    expect(() => tokens.revoke(unknown)).toThrow('token not found: fdk_…BBBB'); // never the whole token back
-    expect(() => tokens.revoke(' ')).toThrow(InvalidInputError);
-    tokens.revoke('laptop');
-    expect(() => tokens.revoke(String(first.info.id))).toThrow(NothingToDoError);
-    expect(() => tokens.revoke(String(first.info.id))).toThrow(/revoked already/);
+    await expect(await tokens.revoke(unknown)).rejects.toThrow('token not found: fdk_…BBBB'); // never the whole token back
+    await expect(await tokens.revoke(' ')).rejects.toThrow(InvalidInputError);
+    await tokens.revoke('laptop');
+    await expect(await tokens.revoke(String(first.info.id))).rejects.toThrow(NothingToDoError);
+    await expect(await tokens.revoke(String(first.info.id))).rejects.toThrow(/revoked already/);
     // A revoked token's name is free again.
-    expect(tokens.create(ANA, 'laptop').info.active).toBe(true);
+    expect((await tokens.create(ANA, 'laptop')).info.active).toBe(true);
   });
 });
 
@@ -187,14 +188,14 @@ describe('the api_tokens table', () => {
     expect(expected.get('api_tokens')).toBe('table');
     expect(expected.get('ix_api_tokens_hash')).toBe('index');
     expect(expected.get('ix_api_tokens_active_name')).toBe('index');
-    const db = backend.ws.sqlite.db;
+    const db = sqliteCoreOf(backend.ws).db;
     expect(checkSchema(db)).toEqual({ missingTables: [], missingIndexes: [], missingOther: [] });
     db.exec('DROP INDEX ix_api_tokens_hash');
     const report = checkSchema(db);
     expect(report.missingIndexes).toEqual(['ix_api_tokens_hash']);
     expect(repairSchema(db, report)).toEqual(['ix_api_tokens_hash']);
     // Re-created as the migration made it: unique.
-    tokens.create(ANA, 'laptop');
+    await tokens.create(ANA, 'laptop');
     expect(() => db.prepare('INSERT INTO api_tokens (user_email, name, hash, last4, created_at) SELECT user_email, name || 2, hash, last4, created_at FROM api_tokens').run()).toThrow(/UNIQUE/);
   });
 

@@ -11,6 +11,7 @@ import { DEMO_TAGS, seedDemoWorkspace, tagCode } from '../../src/workspace/demo.
 import { undeclaredKeys, validateAgainst } from '../helpers/spec.js';
 import { runFlowToEnd } from '../helpers/jobs.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // The triage mutations over a real SQLite workspace: the demo's flows, users and tag catalog, with
 // errors inserted through the store (each with its request trace and retry-data snapshot) so that
@@ -31,8 +32,8 @@ let triage: TriageService;
 let step: StepRow;
 let other: StepRow;
 
-const store = () => backend.ws.sqlite;
-const db = () => backend.ws.sqlite.db;
+const store = () => sqliteCoreOf(backend.ws);
+const db = () => sqliteCoreOf(backend.ws).db;
 const rowId = (errorId: string) => decodeId('error', errorId)!.rowId;
 const rowOf = (errorId: string) => store().getError(rowId(errorId))!;
 
@@ -123,9 +124,9 @@ beforeEach(async () => {
   tmp = tempHome();
   backend = new LocalBackend(await seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR }));
   triage = backend.triage;
-  const flow = backend.resolveFlow(FLOW);
-  step = backend.resolveStep(flow, STEP);
-  other = backend.resolveStep(flow, OTHER_STEP);
+  const flow = await backend.resolveFlow(FLOW);
+  step = await backend.resolveStep(flow, STEP);
+  other = await backend.resolveStep(flow, OTHER_STEP);
 });
 
 afterEach(async () => {

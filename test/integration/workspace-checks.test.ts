@@ -10,6 +10,7 @@ import { DEMO_FLOWS_YAML } from '../../src/workspace/demo.js';
 import { runDoctor } from '../../src/workspace/doctor.js';
 import { Workspace } from '../../src/workspace/workspace.js';
 import { openBackend, tempHome, writeFlowFile } from '../helpers/workspace.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // Issue 9 §5/§6 over real workspaces (SQLite on disk, conf's config.json, flow files): hostile files
 // are named with what to do, a read-only workspace reads, a damaged schema is noticed and repaired,
@@ -43,8 +44,8 @@ async function seeded(): Promise<{ dir: string; b: LocalBackend; importKey: stri
   const dir = home();
   writeFlowFile(dir, 'flows.yaml', DEMO_FLOWS_YAML);
   const b = await open(dir);
-  const store = b.ws.sqlite;
-  const flow = b.resolveFlow(FLOW);
+  const store = sqliteCoreOf(b.ws);
+  const flow = await b.resolveFlow(FLOW);
   const [shop, lookup, erp] = store.steps(flow.id);
   const ids = store.transaction(() => {
     const add = (step: typeof erp, stage: string, n: number) => {
@@ -57,7 +58,7 @@ async function seeded(): Promise<{ dir: string; b: LocalBackend; importKey: stri
   return { dir, b, importKey: ids.imp.key, lookupKey: ids.look.key, importErrorId: ids.imp.errorId };
 }
 
-const auditCount = (b: LocalBackend) => (b.ws.sqlite.db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
+const auditCount = (b: LocalBackend) => (sqliteCoreOf(b.ws).db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
 
 describe('retry-data put', () => {
   it('refuses data the stage cannot use and a changed traceKey, and saves nothing', async () => {
@@ -137,42 +138,43 @@ describe('opening a hostile workspace', () => {
 
   it('missing indexes (a kill during the demo generator) are re-created on open; a missing table is said', async () => {
     const { dir, b } = await seeded();
-    const db = b.ws.sqlite.db;
+    const db = sqliteCoreOf(b.ws).db;
     const dropped = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'errors' AND sql IS NOT NULL").all() as Array<{ name: string }>).map((r) => r.name);
     expect(dropped.length).toBeGreaterThanOrEqual(10);
     for (const name of dropped.slice(2)) db.exec(`DROP INDEX ${name}`);
     await backends.pop()!.close();
 
-    const report = runDoctor(dir, env);
+    const report = await runDoctor(dir, env);
     expect(report.ok).toBe(false);
     expect(report.checks.find((c) => c.name === 'schema')).toMatchObject({ ok: false, fix: expect.stringMatching(/^run flowdeck doctor --repair/) });
 
     const again = await open(dir);
     expect(again.ws.repairedSchema.sort()).toEqual(dropped.slice(2).sort());
-    expect(checkSchema(again.ws.sqlite.db)).toEqual({ missingTables: [], missingIndexes: [], missingOther: [] });
-    expect(runDoctor(dir, env).ok).toBe(true);
+    expect(checkSchema(sqliteCoreOf(again.ws).db)).toEqual({ missingTables: [], missingIndexes: [], missingOther: [] });
+    expect((await runDoctor(dir, env)).ok).toBe(true);
 
-    again.ws.sqlite.db.exec('DROP TABLE log_data');
+    sqliteCoreOf(again.ws).db.exec('DROP TABLE log_data');
     await backends.pop()!.close();
     await expect(Workspace.open(dir, env)).rejects.toThrow(`the store ${join(dir, 'flowdeck.db')} is damaged: table log_data is missing; run flowdeck doctor for what to do`);
-    expect(runDoctor(dir, env).checks.find((c) => c.name === 'schema')).toMatchObject({ ok: false, detail: 'missing table log_data' });
+    expect((await runDoctor(dir, env)).checks.find((c) => c.name === 'schema')).toMatchObject({ ok: false, detail: 'missing table log_data' });
   });
 
   it('doctor --repair re-creates missing indexes itself', async () => {
     const { dir, b } = await seeded();
-    b.ws.sqlite.db.exec('DROP INDEX ix_errors_code');
+    sqliteCoreOf(b.ws).db.exec('DROP INDEX ix_errors_code');
     await backends.pop()!.close();
-    const repaired = runDoctor(dir, env, { repair: true });
+    const repaired = await runDoctor(dir, env, { repair: true });
     expect(repaired.ok).toBe(true);
     expect(repaired.checks.find((c) => c.name === 'schema')?.detail).toBe('re-created ix_errors_code; every table and index is there');
   });
 
   it('doctor finds damaged pages with integrity_check and says what to do', async () => {
     const { dir, b } = await seeded();
-    const db = b.ws.sqlite.db;
+    const db = sqliteCoreOf(b.ws).db;
     // Enough rows that errors' pages are not the first ones, then overwrite the middle of the file.
+    const flowId = (await b.resolveFlow(FLOW)).id;
     db.transaction(() => {
-      const step = b.ws.sqlite.steps(b.resolveFlow(FLOW).id)[2]!.key;
+      const step = sqliteCoreOf(b.ws).steps(flowId)[2]!.key;
       const insert = db.prepare("INSERT INTO errors (step, occurred_at, source, code, message) VALUES (?, ?, 'application', '422', ?)");
       for (let i = 0; i < 3000; i++) insert.run(step, T0 + i, `message ${i} ${'x'.repeat(200)}`);
     })();
@@ -187,7 +189,7 @@ describe('opening a hostile workspace', () => {
     const fd = openSync(file, 'r+');
     writeSync(fd, Buffer.alloc(pageSize * 4, 0xde), 0, pageSize * 4, Math.floor(pages / 2) * pageSize);
     closeSync(fd);
-    const report = runDoctor(dir, env);
+    const report = await runDoctor(dir, env);
     expect(report.ok).toBe(false);
     const integrity = report.checks.find((c) => c.name === 'integrity')!;
     expect(integrity.ok).toBe(false);
@@ -201,7 +203,7 @@ describe('a read-only workspace', () => {
     await backends.pop()!.close();
     const ro = await open(dir, { FLOWDECK_READONLY: '1' });
     expect(ro.ws.readonly).toBe(true);
-    expect(ro.ws.sqlite.db.readonly).toBe(true);
+    expect(sqliteCoreOf(ro.ws).db.readonly).toBe(true);
     expect((await ro.listErrors(FLOW, 'ERP sales orders')).errors.map((e) => e.errorId)).toEqual([importErrorId]);
     await expect(ro.triage.setConfig('user.email', 'ana@acme.example')).rejects.toBeInstanceOf(ReadOnlyWorkspaceError);
     await expect(ro.triage.resolve(FLOW, 'ERP sales orders', { errorIds: [importErrorId] })).rejects.toMatchObject({ code: expect.stringMatching(/^SQLITE_READONLY/) });

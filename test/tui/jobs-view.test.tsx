@@ -5,6 +5,7 @@ import { parseJobFilter } from '../../src/tui/state/job-filter.js';
 import { retryJobsNote } from '../../src/tui/components/frame.js';
 import { describeJobs } from '../../src/tui/views/jobs.js';
 import { cursorLine, ERP_FLOW, ERP_STEP, KEYS, openBackend, OPERATOR, removeTemplate, renderTui, seededHome, type TuiHarness } from '../helpers/render.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // The jobs view on a busy workspace (150 automatic retry jobs, most done, some queued, some failed,
 // and the operator's own job under them): queued jobs read queued, the operator's job is one filter
@@ -18,9 +19,9 @@ let mine: string;
 beforeEach(async () => {
   home = await seededHome();
   backend = await openBackend(home.home);
-  const { sqlite: store } = backend.ws;
-  const flow = backend.resolveFlow(ERP_FLOW);
-  const step = backend.resolveStep(flow, ERP_STEP);
+  const store = sqliteCoreOf(backend.ws);
+  const flow = await backend.resolveFlow(ERP_FLOW);
+  const step = await backend.resolveStep(flow, ERP_STEP);
   const t0 = Date.now() - 3_600_000;
   store.transaction(() => {
     const own = store.insertJob({ type: 'retry', status: 'completed', flowId: flow.id, step: step.key, createdAt: t0, triggeredBy: OPERATOR });

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { cursorLine, ERP_FLOW, ERP_STEP, seededTuiPerTest, type TuiHarness } from '../helpers/render.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // Rows that r cannot retry are shown so: a connection failure without retry data reads ∅ in the
 // marker column and "no data" under RETRY AT, and r on it says why instead of asking.
@@ -8,9 +9,9 @@ const seeded = seededTuiPerTest();
 let tui: TuiHarness | undefined;
 
 it('a row without retry data shows ∅ and "no data"; r on it says there is nothing to retry', async () => {
-  const { sqlite: store } = seeded.backend.ws;
+  const store = sqliteCoreOf(seeded.backend.ws);
   const flow = await seeded.backend.getFlow(ERP_FLOW);
-  const step = seeded.backend.resolveStep(seeded.backend.resolveFlow(ERP_FLOW), ERP_STEP);
+  const step = await seeded.backend.resolveStep(await seeded.backend.resolveFlow(ERP_FLOW), ERP_STEP);
   const at = Date.now() + 60_000; // the newest error of the step: the first row
   const trace = store.insertTrace({ step: step.key, time: at, stage: 'import', method: 'POST', statusCode: 0, request: { method: 'POST', url: 'http://127.0.0.1/salesOrders', headers: {} }, response: { statusCode: 0, body: '' } });
   store.insertError({ step: step.key, occurredAt: at, source: 'connection', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9', classification: 'connection', classifiedBy: 'rule', trace });

@@ -8,6 +8,7 @@ import { runInProcess } from '../helpers/in-process.js';
 import { cursorLine, errorRow, KEYS, lineWith, renderTui, type TuiHarness } from '../helpers/render.js';
 import { ANA, demoStep, FLOW, insertErrors, startServer, STEP, type TestServer } from '../helpers/serve.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // The TUI on a remote profile (issue 11 §4): the App over the RemoteBackend that `flowdeck` opens
 // for a profile "team" pointing at a real `flowdeck serve` app (127.0.0.1, port 0). The header
@@ -75,7 +76,7 @@ it('opens on a remote profile, shows it in the header, and records what the keys
   }
   for (const id of ids.slice(2)) expect(errorRow(server.local, id)).toMatchObject({ resolved: false, assignee: null });
   // (The server's own entries are the tokens it made for the test.)
-  const audit = server.local.ws.sqlite.db.prepare(`SELECT actor, action, count FROM audit WHERE action != 'token.create' ORDER BY id`).all();
+  const audit = sqliteCoreOf(server.local.ws).db.prepare(`SELECT actor, action, count FROM audit WHERE action != 'token.create' ORDER BY id`).all();
   expect(audit).toEqual([
     { actor: ANA, action: 'assign', count: 2 },
     { actor: ANA, action: 'resolve', count: 2 },
