@@ -117,6 +117,25 @@ describe('opening a hostile workspace', () => {
     await expect(Workspace.open(dir, env)).rejects.toThrow(`${file} is empty: fix it by hand`);
   });
 
+  it('a store URL that is not postgres:// is one line naming where it came from, never the URL itself', async () => {
+    const dir = home();
+    const noUrl = { ...env, FLOWDECK_STORE_URL: '' };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ store: 'mysql://svc:hunter2@db.acme.example/flowdeck' }));
+    await expect(Workspace.open(dir, noUrl)).rejects.toThrow(new WorkspaceError(`config.json's store must be a postgres:// or postgresql:// URL, got "mysql:…"`));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ store: 42 }));
+    await expect(Workspace.open(dir, noUrl)).rejects.toThrow(new WorkspaceError(`config.json's store must be a postgres:// or postgresql:// URL, got a number`));
+    // The environment wins over config.json.
+    await expect(Workspace.open(dir, { ...env, FLOWDECK_STORE_URL: 'flowdeck.db' })).rejects.toThrow(
+      new WorkspaceError('FLOWDECK_STORE_URL must be a postgres:// or postgresql:// URL, got "flowdeck.db"'),
+    );
+    const doctor = await runDoctor(dir, noUrl);
+    expect(doctor.checks.find((c) => c.name === 'store')).toMatchObject({ ok: false, detail: `config.json's store must be a postgres:// or postgresql:// URL, got a number` });
+    // No store named: the workspace's own SQLite file.
+    writeFileSync(join(dir, 'config.json'), '{}');
+    const b = await open(dir, noUrl);
+    expect(b.ws.store).toMatchObject({ kind: 'sqlite', location: join(dir, 'flowdeck.db') });
+  });
+
   it('a wrong-typed config value a connection uses is named before a run starts', async () => {
     const { dir, b } = await seeded();
     b.ws.config.set('secrets', 'not-an-object');
