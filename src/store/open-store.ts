@@ -1,6 +1,8 @@
 import { WorkspaceError } from '../domain/errors.js';
 import { readConfigFile } from '../workspace/open-checks.js';
+import type { StoreCheck } from './contract/checks.js';
 import type { Store } from './contract/store.js';
+import { sqliteStoreChecks } from './sqlite/doctor-checks.js';
 import { openSqliteStore } from './sqlite/open.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 
@@ -54,6 +56,24 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     return openPostgresStore(url, { readonly: options.readonly });
   }
   return openSqliteStore(options.dbFile, options.readonly);
+}
+
+/**
+ * `flowdeck doctor`'s checks of the store `url` names (PostgreSQL: that it opens; its migrations
+ * check themselves), else of the SQLite file, read without opening it as usual so that a damaged
+ * one can be spoken about; `repair` re-creates missing SQLite indexes.
+ */
+export async function storeChecks(options: OpenStoreOptions & { repair: boolean }): Promise<StoreCheck[]> {
+  if (options.url === undefined) return sqliteStoreChecks(options.dbFile, options);
+  const firstLine = (e: unknown) => ((e as Error).message ?? String(e)).split('\n')[0]!;
+  try {
+    const store = await openStore(options);
+    const location = store.location;
+    await store.close();
+    return [{ name: 'store', ok: true, detail: `PostgreSQL at ${location}` }];
+  } catch (e) {
+    return [{ name: 'store', ok: false, detail: `the PostgreSQL store cannot be opened (${firstLine(e)})`, fix: 'check the URL, that the server runs and that its user may connect' }];
+  }
 }
 
 /** Indexes opening found missing and re-created (SQLite; a PostgreSQL store's migrations keep its own). */

@@ -2,8 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isFlowdeckError } from '../domain/errors.js';
 import { loadCatalog, type Catalog } from '../flows/load.js';
-import { chooseStoreUrl, openStore } from '../store/open-store.js';
-import { sqliteStoreChecks } from '../store/sqlite/doctor-checks.js';
+import { chooseStoreUrl, storeChecks } from '../store/open-store.js';
 import { configProblems, configReferences } from './config-check.js';
 import { configFileOf, mustOpenReadOnly, readConfigFile } from './open-checks.js';
 
@@ -43,18 +42,6 @@ function checkConfig(home: string, catalog: Catalog | undefined): DoctorCheck[] 
   const problems = configProblems(store as Record<string, unknown>, catalog ? configReferences(catalog) : [], { missing: true });
   if (problems.length === 0) return [{ name: 'config.json', ok: true, detail: `${file}: every value has the type flowdeck reads it as` }];
   return problems.map((p) => ({ name: `config ${p.key}`, ok: false, detail: `"${p.key}" ${p.problem.split('; ')[0]}`, fix: p.problem.split('; ')[1] ?? `fix "${p.key}" in ${file}` }));
-}
-
-/** A PostgreSQL store: whether it opens (its migrations and checks are its own). */
-async function postgresStoreCheck(home: string, dbFile: string, readonly: boolean, url: string): Promise<DoctorCheck> {
-  try {
-    const store = await openStore({ home, dbFile, readonly, url });
-    const location = store.location;
-    await store.close();
-    return { name: 'store', ok: true, detail: `PostgreSQL at ${location}` };
-  } catch (e) {
-    return { name: 'store', ok: false, detail: `the PostgreSQL store cannot be opened (${firstLine(e)})`, fix: 'check the URL, that the server runs and that its user may connect' };
-  }
 }
 
 export async function runDoctor(home: string, env: NodeJS.ProcessEnv, { repair = false } = {}): Promise<DoctorReport> {
@@ -104,10 +91,6 @@ export async function runDoctor(home: string, env: NodeJS.ProcessEnv, { repair =
     checks.push({ name: 'store', ok: false, detail: firstLine(storeUrl.error), fix: 'set a postgres:// URL, or remove it to use the workspace\'s own SQLite store' });
     return done();
   }
-  if (storeUrl.url !== undefined) {
-    checks.push(await postgresStoreCheck(home, dbFile, readonly, storeUrl.url));
-    return done();
-  }
-  checks.push(...sqliteStoreChecks(dbFile, { readonly, repair }));
+  checks.push(...(await storeChecks({ home, dbFile, readonly, repair, ...(storeUrl.url !== undefined ? { url: storeUrl.url } : {}) })));
   return done();
 }

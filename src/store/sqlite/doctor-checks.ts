@@ -1,19 +1,13 @@
 import { existsSync } from 'node:fs';
 import { inspectOpenStore, inspectStoreFile, type StoreInspection } from './inspect.js';
 import { schemaComplete } from './schema-check.js';
+import type { StoreCheck } from '../contract/checks.js';
 import type { SqliteCore } from './core.js';
 import { openSnapshotCopy } from './open.js';
 
 // `flowdeck doctor`'s checks of a SQLite store file: its schema version, SQLite's integrity check
 // and the schema check, read without opening the store as usual (a damaged one must be spoken about).
 
-export interface StoreCheck {
-  name: string;
-  ok: boolean;
-  detail: string;
-  /** What to do, when not ok. */
-  fix?: string;
-}
 
 const firstLine = (e: unknown) => ((e as Error).message ?? String(e)).split('\n')[0]!;
 
