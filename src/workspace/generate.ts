@@ -171,6 +171,7 @@ async function writeErrors(ws: Workspace, steps: FactoryStep[], n: number, optio
   const operator = ws.operator();
   const jobs: Record<string, number[]> = {};
   const childJobs = new Map<string, number>(); // `${flowJob}:${stepKey}` → child job
+  const endedAt = new Map<number, number>(); // flow job → when its run ended
   const stepsOf = new Map<string, StepRow[]>();
   for (const flowId of flowIds) stepsOf.set(flowId, (await store.catalog.steps(flowId)).filter((s) => s.position < 1000));
   await store.withTransaction(async (tx) => {
@@ -185,6 +186,7 @@ async function writeErrors(ws: Workspace, steps: FactoryStep[], n: number, optio
       for (const flowId of flowIds) {
         const id = await completedJob({ type: 'flow', flowId }, from, to);
         (jobs[flowId] ??= []).push(id);
+        endedAt.set(id, to);
         for (const step of stepsOf.get(flowId)!) {
           const child = await completedJob({ type: step.kind === 'import' ? 'import' : 'export', flowId, step: step.key, parentId: id }, from, to);
           childJobs.set(`${id}:${step.key}`, child);
@@ -234,8 +236,7 @@ async function writeErrors(ws: Workspace, steps: FactoryStep[], n: number, optio
     for (const [flowId, ids] of Object.entries(jobs)) {
       const flowSteps = stepsOf.get(flowId)!;
       for (const flowJob of ids) {
-        const row = (await tx.jobs.getJob(flowJob))!;
-        const at = row.endedAt ?? row.lastModified;
+        const at = endedAt.get(flowJob)!;
         let flowErrors = 0;
         for (const step of flowSteps) {
           const errs = counts.get(`${flowJob}:${step.key}`) ?? 0;
