@@ -301,9 +301,9 @@ describe('retry data', () => {
     expect(saved).toEqual({ ...next });
     expect(saved.adaptorResponse, 'an omitted field is gone: full replace').toBeUndefined();
     expect(await f.b.records.getRetryData(ERP_FLOW, 'ERP sales orders', e.retryDataKey)).toEqual(saved);
-    const row = sqliteCoreOf(f.b.ws).getRetryData(e.retryData)!;
+    const row = (await f.b.ws.store.records.getRetryData(e.retryData))!;
     expect(row.updatedAt).toBeGreaterThan(row.createdAt);
-    expect(sqliteCoreOf(f.b.ws).getError(e.row)!.resolved).toBe(false);
+    expect((await f.b.ws.store.errors.getError(e.row))!.resolved).toBe(false);
     expect(audits(f)).toEqual([
       { action: 'retry-data.put', actor: 'ops@acme.example', count: 1, step_id: f.erp.stepId, detail: JSON.stringify({ retryDataKey: e.retryDataKey }) },
     ]);
@@ -505,8 +505,8 @@ describe('request traces', () => {
     expect(r.deleted).toEqual([a.reqAndResKey, b2.reqAndResKey]);
     expect(r.errors).toEqual([{ key: unknown, code: 'file_not_found', message: expect.stringContaining(unknown) }]);
     await failure(f.b.records.getRequest(ERP_FLOW, 'ERP sales orders', a.reqAndResKey), NotFoundError);
-    expect(sqliteCoreOf(f.b.ws).getError(a.row)!.trace).toBeNull();
-    expect(sqliteCoreOf(f.b.ws).getError(a.row)!.traceSeconds).toBeNull();
+    expect((await f.b.ws.store.errors.getError(a.row))!.trace).toBeNull();
+    expect((await f.b.ws.store.errors.getError(a.row))!.traceSeconds).toBeNull();
     const listed = await f.b.listErrors(ERP_FLOW, 'ERP sales orders', { limit: 1000 });
     expect(listed.errors.find((x) => x.errorId === a.errorId)).not.toHaveProperty('reqAndResKey');
     expect(listed.errors.find((x) => x.errorId === f.errors[2]!.errorId)).toHaveProperty('reqAndResKey', f.errors[2]!.reqAndResKey);
@@ -612,7 +612,7 @@ describe('execution logs', () => {
 
   it('names jobs by id; a child step job stands for its run; another flow\'s job is not found', async () => {
     const f = await seed();
-    const child = sqliteCoreOf(f.b.ws).childJobs(f.job.id)[0]!;
+    const child = (await f.b.ws.store.jobs.childJobs(f.job.id))[0]!;
     const viaChild = await f.b.records.listLogs(ERP_FLOW, encodeId('job', child.id, child.createdAt), { pageSize: 3 });
     expect(viaChild.logs).toEqual((await f.b.records.listLogs(ERP_FLOW, f.jobId, { pageSize: 3 })).logs);
     await failure(f.b.records.listLogs('Orders to warehouse', f.jobId), NotFoundError);

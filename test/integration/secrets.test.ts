@@ -181,7 +181,7 @@ describe('secrets never reach the store', () => {
     // ERP failures: the trace shows masks where the credentials were.
     const erp = await backend.listErrors('Orders with secrets', 'ERP sales orders', { limit: 1000 });
     expect(erp.errors.length).toBeGreaterThan(0);
-    const erpTrace = sqliteCoreOf(backend.ws).getTrace(decodeId('trace', erp.errors[0]!.reqAndResKey!)!.rowId)!;
+    const erpTrace = (await backend.ws.store.records.getTrace(decodeId('trace', erp.errors[0]!.reqAndResKey!)!.rowId))!;
     const erpHeaders = JSON.parse(erpTrace.request).headers as Record<string, string>;
     expect(erpHeaders.authorization).toBe(MASK);
     expect(erpHeaders['x-api-key']).toBe(MASK);
@@ -194,7 +194,7 @@ describe('secrets never reach the store', () => {
     const e = echoed.errors[0]!;
     const message = JSON.parse(e.message);
     expect(message.echo.headers).toMatchObject({ authorization: `Basic ${MASK}`, 'x-auth-token': MASK, 'x-api-key': MASK });
-    const echoTrace = sqliteCoreOf(backend.ws).getTrace(decodeId('trace', e.reqAndResKey!)!.rowId)!;
+    const echoTrace = (await backend.ws.store.records.getTrace(decodeId('trace', e.reqAndResKey!)!.rowId))!;
     const request = JSON.parse(echoTrace.request);
     expect(request.headers).toMatchObject({ authorization: MASK, 'x-auth-token': MASK, 'x-api-key': MASK });
     expect(JSON.parse(JSON.parse(echoTrace.response).body).echo.headers.authorization).toBe(`Basic ${MASK}`);

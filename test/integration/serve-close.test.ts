@@ -2,7 +2,6 @@ import { afterEach, expect, it } from 'vitest';
 import { pathOf, ROUTES } from '../../src/backend/wire/routes.js';
 import { encodeId } from '../../src/domain/ids.js';
 import { FLOW, startServer, type TestServer } from '../helpers/serve.js';
-import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // Closing the server (what SIGTERM does) answers the requests in flight: a follower's long-poll is
 // answered at once with the job as it is, and closing waits for no one.
@@ -17,7 +16,7 @@ it('answers a long-poll in flight at once when the server closes', async () => {
   server = await startServer();
   // A running flow job that makes no progress: its long-poll would wait its whole time.
   const createdAt = Date.now();
-  const row = sqliteCoreOf(server.local.ws).insertJob({ type: 'flow', status: 'running', flowId: (await server.local.resolveFlow(FLOW)).id, createdAt, triggeredBy: 'ana@acme.example' });
+  const row = await server.local.ws.store.jobs.insertJob({ type: 'flow', status: 'running', flowId: (await server.local.resolveFlow(FLOW)).id, createdAt, triggeredBy: 'ana@acme.example' });
   const jobId = encodeId('job', row, createdAt);
 
   const arrived = new Promise<void>((resolve) => server!.app.server.once('request', () => resolve()));

@@ -56,7 +56,7 @@ describe('TokenService', () => {
     });
     expect(await tokens.verify(token)).toEqual({ user: ANA, tokenId: info.id });
     // The token's user becomes a known user (assignable, shown in `users list`).
-    expect(sqliteCoreOf(backend.ws).users().find((u) => u.email === ANA)).toMatchObject({ synthetic: false });
+    expect((await backend.ws.store.triage.users()).find((u) => u.email === ANA)).toMatchObject({ synthetic: false });
 
     clockMs += 5000;
     expect(await tokens.revoke('laptop')).toMatchObject({ id: info.id, active: false, revokedAt: '2026-12-01T10:00:05.000Z' });
