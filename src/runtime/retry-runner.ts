@@ -232,9 +232,10 @@ export class RetryRunner {
         .catch(() => {}); // busy or unreachable: the next beat (or the next commit) tries again
     }, HEARTBEAT_MS);
     heartbeat.unref();
+    // A stop sends nothing more but lets the requests out come back, so their outcomes commit.
     const onStop = () => {
       state.canceled = true;
-      sender.cancel();
+      sender.cancel(false);
     };
     stop?.addEventListener('abort', onStop);
     try {
