@@ -394,7 +394,7 @@ export class RetryRunner {
         try {
           while (!state.canceled && !exhausted && inFlight.size <= WINDOW - FEED_CHUNK && uncommitted < COMMIT_SLICE * 2) {
             const batch: SendItem[] = [];
-            while (!state.canceled && inFlight.size < WINDOW) {
+            while (!state.canceled && inFlight.size < WINDOW && uncommitted < COMMIT_SLICE * 2) {
               const next = await pass.take();
               if (!next) {
                 exhausted = true;
