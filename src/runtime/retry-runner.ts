@@ -24,8 +24,9 @@ import { WORKER_IDENTITY } from './worker-identity.js';
 // item is ever out with two of them at once. A runner killed with SIGKILL keeps its leases until
 // they expire; then another claims those items. A record whose request the dead runner may have
 // sent but whose outcome it had not committed is sent again then: delivery is at least once, and
-// the window is the records in flight (at most WINDOW) of a runner that dies. Whoever finds no
-// pending item left ends the job, with a conditional status move, so it ends exactly once.
+// the window is the records in flight (at most WINDOW) of a runner that dies — or that stalls past
+// its lease without renewing it, which the others cannot tell from death. Whoever finds no pending
+// item left ends the job, with a conditional status move, so it ends exactly once.
 
 export interface RetryJobOptions {
   /** Exponential back-off between attempts of a transiently failing record. */
@@ -176,10 +177,13 @@ export class RetryRunner {
     return this.ctx.store.withTransaction(async (tx) => {
       const row = await tx.jobs.getJob(job);
       if (!row) return false;
-      if (shared && (row.status === 'running' || row.status === 'retrying')) return true;
-      if (!(await tx.jobs.setJobStatusIf(job, ['queued'], 'running', now))) return false;
-      await tx.jobs.updateJob(job, { startedAt: row.startedAt ?? now, ownerPid: process.pid, heartbeatAt: now }, now);
-      return true;
+      if (await tx.jobs.setJobStatusIf(job, ['queued'], 'running', now)) {
+        await tx.jobs.updateJob(job, { startedAt: row.startedAt ?? now, ownerPid: process.pid, heartbeatAt: now }, now);
+        return true;
+      }
+      // Another runner started it first (or it ended): where workers share jobs, this one joins it.
+      const status = (await tx.jobs.getJob(job))?.status;
+      return shared && (status === 'running' || status === 'retrying');
     });
   }
 
