@@ -11,7 +11,7 @@ import { runFlowToEnd } from '../helpers/jobs.js';
 // SQLite through the same ports: two RetryRunners of this process with different owner ids. Items
 // are claimed with a lease, so no record is ever out with both at once and every record is sent
 // and settled once; a cancel stops both and the job ends canceled once; items a dead runner had
-// claimed are taken over when its lease expires.
+// claimed are taken over when its lease expires; a runner that stops gives its unsent items back.
 
 const RECORDS = 1500;
 const FLOWS = `
@@ -95,7 +95,7 @@ afterEach(async () => {
 });
 
 /** A workspace with RECORDS open errors on the import (the target refused them) and a queued retry of them all. */
-async function queuedRetry(): Promise<{ backend: LocalBackend; target: CountingTarget; job: number; runner: (owner: string) => RetryRunner; run: (r: RetryRunner) => Promise<void> }> {
+async function queuedRetry(): Promise<{ backend: LocalBackend; target: CountingTarget; job: number; runner: (owner: string) => RetryRunner; run: (r: RetryRunner, stop?: AbortSignal) => Promise<void> }> {
   const target = await countingTarget();
   closers.push(() => target.close());
   tmp = tempHome('flowdeck-workers-');
@@ -112,7 +112,7 @@ async function queuedRetry(): Promise<{ backend: LocalBackend; target: CountingT
   const flow = runtime.flow((await backend.ws.store.jobs.getJob(job))!.flowId!);
   const steps = await runtime.steps(flow);
   const runner = (owner: string) => new RetryRunner({ store: backend.ws.store, http: runtime.http, redactor: runtime.redactor, now: Date.now, owner });
-  return { backend, target, job, runner, run: (r) => r.run(job, flow, steps) };
+  return { backend, target, job, runner, run: (r, stop?: AbortSignal) => r.run(job, flow, steps, undefined, stop) };
 }
 
 it('two runners share one job: every record is sent and settled once, never out with both, and the job completes once', async () => {
@@ -194,5 +194,31 @@ it('items a dead runner had claimed are taken over once its lease expires, and s
   expect(target.sent.size).toBe(RECORDS);
   expect([...target.sent.values()].every((n) => n === 1)).toBe(true);
   expect(await store.retries.counts(job)).toMatchObject({ pending: 0, resolved: RECORDS });
+  expect(await store.jobs.getJob(job)).toMatchObject({ status: 'completed', numSuccess: RECORDS });
+}, 60_000);
+
+it('a runner that stops (its worker stops) commits what came back, gives its unsent items back and leaves the job to others', async () => {
+  const { backend, target, job, runner, run } = await queuedRetry();
+  const store = backend.ws.store;
+  const a = runner('host-a:101:aaaa');
+  expect(await a.claim(job)).toBe(true);
+  const stop = new AbortController();
+  target.onPost = () => {
+    if (target.sent.size === 300) stop.abort();
+  };
+  await run(a, stop.signal);
+
+  const counts = await store.retries.counts(job);
+  // Requests already out came back and were committed (a stop does not abort them); nothing else was sent.
+  expect(counts.resolved).toBe(target.sent.size);
+  expect(counts.pending).toBe(RECORDS - counts.resolved);
+  expect(counts.pending).toBeGreaterThan(0);
+  expect(await store.retries.liveLeases(job, Date.now())).toBe(0);
+  expect((await store.jobs.getJob(job))!.status).toMatch(/running|retrying/);
+
+  // Another runner finishes the job: the rest is sent once, and the job completes.
+  await run(runner('host-b:202:bbbb'));
+  expect(target.sent.size).toBe(RECORDS);
+  expect([...target.sent.values()].every((n) => n === 1)).toBe(true);
   expect(await store.jobs.getJob(job)).toMatchObject({ status: 'completed', numSuccess: RECORDS });
 }, 60_000);
