@@ -21,5 +21,5 @@ const sender = new RecordSender(
 );
 port.on('message', (m: ToSenderThread) => {
   if (m.type === 'push') sender.push(m.items);
-  else sender.cancel();
+  else sender.cancel(m.abortInFlight);
 });

@@ -109,13 +109,14 @@ export class RecordSender {
    * within this call: the caller may be in the middle of handling a report (a commit that found
    * the cancel), and a nested one would end its pass before it finished.
    */
-  cancel(): void {
+  cancel(abortInFlight = true): void {
     this.canceled = true;
     this.queue = [];
     this.head = 0;
     this.drainPending = true;
     this.limiter?.release();
-    this.inFlight.cancel();
+    // A stop (not a cancel) lets the requests out come back: their targets may have taken them.
+    if (abortInFlight) this.inFlight.cancel();
     setImmediate(() => this.scheduleFlush());
   }
 
@@ -181,7 +182,8 @@ export class RecordSender {
 /** The job thread's handle on a sender, in this thread or in a worker thread. */
 export interface SenderHandle {
   push(items: readonly SendItem[]): void;
-  cancel(): void;
+  /** Sends nothing more; `abortInFlight` false (a worker's stop) lets the requests out finish. */
+  cancel(abortInFlight?: boolean): void;
   close(): Promise<void>;
 }
 
@@ -195,11 +197,11 @@ export interface SenderSetup {
 /** A sender in this thread, on the runtime's HTTP pools: small jobs skip a thread's start-up. */
 export function senderInThread(setup: SenderSetup, http: HttpClient, redactor: Redactor): SenderHandle {
   const sender = new RecordSender(setup.steps, http, redactor, setup.options, setup.listener, setup.onError);
-  return { push: (items) => sender.push(items), cancel: () => sender.cancel(), close: async () => {} };
+  return { push: (items) => sender.push(items), cancel: (abortInFlight) => sender.cancel(abortInFlight), close: async () => {} };
 }
 
 /** Messages between the job thread and a sender thread (record-sender-thread.ts). */
-export type ToSenderThread = { type: 'push'; items: readonly SendItem[] } | { type: 'cancel' };
+export type ToSenderThread = { type: 'push'; items: readonly SendItem[] } | { type: 'cancel'; abortInFlight: boolean };
 export type FromSenderThread = { type: 'results'; results: SendResult[]; clean: number[]; drained: boolean } | { type: 'error'; message: string; stack?: string };
 export interface SenderThreadData {
   steps: readonly RuntimeStep[];
@@ -240,7 +242,7 @@ export async function senderThread(setup: SenderSetup, redactor: Redactor): Prom
   const post = (m: ToSenderThread) => worker.postMessage(m);
   return {
     push: (items) => post({ type: 'push', items }),
-    cancel: () => post({ type: 'cancel' }),
+    cancel: (abortInFlight = true) => post({ type: 'cancel', abortInFlight }),
     close: async () => {
       closing = true;
       await worker.terminate();

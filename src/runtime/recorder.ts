@@ -2,11 +2,11 @@ import { DEFAULT_BACKOFF, nextAttemptDelay } from '../domain/backoff.js';
 import type { Redactor } from '../domain/mask.js';
 import type { StepKind } from '../flows/load.js';
 import type { RetryPolicy } from '../flows/schema.js';
-import type { SqliteCore } from '../store/sqlite/core.js';
+import type { StoreTx } from '../store/contract/store.js';
 import type { SettledOutcome } from './pipeline.js';
 
 // Turns step outcomes into stored facts: an open error with its snapshot, masked trace and
-// execution-log entry. Callers wrap a page of calls in one transaction.
+// execution-log entry. Callers wrap a page of calls in one transaction and hand its `tx` in.
 
 export const PURGE_AFTER_MS = 30 * 24 * 3600 * 1000;
 export const CLASSIFIED_BY = 'rule';
@@ -40,24 +40,23 @@ export interface CarryOver {
 
 export class OutcomeRecorder {
   constructor(
-    private readonly store: SqliteCore,
     private readonly redactor: Redactor,
     private readonly job: number,
     readonly logging: boolean,
   ) {}
 
   /** Writes one step outcome; returns the new error's row id when it failed. */
-  record(outcome: SettledOutcome, ctx: RecordContext, now: number, carry?: CarryOver): number | undefined {
-    this.log(outcome, ctx);
+  async record(tx: StoreTx, outcome: SettledOutcome, ctx: RecordContext, now: number, carry?: CarryOver): Promise<number | undefined> {
+    await this.log(tx, outcome, ctx);
     if (outcome.ok) return undefined;
-    return this.recordError(outcome, ctx, now, carry);
+    return this.recordError(tx, outcome, ctx, now, carry);
   }
 
   /** The outcome's execution-log entry alone (when the flow logs in full). */
-  log(outcome: SettledOutcome, ctx: RecordContext): void {
+  async log(tx: StoreTx, outcome: SettledOutcome, ctx: RecordContext): Promise<void> {
     const step = outcome.step;
     if (this.logging) {
-      this.store.insertLogEntry({
+      await tx.records.insertLogEntry({
         job: this.job,
         step: step.key,
         recordId: ctx.recordId,
@@ -74,13 +73,13 @@ export class OutcomeRecorder {
     }
   }
 
-  private recordError(outcome: Extract<SettledOutcome, { ok: false }>, ctx: RecordContext, now: number, carry?: CarryOver): number {
+  private async recordError(tx: StoreTx, outcome: Extract<SettledOutcome, { ok: false }>, ctx: RecordContext, now: number, carry?: CarryOver): Promise<number> {
     const step = outcome.step;
     const { classified } = outcome;
     let trace: number | undefined;
     if (outcome.trace) {
       const t = outcome.trace;
-      trace = this.store.insertTrace({
+      trace = await tx.records.insertTrace({
         step: step.key,
         time: outcome.startedAt,
         stage: step.def.kind,
@@ -93,7 +92,7 @@ export class OutcomeRecorder {
     let retryData = carry?.retryData;
     const attempts = carry?.attempts ?? 0;
     if (retryData === undefined && classified.retriable) {
-      retryData = this.store.insertRetryData({
+      retryData = await tx.records.insertRetryData({
         step: step.key,
         createdAt: now,
         stage: RETRY_STAGE[step.def.kind],
@@ -116,7 +115,7 @@ export class OutcomeRecorder {
       };
       retryAt = now + nextAttemptDelay(backoff, attempts + 1, retryAfter, now);
     }
-    return this.store.insertError({
+    return tx.errors.insertError({
       step: step.key,
       occurredAt: now,
       source: classified.source,

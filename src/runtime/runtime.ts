@@ -98,9 +98,9 @@ export class Runtime {
   }
 
   /** The flow's steps bound to their store keys, definitions and resolved connections. */
-  steps(flow: CatalogFlow): RuntimeStep[] {
+  async steps(flow: CatalogFlow): Promise<RuntimeStep[]> {
     const catalog = this.ws.catalog();
-    const keys = new Map(this.ws.sqlite.steps(flow.id).map((s) => [s.stepId, s.key]));
+    const keys = new Map((await this.ws.store.catalog.steps(flow.id)).map((s) => [s.stepId, s.key]));
     return flow.steps.map((def) => {
       const exportEntry = def.kind === 'import' ? undefined : catalog.exports.get(def.id);
       const importEntry = def.kind === 'import' ? catalog.imports.get(def.id) : undefined;
@@ -113,18 +113,18 @@ export class Runtime {
   }
 
   private runner(): FlowRunner {
-    return new FlowRunner({ store: this.ws.sqlite, http: this.http, redactor: this.redactor, now: Date.now });
+    return new FlowRunner({ store: this.ws.store, http: this.http, redactor: this.redactor, now: Date.now });
   }
 
   /** Queues a run and executes it in this process; resolves with the flow job's row id when done. */
   async runFlow(flowId: string, triggeredBy: string, onPage?: (jobId: number) => void, onQueued?: (jobId: number) => void): Promise<number> {
     const flow = this.flow(flowId);
-    const row = this.ws.sqlite.getFlow(flowId);
+    const row = await this.ws.store.catalog.getFlow(flowId);
     if (row?.disabled) throw new InactiveFlowError(flow.name, 'running');
     await this.start();
-    const steps = this.steps(flow);
+    const steps = await this.steps(flow);
     const runner = this.runner();
-    const jobId = runner.createJob(flow, steps, triggeredBy);
+    const jobId = await runner.createJob(flow, steps, triggeredBy);
     onQueued?.(jobId);
     await runner.run(jobId, flow, steps, { triggeredBy, ...(onPage ? { onPage } : {}) });
     return jobId;
@@ -135,8 +135,7 @@ export class Runtime {
     // FLOWDECK_RETRY_THREAD_FROM: the job size from which a retry sends from a thread of its own.
     const threadFrom = Number(this.ws.env.FLOWDECK_RETRY_THREAD_FROM?.trim() || Number.NaN);
     return new RetryRunner({
-      store: this.ws.sqlite,
-      ports: this.ws.store,
+      store: this.ws.store,
       http: this.client!,
       redactor: this.redactorValue!,
       now: Date.now,
@@ -144,15 +143,18 @@ export class Runtime {
     });
   }
 
-  /** Claims a queued retry job and runs it here; false when another process already has it. */
-  async runRetryJob(jobId: number, onProgress?: () => void): Promise<boolean> {
-    const row = this.ws.sqlite.getJob(jobId);
+  /**
+   * Claims a retry job and runs it here; false when it cannot run here (another process has it on a
+   * store of one worker, or it ended). `stop`: this process stops working on it (a worker's stop).
+   */
+  async runRetryJob(jobId: number, onProgress?: () => void, stop?: AbortSignal): Promise<boolean> {
+    const row = await this.ws.store.jobs.getJob(jobId);
     if (!row || row.flowId === null) return false;
     await this.start();
     const runner = this.retries();
-    if (!runner.claim(jobId)) return false;
+    if (!(await runner.claim(jobId))) return false;
     const flow = this.flow(row.flowId);
-    await runner.run(jobId, flow, this.steps(flow), onProgress);
+    await runner.run(jobId, flow, await this.steps(flow), onProgress, stop);
     return true;
   }
 

@@ -1,28 +1,28 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeId } from '../domain/ids.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { recoverStaleJobs } from './recovery.js';
-import type { StorePorts, WorkerIdentity } from '../store/contract/ports.js';
+import type { StorePorts } from '../store/contract/ports.js';
+import type { JobRow } from '../store/contract/rows.js';
+import type { Store } from '../store/contract/store.js';
+import { WORKER_IDENTITY, WORKER_STALE_MS } from './worker-identity.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Runtime } from './runtime.js';
 
 // The runtime as a background process: it runs queued retry jobs (including ones resumed after a
-// crash) and queues automatic retries whose retryAt is due. One per workspace, held by a lease
-// in the store; a command that queues work without waiting starts one if none is alive.
+// crash) and queues automatic retries whose retryAt is due. On SQLite one per workspace, held by a
+// lease in the store; on PostgreSQL any number, on any hosts, sharing retry jobs item by item. A
+// command that queues work without waiting starts one if none is alive.
 
-const LEASE_STALE_MS = 15_000;
 const TICK_MS = 250;
 
-/** This process as a worker: unique across hosts and pid reuse. */
-export const WORKER_IDENTITY: WorkerIdentity = { id: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, host: hostname(), pid: process.pid };
+export { WORKER_IDENTITY } from './worker-identity.js';
 
 export function workerAlive(ws: Workspace, now = Date.now()): Promise<boolean> {
-  return ws.store.workers.anyAlive(now, LEASE_STALE_MS);
+  return ws.store.workers.anyAlive(now, WORKER_STALE_MS);
 }
 
 /** bin/flowdeck.js of this package, found from this module whether it runs compiled (dist/) or from source. */
@@ -93,6 +93,20 @@ export async function queueDueRetries(ws: Workspace, runtime: Runtime, now: numb
   );
 }
 
+/**
+ * Whether this worker takes the job on. On a store of one worker: a queued job. Where workers share
+ * jobs (PostgreSQL): any active one with items to claim now — due and not held by a live lease —
+ * so the workers of every host spread a big job, and a dead worker's items (their leases expired)
+ * are picked up by the others.
+ */
+async function joinable(store: Store, job: JobRow, now: number): Promise<boolean> {
+  if (job.status === 'queued') return true;
+  if (!store.sharedWorkers || (job.status !== 'running' && job.status !== 'retrying')) return false;
+  const nextDue = await store.retries.nextDueAt(job.id);
+  if (nextDue === undefined || nextDue > now) return false;
+  return (await store.retries.pendingCount(job.id)) > (await store.retries.liveLeases(job.id, now));
+}
+
 export interface WorkerOptions {
   exitWhenIdle: boolean;
   idleMs?: number;
@@ -111,7 +125,7 @@ export type WorkerResult = 'done' | 'another-worker' | 'interrupted';
 
 export async function runWorker(ws: Workspace, runtime: Runtime, options: WorkerOptions): Promise<WorkerResult> {
   const store = ws.store;
-  if (!(await store.workers.acquire(WORKER_IDENTITY, Date.now(), LEASE_STALE_MS))) return 'another-worker';
+  if (!(await store.workers.acquire(WORKER_IDENTITY, Date.now(), WORKER_STALE_MS))) return 'another-worker';
   const running = new Map<number, Promise<unknown>>();
   const idleMs = options.idleMs ?? 3000;
   let idleSince = Date.now();
@@ -126,12 +140,12 @@ export async function runWorker(ws: Workspace, runtime: Runtime, options: Worker
       await recoverStaleJobs(store, now);
       if ((await queueDueRetries(ws, runtime, now)) > 0) options.log?.('queued automatic retries');
       for (const job of await store.jobs.activeJobs()) {
-        if (job.type !== 'retry' || job.status !== 'queued' || running.has(job.id)) continue;
+        if (job.type !== 'retry' || running.has(job.id) || !(await joinable(store, job, now))) continue;
         // The job's public id, as `jobs list` and the API show it, so a log line can be looked up.
         const publicId = encodeId('job', job.id, job.createdAt);
         options.log?.(`running retry job ${publicId}`);
         const task = runtime
-          .runRetryJob(job.id)
+          .runRetryJob(job.id, undefined, options.signal)
           .catch((e: Error) => options.log?.(`retry job ${publicId} failed: ${e.message}`))
           .finally(() => running.delete(job.id));
         running.set(job.id, task);

@@ -67,7 +67,7 @@ async function importStep(status: number): Promise<{ steps: RuntimeStep[]; runti
   await runtime.start();
   closers.push(() => runtime.close());
   const flow = [...ws.catalog().flows.values()][0]!;
-  return { steps: runtime.steps(flow).slice(1), runtime };
+  return { steps: (await runtime.steps(flow)).slice(1), runtime };
 }
 
 interface Collected {

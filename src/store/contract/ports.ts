@@ -138,6 +138,8 @@ export interface RetryItemsPort {
   renewItemLeases(job: number, owner: string, leaseUntil: number): Promise<number>;
   /** Gives back the owner's unsettled items (a stop, a cancel): pending again, for anyone. */
   releaseItemLeases(job: number, owner: string): Promise<void>;
+  /** Pending items of the job whose lease is live at `now` (held by some runner): a job ends only when none is. */
+  liveLeases(job: number, now: number): Promise<number>;
   pendingCount(job: number): Promise<number>;
   /** The earliest next_at of the job's pending items (leased ones included); undefined when none is pending. */
   nextDueAt(job: number): Promise<number | undefined>;

@@ -309,4 +309,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX ix_api_tokens_hash ON api_tokens (hash);
   CREATE UNIQUE INDEX ix_api_tokens_active_name ON api_tokens (user_email, name) WHERE revoked_at IS NULL;
   `,
+  /* 10: item leases. A runner claims its next batch of a job's items for itself (lease_owner, the
+     worker's id) until lease_until, renews the lease on its heartbeat, and settling or postponing
+     ends it; an expired lease makes the item claimable again. One runner per job on SQLite, but the
+     same semantics as PostgreSQL's. The partial index holds only leased items (about two batches
+     per runner), so renewing and releasing a runner's leases are seeks, not a scan of the job. */ `
+  ALTER TABLE retry_items ADD COLUMN lease_owner TEXT;
+  ALTER TABLE retry_items ADD COLUMN lease_until INTEGER;
+  CREATE INDEX ix_retry_items_leased ON retry_items (job, lease_owner) WHERE lease_owner IS NOT NULL;
+  `,
 ];

@@ -1,4 +1,6 @@
+import { hostname } from 'node:os';
 import type { SqliteCore } from './core.js';
+import { processAlive } from './workers.js';
 import type { RetryItemCounts } from '../../backend/contract/retry.js';
 import type { RetryItem, LatestError } from '../contract/queries.js';
 export type { RetryItem, LatestError } from '../contract/queries.js';
@@ -84,20 +86,66 @@ export class RetryRepo {
   }
 
   /**
-   * On SQLite one process runs a job (it claims the job itself, and one worker serves the
-   * workspace), so claiming an item is reading it: no lease is stored, none needs renewing.
+   * Claims the job's next due items whose lease is free or expired for `owner`: one statement picks
+   * them in (next_at, seq) order behind the cursor and writes the lease. SQLite serialises writers,
+   * so two claims never overlap. A lease left by a runner of this host whose process is gone (a
+   * kill) is given back first, so a job resumed by the next worker does not wait out the lease.
    */
-  claimDueItems(job: number, _owner: string, now: number, limit: number, _leaseUntil: number, after?: { nextAt: number; seq: number }): RetryItem[] {
-    return this.dueItems(job, now, limit, after);
+  claimDueItems(job: number, owner: string, now: number, limit: number, leaseUntil: number, after: { nextAt: number; seq: number } = { nextAt: -1, seq: -1 }): RetryItem[] {
+    const claim = (n = limit) =>
+      (
+        this.store
+          .stmt(`UPDATE retry_items SET lease_owner = ?, lease_until = ? WHERE job = ? AND seq IN (
+            SELECT seq FROM retry_items WHERE job = ? AND state = 'pending' AND next_at <= ? AND (next_at, seq) > (?, ?)
+              AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_at, seq LIMIT ?)
+          RETURNING seq, retry_data AS retryData, attempts, next_at AS nextAt`)
+          .all(owner, leaseUntil, job, job, now, after.nextAt, after.seq, now, n) as RetryItem[]
+      ).sort((a, b) => a.nextAt - b.nextAt || a.seq - b.seq);
+    const items = claim();
+    if (items.length === limit || !this.releaseDeadOwners(job, owner, now)) return items;
+    return [...items, ...claim(limit - items.length)].sort((x, y) => x.nextAt - y.nextAt || x.seq - y.seq);
   }
 
-  renewItemLeases(job: number, _owner: string, _leaseUntil: number): number {
-    return this.pendingCount(job);
+  /** Gives back the live leases of runners of this host whose process has ended; whether there were any. */
+  private releaseDeadOwners(job: number, owner: string, now: number): boolean {
+    const owners = this.store
+      .stmt(`SELECT DISTINCT lease_owner FROM retry_items INDEXED BY ix_retry_items_leased WHERE job = ? AND lease_owner IS NOT NULL AND lease_owner != ? AND lease_until > ?`)
+      .pluck()
+      .all(job, owner, now) as string[];
+    const host = `${hostname()}:`;
+    let released = false;
+    for (const other of owners) {
+      if (!other.startsWith(host)) continue;
+      const pid = Number(other.slice(host.length).split(':')[0]);
+      if (!Number.isInteger(pid) || processAlive(pid)) continue;
+      this.releaseItemLeases(job, other);
+      released = true;
+    }
+    return released;
   }
 
-  releaseItemLeases(_job: number, _owner: string): void {}
+  renewItemLeases(job: number, owner: string, leaseUntil: number): number {
+    return this.store
+      .stmt(`UPDATE retry_items INDEXED BY ix_retry_items_leased SET lease_until = ? WHERE job = ? AND lease_owner = ? AND state = 'pending'`)
+      .run(leaseUntil, job, owner).changes;
+  }
 
-  /** Pending items due by `now`, in (next_at, seq) order, after a cursor in that order. */
+  releaseItemLeases(job: number, owner: string): void {
+    this.store
+      .stmt(`UPDATE retry_items INDEXED BY ix_retry_items_leased SET lease_owner = NULL, lease_until = NULL WHERE job = ? AND lease_owner = ?`)
+      .run(job, owner);
+  }
+
+  /** Leases of runners of this host whose process has ended do not count: they are given back here. */
+  liveLeases(job: number, now: number): number {
+    this.releaseDeadOwners(job, '', now);
+    return this.store
+      .stmt(`SELECT count(*) FROM retry_items INDEXED BY ix_retry_items_leased WHERE job = ? AND lease_owner IS NOT NULL AND lease_until > ? AND state = 'pending'`)
+      .pluck()
+      .get(job, now) as number;
+  }
+
+  /** Pending items due by `now`, in (next_at, seq) order, after a cursor in that order (leases aside). */
   dueItems(job: number, now: number, limit: number, after: { nextAt: number; seq: number } = { nextAt: -1, seq: -1 }): RetryItem[] {
     return this.store
       .stmt(`SELECT seq, retry_data AS retryData, attempts, next_at AS nextAt FROM retry_items
@@ -127,19 +175,21 @@ export class RetryRepo {
       .all(job) as Array<{ seq: number; retryData: number; state: string; attempts: number; resultError: number | null; detail: string | null }>;
   }
 
-  /** Postpones an item after a transient failure (back-off). */
+  /** Postpones an item after a transient failure (back-off); its lease ends. */
   postpone(job: number, seq: number, attempts: number, nextAt: number, detail: string): void {
-    this.store.stmt('UPDATE retry_items SET attempts = ?, next_at = ?, detail = ? WHERE job = ? AND seq = ?').run(attempts, nextAt, detail, job, seq);
+    this.store
+      .stmt('UPDATE retry_items SET attempts = ?, next_at = ?, detail = ?, lease_owner = NULL, lease_until = NULL WHERE job = ? AND seq = ?')
+      .run(attempts, nextAt, detail, job, seq);
   }
 
   settle(job: number, seq: number, state: 'resolved' | 'failed' | 'skipped' | 'resolved_meanwhile', attempts: number, resultError: number | null, detail: string | null): void {
     this.store
-      .stmt('UPDATE retry_items SET state = ?, attempts = ?, result_error = ?, detail = ? WHERE job = ? AND seq = ? AND state = \'pending\'')
+      .stmt('UPDATE retry_items SET state = ?, attempts = ?, result_error = ?, detail = ?, lease_owner = NULL, lease_until = NULL WHERE job = ? AND seq = ? AND state = \'pending\'')
       .run(state, attempts, resultError, detail, job, seq);
   }
 
   skipPending(job: number, detail: string): number {
-    return this.store.stmt(`UPDATE retry_items SET state = 'skipped', detail = ? WHERE job = ? AND state = 'pending'`).run(detail, job).changes;
+    return this.store.stmt(`UPDATE retry_items SET state = 'skipped', detail = ?, lease_owner = NULL, lease_until = NULL WHERE job = ? AND state = 'pending'`).run(detail, job).changes;
   }
 
   /**
@@ -195,7 +245,7 @@ export class RetryRepo {
 
   settleResolved(job: number, seqs: readonly number[]): void {
     this.store
-      .stmt(`UPDATE retry_items SET state = 'resolved', attempts = attempts + 1 WHERE job = ? AND seq IN (SELECT value FROM json_each(?)) AND state = 'pending'`)
+      .stmt(`UPDATE retry_items SET state = 'resolved', attempts = attempts + 1, lease_owner = NULL, lease_until = NULL WHERE job = ? AND seq IN (SELECT value FROM json_each(?)) AND state = 'pending'`)
       .run(job, JSON.stringify(seqs));
   }
 

@@ -43,7 +43,7 @@ const CATALOG = ['syncCatalog', 'listFlows', 'getFlow', 'setFlowDisabled', 'touc
 const JOBS = ['insertJob', 'updateJob', 'setJobStatusIf', 'addJobCounters', 'getJob', 'listJobs', 'childJobs', 'activeJobs', 'jobErrorCounts'] as const;
 const ERRORS = ['insertError', 'getError', 'errorKeys', 'listErrors', 'selectErrorIds', 'countErrors', 'explainListErrors', 'stepErrorStats', 'stepErrorFacets'] as const;
 const RETRIES = [
-  'retryDataOf', 'openErrorSnapshots', 'pendingElsewhere', 'holdersOf', 'insertItems', 'claimDueItems', 'renewItemLeases', 'releaseItemLeases',
+  'retryDataOf', 'openErrorSnapshots', 'pendingElsewhere', 'holdersOf', 'insertItems', 'claimDueItems', 'renewItemLeases', 'releaseItemLeases', 'liveLeases',
   'pendingCount', 'nextDueAt', 'counts', 'items', 'postpone', 'settle', 'settleResolved', 'skipPending', 'endedJobsWithPendingItems',
   'latestOpenErrors', 'snapshots', 'resolveManyByRetryData', 'resolveMatchingTraceKey', 'setAttempts', 'dueAutomaticRetries', 'countDue', 'clearRetryAt',
 ] as const;
