@@ -5,8 +5,6 @@ import { MASKING_VERSION } from '../domain/mask.js';
 import { catalogFingerprint } from '../flows/fingerprint.js';
 import { loadCatalog, type Catalog } from '../flows/load.js';
 import { definitionMasker } from '../runtime/connections.js';
-import type { SqliteCore } from '../store/sqlite/core.js';
-import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/contract/store.js';
 import { openStore, repairedSchemaOf } from '../store/open-store.js';
 import { ensureHomeDirectory, mustOpenReadOnly, openConfig, readConfigFile } from './open-checks.js';
@@ -62,15 +60,6 @@ export class Workspace {
     this.configAtOpen = opened.configAtOpen;
     this.store = opened.store;
     this.repairedSchema = [...repairedSchemaOf(opened.store)];
-  }
-
-  /**
-   * The SQLite connection under a SQLite store, synchronously: only src/runtime still uses it, while
-   * it moves to the contract (`store`). Throws on any other store.
-   */
-  get sqlite(): SqliteCore {
-    if (this.store instanceof SqliteStore) return this.store.core;
-    throw new Error(`the workspace's store is ${this.store.kind}, not SQLite`);
   }
 
   /**

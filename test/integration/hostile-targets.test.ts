@@ -1,3 +1,4 @@
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -159,7 +160,7 @@ describe('a response larger than the connection allows', () => {
     const { errors } = await b.listErrors('To patient', 'Patient sink', { limit: 10 });
     expect(errors).toHaveLength(3);
     expect(errors[0]!.message.length).toBeLessThan(5000);
-    const trace = b.ws.sqlite.getTrace(decodeId('trace', errors[0]!.reqAndResKey!)!.rowId)!;
+    const trace = sqliteCoreOf(b.ws).getTrace(decodeId('trace', errors[0]!.reqAndResKey!)!.rowId)!;
     expect(trace.response.length).toBeLessThan(TRACE_BODY_LIMIT + 1024);
     const body = JSON.parse(trace.response).body as string;
     expect(body).toMatch(/\[clipped: \d+ bytes in all/);
@@ -195,17 +196,17 @@ describe.each([
     target.sinkRequests = 0;
     const flow = await b.resolveFlow('To patient');
     const step = await b.resolveStep(flow, 'Patient sink');
-    const repo = new RetryRepo(b.ws.sqlite);
+    const repo = new RetryRepo(sqliteCoreOf(b.ws));
     const retryData = repo.retryDataOf(before.errors.map((e) => decodeId('error', e.errorId)!.rowId));
     await b.runtime.start();
     const jobId = (await b.runtime.retries().queue(flow.id, step.key, retryData, 'ops@acme.example', {}))!;
     const running = b.runtime.runRetryJob(jobId);
     // Every record's request is out, held by the target.
     await until(() => target.sinkRequests === 3 && dribbling.size === 3);
-    const job = await b.jobOf(b.ws.sqlite.getJob(jobId)!);
+    const job = await b.jobOf(sqliteCoreOf(b.ws).getJob(jobId)!);
     expect((await b.retries.cancelJob(job._id)).status).toBe('canceling');
     await running;
-    expect(b.ws.sqlite.getJob(jobId)!.status).toBe('canceled');
+    expect(sqliteCoreOf(b.ws).getJob(jobId)!.status).toBe('canceled');
     expect(repo.counts(jobId)).toMatchObject({ pending: 0, skipped: 3 });
     // Not settled as failures: the same open errors, retriable again.
     const after = await b.listErrors('To patient', 'Patient sink', { limit: 10 });

@@ -1,3 +1,4 @@
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import { decodeId } from '../../src/domain/ids.js';
@@ -72,7 +73,7 @@ async function retryWith(during: () => Promise<unknown>, status: number) {
   return { job: done, report: await runner.retries.retryReport(done._id) };
 }
 
-const row = (errorId: string) => runner.ws.sqlite.getError(decodeId('error', errorId)!.rowId);
+const row = (errorId: string) => sqliteCoreOf(runner.ws).getError(decodeId('error', errorId)!.rowId);
 const openOfRecord = async () => (await runner.listErrors(FLOW, STEP, { query: `rdk:${K.retryDataKey}` })).errors;
 
 describe.each([
@@ -92,7 +93,7 @@ describe.each([
     expect(row(K.errorId)).toMatchObject({ resolved: true, resolvedBy: OPERATOR, assignee: 'ana.lima@acme.example' });
     expect((await operator.triage.getError(K.errorId)).error.tags).toEqual(['Investigating']);
     // No other error of the record appeared anywhere (open or resolved).
-    expect(runner.ws.sqlite.db.prepare('SELECT count(*) FROM errors').pluck().get()).toBe(1);
+    expect(sqliteCoreOf(runner.ws).db.prepare('SELECT count(*) FROM errors').pluck().get()).toBe(1);
     expect(report.summary).toMatchObject({ resolvedMeanwhile: 1, resolved: 0, failed: 0, skipped: 0, pending: 0 });
     expect(report.items).toEqual([
       expect.objectContaining({ retryDataKey: K.retryDataKey, outcome: 'resolved_meanwhile', attempts: 1, detail: expect.stringMatching(/while it was being retried; it failed again \(503/) }),
@@ -103,7 +104,7 @@ describe.each([
     expect(await runner.retries.recordCounts(job._id)).toMatchObject({ total: 1, resolvedMeanwhile: 1, pending: 0 });
     // The attempt itself is in the execution log, as every attempt is.
     const jobRow = decodeId('job', job._id)!.rowId;
-    expect(runner.ws.sqlite.db.prepare('SELECT status FROM log_entries WHERE job = ?').pluck().all(jobRow)).toEqual(['error']);
+    expect(sqliteCoreOf(runner.ws).db.prepare('SELECT status FROM log_entries WHERE job = ?').pluck().all(jobRow)).toEqual(['error']);
   });
 
   it('resolve, then the retry gets through: resolved once, by the operator, at the operator\'s time', async () => {
@@ -123,7 +124,7 @@ describe.each([
       await operator.triage.resolve(FLOW, STEP, { errorIds: [K.errorId] });
       await operator.triage.deleteResolved(FLOW, STEP, { errorIds: [K.errorId] });
     }, 503);
-    expect(runner.ws.sqlite.db.prepare('SELECT count(*) FROM errors').pluck().get()).toBe(0);
+    expect(sqliteCoreOf(runner.ws).db.prepare('SELECT count(*) FROM errors').pluck().get()).toBe(0);
     expect(report.summary).toMatchObject({ resolvedMeanwhile: 1, failed: 0 });
   });
 

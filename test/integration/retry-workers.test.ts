@@ -1,3 +1,4 @@
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
@@ -124,7 +125,7 @@ it('two runners share one job: every record is sent and settled once, never out 
   expect(await a.claim(job)).toBe(true);
   // Both claim batches while requests are out: seen through the leases the items carry.
   target.onPost = () => {
-    for (const owner of backend.ws.sqlite.db.prepare(`SELECT DISTINCT lease_owner FROM retry_items WHERE job = ? AND lease_owner IS NOT NULL`).pluck().all(job) as string[]) owners.add(owner);
+    for (const owner of sqliteCoreOf(backend.ws).db.prepare(`SELECT DISTINCT lease_owner FROM retry_items WHERE job = ? AND lease_owner IS NOT NULL`).pluck().all(job) as string[]) owners.add(owner);
   };
   await Promise.all([run(a), run(b)]);
 
@@ -138,7 +139,7 @@ it('two runners share one job: every record is sent and settled once, never out 
   // Counters are increments of both runners' commits.
   expect(row).toMatchObject({ status: 'completed', numSuccess: RECORDS, numError: 0 });
   expect(row.endedAt).not.toBeNull();
-  expect(backend.ws.sqlite.db.prepare('SELECT count(*) FROM errors WHERE resolved = 0').pluck().get()).toBe(0);
+  expect(sqliteCoreOf(backend.ws).db.prepare('SELECT count(*) FROM errors WHERE resolved = 0').pluck().get()).toBe(0);
 }, 60_000);
 
 it('a cancel stops both runners within a commit slice; the job ends canceled once, the rest skipped', async () => {

@@ -1,3 +1,4 @@
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { decodeId, encodeId } from '../../src/domain/ids.js';
@@ -34,7 +35,7 @@ async function seeded(): Promise<LocalBackend> {
 }
 
 function rowOf(errorId: string) {
-  return backend.ws.sqlite.getError(decodeId('error', errorId)!.rowId)!;
+  return sqliteCoreOf(backend.ws).getError(decodeId('error', errorId)!.rowId)!;
 }
 
 beforeEach(async () => {
@@ -84,7 +85,7 @@ describe.each([
     expect(original?.retryDataKey).toBeDefined();
     const row = rowOf(original!.errorId);
     const code = tagCode('Investigating');
-    const { sqlite: store } = backend.ws;
+    const store = sqliteCoreOf(backend.ws);
     store.transaction(() => {
       store.db.prepare('UPDATE errors SET assignee = ?, assigned_by = ?, tags = ? WHERE id = ?').run('ana.lima@acme.example', OPERATOR, JSON.stringify([code]), row.id);
       store.db.prepare('INSERT INTO error_tags (tag, step, resolved, error) VALUES (?, ?, 0, ?)').run(code, row.step, row.id);
@@ -121,9 +122,9 @@ describe.each([
     const [original] = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'code:422 "valid email"', limit: 1 })).errors;
     expect(original).toBeDefined();
     const rd = decodeId('retryData', original!.retryDataKey!)!.rowId;
-    const snapshot = JSON.parse(backend.ws.sqlite.getRetryData(rd)!.data);
+    const snapshot = JSON.parse(sqliteCoreOf(backend.ws).getRetryData(rd)!.data);
     snapshot.customer.email = 'fixed.customer@example.com';
-    backend.ws.sqlite.db.prepare('UPDATE retry_data SET data = ? WHERE id = ?').run(JSON.stringify(snapshot), rd);
+    sqliteCoreOf(backend.ws).db.prepare('UPDATE retry_data SET data = ? WHERE id = ?').run(JSON.stringify(snapshot), rd);
 
     const job = await retryToEnd(backend, ERP_FLOW, ERP_STEP, { retryDataKeys: [original!.retryDataKey!] });
     expect((await backend.retries.retryReport(job!._id)).summary.resolved).toBe(1);
@@ -141,7 +142,7 @@ describe.each([
 
   it('a disabled flow refuses retries with inactive_flow and queues nothing', async () => {
     const flow = await backend.getFlow(ERP_FLOW);
-    backend.ws.sqlite.setFlowDisabled(flow._id, true);
+    sqliteCoreOf(backend.ws).setFlowDisabled(flow._id, true);
     await expect(backend.retries.retry(ERP_FLOW, ERP_STEP, { all: true }, { backoff: fastBackoff })).rejects.toMatchObject({ code: 'inactive_flow' });
     expect(await backend.listJobs({ type: 'retry' })).toEqual([]);
   });
@@ -151,9 +152,9 @@ describe.each([
     const flow = await backend.getFlow(CRM_FLOW);
     const step = await backend.resolveStep(await backend.resolveFlow(CRM_FLOW), CRM_STEP);
     const rowIds = before.errors.map((e) => decodeId('error', e.errorId)!.rowId);
-    const repo = new RetryRepo(backend.ws.sqlite);
+    const repo = new RetryRepo(sqliteCoreOf(backend.ws));
     const jobId = (await backend.runtime.retries().queue(flow._id, step.key, repo.retryDataOf(rowIds), OPERATOR, {}))!;
-    const job = await backend.jobOf(backend.ws.sqlite.getJob(jobId)!);
+    const job = await backend.jobOf(sqliteCoreOf(backend.ws).getJob(jobId)!);
     const canceled = await backend.retries.cancelJob(job._id);
     expect(canceled.status).toBe('canceled');
     expect(canceled.canceledBy).toBe(OPERATOR);
@@ -164,7 +165,7 @@ describe.each([
 
   it('canceling a running retry stops it: untouched records stay pending-free and their errors open', async () => {
     const open = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent', limit: 1000 });
-    const { sqlite: store } = backend.ws;
+    const store = sqliteCoreOf(backend.ws);
     const flow = await backend.getFlow(CRM_FLOW);
     const step = await backend.resolveStep(await backend.resolveFlow(CRM_FLOW), CRM_STEP);
     const repo = new RetryRepo(store);
@@ -196,10 +197,10 @@ describe.each([
     const flow = await backend.getFlow(CRM_FLOW);
     const step = await backend.resolveStep(await backend.resolveFlow(CRM_FLOW), CRM_STEP);
     const open = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent', limit: 1000 });
-    const repo = new RetryRepo(backend.ws.sqlite);
+    const repo = new RetryRepo(sqliteCoreOf(backend.ws));
     const retryData = repo.retryDataOf(open.errors.map((e) => decodeId('error', e.errorId)!.rowId));
     const jobId = (await backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, { backoff: fastBackoff }))!;
-    const { sqlite: store } = backend.ws;
+    const store = sqliteCoreOf(backend.ws);
     // A process (now dead) had claimed the job and settled the first record before it was killed.
     const deadPid = 2 ** 22 + 12345;
     const first = retryData[0]!;
@@ -237,7 +238,7 @@ describe.each([
       const job = (await backend.runtime.retries().queue(flow._id, step.key, [rd], 'auto', {}))!;
       await backend.runtime.runRetryJob(job);
     }
-    expect(ws.sqlite.getRetryData(rd)!.attempts).toBe(2);
+    expect(sqliteCoreOf(ws).getRetryData(rd)!.attempts).toBe(2);
   });
 });
 
@@ -252,8 +253,8 @@ describe('guards', () => {
     const sent = backend.runtime.mockSystems!.erp.received();
     await backend.runtime.runRetryJob(jobId);
     expect(backend.runtime.mockSystems!.erp.received()).toBe(sent);
-    expect(new RetryRepo(backend.ws.sqlite).counts(jobId)).toMatchObject({ resolvedMeanwhile: 1, skipped: 0, failed: 0, resolved: 0 });
-    expect((await backend.retries.retryReport((await backend.jobOf(backend.ws.sqlite.getJob(jobId)!))._id)).items[0]).toMatchObject({ outcome: 'resolved_meanwhile', detail: 'resolved or deleted before it was sent' });
+    expect(new RetryRepo(sqliteCoreOf(backend.ws)).counts(jobId)).toMatchObject({ resolvedMeanwhile: 1, skipped: 0, failed: 0, resolved: 0 });
+    expect((await backend.retries.retryReport((await backend.jobOf(sqliteCoreOf(backend.ws).getJob(jobId)!))._id)).items[0]).toMatchObject({ outcome: 'resolved_meanwhile', detail: 'resolved or deleted before it was sent' });
     expect(rowOf(err!.errorId).resolvedBy).toBe(OPERATOR);
   });
 
@@ -261,7 +262,7 @@ describe('guards', () => {
     const errors = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'class:rate_limit', limit: 5 })).errors;
     expect(errors.length).toBe(5);
     const bad = decodeId('retryData', errors[0]!.retryDataKey!)!.rowId;
-    backend.ws.sqlite.db.prepare('UPDATE retry_data SET data = ? WHERE id = ?').run('{"id": "SO-1", ', bad);
+    sqliteCoreOf(backend.ws).db.prepare('UPDATE retry_data SET data = ? WHERE id = ?').run('{"id": "SO-1", ', bad);
     const job = await retryToEnd(backend, ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) });
     expect(job!.status).toBe('completed');
     const report = await backend.retries.retryReport(job!._id);
@@ -271,15 +272,15 @@ describe('guards', () => {
 
   it('a store that refuses the outcomes ends the job failed, saying why; its errors stay open and its items are released', async () => {
     const errors = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'class:rate_limit', limit: 5 })).errors;
-    backend.ws.sqlite.db.exec(`CREATE TRIGGER refuse BEFORE UPDATE ON retry_items BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
+    sqliteCoreOf(backend.ws).db.exec(`CREATE TRIGGER refuse BEFORE UPDATE ON retry_items BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
     // The process following the job runs it (FLOWDECK_WORKER=off): the job it follows ends failed, saying why.
     const failed = await retryToEnd(backend, ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) });
-    backend.ws.sqlite.db.exec('DROP TRIGGER refuse');
+    sqliteCoreOf(backend.ws).db.exec('DROP TRIGGER refuse');
     expect(failed).toMatchObject({ status: 'failed', note: expect.stringMatching(/runtime error: .*disk on fire/) });
     const [job] = await backend.listJobs({ type: 'retry' });
     expect(job).toMatchObject({ _id: failed!._id, status: 'failed' });
     const jobRow = decodeId('job', job!._id)!.rowId;
-    expect(backend.ws.sqlite.getJob(jobRow)!.note).toMatch(/runtime error: .*disk on fire/);
+    expect(sqliteCoreOf(backend.ws).getJob(jobRow)!.note).toMatch(/runtime error: .*disk on fire/);
     for (const e of errors) expect(rowOf(e.errorId).resolved).toBe(false);
     // The store refused the items' release with the rest; the next open releases them, saying why.
     await backend.close();
@@ -294,7 +295,7 @@ describe('guards', () => {
   it('a full disk while committing outcomes ends the job failed with the reason and holds no record', async () => {
     const errors = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'code:422', limit: 5 })).errors;
     expect(errors.length).toBe(5);
-    const { sqlite: store } = backend.ws;
+    const store = sqliteCoreOf(backend.ws);
     const flow = await backend.getFlow(ERP_FLOW);
     const step = await backend.resolveStep(await backend.resolveFlow(ERP_FLOW), ERP_STEP);
     const repo = new RetryRepo(store);
@@ -326,7 +327,7 @@ describe('guards', () => {
 
   it('a flow that is already running is not started twice', async () => {
     const flow = await backend.getFlow(CRM_FLOW);
-    const { sqlite: store } = backend.ws;
+    const store = sqliteCoreOf(backend.ws);
     store.insertJob({ type: 'flow', status: 'running', flowId: flow._id, createdAt: Date.now(), triggeredBy: OPERATOR });
     await expect(backend.runFlow(CRM_FLOW)).rejects.toMatchObject({ code: 'flow_running' });
   });

@@ -1,3 +1,4 @@
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobDetail } from '../../src/backend/contract/index.js';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
@@ -174,7 +175,7 @@ describe('runtime: failures of the mock systems become classified open errors', 
     // The invalid-email error in depth: its snapshot is the enriched record, its trace is masked.
     const invalidEmail = errors.find((e) => expected.get(e.traceKey!)!.some((p) => p.code === 'invalid_email'))!;
     expect(invalidEmail.classification).toBe('value');
-    const store = b.ws.sqlite;
+    const store = sqliteCoreOf(b.ws);
     const retry = store.getRetryData(decodeId('retryData', invalidEmail.retryDataKey!)!.rowId)!;
     const snapshot = JSON.parse(retry.data);
     expect(snapshot.id).toBe(invalidEmail.traceKey);
@@ -313,7 +314,7 @@ describe('runtime: failures of the mock systems become classified open errors', 
     }
     expect(new Set(slow.map((e) => e.traceKey))).toEqual(new Set(down.map((e) => e.traceKey)));
     expect(job.numOpenError).toBe(50);
-    expect(b.ws.sqlite.db.prepare('SELECT count(*) FROM retry_data').pluck().get()).toBe(0);
+    expect(sqliteCoreOf(b.ws).db.prepare('SELECT count(*) FROM retry_data').pluck().get()).toBe(0);
   });
 
   it('pages a listing with nextPageURL, newest first, without overlap', async () => {

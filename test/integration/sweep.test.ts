@@ -1,3 +1,4 @@
+import { sqliteCoreOf } from '../helpers/sqlite.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { followJob } from '../../src/backend/follow-job.js';
 import { LocalBackend } from '../../src/backend/local-backend.js';
@@ -21,7 +22,7 @@ const FLOW = 'Shop orders to ERP';
 let tmp: TempHome;
 let backend: LocalBackend;
 
-const store = () => backend.ws.sqlite;
+const store = () => sqliteCoreOf(backend.ws);
 const stepNamed = (name: string): StepRow => store().steps(store().listFlows().find((f) => f.name === FLOW)!.id).find((s) => s.name === name)!;
 
 /** Inserts `n` open errors on a step, due for an automatic retry a minute ago; newest first. */
