@@ -19,11 +19,24 @@ async function clientFor(url) {
   }
   return client;
 }
-parentPort.on('message', async ({ url, sql, done, reply }) => {
+parentPort.on('message', async ({ url, sql, keep, done, reply }) => {
   let result;
   try {
-    const r = await (await clientFor(url)).query(sql);
-    result = { ok: true, rows: r.rows ?? [] };
+    if (keep) {
+      const r = await (await clientFor(url)).query(sql);
+      result = { ok: true, rows: r.rows ?? [] };
+    } else {
+      // A workspace's own database: no session left on it (CREATE DATABASE … TEMPLATE needs none).
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+      client.on('error', () => undefined);
+      await client.connect();
+      try {
+        const r = await client.query(sql);
+        result = { ok: true, rows: r.rows ?? [] };
+      } finally {
+        await client.end();
+      }
+    }
   } catch (e) {
     result = { ok: false, message: e && e.message ? e.message : String(e) };
   }
@@ -44,12 +57,16 @@ function sqlWorker(): Worker {
   return worker;
 }
 
-/** Runs one statement on `url` and returns its rows; throws with the server's message. */
-export function querySync(url: string, sql: string, timeoutMs = 60_000): Array<Record<string, unknown>> {
+/**
+ * Runs one statement on `url` and returns its rows; throws with the server's message. `keep`: the
+ * connection stays open for the next statement (for the server's `postgres` database, where the
+ * helpers create and drop databases); otherwise it is closed after the statement.
+ */
+export function querySync(url: string, sql: string, { keep = false, timeoutMs = 60_000 }: { keep?: boolean; timeoutMs?: number } = {}): Array<Record<string, unknown>> {
   const done = new Int32Array(new SharedArrayBuffer(4));
   const { port1, port2 } = new MessageChannel();
   try {
-    sqlWorker().postMessage({ url, sql, done, reply: port2 }, [port2]);
+    sqlWorker().postMessage({ url, sql, keep, done, reply: port2 }, [port2]);
     if (Atomics.wait(done, 0, 0, timeoutMs) === 'timed-out') throw new Error(`no answer from ${redact(url)} within ${timeoutMs} ms to: ${sql}`);
     const message = receiveMessageOnPort(port1)?.message as { ok: true; rows: Array<Record<string, unknown>> } | { ok: false; message: string } | undefined;
     if (!message) throw new Error(`no answer from the SQL worker to: ${sql}`);

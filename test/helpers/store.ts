@@ -48,12 +48,12 @@ export function workspaceStore(dir: string, { copyOf }: { copyOf?: string } = {}
   const template = copyOf ?? inject('pgTemplateUrl');
   const name = `${inject('pgRunPrefix')}${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = databaseUrl(template, 'postgres');
-  querySync(admin, `CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(databaseName(template))}`);
+  querySync(admin, `CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(databaseName(template))}`, { keep: true });
   const url = databaseUrl(template, name);
   // A copied workspace keeps the rest of its config (user, secrets); only its store is its own.
   const configFile = join(dir, 'config.json');
   const config = existsSync(configFile) ? (JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>) : {};
-  writeFileSync(configFile, `${JSON.stringify({ ...config, store: url }, null, 2)}\n`);
+  writeFileSync(configFile, JSON.stringify({ ...config, store: url }, undefined, '\t')); // as conf writes it
   let dropped = false;
   return {
     url,
@@ -61,7 +61,7 @@ export function workspaceStore(dir: string, { copyOf }: { copyOf?: string } = {}
       if (dropped) return;
       dropped = true;
       // FORCE: a test that failed may have left a pool open on it.
-      querySync(admin, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+      querySync(admin, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`, { keep: true });
     },
   };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -45,6 +45,47 @@ export function tempHome(prefix = 'flowdeck-test-', { workspace }: { workspace?:
       }
     },
   };
+}
+
+/**
+ * A copy of the closed workspace `from` in a new temporary home (`workspace`: as a subdirectory of
+ * it, as for tempHome): its files, and on the postgres project a database cloned from the one its
+ * config.json names. SQLite's -wal and -shm are left behind: a closed store has everything in
+ * flowdeck.db.
+ */
+export function copyHome(from: string, prefix = 'flowdeck-copy-', { workspace }: { workspace?: string } = {}): TempHome {
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  const dir = workspace ? join(home, workspace) : home;
+  let store: ReturnType<typeof workspaceStore> | undefined;
+  try {
+    cpSync(from, dir, { recursive: true, filter: (src) => !/flowdeck\.db-(wal|shm)$/.test(src) });
+    const source = storeOf(from);
+    store = source ? workspaceStore(dir, { copyOf: source }) : undefined;
+  } catch (e) {
+    rmSync(home, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    home,
+    storeUrl: store?.url,
+    cleanup: () => {
+      try {
+        store?.drop();
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** The database URL a workspace's config.json names as its store, if any. */
+export function storeOf(dir: string): string | undefined {
+  try {
+    const { store } = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { store?: unknown };
+    return typeof store === 'string' ? store : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Writes `flows/<name>` in the workspace; returns the file's path. */
