@@ -381,10 +381,25 @@ export async function benchPostgres(ctx: BenchContext): Promise<Result[]> {
   const sqlite = await ensureBigWorkspace(ctx);
   const postgres = await ensureBigPg(ctx, server);
   const results: Result[] = [...(sqlite.generated ? [sqlite.generated] : []), ...(postgres.generated ? [postgres.generated] : [])];
-  results.push(...(await benchListBoth(sqlite.home, postgres.home, ctx)));
-  results.push(...(await benchBulkBoth(sqlite.home, postgres, server, ctx)));
-  results.push(...benchCsvBoth(sqlite.home, postgres.home, ctx));
-  results.push(...(await benchRetryBoth(ctx, server)));
-  results.push(...(await benchWorkers(ctx, server)));
+  const sections: Array<[string, () => Promise<Result[]> | Result[]]> = [
+    ['list', () => benchListBoth(sqlite.home, postgres.home, ctx)],
+    ['bulk', () => benchBulkBoth(sqlite.home, postgres, server, ctx)],
+    ['csv', () => benchCsvBoth(sqlite.home, postgres.home, ctx)],
+    ['retry', () => benchRetryBoth(ctx, server)],
+    ['workers', () => benchWorkers(ctx, server)],
+  ];
+  const failed: string[] = [];
+  for (const [name, run] of sections) {
+    // One broken section must not hide the others' figures.
+    try {
+      results.push(...(await run()));
+    } catch (e) {
+      failed.push(name);
+      ctx.log(`  pg ${name} failed: ${(e as Error).stack ?? e}`);
+    }
+  }
+  if (failed.length > 0) {
+    throw Object.assign(new Error(`PostgreSQL sections failed: ${failed.join(', ')}`), { partial: results });
+  }
   return results;
 }

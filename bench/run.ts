@@ -69,8 +69,9 @@ async function main(): Promise<void> {
     try {
       results.push(...(await BENCHES[name]!(ctx)));
     } catch (e) {
-      // One broken benchmark must not hide the others' figures.
+      // One broken benchmark must not hide the others' figures (nor its own finished parts).
       failed.push(name);
+      results.push(...((e as { partial?: Result[] }).partial ?? []));
       ctx.log(`bench ${name} failed: ${(e as Error).stack ?? e}`);
     }
     ctx.log(`   (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
