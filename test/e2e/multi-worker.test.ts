@@ -90,7 +90,8 @@ describe.skipIf(testStore() !== 'postgres')('three workers on one PostgreSQL sto
     const killedAt = Date.now();
     const killedPid = victim.pid!;
 
-    await until('the retry job to end', async () => TERMINAL_JOB_STATUSES.includes((await cliJson<{ status: string }>(['jobs', 'show', queued._id])).status as never));
+    // A command per check: every quarter second is plenty. The killed worker's leases must expire first.
+    await until('the retry job to end', async () => TERMINAL_JOB_STATUSES.includes((await cliJson<{ status: string }>(['jobs', 'show', queued._id])).status as never), 400_000, 250);
 
     // The survivors stop cleanly on SIGTERM; none is left running.
     const survivors = workers.filter((w) => w !== victim);
@@ -105,8 +106,9 @@ describe.skipIf(testStore() !== 'postgres')('three workers on one PostgreSQL sto
     expect(requests.filter((r) => r.pid === killedPid && r.receivedAt > killedAt)).toEqual([]);
     // Never two requests for one record in flight at once.
     expect(requests.filter((r) => r.concurrent > 0)).toEqual([]);
-    // Every worker took part before the kill, the survivors after it.
-    for (const w of survivors) expect(requests.some((r) => r.pid === w.pid && r.receivedAt > killedAt)).toBe(true);
+    // The job was shared: every worker sent records, and the survivors went on after the kill.
+    for (const w of workers) expect(requests.some((r) => r.pid === w.pid)).toBe(true);
+    expect(requests.some((r) => r.pid !== killedPid && r.receivedAt > killedAt)).toBe(true);
 
     const byRecord = new Map<string, TargetRequest[]>();
     for (const r of requests) byRecord.set(r.record, [...(byRecord.get(r.record) ?? []), r]);
