@@ -26,8 +26,17 @@ async function withAdmin<T>(serverUrl: string, fn: (client: pg.Client) => Promis
 
 async function dropRunDatabases(serverUrl: string, prefix: string): Promise<void> {
   await withAdmin(serverUrl, async (client) => {
-    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix]);
-    for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
+    // A test process that ended while its helpers were still making a spare database (or dropping
+    // one) leaves that statement running on the server: drop again until none is left or running.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix]);
+      for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
+      const running = await client.query(`SELECT 1 FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query ILIKE '%DATABASE "' || $1 || '%'`, [prefix]);
+      if (running.rowCount === 0 && rows.length === 0) return;
+      if (Date.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   });
 }
 

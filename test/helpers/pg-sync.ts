@@ -9,21 +9,22 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const pg = require(workerData.pgPath);
 const clients = new Map();
-async function clientFor(url) {
-  let client = clients.get(url);
+async function clientFor(url, lane) {
+  const key = lane + ' ' + url;
+  let client = clients.get(key);
   if (!client) {
     client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-    client.on('error', () => clients.delete(url));
-    clients.set(url, client);
-    try { await client.connect(); } catch (e) { clients.delete(url); throw e; }
+    client.on('error', () => clients.delete(key));
+    clients.set(key, client);
+    try { await client.connect(); } catch (e) { clients.delete(key); throw e; }
   }
   return client;
 }
-parentPort.on('message', async ({ url, sql, keep, done, reply }) => {
+parentPort.on('message', async ({ url, sql, keep, lane, done, reply }) => {
   let result;
   try {
     if (keep) {
-      const r = await (await clientFor(url)).query(sql);
+      const r = await (await clientFor(url, lane)).query(sql);
       result = { ok: true, rows: r.rows ?? [] };
     } else {
       // A workspace's own database: no session left on it (CREATE DATABASE … TEMPLATE needs none).
@@ -62,11 +63,11 @@ function sqlWorker(): Worker {
  * connection stays open for the next statement (for the server's `postgres` database, where the
  * helpers create and drop databases); otherwise it is closed after the statement.
  */
-export function querySync(url: string, sql: string, { keep = false, timeoutMs = 60_000 }: { keep?: boolean; timeoutMs?: number } = {}): Array<Record<string, unknown>> {
+export function querySync(url: string, sql: string, { keep = false, lane = 'main', timeoutMs = 60_000 }: { keep?: boolean; lane?: string; timeoutMs?: number } = {}): Array<Record<string, unknown>> {
   const done = new Int32Array(new SharedArrayBuffer(4));
   const { port1, port2 } = new MessageChannel();
   try {
-    sqlWorker().postMessage({ url, sql, keep, done, reply: port2 }, [port2]);
+    sqlWorker().postMessage({ url, sql, keep, lane, done, reply: port2 }, [port2]);
     if (Atomics.wait(done, 0, 0, timeoutMs) === 'timed-out') throw new Error(`no answer from ${redact(url)} within ${timeoutMs} ms to: ${sql}`);
     const message = receiveMessageOnPort(port1)?.message as { ok: true; rows: Array<Record<string, unknown>> } | { ok: false; message: string } | undefined;
     if (!message) throw new Error(`no answer from the SQL worker to: ${sql}`);
@@ -75,6 +76,17 @@ export function querySync(url: string, sql: string, { keep = false, timeoutMs = 
   } finally {
     port1.close();
   }
+}
+
+/**
+ * Starts one statement on `url` over the kept connection of `lane` and returns at once; its outcome
+ * is not reported. A later querySync in the same lane runs after it (one connection, in order);
+ * other lanes have connections of their own and do not wait for it.
+ */
+export function querySoon(url: string, sql: string, lane = 'main'): void {
+  const { port1, port2 } = new MessageChannel();
+  sqlWorker().postMessage({ url, sql, keep: true, lane, done: new Int32Array(new SharedArrayBuffer(4)), reply: port2 }, [port2]);
+  port1.close();
 }
 
 /** The URL without its password, for messages. */
