@@ -64,12 +64,15 @@ flowdeck_pg_start() {
     useradd --system --user-group --home-dir /nonexistent --shell /usr/sbin/nologin postgres || return 1
   fi
 
-  FLOWDECK_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/flowdeck-pg.XXXXXX") || return 1
+  # As root in /tmp: the postgres user must reach the directory (root's TMPDIR may be private).
+  local parent="${TMPDIR:-/tmp}"
+  if [ "$(id -u)" = 0 ]; then parent=/tmp; fi
+  FLOWDECK_PG_DIR=$(mktemp -d "$parent/flowdeck-pg.XXXXXX") || return 1
   trap flowdeck_pg_stop EXIT
   # mktemp makes the directory 0700 for its creator; the server's user owns it.
   if [ "$(id -u)" = 0 ]; then chown postgres: "$FLOWDECK_PG_DIR"; fi
 
-  flowdeck_pg_as_owner "$FLOWDECK_PG_BIN/initdb" -D "$FLOWDECK_PG_DIR/data" -U postgres -E UTF8 --locale=C.UTF-8 \
+  flowdeck_pg_as_owner "$FLOWDECK_PG_BIN/initdb" -D "$FLOWDECK_PG_DIR/data" -U postgres -E UTF8 --no-locale \
     --auth-local=trust --auth-host=reject >"$FLOWDECK_PG_DIR/initdb.log" 2>&1 || {
     cat "$FLOWDECK_PG_DIR/initdb.log" >&2
     return 1
