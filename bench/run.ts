@@ -5,6 +5,7 @@ import { benchBulk } from './bulk.js';
 import { benchCsv } from './csv.js';
 import { benchGroups } from './groups.js';
 import { benchList } from './list.js';
+import { benchPostgres } from './postgres.js';
 import { benchRetry } from './retry.js';
 import { benchStartup } from './startup.js';
 import { benchTui } from './tui.js';
@@ -23,6 +24,8 @@ const BENCHES: Record<string, (ctx: BenchContext) => Promise<Result[]>> = {
   csv: benchCsv,
   tui: benchTui,
   serve: benchServe,
+  // PostgreSQL beside SQLite; one skip line without FLOWDECK_BENCH_PG_URL.
+  postgres: benchPostgres,
 };
 
 function usage(message?: string): never {
@@ -66,8 +69,9 @@ async function main(): Promise<void> {
     try {
       results.push(...(await BENCHES[name]!(ctx)));
     } catch (e) {
-      // One broken benchmark must not hide the others' figures.
+      // One broken benchmark must not hide the others' figures (nor its own finished parts).
       failed.push(name);
+      results.push(...((e as { partial?: Result[] }).partial ?? []));
       ctx.log(`bench ${name} failed: ${(e as Error).stack ?? e}`);
     }
     ctx.log(`   (${((Date.now() - t0) / 1000).toFixed(1)} s)`);

@@ -176,12 +176,16 @@ export function assertDemoHome(home: string): void {
   }
   if (entries.length === 0) return;
   let demo = false;
+  let storeOnly = false;
   try {
-    demo = (JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as { demo?: unknown }).demo === true;
+    const config = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as Record<string, unknown>;
+    demo = config.demo === true;
+    // A new workspace whose config names only its store (a PostgreSQL server) is as good as empty.
+    storeOnly = entries.length === 1 && Object.keys(config).length === 1 && typeof config.store === 'string';
   } catch {
     demo = false;
   }
-  if (!demo) {
+  if (!demo && !storeOnly) {
     throw new ConflictError(`${home} is not empty and not a demo workspace; set FLOWDECK_HOME to an empty directory for the demo`, 'not_a_demo_workspace');
   }
 }
@@ -192,8 +196,20 @@ export function isSeeded(home: string): boolean {
 
 /** Removes what a demo workspace holds, so --reset starts over. */
 export function resetWorkspace(home: string): void {
+  const store = configuredStore(home);
   for (const name of ['flowdeck.db', 'flowdeck.db-wal', 'flowdeck.db-shm', 'config.json', join('flows', DEMO_FLOW_FILE)]) {
     rmSync(join(home, name), { force: true });
+  }
+  // The demo starts over in the same store: a workspace on a server stays on it.
+  if (store !== undefined) writeFileSync(join(home, 'config.json'), JSON.stringify({ store }, undefined, '\t')); // as conf writes it
+}
+
+function configuredStore(home: string): string | undefined {
+  try {
+    const { store } = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as { store?: unknown };
+    return typeof store === 'string' ? store : undefined;
+  } catch {
+    return undefined;
   }
 }
 

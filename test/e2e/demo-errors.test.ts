@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
+import { testStore } from '../helpers/store.js';
 
 // `flowdeck demo --errors N` as a user runs it: big enough (50,000) to take the fast path — rows
 // built on a worker thread, secondary indexes dropped and rebuilt — which must leave exactly the
@@ -30,7 +31,8 @@ describe('flowdeck demo --errors', () => {
     expect(first.stdout).toContain('ERP sales orders');
   });
 
-  it('leaves every index of the schema in place, with planner statistics', () => {
+  // SQLite-only: SQLite indexes and sqlite_stat1.
+  it.skipIf(testStore() === 'postgres')('leaves every index of the schema in place, with planner statistics', () => {
     const db = new Database(join(tmp.home, 'flowdeck.db'), { readonly: true });
     const fresh = new Database(':memory:');
     try {
@@ -67,7 +69,8 @@ describe('flowdeck demo --errors', () => {
     expect(bad.stderr).toMatch(/--sort must be one of count, newest/);
   });
 
-  it('starts the demo workspace over when given again', async () => {
+  // SQLite-only: reads flowdeck.db after the reset.
+  it.skipIf(testStore() === 'postgres')('starts the demo workspace over when given again', async () => {
     const again = await runCli(['demo', '--errors', '1000', '--no-tui'], { FLOWDECK_HOME: tmp.home }, 60_000);
     expect(again.code, again.stderr).toBe(0);
     const summary = await runCli(['errors', 'summary', 'Shop orders to ERP', '--json'], { FLOWDECK_HOME: tmp.home });

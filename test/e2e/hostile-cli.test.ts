@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowStepErrorsResponse, FlowStepRetryData } from '../../src/domain/api.js';
 import { REPO_ROOT, type CliResult } from '../helpers/cli.js';
 import { commandEnv, runInProcess, type InProcessResult } from '../helpers/in-process.js';
-import { tempHome, type TempHome } from '../helpers/workspace.js';
+import { copyHome as copyTempHome, tempHome, type TempHome } from '../helpers/workspace.js';
+import { testStore } from '../helpers/store.js';
 
 // Issue 9 §5/§6 as a user meets them, over a demo workspace (and copies of it made hostile). Every
 // refusal is one `flowdeck:` line in people's words, never "unexpected error", and leaves the store
@@ -23,6 +24,7 @@ let env: NodeJS.ProcessEnv;
 let key: string;
 let envelope: FlowStepRetryData;
 const extra: string[] = [];
+const copies: TempHome[] = [];
 
 beforeAll(async () => {
   tmp = tempHome();
@@ -37,6 +39,7 @@ beforeAll(async () => {
 afterAll(() => {
   tmp?.cleanup();
   for (const dir of extra) rmSync(dir, { recursive: true, force: true });
+  for (const copy of copies) copy.cleanup();
 });
 
 function oneLine(result: CliResult | InProcessResult, code: 1 | 2): string {
@@ -50,10 +53,9 @@ function oneLine(result: CliResult | InProcessResult, code: 1 | 2): string {
 
 /** A copy of the demo workspace to make hostile (the demo closed its store: no -wal). */
 function copyHome(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'flowdeck-hostile-'));
-  extra.push(dir);
-  cpSync(tmp.home, dir, { recursive: true });
-  return dir;
+  const copy = copyTempHome(tmp.home, 'flowdeck-hostile-');
+  copies.push(copy);
+  return copy.home;
 }
 
 function query<T>(home: string, sql: string): T {
@@ -78,7 +80,8 @@ function piped(file: string, args: string[], home = tmp.home): CliResult {
 }
 
 describe('bad input changes nothing', () => {
-  it('errors retry --report into a missing directory fails before any job is queued', async () => {
+  // SQLite-only: counts jobs straight from flowdeck.db.
+  it.skipIf(testStore() === 'postgres')('errors retry --report into a missing directory fails before any job is queued', async () => {
     const before = query<{ n: number }>(tmp.home, "SELECT count(*) AS n FROM jobs WHERE type = 'retry'").n;
     const r = await runInProcess(env, ['errors', 'retry', FLOW, STEP, key, '--wait', '--report', '/nonexistent/dir/r.json']);
     expect(oneLine(r, 2)).toBe('flowdeck: cannot write /nonexistent/dir/r.json: no directory /nonexistent/dir');
@@ -102,7 +105,8 @@ describe('bad input changes nothing', () => {
     expect(oneLine(piped(deep, ['retry-data', 'put', FLOW, STEP, key, '-']), 2)).toBe('flowdeck: stdin nests deeper than 512 levels; no record needs that, so it is refused');
   });
 
-  it('a --page URL of another step is refused; config set secrets.__proto__ writes nothing', async () => {
+  // SQLite-only: reads rows straight from flowdeck.db.
+  it.skipIf(testStore() === 'postgres')('a --page URL of another step is refused; config set secrets.__proto__ writes nothing', async () => {
     const other = await runInProcess(env, ['errors', 'list', FLOW, 'CRM customer lookup', '--limit', '1', '--json']);
     const url = (JSON.parse(other.stdout) as FlowStepErrorsResponse).nextPageURL!;
     expect(url).toBeTruthy();
@@ -118,16 +122,18 @@ describe('bad input changes nothing', () => {
 describe('hostile files and environment', () => {
   it('FLOWDECK_HOME that is a file, and a corrupt config.json, are named with what to do', async () => {
     const file = join(copyHome(), 'config.json');
+    const config = readFileSync(file, 'utf8');
     expect(oneLine(await runInProcess({ ...env, FLOWDECK_HOME: file }, ['flows', 'list']), 1)).toMatch(/is a file, not a directory; point FLOWDECK_HOME at a directory/);
     expect(oneLine(await runInProcess({ ...env, FLOWDECK_HOME: file }, ['demo', '--reset', '--no-tui']), 1)).toMatch(/is a file, not a directory/);
-    expect(readFileSync(file, 'utf8')).toBe(readFileSync(join(tmp.home, 'config.json'), 'utf8'));
+    expect(readFileSync(file, 'utf8')).toBe(config);
     writeFileSync(file, '{"user": ');
     expect(oneLine(await runInProcess({ ...env, FLOWDECK_HOME: join(file, '..') }, ['flows', 'list']), 1)).toMatch(
       new RegExp(`^flowdeck: ${file.replace(/[.]/g, '\\.')} is not valid JSON \\(.*\\): fix it by hand, or move it away`),
     );
   });
 
-  it('missing indexes are reported by doctor (exit 1), re-created by the next command, and doctor then passes', async () => {
+  // SQLite-only: drops SQLite indexes.
+  it.skipIf(testStore() === 'postgres')('missing indexes are reported by doctor (exit 1), re-created by the next command, and doctor then passes', async () => {
     const home = copyHome();
     const db = new Database(join(home, 'flowdeck.db'));
     const names = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'errors' AND sql IS NOT NULL").all() as Array<{ name: string }>).map((r) => r.name);
@@ -161,8 +167,10 @@ describe('hostile files and environment', () => {
   // A directory its user cannot write: as root (which writes anything) the check runs as nobody.
   const asRoot = process.getuid?.() === 0;
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-  it.skipIf(asRoot && !setpriv)('a read-only workspace reads, and a write says the workspace is read-only', () => {
+  // SQLite-only: makes flowdeck.db read-only.
+  it.skipIf((asRoot && !setpriv) || testStore() === 'postgres')('a read-only workspace reads, and a write says the workspace is read-only', () => {
     const home = copyHome();
+    const config = readFileSync(join(home, 'config.json'), 'utf8');
     chmodSync(home, 0o755);
     for (const f of ['flowdeck.db', 'config.json']) chmodSync(join(home, f), 0o444);
     chmodSync(home, 0o555);
@@ -177,7 +185,7 @@ describe('hostile files and environment', () => {
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/^ERROR ID/);
     expect(oneLine(run(['errors', 'resolve', FLOW, STEP, key, '--yes']), 1)).toMatch(/^flowdeck: the workspace .* is read-only: this command changes it/);
-    expect(readFileSync(join(home, 'config.json'), 'utf8')).toBe(readFileSync(join(tmp.home, 'config.json'), 'utf8'));
+    expect(readFileSync(join(home, 'config.json'), 'utf8')).toBe(config);
     chmodSync(home, 0o755);
   });
 });

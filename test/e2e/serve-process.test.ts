@@ -9,6 +9,7 @@ import { TokenService } from '../../src/backend/tokens.js';
 import { pathOf, ROUTES } from '../../src/backend/wire/routes.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { openBackend, tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
+import { testStore } from '../helpers/store.js';
 
 // `flowdeck serve` as a process: it prints where it listens, answers with a token, runs queued
 // retries with its in-process worker, and stops on SIGTERM — cleanly (exit 0) when nothing runs,
@@ -145,7 +146,8 @@ it('with --no-worker runs no job itself: a followed retry is run by a flowdeck w
   expect(await exited, said()).toBe(0);
 });
 
-it('on SIGTERM mid-retry, ends after the grace period and leaves the job to resume', async () => {
+// SQLite-only: reads the job straight from flowdeck.db.
+it.skipIf(testStore() === 'postgres')('on SIGTERM mid-retry, ends after the grace period and leaves the job to resume', async () => {
   const { env, token, setHold } = await workspace();
   const { url, said, exited } = await startServe(env, ['--grace', '300ms']);
   setHold(true);

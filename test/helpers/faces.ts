@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
 import type { ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, spawnCli, type CliResult } from './cli.js';
-import { tempHome } from './workspace.js';
+import { querySync } from './pg-sync.js';
+import { copyHome, storeOf, tempHome } from './workspace.js';
 
 // The faces an operator meets flowdeck by, for tests that must hold on each: the local workspace,
 // and a `flowdeck serve` process reached through a remote profile. A face gives the env the CLI
@@ -47,31 +48,32 @@ async function cliOk(args: string[], env: Record<string, string>): Promise<CliRe
  * each copy re-syncs its flows from its own flows/ on first open rather than name the template's.
  */
 export async function seedDemoTemplate(operator: string): Promise<Template> {
-  const tmp = tempHome('flowdeck-demo-template-');
+  const tmp = tempHome('flowdeck-demo-template-', { workspace: 'workspace' });
   const dir = join(tmp.home, 'workspace');
   await cliOk(['demo', '--no-tui'], { FLOWDECK_HOME: dir, FLOWDECK_USER: operator });
-  const db = new Database(join(dir, 'flowdeck.db'));
-  try {
-    db.prepare('UPDATE errors SET retry_at = NULL WHERE retry_at IS NOT NULL').run();
-    db.prepare(`DELETE FROM meta WHERE key IN ('catalog_digest', 'catalog_fingerprint')`).run();
-    // Everything in the main file: a copy needs no -wal or -shm beside it.
-    db.pragma('wal_checkpoint(TRUNCATE)');
-  } finally {
-    db.close();
+  const settle = [`UPDATE errors SET retry_at = NULL WHERE retry_at IS NOT NULL`, `DELETE FROM meta WHERE key IN ('catalog_digest', 'catalog_fingerprint')`];
+  const server = storeOf(dir);
+  if (server) {
+    // On PostgreSQL the same two statements, on the template's own database (closed: the demo ended).
+    for (const sql of settle) querySync(server, sql);
+  } else {
+    const db = new Database(join(dir, 'flowdeck.db'));
+    try {
+      for (const sql of settle) db.prepare(sql).run();
+      // Everything in the main file: a copy needs no -wal or -shm beside it.
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      db.close();
+    }
   }
   return { dir, cleanup: tmp.cleanup };
 }
 
-/** A copy of the template, while nothing has either open. */
-function copyWorkspace(template: Template, to: string): void {
-  cpSync(template.dir, to, { recursive: true, filter: (src) => !/flowdeck\.db-(wal|shm)$/.test(src) });
-}
-
 export async function localFace(template: Template, operator: string): Promise<Face> {
-  const tmp = tempHome('flowdeck-face-local-');
+  // A copy of the template (files, and on PostgreSQL its database), while nothing has either open.
+  const tmp = copyHome(template.dir, 'flowdeck-face-local-', { workspace: 'workspace' });
   const workspace = join(tmp.home, 'workspace');
   const scratch = join(tmp.home, 'scratch');
-  copyWorkspace(template, workspace);
   mkdirSync(scratch);
   const env = { FLOWDECK_HOME: workspace, FLOWDECK_USER: operator };
   return {
@@ -121,11 +123,10 @@ export async function startServeProcess(env: Record<string, string>): Promise<Se
  * cleanup() says so.
  */
 export async function remoteFace(template: Template, operator: string): Promise<Face> {
-  const tmp = tempHome('flowdeck-face-remote-');
+  const tmp = copyHome(template.dir, 'flowdeck-face-remote-', { workspace: 'served' });
   const workspace = join(tmp.home, 'served');
   const scratch = join(tmp.home, 'scratch');
   const nowhere = join(tmp.home, 'no-local-workspace');
-  copyWorkspace(template, workspace);
   mkdirSync(scratch);
   // The server's own operator is nobody who acts in the tests: whatever it records is a leak.
   const admin = { FLOWDECK_HOME: workspace, FLOWDECK_USER: 'serve.admin@acme.example' };
@@ -178,13 +179,24 @@ export async function remoteFace(template: Template, operator: string): Promise<
 
 /** The audit as the store keeps it, oldest first (read-only: a server may have the workspace open). */
 export function auditOf(workspace: string): Array<{ actor: string; action: string; count: number; detail: unknown }> {
-  const db = new Database(join(workspace, 'flowdeck.db'), { readonly: true });
-  try {
-    return (db.prepare('SELECT actor, action, count, detail FROM audit ORDER BY id').all() as Array<{ actor: string; action: string; count: number; detail: string | null }>).map(
-      (r) => ({ ...r, detail: r.detail === null ? null : (JSON.parse(r.detail) as unknown) }),
-    );
-  } finally {
-    db.close();
+  const sql = 'SELECT actor, action, count, detail FROM audit ORDER BY id';
+  const server = storeOf(workspace);
+  let rows: Array<Record<string, unknown>>;
+  if (server) rows = querySync(server, sql);
+  else {
+    const db = new Database(join(workspace, 'flowdeck.db'), { readonly: true });
+    try {
+      rows = db.prepare(sql).all() as Array<Record<string, unknown>>;
+    } finally {
+      db.close();
+    }
   }
+  // jsonb arrives parsed and bigint as text from PostgreSQL; SQLite gives JSON text and numbers.
+  return rows.map((r) => ({
+    actor: r.actor as string,
+    action: r.action as string,
+    count: Number(r.count),
+    detail: typeof r.detail === 'string' ? (JSON.parse(r.detail) as unknown) : (r.detail ?? null),
+  }));
 }
 

@@ -1,22 +1,91 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import { Workspace } from '../../src/workspace/workspace.js';
 import { runFlowToEnd } from './jobs.js';
+import { workspaceStore } from './store.js';
 
 // Temporary workspaces for tests: a directory under the OS temp dir, flow files written into its
 // flows/, and a LocalBackend over it. Callers close backends and call cleanup() in afterEach.
 
 export interface TempHome {
   home: string;
+  /** On the postgres test project: the workspace's own database (named in its config.json). */
+  storeUrl?: string;
   cleanup: () => void;
 }
 
-export function tempHome(prefix = 'flowdeck-test-'): TempHome {
+/**
+ * A new workspace directory. On the postgres project (FLOWDECK_TEST_STORE=postgres) it comes with
+ * a fresh database, named in its config.json before anything opens it, which cleanup() drops.
+ * `workspace`: the workspace is that subdirectory of the home (made here), for tests that keep
+ * scratch files beside it.
+ */
+export function tempHome(prefix = 'flowdeck-test-', { workspace }: { workspace?: string } = {}): TempHome {
   const home = mkdtempSync(join(tmpdir(), prefix));
-  return { home, cleanup: () => rmSync(home, { recursive: true, force: true }) };
+  const dir = workspace ? join(home, workspace) : home;
+  if (workspace) mkdirSync(dir, { recursive: true });
+  let store: ReturnType<typeof workspaceStore>;
+  try {
+    store = workspaceStore(dir);
+  } catch (e) {
+    rmSync(home, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    home,
+    storeUrl: store.url,
+    cleanup: () => {
+      try {
+        store.drop();
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/**
+ * A copy of the closed workspace `from` in a new temporary home (`workspace`: as a subdirectory of
+ * it, as for tempHome): its files, and on the postgres project a database cloned from the one its
+ * config.json names. SQLite's -wal and -shm are left behind: a closed store has everything in
+ * flowdeck.db.
+ */
+export function copyHome(from: string, prefix = 'flowdeck-copy-', { workspace }: { workspace?: string } = {}): TempHome {
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  const dir = workspace ? join(home, workspace) : home;
+  let store: ReturnType<typeof workspaceStore> | undefined;
+  try {
+    cpSync(from, dir, { recursive: true, filter: (src) => !/flowdeck\.db-(wal|shm)$/.test(src) });
+    const source = storeOf(from);
+    store = source ? workspaceStore(dir, { copyOf: source }) : undefined;
+  } catch (e) {
+    rmSync(home, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    home,
+    storeUrl: store?.url,
+    cleanup: () => {
+      try {
+        store?.drop();
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** The database URL a workspace's config.json names as its store, if any. */
+export function storeOf(dir: string): string | undefined {
+  try {
+    const { store } = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { store?: unknown };
+    return typeof store === 'string' ? store : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Writes `flows/<name>` in the workspace; returns the file's path. */

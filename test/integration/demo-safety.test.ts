@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { commandEnv, runInProcess } from '../helpers/in-process.js';
+import { testStore } from '../helpers/store.js';
 import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
 
 // `flowdeck demo` writes flows and secrets and may start over: it must never do either to a
@@ -35,4 +36,13 @@ it('seeds an empty directory, and runs again in it', async () => {
   const again = await runInProcess(commandEnv({ FLOWDECK_HOME: tmp.home }), ['demo', '--no-tui']);
   expect(again.code).toBe(0);
   expect(again.stdout).toContain('Shop orders to ERP');
+});
+
+// A new workspace on a server has one file, its config naming the store: that is still empty.
+it.runIf(testStore() === 'postgres')('seeds a new home whose config names only its store, and keeps that store on --reset', async () => {
+  const store = (JSON.parse(readFileSync(join(tmp.home, 'config.json'), 'utf8')) as { store: string }).store;
+  expect((await runInProcess(commandEnv({ FLOWDECK_HOME: tmp.home }), ['demo', '--no-tui'])).code).toBe(0);
+  expect((await runInProcess(commandEnv({ FLOWDECK_HOME: tmp.home }), ['demo', '--reset', '--no-tui'])).code).toBe(0);
+  expect(JSON.parse(readFileSync(join(tmp.home, 'config.json'), 'utf8'))).toMatchObject({ store, demo: true });
+  expect(existsSync(join(tmp.home, 'flowdeck.db'))).toBe(false);
 });

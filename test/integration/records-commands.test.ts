@@ -19,6 +19,7 @@ import type {
 import { commandEnv, runInProcess, type InProcessResult } from '../helpers/in-process.js';
 import { undeclaredKeys, validateAgainst } from '../helpers/spec.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
+import { testStore } from '../helpers/store.js';
 
 // The retry-data, requests, logs, export, flows enable/disable and jobs search commands as a user
 // runs them, in this process (the output and exit codes of bin/flowdeck.js without starting one;
@@ -113,7 +114,8 @@ describe('retry-data', () => {
     oneLineFailure(await runInProcess(env, ['retry-data', 'get', 'No such flow', STEP, e.retryDataKey!]), 1);
   }, 90_000);
 
-  it('put reads the envelope from stdin or a file; malformed or mismatched input exits 2 and changes nothing', async () => {
+  // SQLite-only: reads the snapshots straight from flowdeck.db.
+  it.skipIf(testStore() === 'postgres')('put reads the envelope from stdin or a file; malformed or mismatched input exits 2 and changes nothing', async () => {
     const e = withSnapshot(1);
     const before = await getEnvelope(e.retryDataKey!);
     const stored = storedSnapshots();
@@ -183,7 +185,8 @@ describe('retry-data', () => {
     expect((await getEnvelope(e.retryDataKey!)).data).toEqual({ note: 'edited', ...(before.data as object) });
   }, 90_000);
 
-  it('patch --dry-run shows diffs and the count; without --yes and no terminal it refuses; --yes applies', async () => {
+  // SQLite-only: reads the snapshots straight from flowdeck.db.
+  it.skipIf(testStore() === 'postgres')('patch --dry-run shows diffs and the count; without --yes and no terminal it refuses; --yes applies', async () => {
     const before = JSON.parse(ok(await runInProcess(env, ['errors', 'list', FLOW, STEP, '--code', '422', '--limit', '1000', '--json']))) as FlowStepErrorsResponse;
     const keys = [...new Set(before.errors.map((e) => e.retryDataKey).filter(Boolean))] as string[];
     expect(keys.length).toBeGreaterThan(1);
@@ -225,7 +228,8 @@ describe('retry-data', () => {
     expect(oneLineFailure(await runInProcess(env, ['retry-data', 'patch', FLOW, STEP, e.retryDataKey!, '--yes']), 2)).toMatch(/say what to change/);
   }, 90_000);
 
-  it('patch takes errorIds and retryDataKeys mixed; an argument that is neither exits 2', async () => {
+  // SQLite-only: reads the snapshots straight from flowdeck.db.
+  it.skipIf(testStore() === 'postgres')('patch takes errorIds and retryDataKeys mixed; an argument that is neither exits 2', async () => {
     const [a, b] = [withSnapshot(5), withSnapshot(6)];
     const stored = storedSnapshots();
     const dry = parse<{ changed: Array<{ retryDataKey: string }> }>(

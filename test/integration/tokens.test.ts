@@ -11,6 +11,7 @@ import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { checkSchema, expectedSchema, repairSchema } from '../../src/store/sqlite/schema-check.js';
 import { openBackend, tempHome, type TempHome } from '../helpers/workspace.js';
 import { sqliteCoreOf } from '../helpers/sqlite.js';
+import { testStore } from '../helpers/store.js';
 
 // API tokens over a real SQLite workspace: made, verified, revoked; the store and the audit hold
 // only hashes; a revoke from another process is seen at the next request; and recording a token's
@@ -64,7 +65,8 @@ describe('TokenService', () => {
     expect(await tokens.list()).toEqual([expect.objectContaining({ id: info.id, active: false, lastUsedAt: '2026-12-01T10:00:00.000Z' })]);
   });
 
-  it('keeps only the hash at rest: no byte of the store files, and no audit row, holds the token', async () => {
+  // SQLite-only: reads the SQLite store files at rest.
+  it.skipIf(testStore() === 'postgres')('keeps only the hash at rest: no byte of the store files, and no audit row, holds the token', async () => {
     const made = [await tokens.create(ANA, 'laptop'), await tokens.create(BOB), await tokens.create(ANA, 'ci')];
     for (const { token } of made) await tokens.verify(token);
     await tokens.revoke('ci');
@@ -105,7 +107,8 @@ describe('TokenService', () => {
     expect(lastUsed(info.id)).toBe(clockMs);
   });
 
-  it("does not wait for another process's write lock to record a use, and records it once the lock is free", async () => {
+  // SQLite-only: another process's SQLite write lock.
+  it.skipIf(testStore() === 'postgres')("does not wait for another process's write lock to record a use, and records it once the lock is free", async () => {
     const { token, info } = await tokens.create(ANA, 'laptop');
     const other = new Database(backend.ws.dbFile);
     others.push(other);
@@ -199,7 +202,8 @@ describe('the api_tokens table', () => {
     expect(() => db.prepare('INSERT INTO api_tokens (user_email, name, hash, last4, created_at) SELECT user_email, name || 2, hash, last4, created_at FROM api_tokens').run()).toThrow(/UNIQUE/);
   });
 
-  it('is added to a store of the previous schema, its rows kept', async () => {
+  // SQLite-only: a store of the previous SQLite schema.
+  it.skipIf(testStore() === 'postgres')('is added to a store of the previous schema, its rows kept', async () => {
     const db = new Database(':memory:');
     others.push(db);
     const version = MIGRATIONS.findIndex((sql) => sql.includes('CREATE TABLE api_tokens'));

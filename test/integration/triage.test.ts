@@ -12,6 +12,7 @@ import { undeclaredKeys, validateAgainst } from '../helpers/spec.js';
 import { runFlowToEnd } from '../helpers/jobs.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
 import { sqliteCoreOf } from '../helpers/sqlite.js';
+import { testStore } from '../helpers/store.js';
 
 // The triage mutations over a real SQLite workspace: the demo's flows, users and tag catalog, with
 // errors inserted through the store (each with its request trace and retry-data snapshot) so that
@@ -186,7 +187,8 @@ describe('assign and unassign', () => {
     expect(auditRows('assign')[0]!.count).toBe(2500);
   });
 
-  it('a failure in a later batch rolls back the earlier ones', async () => {
+  // SQLite-only: a SQLite trigger fails the later batch.
+  it.skipIf(testStore() === 'postgres')('a failure in a later batch rolls back the earlier ones', async () => {
     const ids = insertErrors(step, 2500);
     // The oldest error is in the last batch (selections are newest first).
     db().exec(`CREATE TRIGGER boom BEFORE UPDATE OF assignee ON errors WHEN NEW.id = ${rowId(ids[ids.length - 1]!)} BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);

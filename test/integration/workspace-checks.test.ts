@@ -11,6 +11,7 @@ import { runDoctor } from '../../src/workspace/doctor.js';
 import { Workspace } from '../../src/workspace/workspace.js';
 import { openBackend, tempHome, writeFlowFile } from '../helpers/workspace.js';
 import { sqliteCoreOf } from '../helpers/sqlite.js';
+import { testStore } from '../helpers/store.js';
 
 // Issue 9 §5/§6 over real workspaces (SQLite on disk, conf's config.json, flow files): hostile files
 // are named with what to do, a read-only workspace reads, a damaged schema is noticed and repaired,
@@ -155,7 +156,8 @@ describe('opening a hostile workspace', () => {
     expect(err!.message).not.toContain('s3cr3t');
   });
 
-  it('missing indexes (a kill during the demo generator) are re-created on open; a missing table is said', async () => {
+  // SQLite-only: drops SQLite indexes and tables.
+  it.skipIf(testStore() === 'postgres')('missing indexes (a kill during the demo generator) are re-created on open; a missing table is said', async () => {
     const { dir, b } = await seeded();
     const db = sqliteCoreOf(b.ws).db;
     const dropped = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'errors' AND sql IS NOT NULL").all() as Array<{ name: string }>).map((r) => r.name);
@@ -178,7 +180,8 @@ describe('opening a hostile workspace', () => {
     expect((await runDoctor(dir, env)).checks.find((c) => c.name === 'schema')).toMatchObject({ ok: false, detail: 'missing table log_data' });
   });
 
-  it('doctor --repair re-creates missing indexes itself', async () => {
+  // SQLite-only: drops a SQLite index.
+  it.skipIf(testStore() === 'postgres')('doctor --repair re-creates missing indexes itself', async () => {
     const { dir, b } = await seeded();
     sqliteCoreOf(b.ws).db.exec('DROP INDEX ix_errors_code');
     await backends.pop()!.close();
@@ -187,7 +190,8 @@ describe('opening a hostile workspace', () => {
     expect(repaired.checks.find((c) => c.name === 'schema')?.detail).toBe('re-created ix_errors_code; every table and index is there');
   });
 
-  it('doctor finds damaged pages with integrity_check and says what to do', async () => {
+  // SQLite-only: damages SQLite pages (integrity_check).
+  it.skipIf(testStore() === 'postgres')('doctor finds damaged pages with integrity_check and says what to do', async () => {
     const { dir, b } = await seeded();
     const db = sqliteCoreOf(b.ws).db;
     // Enough rows that errors' pages are not the first ones, then overwrite the middle of the file.
@@ -217,7 +221,8 @@ describe('opening a hostile workspace', () => {
 });
 
 describe('a read-only workspace', () => {
-  it('reads (the store opened read-only) and refuses writes as read-only, changing nothing', async () => {
+  // SQLite-only: a read-only flowdeck.db.
+  it.skipIf(testStore() === 'postgres')('reads (the store opened read-only) and refuses writes as read-only, changing nothing', async () => {
     const { dir, importErrorId } = await seeded();
     await backends.pop()!.close();
     const ro = await open(dir, { FLOWDECK_READONLY: '1' });
@@ -230,7 +235,8 @@ describe('a read-only workspace', () => {
     expect((await ro.listErrors(FLOW, 'ERP sales orders')).errors).toHaveLength(1);
   });
 
-  it('with no store yet says so rather than creating one', async () => {
+  // SQLite-only: no flowdeck.db yet.
+  it.skipIf(testStore() === 'postgres')('with no store yet says so rather than creating one', async () => {
     await expect(Workspace.open(home(), { ...env, FLOWDECK_READONLY: '1' })).rejects.toThrow(/is read-only and has no store yet; make it writable once/);
   });
 });
