@@ -1,0 +1,265 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseQuery } from '../../src/domain/query.js';
+import { createRng } from '../../src/mocks/prng.js';
+import type { CsvChunkQuery, QueryContext } from '../../src/store/contract/queries.js';
+import type { ErrorRow } from '../../src/store/contract/rows.js';
+import { SqliteCore } from '../../src/store/sqlite/core.js';
+import { GroupsRepo } from '../../src/store/sqlite/groups-repo.js';
+import { RecordsRepo } from '../../src/store/sqlite/records-repo.js';
+import { csvIdSlot } from '../../src/store/sqlite/sqlite-store.js';
+import { PgErrors } from '../../src/store/postgres/errors.js';
+import { PgGroups } from '../../src/store/postgres/groups.js';
+import { pgCsvRows } from '../../src/store/postgres/csv.js';
+import { toErrorRow, ERROR_COLUMNS } from '../../src/store/postgres/error-columns.js';
+import { createListingDb, insertRows, PG_URL, type PgTestDb } from '../helpers/pg-listing-schema.js';
+
+// The PostgreSQL listing against the SQLite one: the same rows in both stores (written by SQLite,
+// copied to PostgreSQL), then every query answered alike — pages both ways, ids, counts, groups and
+// CSV rows. Needs a server: FLOWDECK_TEST_PG_URL=postgres://… (skipped without one).
+
+const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
+const OPERATOR = 'ana.lima@acme.example';
+const EMAILS = ['ana.lima@acme.example', 'Ben.Okafor@acme.example', 'chen.wei@acme.example'];
+const TAGS = [
+  ['investigating', 'Investigating'],
+  ['needs_review', 'Needs review'],
+  ['wont_fix', "Won't fix"],
+] as const;
+const SOURCES = ['application', 'connection', 'mapping', 'lookup'];
+const CODES = ['422', '429', '503', 'ECONNREFUSED', 'missing_required_field'];
+const CLASSES = ['value', 'intermittent', 'connection', 'missing', 'parse'];
+const MESSAGES = [
+  (n: number) => `'user${n}@invalid' is not a valid email address`,
+  () => 'Request timed out after 300 ms waiting for a response',
+  () => 'CRM is temporarily unavailable, try again later',
+  (n: number) => `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:${40000 + (n % 10)}`,
+  (n: number) => `Mapping failed at customer_email: field is required (record ${n})`,
+  () => 'Too many requests, retry after 1 second',
+  (n: number) => `Sales order SO-${10000 + n} already exists`,
+];
+const STEPS = [1, 2];
+
+function likeRe(value: string): RegExp {
+  const body = value.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, 'i');
+}
+
+const ctx: QueryContext = {
+  me: OPERATOR,
+  now: NOW,
+  tagCodes: (value) => TAGS.filter(([code, name]) => likeRe(value).test(code) || likeRe(value).test(name)).map(([code]) => code),
+};
+
+const QUERIES = [
+  '',
+  'code:429',
+  'code:42*',
+  '!code:429',
+  'source:connection',
+  'class:intermittent',
+  'class:intermittent code:503',
+  'assignee:none',
+  'assignee:me',
+  'assignee:ben.okafor@acme.example',
+  '!assignee:me',
+  'assignee:*okafor*',
+  'tag:Investigating',
+  'tag:needs_review',
+  '!tag:Investigating',
+  'tag:*',
+  'tag:investigating tag:needs_review',
+  'timed',
+  'time',
+  '"timed out"',
+  '"out after"',
+  '!timed',
+  'msg:ECONNREF',
+  'customer',
+  'customer_email',
+  'connect 127',
+  'timed code:503',
+  'tag:Investigating "timed out"',
+  'since:2026-01-10',
+  'until:2026-01-10',
+  'since:2026-01-09 until:2026-01-11 code:422',
+  'traceKey:SO-1000*',
+  'traceKey:SO-10001',
+  '!traceKey:SO-10001',
+  'retryable:yes',
+  'retryable:no',
+  'data.customer.email:*@example.com',
+  'data.customer.email:x1@example.com',
+  '!data.customer.email:x1@example.com',
+  'data.items[0].sku:A*',
+  'data.qty:3',
+  'data.qty:3*',
+  'code:429 !source:connection assignee:none',
+];
+
+const tmp = mkdtempSync(join(tmpdir(), 'c2-pg-listing-'));
+let core: SqliteCore;
+let pgdb: PgTestDb;
+let pgErrors: PgErrors;
+let pgGroups: PgGroups;
+
+function fillSqlite(): void {
+  core = new SqliteCore(join(tmp, 'flowdeck.db'));
+  core.db.exec(`INSERT INTO flows (id, name, file, definition) VALUES ('f1', 'Flow', 'f.yaml', '{}');
+    INSERT INTO steps (id, flow_id, step_id, kind, name, position) VALUES (1, 'f1', 's1', 'import', 'One', 0), (2, 'f1', 's2', 'import', 'Two', 1);`);
+  const rng = createRng(13);
+  const start = NOW - 10 * 24 * 3600_000;
+  core.transaction(() => {
+    const users = EMAILS.map((u, i) => core.upsertUser(u, null, false, start + i));
+    for (const [code, name] of TAGS) core.insertTag(code, name, start);
+    const jobs = Array.from({ length: 5 }, (_, i) => core.insertJob({ type: 'flow', status: 'completed', flowId: 'f1', createdAt: start + i * 1000 }));
+    for (let i = 0; i < 3000; i++) {
+      const step = STEPS[rng.int(0, 1)]!;
+      const occurredAt = start + i * 240_000;
+      const r = rng.next();
+      const tags = r < 0.15 ? [TAGS[rng.int(0, 2)]![0]] : r < 0.2 ? [TAGS[0][0], TAGS[1][0]] : [];
+      const assigneeAt = rng.next() < 0.6 ? -1 : rng.int(0, EMAILS.length - 1);
+      const retryData =
+        rng.next() < 0.5
+          ? core.insertRetryData({
+              step,
+              createdAt: occurredAt,
+              stage: 'import',
+              data: { customer: { email: `x${i % 7}@${i % 2 ? 'example.com' : 'other.org'}` }, items: [{ sku: `${'AB'[i % 2]}-${i % 5}` }], qty: i % 4, flag: i % 3 === 0 },
+            })
+          : undefined;
+      core.insertError({
+        step,
+        occurredAt,
+        source: SOURCES[rng.int(0, SOURCES.length - 1)]!,
+        code: CODES[rng.int(0, CODES.length - 1)]!,
+        message: MESSAGES[rng.int(0, MESSAGES.length - 1)]!(i),
+        classification: CLASSES[rng.int(0, CLASSES.length - 1)]!,
+        classifiedBy: 'rule',
+        job: jobs[rng.int(0, jobs.length - 1)]!,
+        traceKey: `SO-${10000 + i}`,
+        tags,
+        ...(retryData !== undefined ? { retryData } : {}),
+        ...(assigneeAt >= 0 ? { assignee: EMAILS[assigneeAt]!, assignedBy: OPERATOR, assigneeUser: users[assigneeAt]! } : {}),
+      });
+    }
+    core.db.exec(`UPDATE errors SET resolved = 1, resolved_at = ${NOW}, resolved_by = '${OPERATOR}' WHERE id % 3 = 0;
+      UPDATE error_tags SET resolved = 1 WHERE error % 3 = 0;`);
+  });
+}
+
+async function copyToPostgres(): Promise<void> {
+  const all = (sql: string) => core.db.prepare(sql).all() as Array<Record<string, unknown>>;
+  await insertRows(pgdb.pool, 'users', all('SELECT id, email, name, synthetic = 1 AS synthetic, created_at FROM users').map((r) => ({ ...r, synthetic: r.synthetic === 1 })));
+  await insertRows(pgdb.pool, 'jobs', all('SELECT id, created_at FROM jobs'));
+  await insertRows(pgdb.pool, 'retry_data', all('SELECT id, step, created_at, data FROM retry_data'));
+  await insertRows(pgdb.pool, 'error_sigs', all('SELECT * FROM error_sigs'));
+  const errorColumns = `id, step, resolved, occurred_at, source, code, message, o_index, job, trace_key, classification, classified_by, trace,
+    retry_data, purge_at, retry_at, tags, assignee, assigned_by, assignee_user, resolved_at, resolved_by, retry_data_sec, trace_sec, sig`;
+  await insertRows(pgdb.pool, 'errors', all(`SELECT ${errorColumns} FROM errors`).map((r) => ({ ...r, resolved: r.resolved === 1 })));
+  await insertRows(pgdb.pool, 'error_tags', all('SELECT * FROM error_tags').map((r) => ({ ...r, resolved: r.resolved === 1 })));
+  await pgdb.pool.query('ANALYZE');
+}
+
+function sqliteCsv(q: CsvChunkQuery, chunk: number): unknown[][] {
+  const { statement, params } = new RecordsRepo(core).csvChunkStatement(q, ctx);
+  const out: unknown[][] = [];
+  let next = 1;
+  for (;;) {
+    const rows = statement.all(...params, next, chunk) as unknown[][];
+    out.push(...rows);
+    if (rows.length < chunk) return out;
+    next = (rows[rows.length - 1]![csvIdSlot(q)] as number) + 1;
+  }
+}
+
+async function pgCsv(q: CsvChunkQuery, chunk: number): Promise<unknown[][]> {
+  const out: unknown[][] = [];
+  for await (const batch of pgCsvRows(pgdb.session, q, ctx, 1, chunk)) out.push(...batch);
+  return out;
+}
+
+const sortGroups = <T extends { sig: number | null }>(g: T[]) => [...g].sort((a, b) => (a.sig ?? -1) - (b.sig ?? -1));
+
+describe.skipIf(!PG_URL)('PostgreSQL listing equals SQLite listing (set FLOWDECK_TEST_PG_URL to run)', () => {
+  beforeAll(async () => {
+    fillSqlite();
+    pgdb = await createListingDb('listing');
+    await copyToPostgres();
+    const rows = {
+      insertError: () => Promise.reject(new Error('not in this test')),
+      getError: async (id: number) => {
+        const [r] = await pgdb.session.query(`SELECT ${ERROR_COLUMNS} FROM errors e WHERE e.id = $1`, [id]);
+        return r ? toErrorRow(r) : undefined;
+      },
+      errorKeys: () => Promise.resolve([]),
+    };
+    pgErrors = new PgErrors(pgdb.session, rows);
+    pgGroups = new PgGroups(pgdb.session);
+  }, 60_000);
+
+  afterAll(async () => {
+    core?.close();
+    await pgdb?.drop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('getError reads the same row as SQLite', async () => {
+    for (const id of [1, 2, 3, 1500, 3000]) expect(await pgErrors.getError(id)).toEqual(core.getError(id));
+  });
+
+  for (const text of QUERIES) {
+    it(`answers "${text}" as SQLite does`, async () => {
+      const terms = parseQuery(text).terms;
+      for (const step of STEPS) {
+        for (const resolved of [false, true]) {
+          const base = { step, resolved, terms };
+          const firstPage: ErrorRow[] = core.listErrors({ ...base, limit: 25 }, ctx);
+          expect(await pgErrors.listErrors({ ...base, limit: 25 }, ctx)).toEqual(firstPage);
+          const ids = core.selectErrorIds(base, ctx);
+          expect(await pgErrors.selectErrorIds(base, ctx)).toEqual(ids);
+          expect(await pgErrors.countErrors(base, ctx)).toBe(core.countErrors(base, ctx));
+          const middle = ids[Math.floor(ids.length / 2)];
+          if (middle !== undefined) {
+            expect(await pgErrors.listErrors({ ...base, limit: 10, beforeId: middle }, ctx)).toEqual(core.listErrors({ ...base, limit: 10, beforeId: middle }, ctx));
+            expect(await pgErrors.listErrors({ ...base, limit: 10, fromId: middle }, ctx)).toEqual(core.listErrors({ ...base, limit: 10, fromId: middle }, ctx));
+          }
+          const groups = new GroupsRepo(core).countGroups(base, ctx);
+          expect(sortGroups(await pgGroups.countGroups(base, ctx))).toEqual(sortGroups(groups));
+        }
+      }
+    });
+  }
+
+  it('counts the open errors of a step and its facets as SQLite does', async () => {
+    for (const step of STEPS) {
+      expect(await pgErrors.stepErrorStats(step)).toEqual(core.stepErrorStats(step));
+      for (const field of ['classification', 'code', 'source'] as const) {
+        const byValue = (a: { value: string }, b: { value: string }) => a.value.localeCompare(b.value);
+        expect((await pgErrors.stepErrorFacets(step, field)).sort(byValue)).toEqual(core.stepErrorFacets(step, field).sort(byValue));
+      }
+    }
+  });
+
+  it('describes a group as SQLite does', async () => {
+    const [g] = new GroupsRepo(core).countGroups({ step: 1, resolved: false, terms: parseQuery('code:429 timed').terms }, ctx);
+    const bare = { sig: g!.sig!, count: g!.count };
+    const edges = new GroupsRepo(core).edges(1, false, bare)!;
+    expect(await pgGroups.edges(1, false, bare)).toEqual(edges);
+    expect(await pgGroups.detail({ sig: g!.sig!, ...edges })).toEqual(new GroupsRepo(core).detail({ sig: g!.sig!, ...edges }));
+  });
+
+  for (const text of ['', 'code:429', 'tag:Investigating', 'timed', 'data.customer.email:*@example.com']) {
+    it(`exports the CSV rows of "${text}" as SQLite does`, async () => {
+      const terms = parseQuery(text).terms;
+      for (const resolved of [false, true]) {
+        for (const stepColumn of [undefined, 's1']) {
+          const q: CsvChunkQuery = { step: 1, resolved, terms, stepColumn };
+          expect(await pgCsv(q, 97)).toEqual(sqliteCsv(q, 97));
+        }
+      }
+    });
+  }
+});
