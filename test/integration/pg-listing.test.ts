@@ -96,6 +96,9 @@ const QUERIES = [
   'data.items[0].sku:A*',
   'data.qty:3',
   'data.qty:3*',
+  'data.flag:1*',
+  'data.flag:t*',
+  '!data.flag:0*',
   'code:429 !source:connection assignee:none',
 ];
 

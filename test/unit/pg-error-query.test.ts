@@ -72,7 +72,7 @@ describe('compilePgErrorQuery', () => {
     expect(c.needsRetryData).toBe(true);
     expect(c.where).toEqual([
       '(r.data::jsonb #> $1::text[]) = to_jsonb($2::text)',
-      "coalesce((r.data::jsonb #> $3::text[]) #>> '{}', '') ILIKE $4 ESCAPE '\\'",
+      "coalesce(CASE jsonb_typeof((r.data::jsonb #> $3::text[])) WHEN 'boolean' THEN ((r.data::jsonb #> $3::text[]) = 'true'::jsonb)::int::text ELSE (r.data::jsonb #> $3::text[]) #>> '{}' END, '') ILIKE $4 ESCAPE '\\'",
       'NOT ((r.data::jsonb #> $5::text[]) IS NOT DISTINCT FROM to_jsonb($6::text))',
     ]);
     expect(c.params).toEqual([['customer', 'email'], 'x@y', ['items', '0', 'sku'], 'A%', ['a'], '1']);

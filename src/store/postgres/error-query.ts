@@ -96,7 +96,10 @@ function dataClause(path: readonly string[], value: string, negate: boolean, p: 
   const at = `(r.data::jsonb #> ${p.add(path)}::text[])`;
   // SQLite's json_extract gives strings as text and other values as numbers or JSON: an exact term
   // matches only a string equal to it, a wildcard matches the value's text.
-  if (hasWildcard(value)) return `coalesce(${at} #>> '{}', '') ILIKE ${p.add(wildcardToLike(value))} ESCAPE '\\'`;
+  // json_extract's text of a boolean is 1 or 0; of anything else, what #>> gives (objects and
+  // arrays aside: SQLite prints them without spaces, jsonb with).
+  const asText = `CASE jsonb_typeof(${at}) WHEN 'boolean' THEN (${at} = 'true'::jsonb)::int::text ELSE ${at} #>> '{}' END`;
+  if (hasWildcard(value)) return `coalesce(${asText}, '') ILIKE ${p.add(wildcardToLike(value))} ESCAPE '\\'`;
   const test = `to_jsonb(${p.add(value)}::text)`;
   return negate ? `${at} IS NOT DISTINCT FROM ${test}` : `${at} = ${test}`;
 }

@@ -5,7 +5,12 @@
 //
 // Text search: errors.search holds the message's runs of letters and digits ('simple': lower-cased,
 // no stemming, no stop words), as SQLite's unicode61 tokenizer splits them; error-query.ts turns a
-// word into a prefix query and words into a phrase, as ftsExpression does for FTS5.
+// word into a prefix query and words into a phrase, as ftsExpression does for FTS5. Where it
+// differs from FTS5 (unicode61): accents are kept (café does not find cafe: unaccent is not
+// immutable, so no generated column can use it); to_tsvector drops words over 2047 bytes and
+// phrase positions stop at 16383, so a phrase deep in a huge message may be missed.
+// A text search intersects the GIN bitmap with ix_errors_step and sorts the matches by id (FTS5
+// walked the step's matches in id order): a word common on a big step is a top-N sort of them.
 export const LISTING_SCHEMA = `
   ALTER TABLE errors ADD COLUMN search tsvector
     GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, regexp_replace(message, '[^[:alnum:]]+', ' ', 'g'))) STORED;
