@@ -284,9 +284,9 @@ async function appliedVersion(client: { query: Pool['query'] }): Promise<number>
 
 /** The version a database is at without changing it (a read-only open). */
 export async function schemaVersion(pool: Pool): Promise<number> {
-  const { rows } = await pool.query<{ v: number | null }>(
-    `SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 ELSE (SELECT max(version) FROM schema_migrations) END AS v`,
-  );
+  const { rows: exists } = await pool.query<{ t: string | null }>(`SELECT to_regclass('schema_migrations')::text AS t`);
+  if (!exists[0]?.t) return 0;
+  const { rows } = await pool.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
   return rows[0]?.v ?? 0;
 }
 

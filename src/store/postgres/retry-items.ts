@@ -21,8 +21,11 @@ const ITEM_STATE_COUNT: Record<string, keyof RetryItemCounts> = {
 
 const ACTIVE = `('queued', 'running', 'retrying', 'canceling')`;
 
-/** The items' lease is free, expired, or already this owner's (a claim again by the same worker is a read, as on SQLite). */
-const CLAIMABLE = '(lease_owner IS NULL OR lease_until <= $3 OR lease_owner = $2)';
+/**
+ * The item's lease is free or expired. Not the owner's own live lease either: a worker starting its
+ * next pass must not take again the items it still has in flight.
+ */
+const CLAIMABLE = '(lease_owner IS NULL OR lease_until <= $3)';
 
 function batches<T>(items: readonly T[], size = 1000): T[][] {
   const out: T[][] = [];
@@ -196,7 +199,7 @@ export class PgRetryItems implements RetryItemsPort {
     return new Map(
       rows.map((r) => [
         r.retry_data,
-        { id: r.id, tags: jsonText(r.tags), assignee: r.assignee, assignedBy: r.assigned_by, assigneeUser: r.assignee_user, traceKey: r.trace_key, oIndex: r.o_index },
+        { retryData: r.retry_data, id: r.id, tags: jsonText(r.tags), assignee: r.assignee, assignedBy: r.assigned_by, assigneeUser: r.assignee_user, traceKey: r.trace_key, oIndex: r.o_index },
       ]),
     );
   }
