@@ -14,7 +14,46 @@ import { PgErrors } from '../../src/store/postgres/errors.js';
 import { PgGroups } from '../../src/store/postgres/groups.js';
 import { pgCsvRows } from '../../src/store/postgres/csv.js';
 import { toErrorRow, ERROR_COLUMNS } from '../../src/store/postgres/error-columns.js';
-import { createListingDb, insertRows, PG_URL, type PgTestDb } from '../helpers/pg-listing-schema.js';
+import pg from 'pg';
+import { migrate } from '../../src/store/postgres/migrations.js';
+import { createPool } from '../../src/store/postgres/postgres-store.js';
+import { PoolSession } from '../../src/store/postgres/session.js';
+import { freshPgDatabase, pgTestUrl, PG_SKIP_MESSAGE } from '../helpers/postgres.js';
+
+const PG_URL = pgTestUrl();
+
+interface PgTestDb {
+  pool: pg.Pool;
+  session: PoolSession;
+  drop(): Promise<void>;
+}
+
+/** A fresh database with the store's own migrations (the rows are then copied in with their ids). */
+async function createListingDb(name: string): Promise<PgTestDb> {
+  const db = await freshPgDatabase(`pgcore_listing_${name}`);
+  const pool = createPool(db.url, { max: 4 });
+  await migrate(pool);
+  return {
+    pool,
+    session: new PoolSession(pool),
+    async drop() {
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
+
+/** Rows into a table in batches (columns named as in the rows). */
+async function insertRows(pool: pg.Pool, table: string, rows: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0]!);
+  for (let at = 0; at < rows.length; at += 500) {
+    const batch = rows.slice(at, at + 500);
+    const params: unknown[] = [];
+    const values = batch.map((r) => `(${columns.map((c) => { params.push(r[c]); return `$${params.length}`; }).join(', ')})`);
+    await pool.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values.join(', ')}`, params);
+  }
+}
 
 // The PostgreSQL listing against the SQLite one: the same rows in both stores (written by SQLite,
 // copied to PostgreSQL), then every query answered alike — pages both ways, ids, counts, groups and
@@ -155,9 +194,12 @@ function fillSqlite(): void {
 
 async function copyToPostgres(): Promise<void> {
   const all = (sql: string) => core.db.prepare(sql).all() as Array<Record<string, unknown>>;
+  const flag = (r: Record<string, unknown>, ...columns: string[]) => ({ ...r, ...Object.fromEntries(columns.map((c) => [c, r[c] === null ? null : r[c] === 1])) });
+  await insertRows(pgdb.pool, 'flows', all('SELECT * FROM flows').map((r) => flag(r, 'disabled_in_file', 'disabled_override', 'removed')));
+  await insertRows(pgdb.pool, 'steps', all('SELECT * FROM steps'));
   await insertRows(pgdb.pool, 'users', all('SELECT id, email, name, synthetic = 1 AS synthetic, created_at FROM users').map((r) => ({ ...r, synthetic: r.synthetic === 1 })));
-  await insertRows(pgdb.pool, 'jobs', all('SELECT id, created_at FROM jobs'));
-  await insertRows(pgdb.pool, 'retry_data', all('SELECT id, step, created_at, data FROM retry_data'));
+  await insertRows(pgdb.pool, 'jobs', all('SELECT id, type, status, flow_id, created_at, last_modified FROM jobs'));
+  await insertRows(pgdb.pool, 'retry_data', all('SELECT id, step, created_at, updated_at, stage, data FROM retry_data'));
   await insertRows(pgdb.pool, 'error_sigs', all('SELECT * FROM error_sigs'));
   const errorColumns = `id, step, resolved, occurred_at, source, code, message, o_index, job, trace_key, classification, classified_by, trace,
     retry_data, purge_at, retry_at, tags, assignee, assigned_by, assignee_user, resolved_at, resolved_by, retry_data_sec, trace_sec, sig`;
@@ -186,7 +228,7 @@ async function pgCsv(q: CsvChunkQuery, chunk: number): Promise<unknown[][]> {
 
 const sortGroups = <T extends { sig: number | null }>(g: T[]) => [...g].sort((a, b) => (a.sig ?? -1) - (b.sig ?? -1));
 
-describe.skipIf(!PG_URL)('PostgreSQL listing equals SQLite listing (set FLOWDECK_TEST_PG_URL to run)', () => {
+describe.skipIf(!PG_URL)(`PostgreSQL listing equals SQLite listing${PG_URL ? '' : ` (${PG_SKIP_MESSAGE})`}`, () => {
   beforeAll(async () => {
     fillSqlite();
     pgdb = await createListingDb('listing');
@@ -269,7 +311,7 @@ describe.skipIf(!PG_URL)('PostgreSQL listing equals SQLite listing (set FLOWDECK
 
 // Every main listing's first page is answered through an index on ~50k errors with statistics,
 // never by a sequential scan of errors.
-describe.skipIf(!PG_URL)('PostgreSQL listing plans use an index (set FLOWDECK_TEST_PG_URL to run)', () => {
+describe.skipIf(!PG_URL)(`PostgreSQL listing plans use an index${PG_URL ? '' : ` (${PG_SKIP_MESSAGE})`}`, () => {
   let db: PgTestDb;
   let errors: PgErrors;
   let groups: PgGroups;
@@ -277,8 +319,10 @@ describe.skipIf(!PG_URL)('PostgreSQL listing plans use an index (set FLOWDECK_TE
 
   beforeAll(async () => {
     db = await createListingDb('plans');
+    await db.pool.query(`INSERT INTO flows (id, name, file, definition) VALUES ('f1', 'Flow', 'f.yaml', '{}')`);
+    await db.pool.query(`INSERT INTO steps (id, flow_id, step_id, kind, name, position) SELECT g, 'f1', 's' || g, 'import', 'Step ' || g, g FROM generate_series(1, 10) g`);
     await db.pool.query(`INSERT INTO users (id, email, created_at) VALUES (1, '${OPERATOR}', 0)`);
-    await db.pool.query(`INSERT INTO jobs (id, created_at) SELECT g, g FROM generate_series(1, 20) g`);
+    await db.pool.query(`INSERT INTO jobs (id, type, status, created_at, last_modified) SELECT g, 'flow', 'completed', g, g FROM generate_series(1, 20) g`);
     // 50k errors over 10 steps (step 4 a tenth of them, step 10 a hundredth); a seventh resolved; varied codes, sources, classes, assignees, tags and messages.
     await db.pool.query(`
       INSERT INTO errors (id, step, resolved, occurred_at, source, code, message, job, trace_key, classification, classified_by,
