@@ -13,6 +13,8 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { migrate, MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { createPool } from '../../src/store/postgres/postgres-store.js';
+import { RowFactory, type FactorySpec } from '../../src/workspace/generate-rows.js';
+import { DEFAULT_RETRY_POLICY } from '../../src/runtime/recorder.js';
 import { freshPgDatabase, pgTestUrl, PG_SKIP_MESSAGE, type FreshPgDatabase } from '../helpers/postgres.js';
 
 // The PostgreSQL store against the SQLite one: the same calls on both give the same answers (ids,
@@ -458,6 +460,48 @@ describe.skipIf(!pgTestUrl())(`PostgresStore (${pgTestUrl() ? 'against FLOWDECK_
     expect(next).toBe(3);
     expect(await store.bulk.loadStart()).toMatchObject({ nextIds: { error: 4, retryData: 2, trace: 2 }, errorCount: 3 });
   }, 60_000);
+
+  it('loads a big generated batch stream with its indexes dropped and rebuilt', async () => {
+    const store = await freshStore('pgcore_bigload');
+    await store.catalog.syncCatalog(catalog('d', [['x1', 'export', 'Orders'], ['i1', 'import', 'Sales orders']]), (d) => d);
+    const steps = await store.catalog.steps('f1');
+    const job = await store.jobs.insertJob({ type: 'flow', status: 'completed', flowId: 'f1', createdAt: T0 });
+    await store.triage.createTag('INV', 'Investigating', T0);
+    const indexes = async () =>
+      ((await (store as unknown as { pool: pg.Pool }).pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = current_schema()`)).rows[0]!.n);
+    const before = await indexes();
+    const n = 60_000;
+    const spec: FactorySpec = {
+      seed: 7,
+      n,
+      start: T0,
+      span: 86_400_000,
+      dayMs: 86_400_000,
+      steps: steps.map((s) => ({ flowId: 'f1', stepKey: s.key, kind: s.kind, shape: 'erp', weight: 1, policy: DEFAULT_RETRY_POLICY, retriableOnly: false, pgExportId: 'x1' })),
+      jobs: { f1: [job] },
+      users: [],
+      tags: [{ code: 'INV', name: 'Investigating' }],
+      firstIds: (await store.bulk.loadStart()).nextIds,
+      rowsPerStatement: 40,
+    };
+    const factory = new RowFactory(spec);
+    let done = 0;
+    const batches: AsyncIterator<SyntheticBatch> = {
+      next: async () => (done >= n ? { done: true, value: undefined } : { done: false, value: factory.batch((done = Math.min(n, done + 5000))) as SyntheticBatch }),
+    };
+    const phases: string[] = [];
+    let tagged = 0;
+    const result = await store.bulk.loadSynthetic(batches, { expected: n, onPhase: (p) => phases.push(p), onBatch: (b) => (tagged += b.tagged) });
+    expect(phases).toEqual(['indexes', 'analyze']);
+    expect(await indexes()).toBe(before);
+    expect((await store.bulk.loadStart()).errorCount).toBe(n);
+    const perStep = await Promise.all(steps.map((s) => store.errors.countErrors({ step: s.key, resolved: false, terms: [] }, ctx)));
+    expect(perStep.reduce((a, b) => a + b, 0)).toBe(n);
+    const tagRows = await Promise.all(steps.map((s) => store.errors.countErrors({ step: s.key, resolved: false, terms: parseQuery('tag:INV').terms }, ctx)));
+    expect(tagRows.reduce((a, b) => a + b, 0)).toBe(tagged);
+    const plan = (await store.errors.explainListErrors({ step: steps[1]!.key, resolved: false, terms: [], limit: 50 }, ctx)).join('\n');
+    expect(plan).not.toMatch(/Seq Scan on errors/);
+  }, 120_000);
 
   it('is read-only when opened so: reads work, writes fail clearly', async () => {
     await pgStore.meta.setMeta('tx', 'kept');
