@@ -353,6 +353,30 @@ describe.skipIf(!pgTestUrl())(`PostgresStore (${pgTestUrl() ? 'against FLOWDECK_
     for (let i = 0; i < events.length; i += 2) expect(events[i + 1]!.slice(4)).toBe(events[i]!.slice(6));
   });
 
+  it('runs a unit of work again when PostgreSQL picks it as a deadlock victim', async () => {
+    await pgStore.meta.setMeta('left', '0');
+    await pgStore.meta.setMeta('right', '0');
+    const signal = () => {
+      let fire!: () => void;
+      const fired = new Promise<void>((r) => (fire = r));
+      return { fire, fired };
+    };
+    const leftHeld = signal();
+    const rightHeld = signal();
+    let runs = 0;
+    const unit = (first: string, second: string, mine: ReturnType<typeof signal>, theirs: ReturnType<typeof signal>) =>
+      pgStore.withTransaction(async (tx) => {
+        runs++;
+        await tx.meta.setMeta(first, String(runs));
+        mine.fire();
+        await theirs.fired;
+        await tx.meta.setMeta(second, String(runs));
+        return 'done';
+      });
+    expect(await Promise.all([unit('left', 'right', leftHeld, rightHeld), unit('right', 'left', rightHeld, leftHeld)])).toEqual(['done', 'done']);
+    expect(runs).toBe(3); // one of the two ran twice
+  });
+
   it('migrates a fresh database once when two processes open it at the same time', async () => {
     const d = await freshPgDatabase('pgcore_migrate');
     databases.push(d);
