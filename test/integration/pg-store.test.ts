@@ -13,6 +13,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { migrate, MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { createPool } from '../../src/store/postgres/postgres-store.js';
+import { CLAIM_DUE_ITEMS } from '../../src/store/postgres/retry-items.js';
 import { RowFactory, type FactorySpec } from '../../src/workspace/generate-rows.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/runtime/recorder.js';
 import { freshPgDatabase, pgTestUrl, PG_SKIP_MESSAGE, type FreshPgDatabase } from '../helpers/postgres.js';
@@ -329,6 +330,26 @@ describe.skipIf(!pgTestUrl())(`PostgresStore (${pgTestUrl() ? 'against FLOWDECK_
     // A released lease is anyone's again at once.
     await store.retries.releaseItemLeases(job, 'z');
     expect((await store.retries.claimDueItems(job, 'y', T0 + 60_000, 1000, T0 + 120_000)).length).toBe(taken.length);
+  }, 60_000);
+
+  it('claims through the pending-items index, not a scan, on a big job', async () => {
+    const store = await freshStore('pgcore_claimplan');
+    await store.catalog.syncCatalog(catalog('d', [['i1', 'import', 'Sales orders']]), (d) => d);
+    const [step] = await store.catalog.steps('f1');
+    const pool = (store as unknown as { pool: pg.Pool }).pool;
+    const jobs = [];
+    for (let j = 0; j < 4; j++) jobs.push(await store.jobs.insertJob({ type: 'retry', status: 'retrying', flowId: 'f1', step: step!.key, createdAt: T0 }));
+    await pool.query(`INSERT INTO retry_data (step, created_at, updated_at, stage, data) SELECT $1, $2, $2, 'import', '{}' FROM generate_series(1, 20000)`, [step!.key, T0]);
+    for (const [j, job] of jobs.entries()) {
+      await pool.query(
+        `INSERT INTO retry_items (job, seq, retry_data, state, next_at) SELECT $1, g, g, CASE WHEN g % 10 = 0 OR $2 = 0 THEN 'pending' ELSE 'resolved' END, g FROM generate_series(1, 20000) g`,
+        [job, j],
+      );
+    }
+    await pool.query('ANALYZE retry_items');
+    const plan = (await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${CLAIM_DUE_ITEMS}`, [jobs[3], 'w', T0 + 1e9, 100, T0 + 1e9 + 60_000, -1, -1])).rows.map((r) => r['QUERY PLAN']).join('\n');
+    expect(plan).toMatch(/ix_retry_items_pending/);
+    expect(plan).not.toMatch(/Seq Scan on retry_items/);
   }, 60_000);
 
   it('runs exclusive units of work one at a time, across connections', async () => {

@@ -27,6 +27,15 @@ const ACTIVE = `('queued', 'running', 'retrying', 'canceling')`;
  */
 const CLAIMABLE = '(lease_owner IS NULL OR lease_until <= $3)';
 
+/** $1 job, $2 owner, $3 now, $4 limit, $5 lease until, $6 $7 the (next_at, seq) cursor. */
+export const CLAIM_DUE_ITEMS = `UPDATE retry_items SET lease_owner = $2, lease_until = $5
+  WHERE (job, seq) IN (
+    SELECT job, seq FROM retry_items
+    WHERE job = $1 AND state = 'pending' AND next_at <= $3 AND (next_at, seq) > ($6::bigint, $7::bigint) AND ${CLAIMABLE}
+    ORDER BY next_at, seq LIMIT $4
+    FOR UPDATE SKIP LOCKED)
+  RETURNING seq, retry_data, attempts, next_at`;
+
 function batches<T>(items: readonly T[], size = 1000): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -98,13 +107,7 @@ export class PgRetryItems implements RetryItemsPort {
 
   async claimDueItems(job: number, owner: string, now: number, limit: number, leaseUntil: number, after: { nextAt: number; seq: number } = { nextAt: -1, seq: -1 }): Promise<RetryItem[]> {
     const rows = await this.session.query<{ seq: number; retry_data: number; attempts: number; next_at: number }>(
-      `UPDATE retry_items SET lease_owner = $2, lease_until = $5
-       WHERE (job, seq) IN (
-         SELECT job, seq FROM retry_items
-         WHERE job = $1 AND state = 'pending' AND next_at <= $3 AND (next_at, seq) > ($6::bigint, $7::bigint) AND ${CLAIMABLE}
-         ORDER BY next_at, seq LIMIT $4
-         FOR UPDATE SKIP LOCKED)
-       RETURNING seq, retry_data, attempts, next_at`,
+      CLAIM_DUE_ITEMS,
       [job, owner, now, limit, leaseUntil, after.nextAt, after.seq],
     );
     return rows
