@@ -15,9 +15,9 @@ export class PgMeta implements MetaPort {
     await this.session.execute('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }
 
-  /** Compare and set on one field of a JSON value (jsonb equality: 1 and 1.0 are equal, as json_extract compares them). */
+  /** Compare and set on one field (a dotted path, as json_extract's `$.a.b`) of a JSON value; jsonb equality: 1 and 1.0 are equal, as in SQLite. */
   async setMetaIf(key: string, field: string, expected: number | string, value: string): Promise<boolean> {
-    const changed = await this.session.execute('UPDATE meta SET value = $1 WHERE key = $2 AND (value::jsonb -> $3) = $4::jsonb', [
+    const changed = await this.session.execute('UPDATE meta SET value = $1 WHERE key = $2 AND (value::jsonb #> string_to_array($3, \'.\')) = $4::jsonb', [
       value,
       key,
       field,
