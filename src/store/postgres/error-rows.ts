@@ -27,10 +27,11 @@ const INSERT_ERROR = `
   SELECT id FROM e`;
 
 export class PgErrorRows implements ErrorRowsPort {
-  /** Signs recorded errors (memoised templates: a run repeats its messages). */
-  private readonly signer = new Signer();
-
-  constructor(private readonly session: PgSession) {}
+  constructor(
+    private readonly session: PgSession,
+    /** Signs recorded errors (memoised templates: a run repeats its messages); one per store, shared by its transactions. */
+    private readonly signer = new Signer(),
+  ) {}
 
   async insertError(e: NewError): Promise<number> {
     const tags = e.tags && e.tags.length > 0 ? e.tags : undefined;

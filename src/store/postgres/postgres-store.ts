@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { Signer } from '../../domain/signature.js';
 import type { StorePorts } from '../contract/ports.js';
 import type { Store, StoreTx, TransactionOptions } from '../contract/store.js';
 import { PgAudit } from './audit.js';
@@ -55,13 +56,13 @@ export function createPool(url: string, options: PgPoolOptions = {}): pg.Pool {
   return pool;
 }
 
-function portsOver(session: PgSession, pool: pg.Pool, readonly: boolean): StorePorts {
+function portsOver(session: PgSession, pool: pg.Pool, readonly: boolean, signer: Signer): StorePorts {
   return {
     meta: new PgMeta(session),
     catalog: new PgCatalog(session, readonly),
     jobs: new PgJobs(session),
     retries: new PgRetryItems(session),
-    errors: new PgErrors(session, new PgErrorRows(session)),
+    errors: new PgErrors(session, new PgErrorRows(session, signer)),
     groups: new PgGroups(session),
     triage: new PgTriage(session),
     records: new PgRecords(session),
@@ -78,6 +79,7 @@ export class PostgresStore implements Store {
   readonly location: string;
   readonly readonly: boolean;
   private readonly session: PoolSession;
+  private readonly signer = new Signer();
   private readonly closeHooks: Array<() => void> = [];
   private closed = false;
 
@@ -116,7 +118,7 @@ export class PostgresStore implements Store {
       tokens: this.tokens,
       workers: this.workers,
       bulk: this.bulk,
-    } = portsOver(this.session, pool, this.readonly));
+    } = portsOver(this.session, pool, this.readonly, this.signer));
   }
 
   withTransaction<T>(fn: (tx: StoreTx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
@@ -125,7 +127,7 @@ export class PostgresStore implements Store {
 
   private txOver(session: PgSession): StoreTx {
     const tx: StoreTx = {
-      ...portsOver(session, this.pool, this.readonly),
+      ...portsOver(session, this.pool, this.readonly, this.signer),
       withTransaction: (fn, options) => session.transaction(() => fn(tx), options),
     };
     return tx;
