@@ -536,7 +536,7 @@ describe.skipIf(!pgTestUrl())(`PostgresStore (${pgTestUrl() ? 'against FLOWDECK_
     };
     const phases: string[] = [];
     let tagged = 0;
-    const result = await store.bulk.loadSynthetic(batches, { expected: n, onPhase: (p) => phases.push(p), onBatch: (b) => (tagged += b.tagged) });
+    await store.bulk.loadSynthetic(batches, { expected: n, onPhase: (p) => phases.push(p), onBatch: (b) => (tagged += b.tagged) });
     expect(phases).toEqual(['indexes', 'analyze']);
     expect(await indexes()).toBe(before);
     expect((await store.bulk.loadStart()).errorCount).toBe(n);

@@ -123,6 +123,14 @@ export class PgRetryItems implements RetryItemsPort {
     await this.session.execute(`UPDATE retry_items SET lease_owner = NULL, lease_until = NULL WHERE job = $1 AND lease_owner = $2 AND state = 'pending'`, [job, owner]);
   }
 
+  async liveLeases(job: number, now: number): Promise<number> {
+    const rows = await this.session.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM retry_items WHERE job = $1 AND state = 'pending' AND lease_owner IS NOT NULL AND lease_until > $2`,
+      [job, now],
+    );
+    return rows[0]!.n;
+  }
+
   async pendingCount(job: number): Promise<number> {
     const [row] = await this.session.query<{ n: number }>(`SELECT count(*) AS n FROM retry_items WHERE job = $1 AND state = 'pending'`, [job]);
     return row!.n;
