@@ -310,7 +310,7 @@ describe('guards', () => {
     store.db.pragma('max_page_count = 1073741823');
     expect(store.getJob(jobId)).toMatchObject({ status: 'failed', note: expect.stringMatching(/runtime error: database or disk is full/) });
     expect(repo.counts(jobId)).toMatchObject({ pending: 0, skipped: retryData.length });
-    for (const e of errors) expect(rowOf(e.errorId).resolved).toBe(false);
+    for (const e of errors) expect((await rowOf(e.errorId)).resolved).toBe(false);
     expect(repo.pendingElsewhere(retryData).size).toBe(0);
     const again = await retryToEnd(backend, ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) });
     expect(again!.status).toBe('completed');
