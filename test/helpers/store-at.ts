@@ -8,9 +8,9 @@ import { storeRows } from './store-sql.js';
 // End-to-end tests watch a workspace that `flowdeck` processes write: its store opened read-only
 // on its own (no Workspace: opening one would recover the very jobs the test watches).
 
-/** The store of the workspace at `home` (its config.json's PostgreSQL URL, else its flowdeck.db), read-only. */
-export async function storeAt(home: string): Promise<{ store: Store }> {
-  return { store: await openStore({ home, dbFile: join(home, 'flowdeck.db'), readonly: true }) };
+/** The store of the workspace at `home` (its config.json's PostgreSQL URL, else its flowdeck.db), read-only unless `writable` (a test's setup, e.g. backdating). */
+export async function storeAt(home: string, { writable = false } = {}): Promise<{ store: Store }> {
+  return { store: await openStore({ home, dbFile: join(home, 'flowdeck.db'), readonly: !writable }) };
 }
 
 /** Pids of this host's workers registered in the store (SQLite: the one worker's lease in meta). */
