@@ -164,7 +164,12 @@ export async function runWorker(ws: Workspace, runtime: Runtime, options: Worker
     const late = sleep(options.graceMs ?? 10_000, 'interrupted' as const, { signal: grace.signal }).catch(() => 'done' as const);
     const result = await Promise.race([settled, late]);
     grace.abort();
-    if (result === 'interrupted') options.log?.(`stopping with ${running.size} retry job${running.size === 1 ? '' : 's'} still running: they resume when flowdeck next opens the workspace`);
+    if (result === 'interrupted') {
+      // Their requests still out end with this process: their items go back now, so the next open
+      // re-queues the jobs (on PostgreSQL they would stay leased to a gone worker for the lease's 30 s).
+      for (const job of running.keys()) await store.retries.releaseItemLeases(job, WORKER_IDENTITY.id).catch(() => undefined);
+      options.log?.(`stopping with ${running.size} retry job${running.size === 1 ? '' : 's'} still running: they resume when flowdeck next opens the workspace`);
+    }
     return result;
   } finally {
     await store.workers.release(WORKER_IDENTITY);

@@ -1,12 +1,11 @@
-import Database from 'better-sqlite3';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { spawnCli } from '../helpers/cli.js';
 import { runFlowToEnd } from '../helpers/jobs.js';
 import { openBackend, tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
-import { testStore } from '../helpers/store.js';
+import { storeAt } from '../helpers/store-at.js';
+import { storeValue } from '../helpers/store-sql.js';
 
 // `flowdeck worker` stopped (SIGTERM) while a retry job's requests are out: it waits the grace
 // period, then ends — it does not wait for as long as the job takes — and the job, its outcomes so
@@ -22,8 +21,7 @@ afterEach(async () => {
   tmp?.cleanup();
 });
 
-// SQLite-only: reads the job and lease straight from flowdeck.db.
-it.skipIf(testStore() === 'postgres')('a stopped worker ends after its grace period, leaving the running job to resume at the next open', async () => {
+it('a stopped worker ends after its grace period, leaving the running job to resume at the next open', async () => {
   let hold = false;
   const server = createServer((req, res) => {
     req.resume();
@@ -79,13 +77,12 @@ flows:
   expect(said).toContain(`running retry job ${jobId}`);
   expect(said).toMatch(/stopping with 1 retry job still running: they resume when flowdeck next opens the workspace/);
 
-  const db = new Database(join(tmp.home, 'flowdeck.db'), { readonly: true });
-  const status = () => db.prepare('SELECT status FROM jobs WHERE type = ? ORDER BY id DESC LIMIT 1').pluck().get('retry') as string;
+  const db = await storeAt(tmp.home);
   try {
-    expect(status()).toMatch(/running|retrying/);
-    expect(db.prepare(`SELECT count(*) FROM retry_items WHERE state = 'pending'`).pluck().get()).toBe(3);
+    expect(await storeValue(db, 'SELECT status FROM jobs WHERE type = ? ORDER BY id DESC LIMIT 1', ['retry'])).toMatch(/running|retrying/);
+    expect(Number(await storeValue(db, `SELECT count(*) FROM retry_items WHERE state = 'pending'`))).toBe(3);
     // No record was recorded as failing because the worker stopped: still one open error each.
-    expect(db.prepare('SELECT count(*) FROM errors WHERE resolved = 0').pluck().get()).toBe(3);
+    expect(Number(await storeValue(db, 'SELECT count(*) FROM errors WHERE resolved = false'))).toBe(3);
     // The next open re-queues it (its process is gone).
     const next = await openBackend(tmp.home, { ...process.env, ...env });
     try {
@@ -94,6 +91,6 @@ flows:
       await next.close();
     }
   } finally {
-    db.close();
+    await db.store.close();
   }
 });

@@ -1,10 +1,8 @@
-import { sqliteCoreOf } from '../helpers/sqlite.js';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
 import { decodeId } from '../../src/domain/ids.js';
-import { RetryRepo } from '../../src/store/sqlite/retry-repo.js';
 import { TRACE_BODY_LIMIT } from '../../src/runtime/http.js';
 import { describeRequest } from '../../commands/requests/show.js';
 import { runFlowToEnd } from '../helpers/jobs.js';
@@ -160,7 +158,7 @@ describe('a response larger than the connection allows', () => {
     const { errors } = await b.listErrors('To patient', 'Patient sink', { limit: 10 });
     expect(errors).toHaveLength(3);
     expect(errors[0]!.message.length).toBeLessThan(5000);
-    const trace = sqliteCoreOf(b.ws).getTrace(decodeId('trace', errors[0]!.reqAndResKey!)!.rowId)!;
+    const trace = (await b.ws.store.records.getTrace(decodeId('trace', errors[0]!.reqAndResKey!)!.rowId))!;
     expect(trace.response.length).toBeLessThan(TRACE_BODY_LIMIT + 1024);
     const body = JSON.parse(trace.response).body as string;
     expect(body).toMatch(/\[clipped: \d+ bytes in all/);
@@ -196,21 +194,21 @@ describe.each([
     target.sinkRequests = 0;
     const flow = await b.resolveFlow('To patient');
     const step = await b.resolveStep(flow, 'Patient sink');
-    const repo = new RetryRepo(sqliteCoreOf(b.ws));
-    const retryData = repo.retryDataOf(before.errors.map((e) => decodeId('error', e.errorId)!.rowId));
+    const repo = b.ws.store.retries;
+    const retryData = await repo.retryDataOf(before.errors.map((e) => decodeId('error', e.errorId)!.rowId));
     await b.runtime.start();
     const jobId = (await b.runtime.retries().queue(flow.id, step.key, retryData, 'ops@acme.example', {}))!;
     const running = b.runtime.runRetryJob(jobId);
     // Every record's request is out, held by the target.
     await until(() => target.sinkRequests === 3 && dribbling.size === 3);
-    const job = await b.jobOf(sqliteCoreOf(b.ws).getJob(jobId)!);
+    const job = await b.jobOf((await b.ws.store.jobs.getJob(jobId))!);
     expect((await b.retries.cancelJob(job._id)).status).toBe('canceling');
     await running;
-    expect(sqliteCoreOf(b.ws).getJob(jobId)!.status).toBe('canceled');
-    expect(repo.counts(jobId)).toMatchObject({ pending: 0, skipped: 3 });
+    expect((await b.ws.store.jobs.getJob(jobId))!.status).toBe('canceled');
+    expect(await repo.counts(jobId)).toMatchObject({ pending: 0, skipped: 3 });
     // Not settled as failures: the same open errors, retriable again.
     const after = await b.listErrors('To patient', 'Patient sink', { limit: 10 });
     expect(after.errors.map((e) => e.errorId).sort()).toEqual(before.errors.map((e) => e.errorId).sort());
-    expect(repo.pendingElsewhere(retryData).size).toBe(0);
+    expect((await repo.pendingElsewhere(retryData)).size).toBe(0);
   });
 });

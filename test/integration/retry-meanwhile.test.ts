@@ -1,4 +1,3 @@
-import { sqliteCoreOf } from '../helpers/sqlite.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../src/backend/local-backend.js';
 import { decodeId } from '../../src/domain/ids.js';
@@ -6,6 +5,7 @@ import { Workspace } from '../../src/workspace/workspace.js';
 import { retrySummary } from '../../commands/errors/retry.js';
 import { GATED_FLOW, GATED_FLOWS_YAML, GATED_STEP, gatedTarget, type GatedTarget } from '../helpers/gated-target.js';
 import { retryToEnd, runFlowToEnd } from '../helpers/jobs.js';
+import { storeRows, storeValue } from '../helpers/store-sql.js';
 import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
 
 // An operator's change made while a retry of the same record is in flight is never undone by the
@@ -73,7 +73,8 @@ async function retryWith(during: () => Promise<unknown>, status: number) {
   return { job: done, report: await runner.retries.retryReport(done._id) };
 }
 
-const row = (errorId: string) => sqliteCoreOf(runner.ws).getError(decodeId('error', errorId)!.rowId);
+const row = (errorId: string) => runner.ws.store.errors.getError(decodeId('error', errorId)!.rowId);
+const errorCount = async () => Number(await storeValue(runner.ws, 'SELECT count(*) FROM errors'));
 const openOfRecord = async () => (await runner.listErrors(FLOW, STEP, { query: `rdk:${K.retryDataKey}` })).errors;
 
 describe.each([
@@ -90,10 +91,10 @@ describe.each([
   it('resolve, then the retry fails again: the record stays resolved by the operator with its tags and assignee', async () => {
     const { job, report } = await retryWith(() => operator.triage.resolve(FLOW, STEP, { errorIds: [K.errorId] }), 503);
     expect(await openOfRecord()).toEqual([]);
-    expect(row(K.errorId)).toMatchObject({ resolved: true, resolvedBy: OPERATOR, assignee: 'ana.lima@acme.example' });
+    expect(await row(K.errorId)).toMatchObject({ resolved: true, resolvedBy: OPERATOR, assignee: 'ana.lima@acme.example' });
     expect((await operator.triage.getError(K.errorId)).error.tags).toEqual(['Investigating']);
     // No other error of the record appeared anywhere (open or resolved).
-    expect(sqliteCoreOf(runner.ws).db.prepare('SELECT count(*) FROM errors').pluck().get()).toBe(1);
+    expect(await errorCount()).toBe(1);
     expect(report.summary).toMatchObject({ resolvedMeanwhile: 1, resolved: 0, failed: 0, skipped: 0, pending: 0 });
     expect(report.items).toEqual([
       expect.objectContaining({ retryDataKey: K.retryDataKey, outcome: 'resolved_meanwhile', attempts: 1, detail: expect.stringMatching(/while it was being retried; it failed again \(503/) }),
@@ -104,16 +105,16 @@ describe.each([
     expect(await runner.retries.recordCounts(job._id)).toMatchObject({ total: 1, resolvedMeanwhile: 1, pending: 0 });
     // The attempt itself is in the execution log, as every attempt is.
     const jobRow = decodeId('job', job._id)!.rowId;
-    expect(sqliteCoreOf(runner.ws).db.prepare('SELECT status FROM log_entries WHERE job = ?').pluck().all(jobRow)).toEqual(['error']);
+    expect((await storeRows<{ status: string }>(runner.ws, 'SELECT status FROM log_entries WHERE job = ?', [jobRow])).map((r) => r.status)).toEqual(['error']);
   });
 
   it('resolve, then the retry gets through: resolved once, by the operator, at the operator\'s time', async () => {
     let resolvedAt: number | null = null;
     const { job, report } = await retryWith(async () => {
       await operator.triage.resolve(FLOW, STEP, { errorIds: [K.errorId] });
-      resolvedAt = row(K.errorId)!.resolvedAt;
+      resolvedAt = (await row(K.errorId))!.resolvedAt;
     }, 200);
-    expect(row(K.errorId)).toMatchObject({ resolved: true, resolvedBy: OPERATOR, resolvedAt });
+    expect(await row(K.errorId)).toMatchObject({ resolved: true, resolvedBy: OPERATOR, resolvedAt });
     expect(report.summary).toMatchObject({ resolvedMeanwhile: 1, resolved: 0, failed: 0 });
     expect(report.items[0]).toMatchObject({ outcome: 'resolved_meanwhile', detail: expect.stringMatching(/it got through/) });
     expect(job).toMatchObject({ numSuccess: 0, numError: 0, numIgnore: 1 });
@@ -124,7 +125,7 @@ describe.each([
       await operator.triage.resolve(FLOW, STEP, { errorIds: [K.errorId] });
       await operator.triage.deleteResolved(FLOW, STEP, { errorIds: [K.errorId] });
     }, 503);
-    expect(sqliteCoreOf(runner.ws).db.prepare('SELECT count(*) FROM errors').pluck().get()).toBe(0);
+    expect(await errorCount()).toBe(0);
     expect(report.summary).toMatchObject({ resolvedMeanwhile: 1, failed: 0 });
   });
 
@@ -136,7 +137,7 @@ describe.each([
     const open = await openOfRecord();
     expect(open).toHaveLength(1);
     expect(open[0]).toMatchObject({ errorId: report.items[0]!.newErrorId, tags: ['Investigating'], assignedTo: 'ana.lima@acme.example' });
-    expect(row(K.errorId)).toMatchObject({ resolved: true, resolvedBy: 'superseded' });
+    expect(await row(K.errorId)).toMatchObject({ resolved: true, resolvedBy: 'superseded' });
     expect(report.summary).toMatchObject({ failed: 1, resolvedMeanwhile: 0 });
   });
 
@@ -153,7 +154,7 @@ describe.each([
     const open = await openOfRecord();
     expect(open).toHaveLength(1);
     expect(open[0]).toMatchObject({ assignedTo: 'raj.patel@acme.example', tags: ['Investigating'] });
-    expect(row(open[0]!.errorId)!.assignedBy).toBe(OPERATOR);
+    expect((await row(open[0]!.errorId))!.assignedBy).toBe(OPERATOR);
   });
 
   it('a snapshot edited in flight is kept by the failure, with the triage data', async () => {

@@ -1,4 +1,3 @@
-import { sqliteCoreOf } from '../helpers/sqlite.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { decodeId } from '../../src/domain/ids.js';
 import { RetryRunner } from '../../src/runtime/retry-runner.js';
 import { openBackend, tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
 import { runFlowToEnd } from '../helpers/jobs.js';
+import { storeRows, storeValue } from '../helpers/store-sql.js';
 
 // Several runners on one retry job, as workers on many hosts share one on PostgreSQL, here on
 // SQLite through the same ports: two RetryRunners of this process with different owner ids. Items
@@ -123,11 +123,18 @@ it('two runners share one job: every record is sent and settled once, never out 
   const a = runner('host-a:101:aaaa');
   const b = runner('host-b:202:bbbb');
   expect(await a.claim(job)).toBe(true);
-  // Both claim batches while requests are out: seen through the leases the items carry.
+  // Both claim batches while requests are out: seen through the leases the items carry (one look
+  // at a time: on PostgreSQL the look is a query, answered while the runners go on).
+  let looking: Promise<void> | undefined;
+  const look = async () => {
+    const rows = await storeRows<{ lease_owner: string }>(backend.ws, 'SELECT DISTINCT lease_owner FROM retry_items WHERE job = ? AND lease_owner IS NOT NULL', [job]);
+    for (const { lease_owner } of rows) owners.add(lease_owner);
+  };
   target.onPost = () => {
-    for (const owner of sqliteCoreOf(backend.ws).db.prepare(`SELECT DISTINCT lease_owner FROM retry_items WHERE job = ? AND lease_owner IS NOT NULL`).pluck().all(job) as string[]) owners.add(owner);
+    looking ??= look().finally(() => (looking = undefined));
   };
   await Promise.all([run(a), run(b)]);
+  await looking;
 
   expect(owners).toEqual(new Set(['host-a:101:aaaa', 'host-b:202:bbbb']));
   expect(target.maxOut).toBe(1);
@@ -139,7 +146,7 @@ it('two runners share one job: every record is sent and settled once, never out 
   // Counters are increments of both runners' commits.
   expect(row).toMatchObject({ status: 'completed', numSuccess: RECORDS, numError: 0 });
   expect(row.endedAt).not.toBeNull();
-  expect(sqliteCoreOf(backend.ws).db.prepare('SELECT count(*) FROM errors WHERE resolved = 0').pluck().get()).toBe(0);
+  expect(Number(await storeValue(backend.ws, 'SELECT count(*) FROM errors WHERE resolved = false'))).toBe(0);
 }, 60_000);
 
 it('a cancel stops both runners within a commit slice; the job ends canceled once, the rest skipped', async () => {

@@ -11,6 +11,7 @@ import { retryToEnd, runFlowToEnd } from '../helpers/jobs.js';
 import { runDemoFlows, tempHome, type TempHome } from '../helpers/workspace.js';
 import { validateAgainst } from '../helpers/spec.js';
 import { testStore } from '../helpers/store.js';
+import { storeExec, storeValue } from '../helpers/store-sql.js';
 
 const OPERATOR = 'ops.lead@acme.example';
 const CRM_FLOW = 'Shop customers to CRM';
@@ -35,8 +36,8 @@ async function seeded(): Promise<LocalBackend> {
   return b;
 }
 
-function rowOf(errorId: string) {
-  return sqliteCoreOf(backend.ws).getError(decodeId('error', errorId)!.rowId)!;
+async function rowOf(errorId: string) {
+  return (await backend.ws.store.errors.getError(decodeId('error', errorId)!.rowId))!;
 }
 
 beforeEach(async () => {
@@ -73,7 +74,7 @@ describe.each([
     const after = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent' });
     expect(after.errors).toEqual([]);
     for (const e of before.errors) {
-      const row = rowOf(e.errorId);
+      const row = await rowOf(e.errorId);
       expect(row.resolved).toBe(true);
       expect(row.resolvedBy).toBe(OPERATOR);
     }
@@ -84,13 +85,10 @@ describe.each([
   it('an unfixed 422 fails again: a new errorId with the same retryDataKey, tags and assignee carried over', async () => {
     const [original] = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'code:422 class:value', limit: 1 })).errors;
     expect(original?.retryDataKey).toBeDefined();
-    const row = rowOf(original!.errorId);
+    const row = await rowOf(original!.errorId);
     const code = tagCode('Investigating');
-    const store = sqliteCoreOf(backend.ws);
-    store.transaction(() => {
-      store.db.prepare('UPDATE errors SET assignee = ?, assigned_by = ?, tags = ? WHERE id = ?').run('ana.lima@acme.example', OPERATOR, JSON.stringify([code]), row.id);
-      store.db.prepare('INSERT INTO error_tags (tag, step, resolved, error) VALUES (?, ?, 0, ?)').run(code, row.step, row.id);
-    });
+    await storeExec(backend.ws, 'UPDATE errors SET assignee = ?, assigned_by = ?, tags = ? WHERE id = ?', ['ana.lima@acme.example', OPERATOR, JSON.stringify([code]), row.id]);
+    await storeExec(backend.ws, 'INSERT INTO error_tags (tag, step, resolved, error) VALUES (?, ?, false, ?)', [code, row.step, row.id]);
 
     const job = await retryToEnd(backend, ERP_FLOW, ERP_STEP, { retryDataKeys: [original!.retryDataKey!] });
     const report = await backend.retries.retryReport(job!._id);
@@ -108,7 +106,7 @@ describe.each([
     expect(fresh._flowJobId).toBe(job!._id);
     expect(validateAgainst('FlowStepError', fresh)).toEqual([]);
     // The old error left the open list, marked as superseded rather than fixed.
-    const old = rowOf(original!.errorId);
+    const old = await rowOf(original!.errorId);
     expect(old.resolved).toBe(true);
     expect(old.resolvedBy).toBe('superseded');
     // A superseded error cannot be reopened (its record lives on in the new error), alone or in bulk.
@@ -123,13 +121,13 @@ describe.each([
     const [original] = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'code:422 "valid email"', limit: 1 })).errors;
     expect(original).toBeDefined();
     const rd = decodeId('retryData', original!.retryDataKey!)!.rowId;
-    const snapshot = JSON.parse(sqliteCoreOf(backend.ws).getRetryData(rd)!.data);
+    const snapshot = JSON.parse((await backend.ws.store.records.getRetryData(rd))!.data);
     snapshot.customer.email = 'fixed.customer@example.com';
-    sqliteCoreOf(backend.ws).db.prepare('UPDATE retry_data SET data = ? WHERE id = ?').run(JSON.stringify(snapshot), rd);
+    await storeExec(backend.ws, 'UPDATE retry_data SET data = ? WHERE id = ?', [JSON.stringify(snapshot), rd]);
 
     const job = await retryToEnd(backend, ERP_FLOW, ERP_STEP, { retryDataKeys: [original!.retryDataKey!] });
     expect((await backend.retries.retryReport(job!._id)).summary.resolved).toBe(1);
-    const row = rowOf(original!.errorId);
+    const row = await rowOf(original!.errorId);
     expect(row.resolved).toBe(true);
     expect(row.resolvedBy).toBe(OPERATOR);
   });
@@ -143,7 +141,7 @@ describe.each([
 
   it('a disabled flow refuses retries with inactive_flow and queues nothing', async () => {
     const flow = await backend.getFlow(ERP_FLOW);
-    sqliteCoreOf(backend.ws).setFlowDisabled(flow._id, true);
+    await backend.ws.store.catalog.setFlowDisabled(flow._id, true);
     await expect(backend.retries.retry(ERP_FLOW, ERP_STEP, { all: true }, { backoff: fastBackoff })).rejects.toMatchObject({ code: 'inactive_flow' });
     expect(await backend.listJobs({ type: 'retry' })).toEqual([]);
   });
@@ -153,78 +151,80 @@ describe.each([
     const flow = await backend.getFlow(CRM_FLOW);
     const step = await backend.resolveStep(await backend.resolveFlow(CRM_FLOW), CRM_STEP);
     const rowIds = before.errors.map((e) => decodeId('error', e.errorId)!.rowId);
-    const repo = new RetryRepo(sqliteCoreOf(backend.ws));
-    const jobId = (await backend.runtime.retries().queue(flow._id, step.key, repo.retryDataOf(rowIds), OPERATOR, {}))!;
-    const job = await backend.jobOf(sqliteCoreOf(backend.ws).getJob(jobId)!);
+    const repo = backend.ws.store.retries;
+    const retryData = await repo.retryDataOf(rowIds);
+    const jobId = (await backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, {}))!;
+    const job = await backend.jobOf((await backend.ws.store.jobs.getJob(jobId))!);
     const canceled = await backend.retries.cancelJob(job._id);
     expect(canceled.status).toBe('canceled');
     expect(canceled.canceledBy).toBe(OPERATOR);
     const after = await backend.listErrors(CRM_FLOW, CRM_STEP, { limit: 1000 });
     expect(after).toEqual(before);
-    expect(repo.counts(jobId)).toMatchObject({ pending: 0, skipped: repo.retryDataOf(rowIds).length });
+    expect(await repo.counts(jobId)).toMatchObject({ pending: 0, skipped: retryData.length });
   });
 
   it('canceling a running retry stops it: untouched records stay pending-free and their errors open', async () => {
     const open = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent', limit: 1000 });
-    const store = sqliteCoreOf(backend.ws);
+    const store = backend.ws.store;
     const flow = await backend.getFlow(CRM_FLOW);
     const step = await backend.resolveStep(await backend.resolveFlow(CRM_FLOW), CRM_STEP);
-    const repo = new RetryRepo(store);
-    const retryData = repo.retryDataOf(open.errors.map((e) => decodeId('error', e.errorId)!.rowId));
+    const repo = store.retries;
+    const retryData = await repo.retryDataOf(open.errors.map((e) => decodeId('error', e.errorId)!.rowId));
     // 5 records a second: the job runs for seconds after it starts, when the cancel is sent (on a
     // condition, not after a pause a loaded machine could stretch past the job's end).
     expect(retryData.length).toBeGreaterThan(10);
     const jobId = (await backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, { ratePerSecond: 5 }))!;
-    const job = await backend.jobOf(store.getJob(jobId)!);
+    const job = await backend.jobOf((await store.jobs.getJob(jobId))!);
     const running = backend.runtime.runRetryJob(jobId);
-    for (const deadline = Date.now() + 20_000; store.getJob(jobId)!.status !== 'running'; ) {
+    for (const deadline = Date.now() + 20_000; (await store.jobs.getJob(jobId))!.status !== 'running'; ) {
       if (Date.now() > deadline) throw new Error('the retry job did not start within 20 s');
       await new Promise((r) => setTimeout(r, 10));
     }
     expect((await backend.retries.cancelJob(job._id)).status).toBe('canceling');
     await running;
-    const done = store.getJob(jobId)!;
+    const done = (await store.jobs.getJob(jobId))!;
     expect(done.status).toBe('canceled');
-    const counts = repo.counts(jobId);
+    const counts = await repo.counts(jobId);
     expect(counts.pending).toBe(0);
     expect(counts.skipped).toBeGreaterThan(0);
     // Skipped records were never sent: their errors are still open, and a new retry may take them.
     const left = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent', limit: 1000 });
     expect(left.errors.length).toBeGreaterThanOrEqual(counts.skipped);
-    expect(repo.pendingElsewhere(retryData).size).toBe(0);
+    expect((await repo.pendingElsewhere(retryData)).size).toBe(0);
   });
 
   it('a retry job whose process died is resumed: settled records stay settled, none resolved twice', async () => {
     const flow = await backend.getFlow(CRM_FLOW);
     const step = await backend.resolveStep(await backend.resolveFlow(CRM_FLOW), CRM_STEP);
     const open = await backend.listErrors(CRM_FLOW, CRM_STEP, { query: 'class:intermittent', limit: 1000 });
-    const repo = new RetryRepo(sqliteCoreOf(backend.ws));
-    const retryData = repo.retryDataOf(open.errors.map((e) => decodeId('error', e.errorId)!.rowId));
+    const store = backend.ws.store;
+    const repo = store.retries;
+    const retryData = await repo.retryDataOf(open.errors.map((e) => decodeId('error', e.errorId)!.rowId));
     const jobId = (await backend.runtime.retries().queue(flow._id, step.key, retryData, OPERATOR, { backoff: fastBackoff }))!;
-    const store = sqliteCoreOf(backend.ws);
     // A process (now dead) had claimed the job and settled the first record before it was killed.
     const deadPid = 2 ** 22 + 12345;
     const first = retryData[0]!;
-    store.transaction(() => {
-      store.updateJob(jobId, { status: 'running', ownerPid: deadPid, heartbeatAt: Date.now() }, Date.now());
-      repo.resolveManyByRetryData([first], OPERATOR, Date.now());
-      repo.settle(jobId, 0, 'resolved', 1, null, null);
-      store.addJobCounters(jobId, { numSuccess: 1 }, Date.now());
+    await store.withTransaction(async (tx) => {
+      await tx.jobs.updateJob(jobId, { status: 'running', ownerPid: deadPid, heartbeatAt: Date.now() }, Date.now());
+      await tx.retries.resolveManyByRetryData([first], OPERATOR, Date.now());
+      await tx.retries.settle(jobId, 0, 'resolved', 1, null, null);
+      await tx.jobs.addJobCounters(jobId, { numSuccess: 1 }, Date.now());
     });
-    const resolvedAtBefore = store.db.prepare('SELECT resolved_at FROM errors WHERE retry_data = ?').pluck().get(first);
+    const resolvedAtOf = async (rd: number) => Number(await storeValue(backend.ws, 'SELECT resolved_at FROM errors WHERE retry_data = ?', [rd]));
+    const resolvedAtBefore = await resolvedAtOf(first);
 
     expect(await recoverStaleJobs(backend.ws.store, Date.now())).toEqual({ failed: 0, requeued: 1 });
-    expect(store.getJob(jobId)!.status).toBe('queued');
+    expect((await store.jobs.getJob(jobId))!.status).toBe('queued');
     expect(await backend.runtime.runRetryJob(jobId)).toBe(true);
 
-    expect(store.getJob(jobId)!.status).toBe('completed');
-    expect(repo.counts(jobId)).toMatchObject({ resolved: retryData.length, pending: 0, failed: 0 });
+    expect((await store.jobs.getJob(jobId))!.status).toBe('completed');
+    expect(await repo.counts(jobId)).toMatchObject({ resolved: retryData.length, pending: 0, failed: 0 });
     // The record settled before the crash was not retried or resolved again.
-    expect(store.db.prepare('SELECT resolved_at FROM errors WHERE retry_data = ?').pluck().get(first)).toBe(resolvedAtBefore);
-    expect(store.getJob(jobId)!.numSuccess).toBe(retryData.length);
+    expect(await resolvedAtOf(first)).toBe(resolvedAtBefore);
+    expect((await store.jobs.getJob(jobId))!.numSuccess).toBe(retryData.length);
     // Every record's errors are resolved exactly once, and no open error remains for them.
-    const openLeft = store.db.prepare(`SELECT count(*) FROM errors WHERE resolved = 0 AND retry_data IN (SELECT value FROM json_each(?))`).pluck().get(JSON.stringify(retryData));
-    expect(openLeft).toBe(0);
+    const openLeft = await storeValue(backend.ws, `SELECT count(*) FROM errors WHERE resolved = false AND retry_data IN (${retryData.map(() => '?').join(', ')})`, retryData);
+    expect(Number(openLeft)).toBe(0);
   });
 
   it('automatic retries stop after the step policy is spent', async () => {
@@ -239,7 +239,7 @@ describe.each([
       const job = (await backend.runtime.retries().queue(flow._id, step.key, [rd], 'auto', {}))!;
       await backend.runtime.runRetryJob(job);
     }
-    expect(sqliteCoreOf(ws).getRetryData(rd)!.attempts).toBe(2);
+    expect((await ws.store.records.getRetryData(rd))!.attempts).toBe(2);
   });
 });
 
@@ -254,17 +254,16 @@ describe('guards', () => {
     const sent = backend.runtime.mockSystems!.erp.received();
     await backend.runtime.runRetryJob(jobId);
     expect(backend.runtime.mockSystems!.erp.received()).toBe(sent);
-    expect(new RetryRepo(sqliteCoreOf(backend.ws)).counts(jobId)).toMatchObject({ resolvedMeanwhile: 1, skipped: 0, failed: 0, resolved: 0 });
-    expect((await backend.retries.retryReport((await backend.jobOf(sqliteCoreOf(backend.ws).getJob(jobId)!))._id)).items[0]).toMatchObject({ outcome: 'resolved_meanwhile', detail: 'resolved or deleted before it was sent' });
-    expect(rowOf(err!.errorId).resolvedBy).toBe(OPERATOR);
+    expect(await backend.ws.store.retries.counts(jobId)).toMatchObject({ resolvedMeanwhile: 1, skipped: 0, failed: 0, resolved: 0 });
+    expect((await backend.retries.retryReport((await backend.jobOf((await backend.ws.store.jobs.getJob(jobId))!))._id)).items[0]).toMatchObject({ outcome: 'resolved_meanwhile', detail: 'resolved or deleted before it was sent' });
+    expect((await rowOf(err!.errorId)).resolvedBy).toBe(OPERATOR);
   });
 
-  // SQLite-only: corrupts a snapshot with raw SQLite SQL.
-  it.skipIf(testStore() === 'postgres')('a snapshot corrupted in the store fails that record with the reason; the others go on', async () => {
+  it('a snapshot corrupted in the store fails that record with the reason; the others go on', async () => {
     const errors = (await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'class:rate_limit', limit: 5 })).errors;
     expect(errors.length).toBe(5);
     const bad = decodeId('retryData', errors[0]!.retryDataKey!)!.rowId;
-    sqliteCoreOf(backend.ws).db.prepare('UPDATE retry_data SET data = ? WHERE id = ?').run('{"id": "SO-1", ', bad);
+    await storeExec(backend.ws, 'UPDATE retry_data SET data = ? WHERE id = ?', ['{"id": "SO-1", ', bad]);
     const job = await retryToEnd(backend, ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) });
     expect(job!.status).toBe('completed');
     const report = await backend.retries.retryReport(job!._id);
@@ -283,8 +282,8 @@ describe('guards', () => {
     const [job] = await backend.listJobs({ type: 'retry' });
     expect(job).toMatchObject({ _id: failed!._id, status: 'failed' });
     const jobRow = decodeId('job', job!._id)!.rowId;
-    expect(sqliteCoreOf(backend.ws).getJob(jobRow)!.note).toMatch(/runtime error: .*disk on fire/);
-    for (const e of errors) expect(rowOf(e.errorId).resolved).toBe(false);
+    expect((await backend.ws.store.jobs.getJob(jobRow))!.note).toMatch(/runtime error: .*disk on fire/);
+    for (const e of errors) expect((await rowOf(e.errorId)).resolved).toBe(false);
     // The store refused the items' release with the rest; the next open releases them, saying why.
     await backend.close();
     backend = new Local(await Workspace.open(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
@@ -311,7 +310,7 @@ describe('guards', () => {
     store.db.pragma('max_page_count = 1073741823');
     expect(store.getJob(jobId)).toMatchObject({ status: 'failed', note: expect.stringMatching(/runtime error: database or disk is full/) });
     expect(repo.counts(jobId)).toMatchObject({ pending: 0, skipped: retryData.length });
-    for (const e of errors) expect(rowOf(e.errorId).resolved).toBe(false);
+    for (const e of errors) expect((await rowOf(e.errorId)).resolved).toBe(false);
     expect(repo.pendingElsewhere(retryData).size).toBe(0);
     const again = await retryToEnd(backend, ERP_FLOW, ERP_STEP, { errorIds: errors.map((e) => e.errorId) });
     expect(again!.status).toBe('completed');
@@ -331,8 +330,7 @@ describe('guards', () => {
 
   it('a flow that is already running is not started twice', async () => {
     const flow = await backend.getFlow(CRM_FLOW);
-    const store = sqliteCoreOf(backend.ws);
-    store.insertJob({ type: 'flow', status: 'running', flowId: flow._id, createdAt: Date.now(), triggeredBy: OPERATOR });
+    await backend.ws.store.jobs.insertJob({ type: 'flow', status: 'running', flowId: flow._id, createdAt: Date.now(), triggeredBy: OPERATOR });
     await expect(backend.runFlow(CRM_FLOW)).rejects.toMatchObject({ code: 'flow_running' });
   });
 });
@@ -348,7 +346,7 @@ describe('autoResolveMatchingTraceKeys', () => {
     await runFlowToEnd(backend, ERP_FLOW);
     let resolved = 0;
     for (const e of limited.errors) {
-      const row = rowOf(e.errorId);
+      const row = await rowOf(e.errorId);
       // Rate-limited orders that are also invalid now fail with 422: no success, nothing resolved.
       const newer = await backend.listErrors(ERP_FLOW, ERP_STEP, { query: `trace:${e.traceKey} code:422` });
       if (newer.errors.length > 0) {
@@ -364,7 +362,7 @@ describe('autoResolveMatchingTraceKeys', () => {
     const invalid = await backend.listErrors(ERP_FLOW, ERP_STEP, { query: 'class:value', limit: 1000 });
     expect(invalid.errors.length).toBeGreaterThan(0);
     const flowWithout = await backend.listErrors(CRM_FLOW, CRM_STEP, { limit: 1000 });
-    expect(flowWithout.errors.every((e) => rowOf(e.errorId).resolved === false)).toBe(true);
+    for (const e of flowWithout.errors) expect((await rowOf(e.errorId)).resolved).toBe(false);
   });
 });
 

@@ -1,4 +1,4 @@
-import { sqliteCoreOf } from '../helpers/sqlite.js';
+import { storeRows } from '../helpers/store-sql.js';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { followJob } from '../../src/backend/follow-job.js';
 import { LocalBackend } from '../../src/backend/local-backend.js';
@@ -95,7 +95,7 @@ it('a view acting as someone else closes nothing: the run it started goes on and
 it('a run is audited as the operator\'s, naming its job', async () => {
   backend = await open();
   const started = await backend.runFlow(GATED_FLOW);
-  const audit = sqliteCoreOf(backend.ws).db.prepare(`SELECT actor, action, flow_id, count, detail FROM audit WHERE action = 'run_flow'`).all();
+  const audit = await storeRows(backend.ws, `SELECT actor, action, flow_id, count, detail FROM audit WHERE action = 'run_flow'`);
   expect(audit).toEqual([{ actor: OPERATOR, action: 'run_flow', flow_id: (await backend.resolveFlow(GATED_FLOW)).id, count: 1, detail: JSON.stringify({ job: started._id }) }]);
   await followJob(backend, started._id);
 });

@@ -1,4 +1,3 @@
-import { sqliteCoreOf } from '../helpers/sqlite.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobDetail } from '../../src/backend/contract/index.js';
 import type { LocalBackend } from '../../src/backend/local-backend.js';
@@ -10,6 +9,7 @@ import { validateSalesOrder, type ShopOrder } from '../../src/mocks/systems.js';
 import { DEMO_FLOWS_YAML } from '../../src/workspace/demo.js';
 import { undeclaredKeys, validateAgainst } from '../helpers/spec.js';
 import { runFlowToEnd } from '../helpers/jobs.js';
+import { storeValue } from '../helpers/store-sql.js';
 import { openBackend, tempHome, withTimeout, writeFlowFile } from '../helpers/workspace.js';
 
 // The embedded runtime against the built-in mock systems (real HTTP on 127.0.0.1, a real SQLite
@@ -175,8 +175,8 @@ describe('runtime: failures of the mock systems become classified open errors', 
     // The invalid-email error in depth: its snapshot is the enriched record, its trace is masked.
     const invalidEmail = errors.find((e) => expected.get(e.traceKey!)!.some((p) => p.code === 'invalid_email'))!;
     expect(invalidEmail.classification).toBe('value');
-    const store = sqliteCoreOf(b.ws);
-    const retry = store.getRetryData(decodeId('retryData', invalidEmail.retryDataKey!)!.rowId)!;
+    const store = b.ws.store;
+    const retry = (await store.records.getRetryData(decodeId('retryData', invalidEmail.retryDataKey!)!.rowId))!;
     const snapshot = JSON.parse(retry.data);
     expect(snapshot.id).toBe(invalidEmail.traceKey);
     expect(['gold', 'silver', 'bronze']).toContain(snapshot.customer.tier);
@@ -184,7 +184,7 @@ describe('runtime: failures of the mock systems become classified open errors', 
     expect(retry.pgExportId).toBe(definitionId('export', 'Shop orders'));
     expect(JSON.parse(retry.adaptorResponse!)).toEqual({ statusCode: 422 });
 
-    const trace = store.getTrace(decodeId('trace', invalidEmail.reqAndResKey!)!.rowId)!;
+    const trace = (await store.records.getTrace(decodeId('trace', invalidEmail.reqAndResKey!)!.rowId))!;
     const request = JSON.parse(trace.request);
     const response = JSON.parse(trace.response);
     expect(trace.statusCode).toBe(422);
@@ -314,7 +314,7 @@ describe('runtime: failures of the mock systems become classified open errors', 
     }
     expect(new Set(slow.map((e) => e.traceKey))).toEqual(new Set(down.map((e) => e.traceKey)));
     expect(job.numOpenError).toBe(50);
-    expect(sqliteCoreOf(b.ws).db.prepare('SELECT count(*) FROM retry_data').pluck().get()).toBe(0);
+    expect(Number(await storeValue(b.ws, 'SELECT count(*) FROM retry_data'))).toBe(0);
   });
 
   it('pages a listing with nextPageURL, newest first, without overlap', async () => {
