@@ -19,6 +19,17 @@ const SQLITE_ONLY_FILES = [
   'test/integration/store-meta.test.ts', // SqliteCore's meta table, opened directly
 ];
 
+// Files that never open a workspace store (a client against the spec's mock server) or that test
+// the PostgreSQL adapter against SQLite themselves (run once, in the sqlite project): running them
+// again on postgres proves nothing more and costs CI time.
+const STORE_FREE_FILES = [
+  'test/integration/pg-store.test.ts',
+  'test/integration/pg-listing.test.ts',
+  'test/integration/remote-follow-job.test.ts',
+  'test/integration/remote-spec-server.test.ts',
+  'test/integration/remote-transport.test.ts',
+];
+
 /** Why the PostgreSQL suite cannot run, or undefined when it can. */
 async function postgresUnavailable(url: string | undefined): Promise<string | undefined> {
   if (!url) return `FLOWDECK_TEST_PG_URL is not set ${SERVER_HINT}`;
@@ -54,7 +65,7 @@ export default defineConfig(async () => {
       test: {
         name: 'postgres',
         include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
-        exclude: [...configDefaults.exclude, ...SQLITE_ONLY_FILES],
+        exclude: [...configDefaults.exclude, ...SQLITE_ONLY_FILES, ...STORE_FREE_FILES],
         env: { FLOWDECK_TEST_STORE: 'postgres', FLOWDECK_TEST_PG_URL: pgUrl! },
         // After the root's (the dist/ build): the run's template database.
         globalSetup: ['test/pg-global-setup.ts'],

@@ -224,12 +224,41 @@ function seedCatalogs(store: Store, now: number): Promise<void> {
   });
 }
 
+/** The store's meta key marking a store the demo seeded (a server's database has no home of its own to tell). */
+const DEMO_STORE_KEY = 'demo_store';
+
+/**
+ * A store on a server outlives the home that named it: the demo seeds one only while it is empty or
+ * the demo's own (started over: emptied first), never a team's backlog that a URL happened to name.
+ */
+async function claimStoreForDemo(ws: Workspace): Promise<void> {
+  const { store } = ws;
+  if ((await store.meta.getMeta(DEMO_STORE_KEY)) === '1') {
+    await store.bulk.emptyStore();
+    // Emptied with the flows opening had mirrored: mirror them again.
+    await ws.reloadCatalog();
+  } else if ((await store.catalog.listFlows()).some((f) => !f.file.endsWith(DEMO_FLOW_FILE)) || (await store.jobs.listJobs({ limit: 1 })).length > 0) {
+    // Opening synced the demo's own flow file already: anything else, or any job, is someone's work.
+    throw new ConflictError(
+      `the store ${store.location} already holds a workspace that is not the demo; point FLOWDECK_STORE_URL (or config.json's store) at an empty database for the demo`,
+      'not_a_demo_workspace',
+    );
+  }
+  await store.meta.setMeta(DEMO_STORE_KEY, '1');
+}
+
 /** Writes the demo's flow file and config; returns the opened workspace. */
 export async function seedDemoWorkspace(home: string, env: NodeJS.ProcessEnv): Promise<Workspace> {
   ensureHomeDirectory(home);
   mkdirSync(join(home, 'flows'), { recursive: true });
   writeFileSync(join(home, 'flows', DEMO_FLOW_FILE), DEMO_FLOWS_YAML);
   const ws = await Workspace.open(home, env);
+  try {
+    await claimStoreForDemo(ws);
+  } catch (e) {
+    await ws.close();
+    throw e;
+  }
   ws.config.set('demo', true);
   // Only the demo's own keys: anything else kept under secrets stays as it was.
   ws.config.set('secrets.shopApiKey', `shop_${randomBytes(12).toString('hex')}`);

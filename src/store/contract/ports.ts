@@ -295,8 +295,10 @@ export interface WorkersPort {
   anyAlive(now: number, staleMs: number): Promise<boolean>;
 }
 
-/** Fast loads of synthetic rows (the demo's generator). */
+/** Fast loads of synthetic rows (the demo's generator), and starting a demo store over. */
 export interface BulkPort {
+  /** Deletes every row, keeping the schema (a demo starting over in a store on a server: no file to remove). */
+  emptyStore(): Promise<void>;
   /** Where appended synthetic rows start: the next free ids, the newest error's time, how many errors there are. */
   loadStart(): Promise<{ nextIds: { error: number; retryData: number; trace: number }; lastOccurredAt: number | null; errorCount: number }>;
   /**

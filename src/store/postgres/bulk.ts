@@ -44,11 +44,23 @@ async function copyRows(client: PoolClient, table: SyntheticTable, chunks: unkno
   await pipeline(Readable.from(copyLines(chunks, columns.length)), stream);
 }
 
+/** What emptying a store keeps: the record of its migrations. */
+const KEPT_TABLES = ['schema_migrations'];
+
 export class PgBulk implements BulkPort {
   constructor(
     private readonly session: PgSession,
     private readonly pool: Pool,
   ) {}
+
+  async emptyStore(): Promise<void> {
+    // Every table but the migrations' record; ids start over as in a new store.
+    const rows = await this.session.query<{ name: string }>(
+      `SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() AND tablename <> ALL($1::text[])`,
+      [KEPT_TABLES],
+    );
+    if (rows.length > 0) await this.session.execute(`TRUNCATE ${rows.map((r) => r.name).join(', ')} RESTART IDENTITY`);
+  }
 
   async loadStart(): Promise<{ nextIds: { error: number; retryData: number; trace: number }; lastOccurredAt: number | null; errorCount: number }> {
     const [r] = await this.session.query<{ e: number | null; r: number | null; t: number | null; last: number | null; n: number }>(

@@ -79,6 +79,21 @@ class Inserter {
 export class SqliteBulk {
   constructor(private readonly core: SqliteCore) {}
 
+  emptyStore(): void {
+    const db = this.core.db;
+    const tables = db
+      .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'errors_fts_%'`)
+      .all() as Array<{ name: string; sql: string }>;
+    this.core.transaction(() => {
+      for (const { name, sql } of tables) {
+        // The message index is contentless: it is emptied by its own command, not by DELETE.
+        if (/^CREATE VIRTUAL TABLE/i.test(sql)) db.prepare(`INSERT INTO ${name} (${name}) VALUES ('delete-all')`).run();
+        else db.prepare(`DELETE FROM ${name}`).run();
+      }
+    });
+    this.core.forgetKnownSignatures();
+  }
+
   loadStart(): { nextIds: { error: number; retryData: number; trace: number }; lastOccurredAt: number | null; errorCount: number } {
     const db = this.core.db;
     const nextId = (table: string) => ((db.prepare(`SELECT max(id) FROM ${table}`).pluck().get() as number | null) ?? 0) + 1;

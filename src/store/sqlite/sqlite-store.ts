@@ -57,7 +57,7 @@ const RECORDS = [
 const RECORDS_OF_CORE = ['insertRetryData', 'getRetryData', 'insertTrace', 'getTrace', 'insertLogEntry'] as const;
 const TOKENS = ['insert', 'list', 'byId', 'byHash', 'activeByName', 'activeByLast4', 'activeNamed', 'revoke', 'tryTouch'] as const;
 const WORKERS = ['acquire', 'renew', 'release', 'anyAlive'] as const;
-const BULK = ['loadStart', 'loadSynthetic'] as const;
+const BULK = ['emptyStore', 'loadStart', 'loadSynthetic'] as const;
 
 /** The synchronous implementations behind the ports, one set per connection. */
 interface SyncPorts {
@@ -107,7 +107,7 @@ function portsOver(sync: SyncPorts, gate: TransactionGate | undefined, csvRows: 
     auditLog: asyncPort<AuditPort>(sync.auditLog, gate, ['audit']),
     tokens: asyncPort<TokensPort>(sync.tokens, gate, TOKENS),
     workers: asyncPort<WorkersPort>(sync.workers, gate, WORKERS),
-    bulk: { loadStart: asyncPort<Pick<BulkPort, 'loadStart'>>(sync.bulk, gate, ['loadStart']).loadStart, loadSynthetic: (b, o) => {
+    bulk: { ...asyncPort<Pick<BulkPort, 'loadStart' | 'emptyStore'>>(sync.bulk, gate, ['loadStart', 'emptyStore']), loadSynthetic: (b, o) => {
         // A load is its own transactions (BEGIN … awaited batches … COMMIT, ~50k errors each): nothing else may write in between.
         const load = () => sync.bulk.loadSynthetic(b, o) as unknown as ReturnType<BulkPort['loadSynthetic']>;
         return gate ? gate.exclusive(load) : load();
