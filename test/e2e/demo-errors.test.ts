@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
+import { homeValue } from '../helpers/store-sql.js';
 import { testStore } from '../helpers/store.js';
 
 // `flowdeck demo --errors N` as a user runs it: big enough (50,000) to take the fast path — rows
@@ -69,17 +70,11 @@ describe('flowdeck demo --errors', () => {
     expect(bad.stderr).toMatch(/--sort must be one of count, newest/);
   });
 
-  // SQLite-only: reads flowdeck.db after the reset.
-  it.skipIf(testStore() === 'postgres')('starts the demo workspace over when given again', async () => {
+  it('starts the demo workspace over when given again', async () => {
     const again = await runCli(['demo', '--errors', '1000', '--no-tui'], { FLOWDECK_HOME: tmp.home }, 60_000);
     expect(again.code, again.stderr).toBe(0);
     const summary = await runCli(['errors', 'summary', 'Shop orders to ERP', '--json'], { FLOWDECK_HOME: tmp.home });
     expect(summary.code, summary.stderr).toBe(0);
-    const db = new Database(join(tmp.home, 'flowdeck.db'), { readonly: true });
-    try {
-      expect(db.prepare('SELECT count(*) FROM errors').pluck().get()).toBe(1000);
-    } finally {
-      db.close();
-    }
+    expect(Number(await homeValue(tmp.home, 'SELECT count(*) FROM errors'))).toBe(1000);
   });
 });

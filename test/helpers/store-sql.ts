@@ -1,6 +1,10 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import pg from 'pg';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/contract/store.js';
+import { storeOf } from './workspace.js';
 
 // Tests that check what landed in the store itself (an audit row, a column no port reads) ask it in
 // SQL both engines understand: `?` placeholders, `false`/`true` for flags (SQLite reads them as 0/1).
@@ -36,4 +40,33 @@ export async function storeExec(owner: { store: Store }, sql: string, params: re
     }
     throw e;
   });
+}
+
+/**
+ * The rows of one statement on the store of a CLOSED workspace directory (after a command ran in
+ * it): the PostgreSQL database its config.json names, else its flowdeck.db, opened read-only.
+ */
+export async function homeRows<R = Record<string, unknown>>(home: string, sql: string, params: readonly unknown[] = []): Promise<R[]> {
+  const url = storeOf(home);
+  if (url) {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query(numbered(sql), params as unknown[])).rows as R[];
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new Database(join(home, 'flowdeck.db'), { readonly: true });
+  try {
+    return db.prepare(sql).all(...params) as R[];
+  } finally {
+    db.close();
+  }
+}
+
+/** The first column of the first row, on a closed workspace's store. */
+export async function homeValue<T = unknown>(home: string, sql: string, params: readonly unknown[] = []): Promise<T> {
+  const [row] = await homeRows<Record<string, unknown>>(home, sql, params);
+  return (row ? Object.values(row)[0] : undefined) as T;
 }

@@ -4,7 +4,7 @@ import { decodeId } from '../../src/domain/ids.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { retryToEnd } from '../helpers/jobs.js';
 import { runDemoFlows, tempHome, type TempHome } from '../helpers/workspace.js';
-import { sqliteCoreOf } from '../helpers/sqlite.js';
+import { storeRows } from '../helpers/store-sql.js';
 
 // Who acts belongs to the backend. A LocalBackend acts as the workspace's operator; actingAs(email)
 // gives a backend over the same workspace acting as someone else (a server's per-request user):
@@ -20,8 +20,9 @@ const STEP = 'ERP sales orders';
 let tmp: TempHome;
 let backend: LocalBackend;
 
-const row = (errorId: string) => sqliteCoreOf(backend.ws).getError(decodeId('error', errorId)!.rowId)!;
-const auditOf = (action: string) => sqliteCoreOf(backend.ws).db.prepare('SELECT actor, count FROM audit WHERE action = ? ORDER BY id').all(action) as Array<{ actor: string; count: number }>;
+const row = async (errorId: string) => (await backend.ws.store.errors.getError(decodeId('error', errorId)!.rowId))!;
+const auditOf = async (action: string) =>
+  (await storeRows<{ actor: string; count: unknown }>(backend.ws, 'SELECT actor, count FROM audit WHERE action = ? ORDER BY id', [action])).map((r) => ({ actor: r.actor, count: Number(r.count) }));
 
 async function openErrors(n: number): Promise<string[]> {
   const { errors } = await backend.listErrors(FLOW, STEP, { limit: n });
@@ -49,13 +50,13 @@ describe('actingAs', () => {
   it('an assignment made as A is A\'s: assignedBy and the audit\'s actor', async () => {
     const [id] = await openErrors(1);
     await backend.actingAs(ANA).triage.assign(FLOW, STEP, { errorIds: [id!] }, RAJ);
-    expect(row(id!)).toMatchObject({ assignee: RAJ, assignedBy: ANA });
-    expect(auditOf('assign')).toEqual([{ actor: ANA, count: 1 }]);
+    expect(await row(id!)).toMatchObject({ assignee: RAJ, assignedBy: ANA });
+    expect(await auditOf('assign')).toEqual([{ actor: ANA, count: 1 }]);
     // The operator's own backend still acts as the operator.
     await backend.triage.unassign(FLOW, STEP, { errorIds: [id!] });
     await backend.triage.assign(FLOW, STEP, { errorIds: [id!] }, RAJ);
-    expect(row(id!).assignedBy).toBe(OPERATOR);
-    expect(auditOf('assign').map((a) => a.actor)).toEqual([ANA, OPERATOR]);
+    expect((await row(id!)).assignedBy).toBe(OPERATOR);
+    expect((await auditOf('assign')).map((a) => a.actor)).toEqual([ANA, OPERATOR]);
   });
 
   it('assign to "me" and assignee:me follow the acting user', async () => {
@@ -63,8 +64,8 @@ describe('actingAs', () => {
     const ana = backend.actingAs(ANA);
     await ana.triage.assign(FLOW, STEP, { errorIds: [a!] }, 'me');
     await backend.triage.assign(FLOW, STEP, { errorIds: [b!] }, 'ME');
-    expect(row(a!)).toMatchObject({ assignee: ANA, assignedBy: ANA });
-    expect(row(b!)).toMatchObject({ assignee: OPERATOR, assignedBy: OPERATOR });
+    expect(await row(a!)).toMatchObject({ assignee: ANA, assignedBy: ANA });
+    expect(await row(b!)).toMatchObject({ assignee: OPERATOR, assignedBy: OPERATOR });
     const mine = async (on: LocalBackend) => (await on.listErrors(FLOW, STEP, { query: 'assignee:me' })).errors.map((e) => e.errorId);
     expect(await mine(ana)).toEqual([a]);
     expect(await mine(backend)).toEqual([b]);
@@ -75,8 +76,8 @@ describe('actingAs', () => {
     const [a, b] = await openErrors(2);
     const ana = backend.actingAs(ANA);
     await ana.triage.resolve(FLOW, STEP, { errorIds: [a!] });
-    expect(row(a!)).toMatchObject({ resolved: true, resolvedBy: ANA });
-    expect(auditOf('resolve')).toEqual([{ actor: ANA, count: 1 }]);
+    expect(await row(a!)).toMatchObject({ resolved: true, resolvedBy: ANA });
+    expect(await auditOf('resolve')).toEqual([{ actor: ANA, count: 1 }]);
 
     const job = await retryToEnd(ana, FLOW, STEP, { errorIds: [b!] });
     expect(job).toMatchObject({ type: 'retry', triggeredBy: ANA });
@@ -97,6 +98,6 @@ describe('actingAs', () => {
     // The workspace is still open, for the owner and for the view.
     expect((await backend.listErrors(FLOW, STEP, { limit: 1 })).errors).toHaveLength(1);
     await ana.triage.resolve(FLOW, STEP, { errorIds: [id!] });
-    expect(row(id!).resolvedBy).toBe(ANA);
+    expect((await row(id!)).resolvedBy).toBe(ANA);
   });
 });

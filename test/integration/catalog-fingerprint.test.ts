@@ -5,7 +5,6 @@ import { FlowDefinitionError } from '../../src/domain/errors.js';
 import { DEMO_FLOWS_YAML } from '../../src/workspace/demo.js';
 import { CATALOG_FINGERPRINT_KEY, Workspace } from '../../src/workspace/workspace.js';
 import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
-import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // Opening a workspace parses and validates its flow files only when their fingerprint (names,
 // sizes, inodes, change times) differs from the one stored at the last sync (issue 9 §6: a
@@ -14,12 +13,12 @@ import { sqliteCoreOf } from '../helpers/sqlite.js';
 let temp: TempHome;
 afterEach(() => temp?.cleanup());
 
-const flowNames = (ws: Workspace) => sqliteCoreOf(ws).listFlows().filter((f) => !f.removed).map((f) => f.name).sort();
+const flowNames = async (ws: Workspace) => (await ws.store.catalog.listFlows()).filter((f) => !f.removed).map((f) => f.name).sort();
 
-async function openClose<T>(home: string, fn: (ws: Workspace) => T): Promise<T> {
+async function openClose<T>(home: string, fn: (ws: Workspace) => T | Promise<T>): Promise<T> {
   const ws = await Workspace.open(home, { ...process.env, FLOWDECK_HOME: home });
   try {
-    return fn(ws);
+    return await fn(ws);
   } finally {
     await ws.close();
   }
@@ -29,10 +28,10 @@ describe('the catalog fingerprint', () => {
   it('parses the flow files at the first open and not at the next ones while they are unchanged', async () => {
     temp = tempHome();
     writeFlowFile(temp.home, 'demo.yaml', DEMO_FLOWS_YAML);
-    const first = await openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws), fp: sqliteCoreOf(ws).getMeta(CATALOG_FINGERPRINT_KEY) }));
+    const first = await openClose(temp.home, async (ws) => ({ loaded: ws.catalogLoaded, flows: await flowNames(ws), fp: await ws.store.meta.getMeta(CATALOG_FINGERPRINT_KEY) }));
     expect(first.loaded).toBe(true);
     expect(first.fp).toMatch(/^[0-9a-f]{40}:mask\d+$/);
-    const again = await openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws) }));
+    const again = await openClose(temp.home, async (ws) => ({ loaded: ws.catalogLoaded, flows: await flowNames(ws) }));
     expect(again).toEqual({ loaded: false, flows: first.flows });
     // Asked for, the catalog is still there (parsed then).
     await openClose(temp.home, (ws) => {
@@ -52,7 +51,7 @@ describe('the catalog fingerprint', () => {
     expect(edited.length).toBe(DEMO_FLOWS_YAML.length);
     writeFileSync(file, edited);
     utimesSync(file, atime, mtime);
-    const after = await openClose(temp.home, (ws) => ({ loaded: ws.catalogLoaded, flows: flowNames(ws) }));
+    const after = await openClose(temp.home, async (ws) => ({ loaded: ws.catalogLoaded, flows: await flowNames(ws) }));
     expect(after.loaded).toBe(true);
     expect(after.flows).toContain('Shop orders to ER2');
     expect(after.flows).not.toContain('Shop orders to ERP');

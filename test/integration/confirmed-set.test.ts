@@ -10,7 +10,6 @@ import type { UIActions } from '../../src/tui/context.js';
 import { selectionOf, marksReducer, NO_MARKS } from '../../src/tui/state/marks.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
-import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // A confirmation covers exactly the set it names: errors are added (as automatic retries add them)
 // and some of the counted ones resolved while the question is open, and the action then reaches
@@ -26,17 +25,23 @@ let tmp: TempHome;
 let backend: LocalBackend;
 let step: StepRow;
 
-const store = () => sqliteCoreOf(backend.ws);
+const store = () => backend.ws.store;
 const rowId = (errorId: string) => decodeId('error', errorId)!.rowId;
-const isOpen = (errorId: string) => !store().getError(rowId(errorId))!.resolved;
+const errorRow = async (errorId: string) => (await store().errors.getError(rowId(errorId)))!;
+/** The ids of `errorIds` that are still open, in order. */
+const openOf = async (errorIds: string[]) => {
+  const open: string[] = [];
+  for (const id of errorIds) if (!(await errorRow(id)).resolved) open.push(id);
+  return open;
+};
 
 /** Inserts `n` open 422 errors on the step, each with its own snapshot unless `withRetryData` is false; newest first. */
-function addErrors(n: number, { withRetryData = true } = {}): string[] {
+async function addErrors(n: number, { withRetryData = true } = {}): Promise<string[]> {
   const ids: string[] = [];
-  store().transaction(() => {
+  await store().withTransaction(async (tx) => {
     for (let i = 0; i < n; i++) {
       const at = Date.now();
-      const trace = store().insertTrace({
+      const trace = await tx.records.insertTrace({
         step: step.key,
         time: at,
         stage: 'import',
@@ -45,8 +50,8 @@ function addErrors(n: number, { withRetryData = true } = {}): string[] {
         request: { method: 'POST', url: 'http://127.0.0.1/salesOrders', headers: {} },
         response: { statusCode: 422, body: '{"errors":[]}' },
       });
-      const retryData = withRetryData ? store().insertRetryData({ step: step.key, createdAt: at, stage: 'import', data: { id: `SO-${i}` } }) : undefined;
-      const id = store().insertError({
+      const retryData = withRetryData ? await tx.records.insertRetryData({ step: step.key, createdAt: at, stage: 'import', data: { id: `SO-${i}` } }) : undefined;
+      const id = await tx.errors.insertError({
         step: step.key,
         occurredAt: at,
         source: withRetryData ? 'application' : 'connection',
@@ -64,14 +69,12 @@ function addErrors(n: number, { withRetryData = true } = {}): string[] {
 }
 
 /** Resolves errors behind the operator's back (another operator, an automatic retry). */
-function resolveBehind(errorIds: string[]): void {
-  store().transaction(() => {
-    for (const id of errorIds) store().db.prepare('UPDATE errors SET resolved = 1, resolved_at = ?, resolved_by = ? WHERE id = ?').run(Date.now(), 'auto', rowId(id));
-  });
+async function resolveBehind(errorIds: string[]): Promise<void> {
+  await store().triage.resolve(errorIds.map(rowId), Date.now(), 'auto');
 }
 
 /** A terminal to answer on: `answer` runs when the question is asked, then "y" is typed. */
-function terminalIO(answer: (question: string) => void): { io: CommandIO; out: () => string; err: () => string } {
+function terminalIO(answer: (question: string) => void | Promise<void>): { io: CommandIO; out: () => string; err: () => string } {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const stdin = Object.assign(new PassThrough(), { isTTY: true });
@@ -84,8 +87,7 @@ function terminalIO(answer: (question: string) => void): { io: CommandIO; out: (
     const text = Buffer.concat(errChunks).toString('utf8');
     if (!asked && text.includes(' y/N ')) {
       asked = true;
-      answer(text);
-      stdin.write('y\n');
+      void Promise.resolve(answer(text)).then(() => stdin.write('y\n'));
     }
   });
   return {
@@ -100,7 +102,7 @@ async function runCommand(io: CommandIO, args: string[]): Promise<void> {
 }
 
 /** The TUI's footer and prompts, recorded; `onAsk` runs when a confirmation is asked, before "yes". */
-function tuiContext(onAsk: (message: string) => void): { ctx: ActionContext; messages: string[] } {
+function tuiContext(onAsk: (message: string) => void | Promise<void>): { ctx: ActionContext; messages: string[] } {
   const messages: string[] = [];
   const record = (text: string) => void messages.push(text);
   const ui: UIActions = {
@@ -117,7 +119,7 @@ function tuiContext(onAsk: (message: string) => void): { ctx: ActionContext; mes
     ask: (async (spec: unknown) => {
       const resolved = typeof spec === 'function' ? await (spec as () => Promise<{ message: string }>)() : (spec as { message: string });
       messages.push(`asked: ${resolved.message}`);
-      onAsk(resolved.message);
+      await onAsk(resolved.message);
       return { kind: 'confirm', yes: true };
     }) as UIActions['ask'],
     setChrome: () => {},
@@ -147,93 +149,102 @@ afterEach(async () => {
 
 describe('the CLI acts on the set it counted and confirmed', () => {
   it('errors resolve --all: errors added while asking stay open; those resolved meanwhile are said', async () => {
-    const counted = addErrors(30);
+    const counted = await addErrors(30);
     let added: string[] = [];
-    const t = terminalIO((question) => {
+    const t = terminalIO(async (question) => {
       expect(question).toContain('Resolve 30 errors?');
-      added = addErrors(7);
-      resolveBehind(counted.slice(0, 3));
+      added = await addErrors(7);
+      await resolveBehind(counted.slice(0, 3));
     });
     await runCommand(t.io, ['errors', 'resolve', FLOW, STEP, '--all']);
     expect(t.out()).toContain('Resolved 27 errors. 3 of the 30 were resolved meanwhile and left alone.');
-    expect(counted.filter(isOpen)).toEqual([]);
-    expect(added.filter(isOpen)).toEqual(added);
+    expect(await openOf(counted)).toEqual([]);
+    expect(await openOf(added)).toEqual(added);
   });
 
   it('errors retry: asks with the records that will be retried, and queues exactly those', async () => {
-    const withData = addErrors(4);
-    const without = addErrors(3, { withRetryData: false });
+    const withData = await addErrors(4);
+    const without = await addErrors(3, { withRetryData: false });
     let added: string[] = [];
-    const t = terminalIO((question) => {
+    const t = terminalIO(async (question) => {
       expect(question).toContain('Retry 4 records?');
-      added = addErrors(5);
-      resolveBehind(withData.slice(0, 1));
+      added = await addErrors(5);
+      await resolveBehind(withData.slice(0, 1));
     });
     await runCommand(t.io, ['errors', 'retry', FLOW, STEP, '--all']);
     expect(t.err()).toMatch(/Queued 3 records \(job [0-9a-f]{24}\)\. 1 of the 4 was resolved or queued by another job meanwhile and left alone\./);
     const jobId = /^Queued retry job ([0-9a-f]{24}) \(3 records\)\. Follow it with: flowdeck jobs wait \1\n$/.exec(t.out())![1]!;
     const report = await backend.retries.retryReport(jobId);
     const queuedKeys = report.items.map((i) => i.retryDataKey).sort();
-    const expectedKeys = withData.slice(1).map((id) => store().getError(rowId(id))!.retryData!).map((rd) => encodeId('retryData', rd, store().getRetryData(rd)!.createdAt)).sort();
+    const expectedKeys: string[] = [];
+    for (const id of withData.slice(1)) {
+      const rd = (await errorRow(id)).retryData!;
+      expectedKeys.push(encodeId('retryData', rd, (await store().records.getRetryData(rd))!.createdAt));
+    }
+    expectedKeys.sort();
     expect(queuedKeys).toEqual(expectedKeys);
-    expect(without.every(isOpen)).toBe(true);
-    expect(added.every(isOpen)).toBe(true);
+    expect(await openOf(without)).toEqual(without);
+    expect(await openOf(added)).toEqual(added);
   });
 
   it('retry-data patch --all: patches the snapshots it showed, not those of errors recorded while asking', async () => {
-    const counted = addErrors(4);
+    const counted = await addErrors(4);
     let added: string[] = [];
-    const t = terminalIO((question) => {
+    const t = terminalIO(async (question) => {
       expect(question).toContain('Patch 4 retry-data snapshots of 4 errors?');
-      added = addErrors(3);
+      added = await addErrors(3);
     });
     await runCommand(t.io, ['retry-data', 'patch', FLOW, STEP, '--all', '--set', 'data.checked=true']);
-    const dataOf = (id: string) => JSON.parse(store().getRetryData(store().getError(rowId(id))!.retryData!)!.data) as Record<string, unknown>;
-    expect(counted.map((id) => dataOf(id).checked)).toEqual([true, true, true, true]);
-    expect(added.map((id) => dataOf(id).checked)).toEqual([undefined, undefined, undefined]);
+    const checkedOf = async (ids: string[]) => {
+      const checked: unknown[] = [];
+      for (const id of ids) checked.push((JSON.parse((await store().records.getRetryData((await errorRow(id)).retryData!))!.data) as Record<string, unknown>).checked);
+      return checked;
+    };
+    expect(await checkedOf(counted)).toEqual([true, true, true, true]);
+    expect(await checkedOf(added)).toEqual([undefined, undefined, undefined]);
   });
 
   it('errors retry of an errorId without retry data queues nothing and fails (exit 1) in words', async () => {
-    const [id] = addErrors(1, { withRetryData: false });
+    const [id] = await addErrors(1, { withRetryData: false });
     const t = terminalIO(() => {});
     const failure = await runCommand(t.io, ['errors', 'retry', FLOW, STEP, id!]).then(() => undefined, (e: unknown) => e as Error & { exitCode?: number });
     expect(failure?.message).toBe(`error ${id} has no retry data (a connection failure has no record to re-feed; run the flow again to recover it): nothing was queued`);
     expect(failure?.exitCode).toBe(1);
-    expect(store().listJobs({ type: 'retry', limit: 10 })).toEqual([]);
+    expect(await store().jobs.listJobs({ type: 'retry', limit: 10 })).toEqual([]);
   });
 });
 
 describe('the TUI mark-all acts on the set it counted and confirmed', () => {
   it('resolve: errors added after marking and while asking are not resolved', async () => {
-    const counted = addErrors(20);
+    const counted = await addErrors(20);
     const marks = marksReducer(NO_MARKS, { type: 'mark-all', query: '', upTo: counted[0]! });
-    const early = addErrors(4); // recorded after marking, before the key that resolves
+    const early = await addErrors(4); // recorded after marking, before the key that resolves
     let late: string[] = [];
-    const { ctx, messages } = tuiContext(() => {
-      late = addErrors(6);
-      resolveBehind(counted.slice(0, 2));
+    const { ctx, messages } = tuiContext(async () => {
+      late = await addErrors(6);
+      await resolveBehind(counted.slice(0, 2));
     });
     const done = await resolveErrors(ctx, { flowId: FLOW, stepId: STEP, stepName: STEP, selection: selectionOf(marks, undefined)!, tab: 'open' });
     expect(messages).toContain('asked: Resolve 20 errors?');
     expect(messages).toContain('Resolved 18 errors. 2 of the 20 were resolved meanwhile and left alone.');
     expect(done?.length).toBe(18);
-    expect(counted.filter(isOpen)).toEqual([]);
-    expect([...early, ...late].every(isOpen)).toBe(true);
+    expect(await openOf(counted)).toEqual([]);
+    expect(await openOf([...early, ...late])).toEqual([...early, ...late]);
   });
 
   it('retry: counts records with retry data, and retries only those of the confirmed set', async () => {
-    const withData = addErrors(5);
-    addErrors(2, { withRetryData: false });
+    const withData = await addErrors(5);
+    await addErrors(2, { withRetryData: false });
     const marks = marksReducer(NO_MARKS, { type: 'mark-all', query: '' });
     let late: string[] = [];
-    const { ctx, messages } = tuiContext(() => {
-      late = addErrors(3);
+    const { ctx, messages } = tuiContext(async () => {
+      late = await addErrors(3);
     });
     const job = await retryErrors(ctx, { flowId: FLOW, stepId: STEP, stepName: STEP, selection: selectionOf(marks, undefined)!, tab: 'open' }, false, 0);
     expect(messages.find((m) => m.startsWith('asked:'))).toBe('asked: Retry 5 records?');
     const report = await backend.retries.retryReport(job!._id);
-    const lateKeys = new Set(late.map((id) => store().getError(rowId(id))!.retryData));
+    const lateKeys = new Set(await Promise.all(late.map(async (id) => (await errorRow(id)).retryData)));
     expect(report.items.some((i) => lateKeys.has(decodeId('retryData', i.retryDataKey)!.rowId))).toBe(false);
-    expect(withData.every(isOpen)).toBe(true);
+    expect(await openOf(withData)).toEqual(withData);
   });
 });

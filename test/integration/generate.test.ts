@@ -9,7 +9,8 @@ import { generateErrors, generateStepErrors } from '../../src/workspace/generate
 import { LocalBackend as Local } from '../../src/backend/local-backend.js';
 import { Workspace } from '../../src/workspace/workspace.js';
 import { tempHome, writeFlowFile, type TempHome } from '../helpers/workspace.js';
-import { sqliteCoreOf } from '../helpers/sqlite.js';
+import { storeRows, storeValue } from '../helpers/store-sql.js';
+import { testStore } from '../helpers/store.js';
 
 // The generated workspace must look exactly like one the recorder filled: every invariant the
 // store keeps for a recorded error holds for a generated one, and the classification of each
@@ -36,57 +37,65 @@ afterAll(async () => {
   tmp?.cleanup();
 });
 
-const db = () => sqliteCoreOf(backend.ws).db;
-const one = (sql: string, ...params: unknown[]) => db().prepare(sql).pluck().get(...params) as number;
+/** One number from the store (PostgreSQL's bigint counts and sums arrive as strings). */
+const one = async (sql: string, ...params: unknown[]) => Number(await storeValue(backend.ws, sql, params));
+const column = async (sql: string) => (await storeRows(backend.ws, sql)).map((r) => Object.values(r)[0]);
 
 describe('generateErrors', () => {
-  it('writes open errors whose ids ascend with their time, over the last 30 days', () => {
-    expect(one('SELECT count(*) FROM errors WHERE resolved = 0')).toBe(N + 500);
-    expect(one('SELECT count(*) FROM (SELECT occurred_at, lag(occurred_at) OVER (ORDER BY id) AS prev FROM errors) WHERE occurred_at < prev')).toBe(0);
-    const oldest = one('SELECT min(occurred_at) FROM errors');
+  it('writes open errors whose ids ascend with their time, over the last 30 days', async () => {
+    expect(await one('SELECT count(*) FROM errors WHERE resolved = false')).toBe(N + 500);
+    expect(await one('SELECT count(*) FROM (SELECT occurred_at, lag(occurred_at) OVER (ORDER BY id) AS prev FROM errors) AS w WHERE occurred_at < prev')).toBe(0);
+    const oldest = await one('SELECT min(occurred_at) FROM errors');
     expect(Date.now() - oldest).toBeLessThanOrEqual(30 * 24 * 3600 * 1000 + 60_000);
     expect(Date.now() - oldest).toBeGreaterThan(25 * 24 * 3600 * 1000);
   });
 
-  it('keeps errors_fts and error_tags in sync with the errors, as insertError does', () => {
-    expect(one('SELECT count(*) FROM errors_fts')).toBe(N + 500);
-    // Each FTS row carries its step's token, as insertError writes it (searches are per step).
-    for (const step of db().prepare('SELECT DISTINCT step FROM errors').pluck().all() as number[]) {
-      expect(one(`SELECT count(*) FROM errors_fts WHERE errors_fts MATCH ?`, `step : "${ftsStepToken(step)}"`)).toBe(one('SELECT count(*) FROM errors WHERE step = ?', step));
+  it('keeps errors_fts and error_tags in sync with the errors, as insertError does', async () => {
+    if (testStore() === 'sqlite') {
+      // SQLite's FTS5 index (PostgreSQL searches the errors table itself)
+      expect(await one('SELECT count(*) FROM errors_fts')).toBe(N + 500);
+      // Each FTS row carries its step's token, as insertError writes it (searches are per step).
+      for (const step of (await column('SELECT DISTINCT step FROM errors')) as number[]) {
+        expect(await one(`SELECT count(*) FROM errors_fts WHERE errors_fts MATCH ?`, `step : "${ftsStepToken(step)}"`)).toBe(await one('SELECT count(*) FROM errors WHERE step = ?', step));
+      }
     }
-    expect(one('SELECT count(*) FROM error_tags')).toBe(one('SELECT sum(json_array_length(tags)) FROM errors WHERE tags IS NOT NULL'));
-    expect(one('SELECT count(*) FROM error_tags t JOIN errors e ON e.id = t.error WHERE t.step <> e.step OR t.resolved <> e.resolved')).toBe(0);
-    const tagged = one('SELECT count(*) FROM errors WHERE tags IS NOT NULL') / (N + 500);
-    const assigned = one('SELECT count(*) FROM errors WHERE assignee IS NOT NULL AND assigned_by IS NOT NULL AND assignee_user IS NOT NULL') / (N + 500);
+    const arrayLength = testStore() === 'postgres' ? 'jsonb_array_length' : 'json_array_length';
+    expect(await one('SELECT count(*) FROM error_tags')).toBe(await one(`SELECT sum(${arrayLength}(tags)) FROM errors WHERE tags IS NOT NULL`));
+    expect(await one('SELECT count(*) FROM error_tags t JOIN errors e ON e.id = t.error WHERE t.step <> e.step OR t.resolved <> e.resolved')).toBe(0);
+    const tagged = await one('SELECT count(*) FROM errors WHERE tags IS NOT NULL') / (N + 500);
+    const assigned = await one('SELECT count(*) FROM errors WHERE assignee IS NOT NULL AND assigned_by IS NOT NULL AND assignee_user IS NOT NULL') / (N + 500);
     expect(tagged).toBeGreaterThan(0.15);
     expect(tagged).toBeLessThan(0.25);
     expect(assigned).toBeGreaterThan(0.25);
     expect(assigned).toBeLessThan(0.35);
   });
 
-  it('spreads over the demo steps with the variety of real failures', () => {
-    const steps = db().prepare('SELECT DISTINCT step FROM errors').pluck().all();
+  it('spreads over the demo steps with the variety of real failures', async () => {
+    const steps = await column('SELECT DISTINCT step FROM errors');
     expect(steps.length).toBe(8);
-    const codes = new Set(db().prepare('SELECT DISTINCT code FROM errors').pluck().all());
+    const codes = new Set(await column('SELECT DISTINCT code FROM errors'));
     for (const code of ['422', '429', '503', '409', '404', 'ECONNREFUSED', 'ETIMEDOUT', 'missing_required_field']) expect(codes).toContain(code);
-    expect(one('SELECT count(DISTINCT message) FROM errors')).toBeGreaterThan(N / 10);
-    expect(one('SELECT count(DISTINCT job) FROM errors')).toBeGreaterThan(30);
+    expect(await one('SELECT count(DISTINCT message) FROM errors')).toBeGreaterThan(N / 10);
+    expect(await one('SELECT count(DISTINCT job) FROM errors')).toBeGreaterThan(30);
   });
 
-  it('gives every non-connection error a snapshot and retryAt to the automatically retried', () => {
-    expect(one(`SELECT count(*) FROM errors WHERE classification = 'connection' AND retry_data IS NOT NULL`)).toBe(0);
-    expect(one(`SELECT count(*) FROM errors WHERE classification <> 'connection' AND retry_data IS NULL`)).toBe(0);
-    expect(one(`SELECT count(*) FROM errors WHERE classification IN ('intermittent', 'rate_limit') AND retry_at IS NULL`)).toBe(0);
-    expect(one(`SELECT count(*) FROM errors WHERE classification NOT IN ('intermittent', 'rate_limit') AND retry_at IS NOT NULL`)).toBe(0);
-    expect(one('SELECT count(*) FROM errors e JOIN retry_data r ON r.id = e.retry_data WHERE r.step <> e.step OR r.created_at <> e.occurred_at')).toBe(0);
-    expect(one(`SELECT count(*) FROM errors WHERE source <> 'mapping' AND trace IS NULL`)).toBe(0);
+  it('gives every non-connection error a snapshot and retryAt to the automatically retried', async () => {
+    expect(await one(`SELECT count(*) FROM errors WHERE classification = 'connection' AND retry_data IS NOT NULL`)).toBe(0);
+    expect(await one(`SELECT count(*) FROM errors WHERE classification <> 'connection' AND retry_data IS NULL`)).toBe(0);
+    expect(await one(`SELECT count(*) FROM errors WHERE classification IN ('intermittent', 'rate_limit') AND retry_at IS NULL`)).toBe(0);
+    expect(await one(`SELECT count(*) FROM errors WHERE classification NOT IN ('intermittent', 'rate_limit') AND retry_at IS NOT NULL`)).toBe(0);
+    expect(await one('SELECT count(*) FROM errors e JOIN retry_data r ON r.id = e.retry_data WHERE r.step <> e.step OR r.created_at <> e.occurred_at')).toBe(0);
+    expect(await one(`SELECT count(*) FROM errors WHERE source <> 'mapping' AND trace IS NULL`)).toBe(0);
   });
 
-  it('stores the seconds of each retryDataKey and reqAndResKey on the error, as insertError does', () => {
-    const rows = db()
-      .prepare(`SELECT e.trace, e.trace_sec, t.time, e.retry_data, e.retry_data_sec, r.created_at FROM errors e
-        LEFT JOIN traces t ON t.id = e.trace LEFT JOIN retry_data r ON r.id = e.retry_data`)
-      .all() as Array<{ trace: number | null; trace_sec: number | null; time: number | null; retry_data: number | null; retry_data_sec: number | null; created_at: number | null }>;
+  it('stores the seconds of each retryDataKey and reqAndResKey on the error, as insertError does', async () => {
+    const rows = (
+      await storeRows(
+        backend.ws,
+        `SELECT e.trace, e.trace_sec, t.time, e.retry_data, e.retry_data_sec, r.created_at FROM errors e
+        LEFT JOIN traces t ON t.id = e.trace LEFT JOIN retry_data r ON r.id = e.retry_data`,
+      )
+    ).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : Number(v)])) as { trace: number | null; trace_sec: number | null; time: number | null; retry_data: number | null; retry_data_sec: number | null; created_at: number | null });
     expect(rows).toHaveLength(N + 500);
     for (const r of rows) {
       expect(r.trace_sec).toBe(r.trace === null ? null : idSeconds(r.time!));
@@ -94,11 +103,12 @@ describe('generateErrors', () => {
     }
   });
 
-  it('classifies each failure as the classifier does from its stored response', () => {
-    const rows = db()
-      .prepare(`SELECT e.code, e.classification, e.source, e.message, t.status_code AS status, t.response FROM errors e JOIN traces t ON t.id = e.trace
-        WHERE t.status_code IS NOT NULL AND e.code <> 'parse_error'`)
-      .all() as Array<{ code: string; classification: string; source: string; message: string; status: number; response: string }>;
+  it('classifies each failure as the classifier does from its stored response', async () => {
+    const rows = await storeRows<{ code: string; classification: string; source: string; message: string; status: number; response: string }>(
+      backend.ws,
+      `SELECT e.code, e.classification, e.source, e.message, t.status_code AS status, t.response FROM errors e JOIN traces t ON t.id = e.trace
+        WHERE t.status_code IS NOT NULL AND e.code <> 'parse_error'`,
+    );
     expect(rows.length).toBeGreaterThan(N / 3);
     for (const r of rows) {
       const response = JSON.parse(r.response) as { body: string; headers: Record<string, string> };
@@ -112,9 +122,9 @@ describe('generateErrors', () => {
     }
   });
 
-  it('stores traces with secrets masked', () => {
-    expect(one(`SELECT count(*) FROM traces WHERE request LIKE '%"authorization":"********"%'`)).toBeGreaterThan(0);
-    expect(one(`SELECT count(*) FROM traces WHERE request LIKE '%"authorization":"Bearer%'`)).toBe(0);
+  it('stores traces with secrets masked', async () => {
+    expect(await one(`SELECT count(*) FROM traces WHERE request LIKE '%"authorization":"********"%'`)).toBeGreaterThan(0);
+    expect(await one(`SELECT count(*) FROM traces WHERE request LIKE '%"authorization":"Bearer%'`)).toBe(0);
   });
 
   it('is listed, filtered and searched through the backend', async () => {
@@ -139,10 +149,9 @@ describe('generateStepErrors', () => {
       const ws = await Workspace.open(other.home, { ...process.env });
       try {
         await generateStepErrors(ws, 'Shop orders to ERP', 'ERP sales orders', 1000);
-        const db2 = sqliteCoreOf(ws).db;
-        expect(db2.prepare('SELECT count(*) FROM errors WHERE retry_data IS NOT NULL').pluck().get()).toBe(1000);
-        expect(db2.prepare('SELECT count(DISTINCT step) FROM errors').pluck().get()).toBe(1);
-        const data = JSON.parse(db2.prepare('SELECT data FROM retry_data LIMIT 1').pluck().get() as string) as { id: string; customer: { tier: string } };
+        expect(Number(await storeValue(ws, 'SELECT count(*) FROM errors WHERE retry_data IS NOT NULL'))).toBe(1000);
+        expect(Number(await storeValue(ws, 'SELECT count(DISTINCT step) FROM errors'))).toBe(1);
+        const data = JSON.parse(await storeValue<string>(ws, 'SELECT data FROM retry_data LIMIT 1')) as { id: string; customer: { tier: string } };
         expect(data.id).toMatch(/^SO-\d+$/);
         expect(data.customer.tier).toBeTruthy();
       } finally {

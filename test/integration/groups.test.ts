@@ -9,7 +9,7 @@ import { SqliteCore } from '../../src/store/sqlite/core.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { generateErrors } from '../../src/workspace/generate.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
-import { sqliteCoreOf } from '../helpers/sqlite.js';
+import { storeExec } from '../helpers/store-sql.js';
 import { testStore } from '../helpers/store.js';
 
 // Error groups over a generated demo workspace (the generator signs what it writes as the recorder
@@ -101,13 +101,12 @@ describe('errors groups', () => {
     expect(before.groups.filter((g) => g.new)).toEqual([]);
     expect((await backend.errorGroups(ERP_FLOW, ERP_STEP, { query: 'since:60d' })).groups.every((g) => g.new)).toBe(true);
 
-    const store = sqliteCoreOf(backend.ws);
     const step = await backend.resolveStep(await backend.resolveFlow(ERP_FLOW), ERP_STEP);
     const now = Date.now();
-    store.transaction(() => {
-      store.insertJob({ type: 'flow', status: 'completed', flowId: step.flowId, createdAt: now });
+    await backend.ws.store.withTransaction(async (tx) => {
+      await tx.jobs.insertJob({ type: 'flow', status: 'completed', flowId: step.flowId, createdAt: now });
       for (const n of [1, 2]) {
-        store.insertError({
+        await tx.errors.insertError({
           step: step.key,
           occurredAt: now + n,
           source: 'application',
@@ -176,11 +175,10 @@ describe('signature rows', () => {
     }
   });
 
-  // SQLite-only: deletes a signature row with raw SQLite SQL.
-  it.skipIf(testStore() === 'postgres')('a group whose signature row is missing is still listed, described from its errors', async () => {
+  it('a group whose signature row is missing is still listed, described from its errors', async () => {
     const before = (await backend.errorGroups(ERP_FLOW, ERP_STEP)).groups;
     const g = before[0]!;
-    sqliteCoreOf(backend.ws).db.prepare('DELETE FROM error_sigs WHERE id = ?').run(parseSignature(g.sig));
+    await storeExec(backend.ws, 'DELETE FROM error_sigs WHERE id = ?', [parseSignature(g.sig)]);
     const after = (await backend.errorGroups(ERP_FLOW, ERP_STEP)).groups.find((x) => x.sig === g.sig)!;
     expect({ ...after, firstRecordedAt: g.firstRecordedAt }).toEqual(g);
   });

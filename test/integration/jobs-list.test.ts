@@ -7,7 +7,6 @@ import type { Job } from '../../src/domain/api.js';
 import { encodeId } from '../../src/domain/ids.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { tempHome, type TempHome } from '../helpers/workspace.js';
-import { sqliteCoreOf } from '../helpers/sqlite.js';
 
 // `jobs list` over a workspace with more jobs than a page (a busy day of automatic retries and the
 // operator's own big job among them): filters by type, status, flow and who started them, --mine,
@@ -41,16 +40,15 @@ const parse = (text: string) => JSON.parse(text) as Job[];
 beforeEach(async () => {
   tmp = tempHome();
   backend = new LocalBackend(await seedDemoWorkspace(tmp.home, { ...process.env, FLOWDECK_USER: OPERATOR, FLOWDECK_WORKER: 'off' }));
-  const store = sqliteCoreOf(backend.ws);
   const flow = await backend.resolveFlow(FLOW);
   const step = await backend.resolveStep(flow, 'ERP sales orders');
   const t0 = Date.now() - 3_600_000;
-  store.transaction(() => {
-    const own = store.insertJob({ type: 'retry', status: 'running', flowId: flow.id, step: step.key, createdAt: t0, triggeredBy: OPERATOR });
+  await backend.ws.store.withTransaction(async (tx) => {
+    const own = await tx.jobs.insertJob({ type: 'retry', status: 'running', flowId: flow.id, step: step.key, createdAt: t0, triggeredBy: OPERATOR });
     mine = encodeId('job', own, t0);
     for (let i = 1; i <= 150; i++) {
-      const id = store.insertJob({ type: 'retry', status: i % 50 === 0 ? 'failed' : i > 140 ? 'queued' : 'completed', flowId: flow.id, step: step.key, createdAt: t0 + i * 1000, triggeredBy: 'auto' });
-      if (i % 50 === 0) store.updateJob(id, { note: 'the step is no longer a page processor of the flow', endedAt: t0 + i * 1000 }, t0 + i * 1000);
+      const id = await tx.jobs.insertJob({ type: 'retry', status: i % 50 === 0 ? 'failed' : i > 140 ? 'queued' : 'completed', flowId: flow.id, step: step.key, createdAt: t0 + i * 1000, triggeredBy: 'auto' });
+      if (i % 50 === 0) await tx.jobs.updateJob(id, { note: 'the step is no longer a page processor of the flow', endedAt: t0 + i * 1000 }, t0 + i * 1000);
     }
   });
 });

@@ -68,8 +68,7 @@ it('a bad cursor or order is one clear error', async () => {
   await expect(backend.listErrors(FLOW, STEP, { order: 'sideways' as 'asc' })).rejects.toThrow(/order must be asc or desc/);
 });
 
-// SQLite-only: a second SQLite connection holds the write lock.
-it.skipIf(testStore() === 'postgres')('countErrors counts what a listing walks, open or resolved, while a writer holds the store', async () => {
+it('countErrors counts what a listing walks, open or resolved, while a writer holds the store', async () => {
   const all = await walk('desc');
   const transient = await walk('desc', 'class:intermittent');
   expect(await backend.countErrors(FLOW, STEP)).toBe(all.length);
@@ -79,6 +78,8 @@ it.skipIf(testStore() === 'postgres')('countErrors counts what a listing walks, 
   expect(await backend.countErrors(FLOW, STEP, { resolved: true })).toBe(2);
   expect(await backend.countErrors(FLOW, STEP, { query: 'class:intermittent' })).toBe(transient.length - 2);
   // A count is a read: another connection's open write transaction does not hold it up (WAL).
+  // SQLite only: its write lock is a file lock; PostgreSQL's readers never wait for writers.
+  if (testStore() === 'postgres') return;
   const Database = (await import('better-sqlite3')).default;
   const writer = new Database(join(tmp.home, 'flowdeck.db'));
   writer.exec('BEGIN IMMEDIATE');

@@ -9,7 +9,7 @@ import type { FlowRow, JobRow, StepRow } from '../../src/store/contract/rows.js'
 import { DEMO_FLOWS_YAML } from '../../src/workspace/demo.js';
 import { undeclaredKeys, validateAgainst } from '../helpers/spec.js';
 import { openBackend, tempHome, writeFlowFile } from '../helpers/workspace.js';
-import { sqliteCoreOf } from '../helpers/sqlite.js';
+import { storeRows } from '../helpers/store-sql.js';
 
 // Retry data, request traces, execution logs, trace-key job search, flow enable/disable and the CSV
 // export, over a real SQLite workspace with the demo's flows and rows written the way the recorder
@@ -61,15 +61,15 @@ async function seed(): Promise<Fixture> {
   cleanups.push(t.cleanup);
   writeFlowFile(t.home, 'flows.yaml', DEMO_FLOWS_YAML);
   const b = await openBackend(t.home, { ...process.env, FLOWDECK_USER: 'ops@acme.example' });
-  const store = sqliteCoreOf(b.ws);
+  const store = b.ws.store;
   const flow = await b.resolveFlow(ERP_FLOW);
   const otherFlow = await b.resolveFlow('Orders to warehouse');
-  const [shop, lookup, erp] = store.steps(flow.id) as [StepRow, StepRow, StepRow];
-  const out = store.transaction(() => {
-    store.insertTag(TAG_CODE, 'Investigating', T0);
-    const user = store.upsertUser('ana@acme.example', 'Ana Lima', false, T0 - DAY);
-    const jobRow = store.insertJob({ type: 'flow', status: 'completed', flowId: flow.id, createdAt: T0 - 5000, logMode: 'full' });
-    const child = store.insertJob({ type: 'import', status: 'completed', flowId: flow.id, step: erp.key, parentId: jobRow, createdAt: T0 - 5000 });
+  const [shop, lookup, erp] = (await store.catalog.steps(flow.id)) as [StepRow, StepRow, StepRow];
+  const out = await store.withTransaction(async (tx) => {
+    await tx.triage.createTag(TAG_CODE, 'Investigating', T0);
+    const user = await tx.triage.upsertUser('ana@acme.example', 'Ana Lima', false, T0 - DAY);
+    const jobRow = await tx.jobs.insertJob({ type: 'flow', status: 'completed', flowId: flow.id, createdAt: T0 - 5000, logMode: 'full' });
+    const child = await tx.jobs.insertJob({ type: 'import', status: 'completed', flowId: flow.id, step: erp.key, parentId: jobRow, createdAt: T0 - 5000 });
     const errors: Fixture['errors'] = [];
     for (let i = 0; i < N; i++) {
       const at = T0 + i * 1000 + (i % 7);
@@ -80,7 +80,7 @@ async function seed(): Promise<Fixture> {
         customer: { name: `Customer ${i}`, email: i % 2 ? `c${i}@@example` : `c${i}@example.com`, ...(i % 5 === 0 ? { fax: '555' } : {}) },
         items: [{ sku: 'SKU-1', quantity: i + 1 }],
       };
-      const retryData = store.insertRetryData({
+      const retryData = await tx.records.insertRetryData({
         step: erp.key,
         createdAt: at - 400,
         stage: 'page_processor_import',
@@ -89,7 +89,7 @@ async function seed(): Promise<Fixture> {
         data,
         adaptorResponse: { statusCode: status },
       });
-      const trace = store.insertTrace({
+      const trace = await tx.records.insertTrace({
         step: erp.key,
         time: at - 300,
         stage: 'import',
@@ -98,7 +98,7 @@ async function seed(): Promise<Fixture> {
         request: { method: i % 5 === 0 ? 'PUT' : 'POST', url: 'http://127.0.0.1:9/salesOrders', headers: { authorization: '********', 'content-type': 'application/json' }, body: JSON.stringify(data) },
         response: { statusCode: status, headers: { 'content-type': 'application/json' }, body: '{"errors":[{"code":"invalid"}]}', receivedAt: at - 290 },
       });
-      const row = store.insertError({
+      const row = await tx.errors.insertError({
         step: erp.key,
         occurredAt: at,
         source: 'application',
@@ -127,7 +127,7 @@ async function seed(): Promise<Fixture> {
     }
     // A second open error on the same snapshot (a retry that failed again keeps the retryDataKey).
     const again = errors[1]!;
-    store.insertError({
+    await tx.errors.insertError({
       step: erp.key,
       occurredAt: T0 + N * 1000,
       source: 'application',
@@ -140,7 +140,7 @@ async function seed(): Promise<Fixture> {
       retryData: again.retryData,
     });
     const connAt = T0 + (N + 1) * 1000;
-    const conn = store.insertError({
+    const conn = await tx.errors.insertError({
       step: erp.key,
       occurredAt: connAt,
       source: 'connection',
@@ -150,14 +150,14 @@ async function seed(): Promise<Fixture> {
       classification: 'connection',
       classifiedBy: 'rule',
     });
-    const lookupData = store.insertRetryData({ step: lookup.key, createdAt: T0, stage: 'page_processor_lookup', pgExportId: shop.stepId, data: { id: 'SO-1' } });
-    store.insertError({ step: lookup.key, occurredAt: T0, source: 'application', code: '503', message: 'CRM down', classification: 'intermittent', classifiedBy: 'rule', retryData: lookupData, job: jobRow });
+    const lookupData = await tx.records.insertRetryData({ step: lookup.key, createdAt: T0, stage: 'page_processor_lookup', pgExportId: shop.stepId, data: { id: 'SO-1' } });
+    await tx.errors.insertError({ step: lookup.key, occurredAt: T0, source: 'application', code: '503', message: 'CRM down', classification: 'intermittent', classifiedBy: 'rule', retryData: lookupData, job: jobRow });
 
     // Execution logs: records r0..r5 of page p1 through shop → lookup → ERP.
     const groupId = `${encodeId('job', jobRow, T0 - 5000)}-p1`;
     let started = T0;
-    const entry = (step: StepRow, recordId: string, traceKey: string | null, status: 'success' | 'error' | 'ignored', extra: { parent?: string; data?: Array<{ stage: string; data: unknown }> } = {}) =>
-      store.insertLogEntry({
+    const entry = async (step: StepRow, recordId: string, traceKey: string | null, status: 'success' | 'error' | 'ignored', extra: { parent?: string; data?: Array<{ stage: string; data: unknown }> } = {}) =>
+      tx.records.insertLogEntry({
         job: jobRow,
         step: step.key,
         recordId,
@@ -174,10 +174,10 @@ async function seed(): Promise<Fixture> {
     for (let r = 0; r < 6; r++) {
       const rec = `${groupId}-r${r}`;
       const traceKey = `SO-${1000 + r}`;
-      entry(shop, rec, traceKey, 'success');
-      entry(lookup, `${rec}-s1`, traceKey, r === 5 ? 'ignored' : 'success');
+      await entry(shop, rec, traceKey, 'success');
+      await entry(lookup, `${rec}-s1`, traceKey, r === 5 ? 'ignored' : 'success');
       if (r < 5) {
-        entry(erp, `${rec}-s2`, traceKey, r % 2 ? 'error' : 'success', {
+        await entry(erp, `${rec}-s2`, traceKey, r % 2 ? 'error' : 'success', {
           data: [
             { stage: 'mapping', data: { input: { id: traceKey }, output: { orderNumber: traceKey } } },
             { stage: 'apiCall', data: { request: { method: 'POST', url: 'http://127.0.0.1:9/salesOrders' }, response: { statusCode: r % 2 ? 422 : 201 } } },
@@ -186,25 +186,25 @@ async function seed(): Promise<Fixture> {
       }
     }
     // Two records sharing one traceKey at the lookup step (a fan-out): duplicateTraceKey.
-    entry(shop, `${groupId}-d0`, 'DUP-1', 'success');
-    entry(lookup, `${groupId}-d0-s1`, 'DUP-1', 'success');
-    entry(lookup, `${groupId}-d1-s1`, 'DUP-1', 'error');
+    await entry(shop, `${groupId}-d0`, 'DUP-1', 'success');
+    await entry(lookup, `${groupId}-d0-s1`, 'DUP-1', 'success');
+    await entry(lookup, `${groupId}-d1-s1`, 'DUP-1', 'error');
     // Children of the ERP entry of r0.
-    entry(erp, `${groupId}-r0-s2-c0`, 'SO-1000', 'success', { parent: `${groupId}-r0-s2` });
-    entry(erp, `${groupId}-r0-s2-c1`, 'SO-1000', 'error', { parent: `${groupId}-r0-s2` });
-    entry(erp, `${groupId}-r0-s2-c2`, 'SO-1000', 'ignored', { parent: `${groupId}-r0-s2` });
+    await entry(erp, `${groupId}-r0-s2-c0`, 'SO-1000', 'success', { parent: `${groupId}-r0-s2` });
+    await entry(erp, `${groupId}-r0-s2-c1`, 'SO-1000', 'error', { parent: `${groupId}-r0-s2` });
+    await entry(erp, `${groupId}-r0-s2-c2`, 'SO-1000', 'ignored', { parent: `${groupId}-r0-s2` });
     // The same recordId at two steps, for findLogEntry's ambiguity.
-    entry(shop, `${groupId}-same`, null, 'success');
-    entry(lookup, `${groupId}-same`, null, 'success');
+    await entry(shop, `${groupId}-same`, null, 'success');
+    await entry(lookup, `${groupId}-same`, null, 'success');
 
     // Another flow's job with a matching trace key must not show up in the ERP flow's search.
-    const otherJob = store.insertJob({ type: 'flow', status: 'completed', flowId: otherFlow.id, createdAt: T0 });
-    const [, warehouse] = store.steps(otherFlow.id) as [StepRow, StepRow];
-    store.insertError({ step: warehouse.key, occurredAt: T0, source: 'connection', code: 'ETIMEDOUT', message: 'timeout', traceKey: 'SO-1000', job: otherJob, classification: 'connection', classifiedBy: 'rule' });
+    const otherJob = await tx.jobs.insertJob({ type: 'flow', status: 'completed', flowId: otherFlow.id, createdAt: T0 });
+    const [, warehouse] = (await tx.catalog.steps(otherFlow.id)) as [StepRow, StepRow];
+    await tx.errors.insertError({ step: warehouse.key, occurredAt: T0, source: 'connection', code: 'ETIMEDOUT', message: 'timeout', traceKey: 'SO-1000', job: otherJob, classification: 'connection', classifiedBy: 'rule' });
 
     return { errors, jobRow, child, conn, connAt, lookupKey: encodeId('retryData', lookupData, T0), groupId };
   });
-  const job = store.getJob(out.jobRow)!;
+  const job = (await store.jobs.getJob(out.jobRow))!;
   fixture = {
     b,
     flow,
@@ -233,19 +233,20 @@ async function failure<T extends FlowdeckError>(promise: Promise<unknown>, type:
 }
 
 /** Everything the store holds that the operations under test could change. */
-function snapshotOf(f: Fixture): string {
-  const db = sqliteCoreOf(f.b.ws).db;
+async function snapshotOf(f: Fixture): Promise<string> {
+  const all = (sql: string) => storeRows(f.b.ws, sql);
   return JSON.stringify([
-    db.prepare('SELECT * FROM retry_data ORDER BY id').all(),
-    db.prepare('SELECT id, trace, resolved FROM errors ORDER BY id').all(),
-    db.prepare('SELECT id FROM traces ORDER BY id').all(),
-    db.prepare('SELECT count(*) AS n FROM audit').get(),
-    db.prepare('SELECT id, disabled_override FROM flows ORDER BY id').all(),
+    await all('SELECT * FROM retry_data ORDER BY id'),
+    await all('SELECT id, trace, resolved FROM errors ORDER BY id'),
+    await all('SELECT id FROM traces ORDER BY id'),
+    await all('SELECT count(*) AS n FROM audit'),
+    await all('SELECT id, disabled_override FROM flows ORDER BY id'),
   ]);
 }
 
-function audits(f: Fixture): Array<{ action: string; actor: string; count: number; step_id: string | null; detail: string | null }> {
-  return sqliteCoreOf(f.b.ws).db.prepare('SELECT action, actor, count, step_id, detail FROM audit ORDER BY id').all() as never;
+async function audits(f: Fixture): Promise<Array<{ action: string; actor: string; count: number; step_id: string | null; detail: string | null }>> {
+  const rows = await storeRows<{ action: string; actor: string; count: number; step_id: string | null; detail: string | null }>(f.b.ws, 'SELECT action, actor, count, step_id, detail FROM audit ORDER BY id');
+  return rows.map((r) => ({ ...r, count: Number(r.count) })); // PostgreSQL's bigint arrives as a string
 }
 
 function expectShape(schema: string, value: unknown): void {
@@ -304,7 +305,7 @@ describe('retry data', () => {
     const row = (await f.b.ws.store.records.getRetryData(e.retryData))!;
     expect(row.updatedAt).toBeGreaterThan(row.createdAt);
     expect((await f.b.ws.store.errors.getError(e.row))!.resolved).toBe(false);
-    expect(audits(f)).toEqual([
+    expect((await audits(f))).toEqual([
       { action: 'retry-data.put', actor: 'ops@acme.example', count: 1, step_id: f.erp.stepId, detail: JSON.stringify({ retryDataKey: e.retryDataKey }) },
     ]);
   });
@@ -330,7 +331,7 @@ describe('retry data', () => {
       [{ ...good, retryDataKey: undefined }, 'retryDataKey', /^the retry data envelope needs "retryDataKey" \(keep it as flowdeck retry-data get printed it\)$/],
       [{ ...good, oneToMany: 'yes' }, 'oneToMany', /^"oneToMany" in the retry data envelope must be true or false, not text$/],
     ];
-    const before = snapshotOf(f);
+    const before = await snapshotOf(f);
     for (const [envelope, field, message] of cases) {
       const err = await failure(f.b.records.putRetryData(ERP_FLOW, 'ERP sales orders', e.retryDataKey, envelope), InvalidInputError);
       expect(err.field, err.message).toBe(field);
@@ -339,14 +340,14 @@ describe('retry data', () => {
     }
     // and a valid envelope on a dry run
     await f.b.records.putRetryData(ERP_FLOW, 'ERP sales orders', e.retryDataKey, { ...good, data: { x: 1 } }, { dryRun: true });
-    expect(snapshotOf(f)).toBe(before);
+    expect(await snapshotOf(f)).toBe(before);
   });
 
   it('patch --dry-run shows before/after per snapshot and changes nothing', async () => {
     const f = await seed();
-    const before = snapshotOf(f);
+    const before = await snapshotOf(f);
     const r = await f.b.records.patchRetryData(ERP_FLOW, 'ERP sales orders', { query: 'code:422' }, [{ op: 'set', path: '/data/customer/email', value: 'fixed@example.com' }], { dryRun: true });
-    expect(snapshotOf(f)).toBe(before);
+    expect(await snapshotOf(f)).toBe(before);
     expect(r.dryRun).toBe(true);
     // 422 errors: the 20 seeded plus the one that failed again (on error 1's snapshot)
     expect(r.selected).toBe(21);
@@ -375,7 +376,7 @@ describe('retry data', () => {
       expect((env.data as { customer: Record<string, unknown> }).customer.email).toBe('fixed@example.com');
       expect((env.data as { customer: Record<string, unknown> }).customer).not.toHaveProperty('fax');
     }
-    const rows = audits(f);
+    const rows = (await audits(f));
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ action: 'retry-data.patch', count: N, step_id: f.erp.stepId });
     // the lookup step's snapshot is another step: untouched
@@ -384,7 +385,7 @@ describe('retry data', () => {
     const again = await f.b.records.patchRetryData(ERP_FLOW, 'ERP sales orders', { all: true }, ops);
     expect(again.changed).toEqual([]);
     expect(again.unchanged).toHaveLength(N);
-    expect(audits(f)).toHaveLength(1);
+    expect((await audits(f))).toHaveLength(1);
   });
 
   it('patch leaves snapshots whose test does not hold, and is all-or-nothing when an op cannot apply', async () => {
@@ -401,19 +402,19 @@ describe('retry data', () => {
     expect(tested.changed.map((c) => c.retryDataKey)).toEqual([f.errors[1]!.retryDataKey]);
     expect(tested.testFailed).toEqual([f.errors[0]!.retryDataKey]);
 
-    const before = snapshotOf(f);
+    const before = await snapshotOf(f);
     // only every fifth snapshot has a fax: replace fails on the others, so nothing may change
     const err = await failure(
       f.b.records.patchRetryData(ERP_FLOW, 'ERP sales orders', { all: true }, [{ op: 'replace', path: '/data/customer/fax', value: '556' }]),
       InvalidInputError,
     );
     expect(err.message).toMatch(/^retry data [0-9a-f]{24}: patch operation 0 \(replace \/data\/customer\/fax\): the path does not exist/);
-    expect(snapshotOf(f)).toBe(before);
+    expect(await snapshotOf(f)).toBe(before);
   });
 
   it('patch refuses unknown keys, paths outside /data and an empty selection, changing nothing', async () => {
     const f = await seed();
-    const before = snapshotOf(f);
+    const before = await snapshotOf(f);
     const set = [{ op: 'set' as const, path: '/data/x', value: 1 }];
     await failure(f.b.records.patchRetryData(ERP_FLOW, 'ERP sales orders', { retryDataKeys: [f.errors[0]!.retryDataKey, encodeId('retryData', 999, T0)] }, set), NoRetryDataError);
     await failure(f.b.records.patchRetryData(ERP_FLOW, 'ERP sales orders', { retryDataKeys: [f.lookupKey] }, set), NoRetryDataError);
@@ -423,7 +424,7 @@ describe('retry data', () => {
     );
     expect((await failure(f.b.records.patchRetryData(ERP_FLOW, 'ERP sales orders', {}, set), InvalidInputError)).message).toMatch(/say which errors/);
     expect((await failure(f.b.records.patchRetryData(ERP_FLOW, 'ERP sales orders', { all: true }, []), InvalidInputError)).message).toMatch(/say what to change/);
-    expect(snapshotOf(f)).toBe(before);
+    expect(await snapshotOf(f)).toBe(before);
   });
 });
 
@@ -495,9 +496,9 @@ describe('request traces', () => {
     const f = await seed();
     const [a, b2] = [f.errors[0]!, f.errors[1]!];
     const unknown = encodeId('trace', 999, T0);
-    const before = snapshotOf(f);
+    const before = await snapshotOf(f);
     const preview = await f.b.records.deleteRequests(ERP_FLOW, 'ERP sales orders', [a.reqAndResKey, unknown], { dryRun: true });
-    expect(snapshotOf(f)).toBe(before);
+    expect(await snapshotOf(f)).toBe(before);
     expect(preview.deleted).toEqual([a.reqAndResKey]);
 
     const r = await f.b.records.deleteRequests(ERP_FLOW, 'ERP sales orders', [a.reqAndResKey, b2.reqAndResKey, unknown, a.reqAndResKey]);
@@ -510,7 +511,7 @@ describe('request traces', () => {
     const listed = await f.b.listErrors(ERP_FLOW, 'ERP sales orders', { limit: 1000 });
     expect(listed.errors.find((x) => x.errorId === a.errorId)).not.toHaveProperty('reqAndResKey');
     expect(listed.errors.find((x) => x.errorId === f.errors[2]!.errorId)).toHaveProperty('reqAndResKey', f.errors[2]!.reqAndResKey);
-    expect(audits(f)).toEqual([expect.objectContaining({ action: 'requests.delete', count: 2, step_id: f.erp.stepId })]);
+    expect((await audits(f))).toEqual([expect.objectContaining({ action: 'requests.delete', count: 2, step_id: f.erp.stepId })]);
     await failure(f.b.records.deleteRequests(ERP_FLOW, 'ERP sales orders', []), InvalidInputError);
   });
 });
@@ -537,9 +538,9 @@ describe('jobs search and flow state', () => {
     expect((await f.b.records.setFlowDisabled(ERP_FLOW, true)).disabled).toBe(true);
     expect((await f.b.getFlow(ERP_FLOW)).disabled).toBe(true);
     await f.b.records.setFlowDisabled(ERP_FLOW, true);
-    expect(audits(f).map((a) => a.action)).toEqual(['flow.disable']);
+    expect((await audits(f)).map((a) => a.action)).toEqual(['flow.disable']);
     expect((await f.b.records.setFlowDisabled(f.flow.id, false)).disabled).toBe(false);
-    expect(audits(f).map((a) => a.action)).toEqual(['flow.disable', 'flow.enable']);
+    expect((await audits(f)).map((a) => a.action)).toEqual(['flow.disable', 'flow.enable']);
     await failure(f.b.records.setFlowDisabled('No such flow', true), NotFoundError);
   });
 });
@@ -870,11 +871,10 @@ describe('CSV export', () => {
 
   it('respects a slow destination\'s backpressure and batches its writes', async () => {
     const f = await seed();
-    const store = sqliteCoreOf(f.b.ws);
     const many = 5000;
-    store.transaction(() => {
+    await f.b.ws.store.withTransaction(async (tx) => {
       for (let i = 0; i < many; i++) {
-        store.insertError({ step: f.erp.key, occurredAt: T0 + DAY + i, source: 'application', code: '500', message: `bulk ${i} ${'x'.repeat(80)}`, classification: 'value', classifiedBy: 'rule' });
+        await tx.errors.insertError({ step: f.erp.key, occurredAt: T0 + DAY + i, source: 'application', code: '500', message: `bulk ${i} ${'x'.repeat(80)}`, classification: 'value', classifiedBy: 'rule' });
       }
     });
     let pendingMax = 0;

@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -6,7 +5,7 @@ import type { FlowStepError, FlowStepErrorsResponse, FlowStepResolvedResponse } 
 import { commandEnv, runInProcess, type InProcessResult } from '../helpers/in-process.js';
 import { undeclaredKeys, validateAgainst } from '../helpers/spec.js';
 import { copyHome, tempHome, type TempHome } from '../helpers/workspace.js';
-import { testStore } from '../helpers/store.js';
+import { homeRows, homeValue } from '../helpers/store-sql.js';
 
 // The triage commands as an operator runs them, in this process (the same output and exit codes as
 // bin/flowdeck.js, without starting one per command; test/e2e/triage-cli.test.ts asks on a real
@@ -63,23 +62,20 @@ async function openErrors(flowStep: string[], ...filters: string[]): Promise<Flo
   return page.errors;
 }
 
-/** The rows a triage command may touch, read straight from the workspace's SQLite file. */
-function snapshot() {
-  const db = new Database(join(home, 'flowdeck.db'), { readonly: true });
-  try {
-    const all = (sql: string) => db.prepare(sql).all();
-    return {
-      errors: all('SELECT * FROM errors ORDER BY id'),
-      errorTags: all('SELECT * FROM error_tags ORDER BY error, tag'),
-      traces: all('SELECT id FROM traces ORDER BY id'),
-      retryData: all('SELECT id, data FROM retry_data ORDER BY id'),
-      users: all('SELECT * FROM users ORDER BY id'),
-      tags: all('SELECT * FROM tags ORDER BY code'),
-      audit: all('SELECT * FROM audit ORDER BY id'),
-    };
-  } finally {
-    db.close();
-  }
+/** The rows a triage command may touch, read straight from the workspace's store. */
+async function snapshot() {
+  const all = (sql: string) => homeRows(home, sql);
+  // PostgreSQL's bigint ids and counts arrive as strings
+  const ids = async (sql: string) => (await homeRows<{ id: unknown }>(home, sql)).map((r) => ({ ...r, id: Number(r.id) }));
+  return {
+    errors: await all('SELECT * FROM errors ORDER BY id'),
+    errorTags: await all('SELECT * FROM error_tags ORDER BY error, tag'),
+    traces: await ids('SELECT id FROM traces ORDER BY id'),
+    retryData: await ids('SELECT id, data FROM retry_data ORDER BY id'),
+    users: await all('SELECT * FROM users ORDER BY id'),
+    tags: await all('SELECT * FROM tags ORDER BY code'),
+    audit: await all('SELECT * FROM audit ORDER BY id'),
+  };
 }
 
 /** Exit `code`, nothing on stdout, exactly one `flowdeck:` line on stderr; returns that line. */
@@ -93,10 +89,10 @@ function expectOneLineFailure(result: InProcessResult, code: 1 | 2): string {
 }
 
 async function expectRefused(args: string[], code: 1 | 2, message: RegExp): Promise<void> {
-  const before = snapshot();
+  const before = await snapshot();
   const line = expectOneLineFailure(await run(args), code);
   expect(line).toMatch(message);
-  expect(snapshot()).toEqual(before);
+  expect(await snapshot()).toEqual(before);
 }
 
 describe('errors assign / unassign', () => {
@@ -124,31 +120,30 @@ describe('errors assign / unassign', () => {
     expect(again).toEqual({ errorsToReturn: [] });
   });
 
-  // SQLite-only: compares rows read straight from flowdeck.db.
-  it.skipIf(testStore() === 'postgres')('--all without --yes and without a terminal is refused with the count; --dry-run changes nothing; --yes assigns them all', async () => {
+  it('--all without --yes and without a terminal is refused with the count; --dry-run changes nothing; --yes assigns them all', async () => {
     const all = await openErrors(CRM);
     await expectRefused(['errors', 'assign', ...CRM, '--all', '--to', 'ben.okafor@acme.example'], 2, new RegExp(`Assign ${all.length} errors to ben\\.okafor@acme\\.example: confirm with --yes`));
 
-    let before = snapshot();
+    let before = await snapshot();
     const dry = await run(['errors', 'assign', ...CRM, '--all', '--to', 'ben.okafor@acme.example', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(new RegExp(`^Would assign ${all.length} errors to ben\\.okafor@acme\\.example \\(dry run, nothing changed\\): ${all[0]!.errorId}, `));
     const dryJson = await json<{ errorsToReturn: string[] }>(['errors', 'assign', ...CRM, '--all', '--to', 'ben.okafor@acme.example', '--dry-run']);
     expectShape('FlowStepAffectedErrorsResponse', dryJson);
     expect(dryJson.errorsToReturn).toEqual(all.map((e) => e.errorId));
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
 
     const done = await run(['errors', 'assign', ...CRM, '--all', '--to', 'ben.okafor@acme.example', '--yes']);
     expect(done.stdout).toBe(`Assigned ${all.length} errors to ben.okafor@acme.example.\n`);
     expect((await openErrors(CRM, '--assignee', 'none'))).toEqual([]);
 
     // filters select too: only the intermittent ones are unassigned
-    before = snapshot();
+    before = await snapshot();
     const intermittent = await openErrors(CRM, '--classification', 'intermittent');
     const un = await json<{ errorsToReturn: string[] }>(['errors', 'unassign', ...CRM, '--classification', 'intermittent', '--yes']);
     expect(un.errorsToReturn).toEqual(intermittent.map((e) => e.errorId));
     expect((await openErrors(CRM, '--assignee', 'none')).map((e) => e.errorId)).toEqual(intermittent.map((e) => e.errorId));
-    expect(snapshot()).not.toEqual(before);
+    expect(await snapshot()).not.toEqual(before);
   });
 
   it('bad input: one line, exit 1 or 2, the store unchanged', async () => {
@@ -172,18 +167,10 @@ describe('errors assign / unassign', () => {
   });
 });
 
-// SQLite-only: reads rows straight from flowdeck.db.
-describe.skipIf(testStore() === 'postgres')('errorIds and retryDataKeys as arguments', () => {
+describe('errorIds and retryDataKeys as arguments', () => {
   /** Open ERP errors with a snapshot, newest first. */
   const withKeys = async () => (await openErrors(ERP)).filter((e) => e.retryDataKey) as Array<FlowStepError & { retryDataKey: string }>;
-  const jobCount = () => {
-    const db = new Database(join(home, 'flowdeck.db'), { readonly: true });
-    try {
-      return db.prepare('SELECT count(*) FROM jobs').pluck().get();
-    } finally {
-      db.close();
-    }
-  };
+  const jobCount = async () => Number(await homeValue(home, 'SELECT count(*) FROM jobs'));
 
   it('mix on a bulk command, each taken for what it is; an argument that is neither is refused by name', async () => {
     const [a, b] = await withKeys();
@@ -196,10 +183,9 @@ describe.skipIf(testStore() === 'postgres')('errorIds and retryDataKeys as argum
     await expectRefused(['errors', 'tag', ...ERP, 'abc', '--add', 'Noise'], 2, neither);
   });
 
-  // SQLite-only: compares rows read straight from flowdeck.db.
-  it.skipIf(testStore() === 'postgres')('retry --dry-run --json prints the records and errors a retry would take, and queues nothing', async () => {
+  it('retry --dry-run --json prints the records and errors a retry would take, and queues nothing', async () => {
     const [a, b] = await withKeys();
-    const before = { store: snapshot(), jobs: jobCount() };
+    const before = { store: await snapshot(), jobs: await jobCount() };
     const mixed = await json<unknown>(['errors', 'retry', ...ERP, b!.retryDataKey, a!.errorId, '--dry-run']);
     expect(mixed).toEqual({ count: 2, retryDataKeys: [a!.retryDataKey, b!.retryDataKey], errorsToReturn: [a!.errorId, b!.errorId], alreadyQueued: 0 });
     const text = await run(['errors', 'retry', ...ERP, b!.retryDataKey, a!.errorId, '--dry-run']);
@@ -207,16 +193,15 @@ describe.skipIf(testStore() === 'postgres')('errorIds and retryDataKeys as argum
     const invalid = (await withKeys()).filter((e) => e.code === '422');
     const byFilter = await json<{ count: number; retryDataKeys: string[]; errorsToReturn: string[] }>(['errors', 'retry', ...ERP, '--code', '422', '--dry-run']);
     expect(byFilter).toEqual({ count: invalid.length, retryDataKeys: invalid.map((e) => e.retryDataKey), errorsToReturn: invalid.map((e) => e.errorId), alreadyQueued: 0 });
-    expect({ store: snapshot(), jobs: jobCount() }).toEqual(before);
+    expect({ store: await snapshot(), jobs: await jobCount() }).toEqual(before);
   });
 
-  // SQLite-only: compares rows read straight from flowdeck.db.
-  it.skipIf(testStore() === 'postgres')('retry --dry-run leaves out records another unfinished retry job has queued and says how many, as the retry does', async () => {
+  it('retry --dry-run leaves out records another unfinished retry job has queued and says how many, as the retry does', async () => {
     const [a, b] = await withKeys();
     // queued, not run: no worker picks the job up
     const queued = await run(['errors', 'retry', ...ERP, b!.retryDataKey]);
     expect(queued.stdout, queued.stderr).toMatch(/^Queued retry job /);
-    const before = { store: snapshot(), jobs: jobCount() };
+    const before = { store: await snapshot(), jobs: await jobCount() };
     const text = await run(['errors', 'retry', ...ERP, a!.errorId, b!.retryDataKey, '--dry-run']);
     expect(text.stdout, text.stderr).toBe(`Would retry 1 record, 1 already queued by another retry job (dry run, nothing changed): ${a!.retryDataKey}\n`);
     const holder = /^Queued retry job (\S+) /.exec(queued.stdout)![1]!;
@@ -227,7 +212,7 @@ describe.skipIf(testStore() === 'postgres')('errorIds and retryDataKeys as argum
     // what the dry run said: the retry itself refuses
     // …naming the job that holds the record, and how to run or cancel it
     await expectRefused(['errors', 'retry', ...ERP, b!.retryDataKey], 1, new RegExp(`already being retried by another job \\(${holder}\\): run it with "flowdeck jobs wait ${holder}" \\(or "flowdeck worker"\\), or cancel it with "flowdeck jobs cancel ${holder}"$`));
-    expect({ store: snapshot(), jobs: jobCount() }).toEqual(before);
+    expect({ store: await snapshot(), jobs: await jobCount() }).toEqual(before);
   });
 });
 
@@ -322,19 +307,18 @@ describe('errors resolve / reopen and resolved list / delete', () => {
     expect(resolved.resolved.find((e) => e.errorId === unfixed!.errorId)).toMatchObject({ resolvedBy: 'superseded' });
   });
 
-  // SQLite-only: compares rows read straight from flowdeck.db.
-  it.skipIf(testStore() === 'postgres')('resolve by filters: --dry-run lists and changes nothing; then resolve and delete them for good', async () => {
+  it('resolve by filters: --dry-run lists and changes nothing; then resolve and delete them for good', async () => {
     const targets = await openErrors(CRM, '--classification', 'missing');
     expect(targets.length).toBeGreaterThan(0);
     const n = targets.length;
     const noun = n === 1 ? 'error' : 'errors';
-    const before = snapshot();
+    const before = await snapshot();
     const dry = await run(['errors', 'resolve', ...CRM, '--classification', 'missing', '--dry-run']);
     expect(dry.stdout).toMatch(new RegExp(`^Would resolve ${n} ${noun} \\(dry run, nothing changed\\): ${targets[0]!.errorId}`));
     const dryJson = await json<{ errorsToReturn: string[] }>(['errors', 'resolve', ...CRM, '--classification', 'missing', '--dry-run']);
     expectShape('FlowStepAffectedErrorsResponse', dryJson);
     expect(dryJson.errorsToReturn).toEqual(targets.map((e) => e.errorId));
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
     await expectRefused(['errors', 'resolve', ...CRM, '--classification', 'missing'], 2, new RegExp(`Resolve ${n} ${noun}: confirm with --yes`));
 
     const done = await run(['errors', 'resolve', ...CRM, '--classification', 'missing', '--yes']);
@@ -342,10 +326,10 @@ describe('errors resolve / reopen and resolved list / delete', () => {
     expect(await openErrors(CRM, '--classification', 'missing')).toEqual([]);
 
     await expectRefused(['resolved', 'delete', ...CRM, '--all'], 2, new RegExp(`Permanently delete ${n} ${noun}: confirm with --yes`));
-    const beforeDelete = snapshot();
+    const beforeDelete = await snapshot();
     const dryDelete = await run(['resolved', 'delete', ...CRM, '--all', '--dry-run']);
     expect(dryDelete.stdout).toMatch(new RegExp(`^Would permanently delete ${n} ${noun}`));
-    expect(snapshot()).toEqual(beforeDelete);
+    expect(await snapshot()).toEqual(beforeDelete);
 
     const deleted = await run(['resolved', 'delete', ...CRM, '--all', '--yes', '--json']);
     expect(deleted.code, deleted.stderr).toBe(0);
@@ -353,7 +337,7 @@ describe('errors resolve / reopen and resolved list / delete', () => {
     expect(deleted.stderr).toBe(`Deleted ${n} ${noun}.\n`);
     expect((await json<FlowStepResolvedResponse>(['resolved', 'list', ...CRM])).resolved).toEqual([]);
     expect(expectOneLineFailure(await run(['errors', 'show', targets[0]!.errorId]), 1)).toMatch(/error not found/);
-    const after = snapshot();
+    const after = await snapshot();
     expect(after.errors).toHaveLength(beforeDelete.errors.length - n);
     // their request traces and snapshots went with them (row ids are the ids' last 14 hex digits)
     const rowOf = (key: string) => parseInt(key.slice(10), 16);
@@ -364,7 +348,7 @@ describe('errors resolve / reopen and resolved list / delete', () => {
     expect(after.retryData).toEqual((beforeDelete.retryData as Array<{ id: number }>).filter((r) => !snapshots.has(r.id)));
     const deletes = (after.audit as Array<{ action: string; count: number; detail: string }>).filter((a) => a.action === 'delete_resolved');
     expect(deletes).toHaveLength(1);
-    expect(deletes[0]!.count).toBe(n);
+    expect(Number(deletes[0]!.count)).toBe(n);
     expect(JSON.parse(deletes[0]!.detail).errorIds).toEqual(targets.map((e) => e.errorId));
   });
 });
@@ -448,8 +432,7 @@ describe('tags, users, config', () => {
     expect(shown).toMatchObject({ assignedTo: 'me@acme.example', assignedBy: 'me@acme.example' });
   });
 
-  // SQLite-only: reads the audit straight from flowdeck.db.
-  it.skipIf(testStore() === 'postgres')("config set/get mask a connection's {{config.path}} value, audit included; get still shows it once no flow file uses it", async () => {
+  it("config set/get mask a connection's {{config.path}} value, audit included; get still shows it once no flow file uses it", async () => {
     const flowFile = join(home, 'flows', 'partner.yaml');
     writeFileSync(flowFile, 'connections:\n  - name: Partner\n    http:\n      baseURI: "http://127.0.0.1:9"\n      auth: { type: bearer, token: "{{config.partner.token}}" }\n');
     const set = await run(['config', 'set', 'partner.token', 'p_t0ken_value']);
@@ -457,13 +440,8 @@ describe('tags, users, config', () => {
     expect((await run(['config', 'get', 'partner.token'])).stdout).toBe('********\n');
     const everything = await run(['config', 'get']);
     expect(JSON.parse(everything.stdout)).toMatchObject({ partner: { token: '********' } });
-    const db = new Database(join(home, 'flowdeck.db'), { readonly: true });
-    try {
-      const audit = db.prepare(`SELECT detail FROM audit WHERE action = 'config_set'`).pluck().all() as string[];
-      expect(audit.map((d) => JSON.parse(d))).toEqual([{ key: 'partner.token', value: '********' }]);
-    } finally {
-      db.close();
-    }
+    const audit = (await homeRows<{ detail: string }>(home, `SELECT detail FROM audit WHERE action = 'config_set'`)).map((r) => r.detail);
+    expect(audit.map((d) => JSON.parse(d))).toEqual([{ key: 'partner.token', value: '********' }]);
     expect(readFileSync(join(home, 'config.json'), 'utf8')).toContain('p_t0ken_value');
 
     rmSync(flowFile);
