@@ -287,10 +287,12 @@ export class LocalBackend implements Backend {
     }
     const seen = jobProgressKey(await this.jobOf(row));
     const deadline = Date.now() + waitMs;
+    const { signal } = options;
     for (;;) {
-      await sleep(Math.min(JOB_POLL_MS, Math.max(0, deadline - Date.now())));
+      // Aborted: no more polls (the store may be closing next), one last read answers.
+      await sleep(Math.min(JOB_POLL_MS, Math.max(0, deadline - Date.now())), undefined, { signal }).catch(() => undefined);
       const now = (await this.store.jobs.getJob(row.id))!;
-      if (Date.now() >= deadline || TERMINAL_JOB_STATUSES.includes(now.status) || jobProgressKey(await this.jobOf(now)) !== seen) return this.jobDetail(now);
+      if (signal?.aborted || Date.now() >= deadline || TERMINAL_JOB_STATUSES.includes(now.status) || jobProgressKey(await this.jobOf(now)) !== seen) return this.jobDetail(now);
     }
   }
 

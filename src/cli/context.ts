@@ -37,10 +37,16 @@ export async function openLocalBackend(env: NodeJS.ProcessEnv = process.env, not
   return new LocalBackend(ws);
 }
 
-/** A write that SQLite refused because the store is open read-only, said as what it means. */
+/**
+ * A write the store refused because it is open read-only, said as what it means and naming the
+ * workspace: SQLite's SQLITE_READONLY, or the PostgreSQL store's ReadOnlyWorkspaceError (which
+ * names the database).
+ */
 function readOnlyAsWorkspaceError(backend: LocalBackend, e: unknown): unknown {
+  if (!backend.ws.readonly) return e;
   const code = (e as { code?: string } | undefined)?.code;
-  return backend.ws.readonly && typeof code === 'string' && code.startsWith('SQLITE_READONLY') ? new ReadOnlyWorkspaceError(backend.ws.home) : e;
+  const refused = e instanceof ReadOnlyWorkspaceError || (typeof code === 'string' && code.startsWith('SQLITE_READONLY'));
+  return refused ? new ReadOnlyWorkspaceError(backend.ws.home) : e;
 }
 
 /** Where the command's profile points: the local workspace, or a server (main pinned FLOWDECK_PROFILE). */

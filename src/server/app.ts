@@ -78,6 +78,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onResponse', requestLogHook(options.log));
   // Long-polls answer at once when the server starts closing, so closing waits for no one.
   app.addHook('preClose', async () => closing.abort());
+  // An answer sent while closing ends its connection: closing shuts only the connections idle when
+  // it starts, and a kept-alive one that a long-poll's answer leaves idle would hold it up for
+  // the keep-alive timeout (72 s).
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing.signal.aborted) reply.header('connection', 'close');
+    return payload;
+  });
   app.setErrorHandler(errorHandler(options.log));
   app.setNotFoundHandler(notFoundHandler);
 

@@ -164,6 +164,17 @@ describe('hostile files and environment', () => {
     expect(oneLine(await runInProcess({ ...env, FLOWDECK_HOME: home }, ['errors', 'retry', FLOW, STEP, key]), 1)).toMatch(/is no longer defined .* but retrying it needs the flow back/);
   });
 
+  it('FLOWDECK_READONLY=1: reads work, and a write says in one line that the workspace is read-only', async () => {
+    const home = copyHome();
+    const readonly = { ...env, FLOWDECK_HOME: home, FLOWDECK_READONLY: '1' };
+    const list = await runInProcess(readonly, ['errors', 'list', FLOW, STEP, '--limit', '1', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    const line = oneLine(await runInProcess(readonly, ['errors', 'resolve', FLOW, STEP, key, '--yes']), 1);
+    expect(line).toBe(`flowdeck: the workspace ${home} is read-only: this command changes it (reading commands still work); make it writable or use another FLOWDECK_HOME`);
+    const still = await runInProcess({ ...env, FLOWDECK_HOME: home }, ['errors', 'list', FLOW, STEP, '--limit', '1', '--json']);
+    expect(still.stdout).toBe(list.stdout);
+  });
+
   // A directory its user cannot write: as root (which writes anything) the check runs as nobody.
   const asRoot = process.getuid?.() === 0;
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));

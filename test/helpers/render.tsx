@@ -11,7 +11,6 @@ import type { Route } from '../../src/tui/state/nav.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { Workspace } from '../../src/workspace/workspace.js';
 import { runDemoFlows } from './workspace.js';
-import { sqliteCoreOf } from './sqlite.js';
 
 // TUI tests: the real App over a real LocalBackend (a demo workspace whose flows really ran against
 // the mock systems), rendered with ink-testing-library. Helpers send named keys and wait until the
@@ -216,8 +215,8 @@ export function renderTui(backend: TuiBackend, options: RenderOptions = {}): Tui
 }
 
 /** The store's row of an error (tests read the store to check what the TUI did). */
-export function errorRow(backend: LocalBackend, errorId: string) {
-  return sqliteCoreOf(backend.ws).getError(decodeId('error', errorId)!.rowId)!;
+export async function errorRow(backend: LocalBackend, errorId: string) {
+  return (await backend.ws.store.errors.getError(decodeId('error', errorId)!.rowId))!;
 }
 
 export function jobRowId(jobId: string): number {

@@ -10,7 +10,6 @@ import type { StepRow } from '../../src/store/contract/rows.js';
 import { seedDemoWorkspace } from '../../src/workspace/demo.js';
 import { expectSpecShape } from './spec-routes.js';
 import { tempHome, type TempHome } from './workspace.js';
-import { sqliteCoreOf } from './sqlite.js';
 
 // A real `flowdeck serve` app on 127.0.0.1 (port 0) over a seeded demo workspace, with real tokens
 // for two users, and a client (undici) that checks every answer against the spec as it comes.
@@ -108,24 +107,23 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
 }
 
 /** Inserts `n` open errors on the step (each with a snapshot), oldest first; returns their errorIds, newest first. */
-export function insertErrors(local: LocalBackend, step: StepRow, n: number): string[] {
-  const store = sqliteCoreOf(local.ws);
+export async function insertErrors(local: LocalBackend, step: StepRow, n: number): Promise<string[]> {
   const base = Date.now() - 60_000;
   const ids: string[] = [];
-  store.transaction(() => {
+  await local.ws.store.withTransaction(async (tx) => {
     for (let i = 0; i < n; i++) {
       const at = base + i;
-      const retryData = store.insertRetryData({ step: step.key, createdAt: at, stage: 'import', data: { id: `SO-${i}` } });
-      const id = store.insertError({ step: step.key, occurredAt: at, source: 'application', code: '422', message: `record ${i} has no valid email`, classification: 'value', classifiedBy: 'rule', retryData });
+      const retryData = await tx.records.insertRetryData({ step: step.key, createdAt: at, stage: 'import', data: { id: `SO-${i}` } });
+      const id = await tx.errors.insertError({ step: step.key, occurredAt: at, source: 'application', code: '422', message: `record ${i} has no valid email`, classification: 'value', classifiedBy: 'rule', retryData });
       ids.push(encodeId('error', id, at));
     }
   });
   return ids.reverse();
 }
 
-/** The demo's ERP import step (read synchronously from the SQLite store, as insertErrors writes it). */
-export function demoStep(local: LocalBackend): StepRow {
-  const core = sqliteCoreOf(local.ws);
-  const flow = core.listFlows().find((f) => f.name === FLOW)!;
-  return core.steps(flow.id).find((s) => s.name === STEP)!;
+/** The demo's ERP import step, as the store has it. */
+export async function demoStep(local: LocalBackend): Promise<StepRow> {
+  const { catalog } = local.ws.store;
+  const flow = (await catalog.listFlows()).find((f) => f.name === FLOW)!;
+  return (await catalog.steps(flow.id)).find((s) => s.name === STEP)!;
 }

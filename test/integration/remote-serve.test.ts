@@ -22,7 +22,7 @@ describe('RemoteBackend against flowdeck serve', () => {
   it('does the triage loop on the flowdeck routes, acting as the token user', async () => {
     const server = await helper.startServer();
     close = () => server.close();
-    const ids = helper.insertErrors(server.local, helper.demoStep(server.local), 8);
+    const ids = await helper.insertErrors(server.local, await helper.demoStep(server.local), 8);
     const { FLOW, STEP } = helper;
     const ana = new RemoteBackend({ url: server.url, token: server.tokens.ana });
     const ben = new RemoteBackend({ url: server.url, token: server.tokens.ben });

@@ -2,7 +2,7 @@ import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pathOf, ROUTES } from '../../src/backend/wire/routes.js';
 import { ANA, BEN, demoStep, FLOW, insertErrors, startServer, STEP, type TestServer } from '../helpers/serve.js';
-import { sqliteCoreOf } from '../helpers/sqlite.js';
+import { storeRows } from '../helpers/store-sql.js';
 
 // Who a request is: no token, a wrong one and a revoked one get the same 401 (with nothing of why);
 // a change made with a user's token is recorded as that user; a token's burst past its bucket gets
@@ -26,7 +26,7 @@ describe('authentication', () => {
     const none = await server.call('GET', path, { token: null });
     const basic = await server.call('GET', path, { token: null, headers: { authorization: 'Basic YW5hOnNlY3JldA==' } });
     const wrong = await server.call('GET', path, { token: `fdk_${'A'.repeat(43)}` });
-    server.tokenService.revoke(server.tokens.ben);
+    await server.tokenService.revoke(server.tokens.ben);
     const revoked = await server.call('GET', path, { token: server.tokens.ben });
     for (const answer of [none, basic, wrong, revoked]) {
       expect(answer.status).toBe(401);
@@ -65,8 +65,8 @@ describe('acting as the token user', () => {
   });
 
   it("records an assignment and a resolve made with a user's token as that user", async () => {
-    const step = demoStep(server.local);
-    const [first, second] = insertErrors(server.local, step, 3);
+    const step = await demoStep(server.local);
+    const [first, second] = await insertErrors(server.local, step, 3);
     const flow = await server.local.resolveFlow(FLOW);
     const params = { _id: flow.id, _stepId: step.stepId };
 
@@ -81,7 +81,7 @@ describe('acting as the token user', () => {
     const done = await server.call('GET', pathOf(ROUTES.listResolved, params));
     expect((done.body as { resolved: Array<{ errorId: string; resolvedBy?: string }> }).resolved).toEqual([expect.objectContaining({ errorId: second, resolvedBy: BEN })]);
 
-    const audit = sqliteCoreOf(server.local.ws).db.prepare(`SELECT actor, action FROM audit WHERE action IN ('assign', 'resolve') ORDER BY id`).all();
+    const audit = await storeRows(server.local.ws, `SELECT actor, action FROM audit WHERE action IN ('assign', 'resolve') ORDER BY id`);
     expect(audit).toEqual([
       { actor: ANA, action: 'assign' },
       { actor: BEN, action: 'resolve' },
@@ -89,8 +89,8 @@ describe('acting as the token user', () => {
   });
 
   it('resolves assignee:me to the token user', async () => {
-    const step = demoStep(server.local);
-    const ids = insertErrors(server.local, step, 4);
+    const step = await demoStep(server.local);
+    const ids = await insertErrors(server.local, step, 4);
     const params = { _id: FLOW, _stepId: STEP };
     await server.call('POST', pathOf(ROUTES.assignSelection, params), { token: server.tokens.ana, body: { selection: { errorIds: ids.slice(0, 2) }, email: ANA } });
     await server.call('POST', pathOf(ROUTES.assignSelection, params), { token: server.tokens.ben, body: { selection: { errorIds: ids.slice(2) }, email: BEN } });
@@ -132,7 +132,7 @@ describe('signed downloads', () => {
 
     const again = await server.call('GET', pathOf(ROUTES.errorsSignedURL, { _id: FLOW, _stepId: STEP }), { token: server.tokens.ben });
     const bens = (again.body as { signedURL: string }).signedURL;
-    server.tokenService.revoke(server.tokens.ben);
+    await server.tokenService.revoke(server.tokens.ben);
     const refused = await request(bens);
     expect(refused.statusCode).toBe(404);
     expect(await refused.body.json()).toEqual({ errors: [{ code: 'invalid_ref', message: expect.stringMatching(/not valid or has expired/) }] });

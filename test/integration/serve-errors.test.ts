@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pathOf, ROUTES } from '../../src/backend/wire/routes.js';
 import { BEN, demoStep, FLOW, insertErrors, startServer, STEP, type TestServer } from '../helpers/serve.js';
-import { sqliteCoreOf } from '../helpers/sqlite.js';
+import { storeValue } from '../helpers/store-sql.js';
 
 // Bad requests on the wire: each answers a 4xx in the spec's error body (checked by the helper's
 // spec-shape check on every answer) — malformed JSON, a bad query string, an unknown field, an
@@ -18,7 +18,7 @@ const codeOf = (body: unknown) => (body as { errors: Array<{ code: string; messa
 describe('bad requests', () => {
   it('answers 400 for malformed JSON, a body of the wrong shape, an unknown field and a bad query string', async () => {
     server = await startServer();
-    const [id] = insertErrors(server.local, demoStep(server.local), 2);
+    const [id] = await insertErrors(server.local, await demoStep(server.local), 2);
     const assign = pathOf(ROUTES.assign, { _id: FLOW, _stepId: STEP });
 
     const malformed = await server.call('PUT', assign, { raw: { text: '{"errorIds": [', type: 'application/json' } });
@@ -44,7 +44,7 @@ describe('bad requests', () => {
     expect(notEmail.status).toBe(400);
     expect(codeOf(notEmail.body).field).toBe('email');
     // Nothing was assigned by any of them.
-    expect(sqliteCoreOf(server.local.ws).db.prepare(`SELECT count(*) AS n FROM audit WHERE action = 'assign'`).get()).toEqual({ n: 0 });
+    expect(Number(await storeValue(server.local.ws, `SELECT count(*) AS n FROM audit WHERE action = 'assign'`))).toBe(0);
   });
 
   it('takes an empty body declared as JSON as no body', async () => {
@@ -88,7 +88,7 @@ describe('bad requests', () => {
     expect((await server.call('PATCH', flow, { body: [{ op: 'replace', path: '/disabled', value: true }] })).status).toBe(204);
     expect(((await server.call('GET', pathOf(ROUTES.getFlow, { _id: FLOW }))).body as { disabled: boolean }).disabled).toBe(true);
     // A disabled flow's retry is unprocessable: 422 with its code.
-    const [id] = insertErrors(server.local, demoStep(server.local), 1);
+    const [id] = await insertErrors(server.local, await demoStep(server.local), 1);
     const retried = await server.call('POST', pathOf(ROUTES.retrySelection, { _id: FLOW, _stepId: STEP }), { body: { selection: { errorIds: [id] } } });
     expect(retried.status).toBe(422);
     expect(codeOf(retried.body).code).toBe('inactive_flow');

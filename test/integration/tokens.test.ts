@@ -12,6 +12,7 @@ import { checkSchema, expectedSchema, repairSchema } from '../../src/store/sqlit
 import { openBackend, tempHome, type TempHome } from '../helpers/workspace.js';
 import { sqliteCoreOf } from '../helpers/sqlite.js';
 import { testStore } from '../helpers/store.js';
+import { storeValue } from '../helpers/store-sql.js';
 
 // API tokens over a real SQLite workspace: made, verified, revoked; the store and the audit hold
 // only hashes; a revoke from another process is seen at the next request; and recording a token's
@@ -40,7 +41,10 @@ afterEach(async () => {
   tmp.cleanup();
 });
 
-const lastUsed = (id: number) => (sqliteCoreOf(backend.ws).db.prepare('SELECT last_used_at FROM api_tokens WHERE id = ?').get(id) as { last_used_at: number | null }).last_used_at;
+const lastUsed = async (id: number) => {
+  const at = await storeValue<number | string | null>(backend.ws, 'SELECT last_used_at FROM api_tokens WHERE id = ?', [id]);
+  return at === null ? null : Number(at);
+};
 
 describe('TokenService', () => {
   it('creates a token that verifies as its user until it is revoked', async () => {
@@ -95,16 +99,16 @@ describe('TokenService', () => {
 
   it('records a use at most once a minute', async () => {
     const { token, info } = await tokens.create(ANA, 'laptop');
-    expect(lastUsed(info.id)).toBeNull();
+    expect(await lastUsed(info.id)).toBeNull();
     const first = clockMs;
     await tokens.verify(token);
-    expect(lastUsed(info.id)).toBe(first);
+    expect(await lastUsed(info.id)).toBe(first);
     clockMs += TOUCH_INTERVAL_MS - 1;
     for (let i = 0; i < 100; i++) await tokens.verify(token);
-    expect(lastUsed(info.id)).toBe(first);
+    expect(await lastUsed(info.id)).toBe(first);
     clockMs += 1;
     await tokens.verify(token);
-    expect(lastUsed(info.id)).toBe(clockMs);
+    expect(await lastUsed(info.id)).toBe(clockMs);
   });
 
   // SQLite-only: another process's SQLite write lock.
@@ -117,10 +121,10 @@ describe('TokenService', () => {
     expect(await tokens.verify(token)).toEqual({ user: ANA, tokenId: info.id });
     expect(performance.now() - started).toBeLessThan(5000); // the store's busy timeout is 60 s
     other.exec('COMMIT');
-    expect(lastUsed(info.id)).toBeNull();
+    expect(await lastUsed(info.id)).toBeNull();
     expect(sqliteCoreOf(backend.ws).db.pragma('busy_timeout', { simple: true })).toBe(60000);
     await tokens.verify(token);
-    expect(lastUsed(info.id)).toBe(clockMs);
+    expect(await lastUsed(info.id)).toBe(clockMs);
   });
 
   it('sees a revoke made by another process at the next request', async () => {
@@ -186,7 +190,8 @@ describe('TokenService', () => {
 });
 
 describe('the api_tokens table', () => {
-  it('is in the schema doctor checks; its hash index, dropped, is noticed and re-created', async () => {
+  // SQLite-only: the SQLite schema doctor (checkSchema/repairSchema over better-sqlite3).
+  it.skipIf(testStore() === 'postgres')('is in the schema doctor checks; its hash index, dropped, is noticed and re-created', async () => {
     const expected = expectedSchema();
     expect(expected.get('api_tokens')).toBe('table');
     expect(expected.get('ix_api_tokens_hash')).toBe('index');

@@ -11,6 +11,7 @@ import { runDoctor } from '../../src/workspace/doctor.js';
 import { Workspace } from '../../src/workspace/workspace.js';
 import { openBackend, tempHome, writeFlowFile } from '../helpers/workspace.js';
 import { sqliteCoreOf } from '../helpers/sqlite.js';
+import { storeValue } from '../helpers/store-sql.js';
 import { testStore } from '../helpers/store.js';
 
 // Issue 9 §5/§6 over real workspaces (SQLite on disk, conf's config.json, flow files): hostile files
@@ -45,21 +46,20 @@ async function seeded(): Promise<{ dir: string; b: LocalBackend; importKey: stri
   const dir = home();
   writeFlowFile(dir, 'flows.yaml', DEMO_FLOWS_YAML);
   const b = await open(dir);
-  const store = sqliteCoreOf(b.ws);
   const flow = await b.resolveFlow(FLOW);
-  const [shop, lookup, erp] = store.steps(flow.id);
-  const ids = store.transaction(() => {
-    const add = (step: typeof erp, stage: string, n: number) => {
-      const rd = store.insertRetryData({ step: step!.key, createdAt: T0 + n, stage, pgExportId: shop!.stepId, traceKey: `SO-${n}`, data: { id: `SO-${n}` } });
-      const err = store.insertError({ step: step!.key, occurredAt: T0 + n + 1, source: 'application', code: '422', message: 'bad', classification: 'value', classifiedBy: 'rule', traceKey: `SO-${n}`, retryData: rd });
+  const [shop, lookup, erp] = await b.ws.store.catalog.steps(flow.id);
+  const ids = await b.ws.store.withTransaction(async (tx) => {
+    const add = async (step: typeof erp, stage: string, n: number) => {
+      const rd = await tx.records.insertRetryData({ step: step!.key, createdAt: T0 + n, stage, pgExportId: shop!.stepId, traceKey: `SO-${n}`, data: { id: `SO-${n}` } });
+      const err = await tx.errors.insertError({ step: step!.key, occurredAt: T0 + n + 1, source: 'application', code: '422', message: 'bad', classification: 'value', classifiedBy: 'rule', traceKey: `SO-${n}`, retryData: rd });
       return { key: encodeId('retryData', rd, T0 + n), errorId: encodeId('error', err, T0 + n + 1) };
     };
-    return { imp: add(erp, 'page_processor_import', 1), look: add(lookup, 'page_processor_lookup', 2) };
+    return { imp: await add(erp, 'page_processor_import', 1), look: await add(lookup, 'page_processor_lookup', 2) };
   });
   return { dir, b, importKey: ids.imp.key, lookupKey: ids.look.key, importErrorId: ids.imp.errorId };
 }
 
-const auditCount = (b: LocalBackend) => (sqliteCoreOf(b.ws).db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
+const auditCount = async (b: LocalBackend) => Number(await storeValue(b.ws, 'SELECT count(*) AS n FROM audit'));
 
 describe('retry-data put', () => {
   it('refuses data the stage cannot use and a changed traceKey, and saves nothing', async () => {
@@ -85,7 +85,7 @@ describe('retry-data put', () => {
       /the patch leaves "data" unusable: an import's record must be a JSON object or array, got a number$/,
     );
     expect(await records.getRetryData(FLOW, 'ERP sales orders', importKey)).toEqual(imp);
-    expect(auditCount(b)).toBe(0);
+    expect(await auditCount(b)).toBe(0);
     expect((await records.putRetryData(FLOW, 'ERP sales orders', importKey, { ...imp, data: { id: 'SO-1', fixed: true } })).data).toEqual({ id: 'SO-1', fixed: true });
   });
 });
@@ -93,11 +93,12 @@ describe('retry-data put', () => {
 describe('config set', () => {
   it('refuses __proto__, constructor and prototype in a key, writes no audit row and leaves config.json alone', async () => {
     const { b } = await seeded();
+    const before = structuredClone(b.ws.config.store); // on PostgreSQL it names the store
     for (const key of ['secrets.__proto__', 'secrets.constructor', 'secrets.prototype', 'prototype']) {
       await expect(b.triage.setConfig(key, 'x')).rejects.toThrow(/is not a config key: ".*" cannot be a name in it$/);
     }
-    expect(auditCount(b)).toBe(0);
-    expect(b.ws.config.store).toEqual({});
+    expect(await auditCount(b)).toBe(0);
+    expect(b.ws.config.store).toEqual(before);
   });
 });
 

@@ -75,7 +75,7 @@ describe('a burst of keys does what typing slowly does', () => {
     await t.waitFor('[+] Waiting on target');
     await t.pressAndWait(KEYS.enter, 'Add Waiting on target on 2 errors? y/N');
     await t.pressAndWait('y', 'Tags: add Waiting on target — 2 errors changed.');
-    expect(errorRow(seeded.backend, errors[0]!.errorId).tags).toEqual([tagCode('Waiting on target')]);
+    expect((await errorRow(seeded.backend, errors[0]!.errorId)).tags).toEqual([tagCode('Waiting on target')]);
   });
 
   it('the assign picker takes every key of a burst: a Down Down picks the third user', async () => {
@@ -84,7 +84,7 @@ describe('a burst of keys does what typing slowly does', () => {
     t.type(`a${KEYS.down}${KEYS.down}`);
     await t.waitFor((f) => (cursorLine(f) ?? '').includes('chen.wei@acme.example'));
     await t.pressAndWait(KEYS.enter, 'Assigned 1 error to chen.wei@acme.example.');
-    expect(errorRow(seeded.backend, first.errorId).assignee).toBe('chen.wei@acme.example');
+    expect((await errorRow(seeded.backend, first.errorId)).assignee).toBe('chen.wei@acme.example');
   });
 
   it('a y typed with the key that asks never answers the question: xy leaves the prompt open and nothing resolved', async () => {

@@ -57,16 +57,16 @@ describe('error detail', () => {
     await tui.pressAndWait('a', 'Assign to');
     tui.type('chen');
     await tui.pressAndWait(KEYS.enter, 'Assigned 1 error to chen.wei@acme.example.');
-    expect(errorRow(seeded.backend, e!.errorId).assignee).toBe('chen.wei@acme.example');
+    expect((await errorRow(seeded.backend, e!.errorId)).assignee).toBe('chen.wei@acme.example');
     await tui.waitFor('Assignee:   chen.wei@acme.example');
     await tui.pressAndWait('x', 'Resolved 1 error.');
     await tui.waitFor(`Error ${e!.errorId} · resolved`);
-    expect(errorRow(seeded.backend, e!.errorId).resolved).toBe(true);
-    expect(errorRow(seeded.backend, e!.errorId).resolvedBy).toBe(OPERATOR);
+    expect((await errorRow(seeded.backend, e!.errorId)).resolved).toBe(true);
+    expect((await errorRow(seeded.backend, e!.errorId)).resolvedBy).toBe(OPERATOR);
     // Resolved: x is gone from the footer, o reopens.
     expect(tui.frame()).toContain('o reopen');
     await tui.pressAndWait('o', 'Reopened 1 error.');
-    expect(errorRow(seeded.backend, e!.errorId).resolved).toBe(false);
+    expect((await errorRow(seeded.backend, e!.errorId)).resolved).toBe(false);
   });
 });
 

@@ -168,10 +168,10 @@ describe('marks and bulk actions', () => {
     await t.pressAndWait('x', 'Resolve 2 errors? y/N');
     await t.pressAndWait('y', 'Resolved 2 errors.');
     await t.waitFor(`row 1 of ${errors.length - 2}`);
-    expect(errorRow(seeded.backend, errors[0]!.errorId).resolved).toBe(true);
-    expect(errorRow(seeded.backend, errors[1]!.errorId).resolved).toBe(true);
-    expect(errorRow(seeded.backend, errors[1]!.errorId).resolvedBy).toBe(OPERATOR);
-    expect(errorRow(seeded.backend, errors[2]!.errorId).resolved).toBe(false);
+    expect((await errorRow(seeded.backend, errors[0]!.errorId)).resolved).toBe(true);
+    expect((await errorRow(seeded.backend, errors[1]!.errorId)).resolved).toBe(true);
+    expect((await errorRow(seeded.backend, errors[1]!.errorId)).resolvedBy).toBe(OPERATOR);
+    expect((await errorRow(seeded.backend, errors[2]!.errorId)).resolved).toBe(false);
     expect(t.frame()).not.toContain('marked');
   });
 
@@ -182,14 +182,14 @@ describe('marks and bulk actions', () => {
     await t.pressAndWait(KEYS.space, '2 marked');
     await t.pressAndWait('x', 'Resolve 2 errors? y/N');
     await t.pressAndWait('n', 'Canceled: nothing changed.');
-    expect(errorRow(seeded.backend, errors[0]!.errorId).resolved).toBe(false);
+    expect((await errorRow(seeded.backend, errors[0]!.errorId)).resolved).toBe(false);
   });
 
   it('x on the row under the cursor resolves it at once', async () => {
     const errors = await open(ERP_FLOW, ERP_STEP);
     const t = await openErrors();
     await t.pressAndWait('x', 'Resolved 1 error.');
-    expect(errorRow(seeded.backend, errors[0]!.errorId).resolved).toBe(true);
+    expect((await errorRow(seeded.backend, errors[0]!.errorId)).resolved).toBe(true);
     await t.waitFor((f) => cursorLine(f)?.includes(errors[1]!.occurredAt.slice(11, 19)) === true && f.includes(`row 1 of ${errors.length - 1}`));
   });
 
@@ -219,7 +219,7 @@ describe('marks and bulk actions', () => {
     await t.pressAndWait('x', `Resolve ${rateLimited.length} errors? y/N`);
     await t.pressAndWait('y', `Resolved ${rateLimited.length} errors.`);
     await t.waitFor('No open errors match class:rate_limit');
-    for (const e of rateLimited) expect(errorRow(seeded.backend, e.errorId).resolved).toBe(true);
+    for (const e of rateLimited) expect((await errorRow(seeded.backend, e.errorId)).resolved).toBe(true);
     expect(await open(ERP_FLOW, ERP_STEP, 'class:value')).not.toHaveLength(0);
   });
 
@@ -233,8 +233,8 @@ describe('marks and bulk actions', () => {
     await t.pressAndWait('A', 'Marked every resolved error');
     await t.pressAndWait('o', 'Reopen 2 errors? y/N');
     await t.pressAndWait('y', 'Reopened 2 errors.');
-    expect(errorRow(seeded.backend, errors[0]!.errorId).resolved).toBe(false);
-    expect(errorRow(seeded.backend, errors[1]!.errorId).resolved).toBe(false);
+    expect((await errorRow(seeded.backend, errors[0]!.errorId)).resolved).toBe(false);
+    expect((await errorRow(seeded.backend, errors[1]!.errorId)).resolved).toBe(false);
   });
 });
 
@@ -246,7 +246,7 @@ describe('assign and tags', () => {
     t.type('ben');
     await t.waitFor((f) => cursorLine(f)?.includes('ben.okafor@acme.example') === true);
     await t.pressAndWait(KEYS.enter, 'Assigned 1 error to ben.okafor@acme.example.');
-    expect(errorRow(seeded.backend, first!.errorId).assignee).toBe('ben.okafor@acme.example');
+    expect((await errorRow(seeded.backend, first!.errorId)).assignee).toBe('ben.okafor@acme.example');
     await t.waitFor((f) => cursorLine(f)?.includes('ben.okafor') === true);
   });
 
@@ -259,7 +259,7 @@ describe('assign and tags', () => {
     t.press(KEYS.ctrlU);
     t.type('night.shift@partner.example');
     await t.pressAndWait(KEYS.enter, 'Assigned 1 error to night.shift@partner.example.');
-    expect(errorRow(seeded.backend, first!.errorId).assignee).toBe('night.shift@partner.example');
+    expect((await errorRow(seeded.backend, first!.errorId)).assignee).toBe('night.shift@partner.example');
   });
 
   it('a on marked errors asks with the count; "unassign" clears the assignee', async () => {
@@ -272,8 +272,8 @@ describe('assign and tags', () => {
     t.type('unassign');
     await t.pressAndWait(KEYS.enter, 'Unassign 2 errors? y/N');
     await t.pressAndWait('y', 'Unassigned 2 errors.');
-    expect(errorRow(seeded.backend, errors[0]!.errorId).assignee).toBeNull();
-    expect(errorRow(seeded.backend, errors[1]!.errorId).assignee).toBeNull();
+    expect((await errorRow(seeded.backend, errors[0]!.errorId)).assignee).toBeNull();
+    expect((await errorRow(seeded.backend, errors[1]!.errorId)).assignee).toBeNull();
   });
 
   it('t adds and removes catalog tags', async () => {
@@ -288,15 +288,15 @@ describe('assign and tags', () => {
     await t.pressAndWait(KEYS.enter, 'Add Investigating on 2 errors? y/N');
     await t.pressAndWait('y', 'Tags: add Investigating — 2 errors changed.');
     const code = tagCode('Investigating');
-    expect(errorRow(seeded.backend, errors[0]!.errorId).tags).toEqual([code]);
-    expect(errorRow(seeded.backend, errors[1]!.errorId).tags).toEqual([code]);
+    expect((await errorRow(seeded.backend, errors[0]!.errorId)).tags).toEqual([code]);
+    expect((await errorRow(seeded.backend, errors[1]!.errorId)).tags).toEqual([code]);
     await t.waitFor((f) => (lineWith(f, /^[› ] ●/) ?? '').includes('Investigating'));
 
     await t.pressAndWait('t', '2 of 2 have it');
     await t.pressAndWait('-', '[-] Investigating');
     await t.pressAndWait(KEYS.enter, 'Remove Investigating on 2 errors? y/N');
     await t.pressAndWait('y', 'Tags: remove Investigating');
-    expect(errorRow(seeded.backend, errors[0]!.errorId).tags).toEqual([]);
+    expect((await errorRow(seeded.backend, errors[0]!.errorId)).tags).toEqual([]);
   });
 });
 
@@ -318,7 +318,7 @@ describe('snapshots', () => {
     const saved = await seeded.backend.records.getRetryData(ERP_FLOW, ERP_STEP, first!.retryDataKey!);
     expect((saved.data as { customer: { email: string } }).customer.email).toBe('fixed@example.com');
     // Editing does not resolve.
-    expect(errorRow(seeded.backend, first!.errorId).resolved).toBe(false);
+    expect((await errorRow(seeded.backend, first!.errorId)).resolved).toBe(false);
   });
 
   it('e refuses an edit that is not valid JSON or breaks the envelope, and saves nothing', async () => {
@@ -396,7 +396,7 @@ describe('retry', () => {
     const done = await t.waitFor(`Retry job ${jobId} completed`);
     expect(done).toMatch(/\d+ errors? resolved/);
     await t.waitFor((f) => !f.includes('retrying') && !/retry jobs? (running|queued)/.test(f));
-    for (const e of rateLimited) expect(errorRow(seeded.backend, e.errorId).resolved).toBe(true);
+    for (const e of rateLimited) expect((await errorRow(seeded.backend, e.errorId)).resolved).toBe(true);
     // Never a stale row: what is left on screen is what is open now.
     const stillOpen = await open(ERP_FLOW, ERP_STEP, 'class:rate_limit');
     if (stillOpen.length === 0) await t.waitFor('No open errors match class:rate_limit');

@@ -31,7 +31,7 @@ afterEach(async () => {
 
 it('opens on a remote profile, shows it in the header, and records what the keys do as the token user', async () => {
   server = await startServer();
-  const ids = insertErrors(server.local, demoStep(server.local), 5);
+  const ids = await insertErrors(server.local, await demoStep(server.local), 5);
   shell = tempHome('flowdeck-tui-profile-');
   const env: NodeJS.ProcessEnv = {
     FLOWDECK_CONFIG_DIR: join(shell.home, 'config'),
@@ -72,9 +72,9 @@ it('opens on a remote profile, shows it in the header, and records what the keys
 
   // The served workspace recorded it all as the token's user.
   for (const id of ids.slice(0, 2)) {
-    expect(errorRow(server.local, id)).toMatchObject({ resolved: true, resolvedBy: ANA, assignee: 'ben.okafor@acme.example', assignedBy: ANA });
+    expect(await errorRow(server.local, id)).toMatchObject({ resolved: true, resolvedBy: ANA, assignee: 'ben.okafor@acme.example', assignedBy: ANA });
   }
-  for (const id of ids.slice(2)) expect(errorRow(server.local, id)).toMatchObject({ resolved: false, assignee: null });
+  for (const id of ids.slice(2)) expect(await errorRow(server.local, id)).toMatchObject({ resolved: false, assignee: null });
   // (The server's own entries are the tokens it made for the test.)
   const audit = sqliteCoreOf(server.local.ws).db.prepare(`SELECT actor, action, count FROM audit WHERE action != 'token.create' ORDER BY id`).all();
   expect(audit).toEqual([

@@ -38,6 +38,8 @@ export interface GetJobOptions {
    * (a server caps it). Without it the job is answered as it is now.
    */
   waitMs?: number;
+  /** Ends a long-poll early, answering the job as it is then (a closing server stops its waits). */
+  signal?: AbortSignal;
 }
 
 export interface JobListParams {

@@ -17,14 +17,7 @@ import { MAX_JOB_WAIT_MS } from '../../backend/contract/limits.js';
  */
 async function jobAfterChange(backend: Backend, jobId: string, waitMs: number, closing: AbortSignal): Promise<JobDetail> {
   if (closing.aborted) return backend.getJob(jobId);
-  let onClose: () => void = () => undefined;
-  const closed = new Promise<'closing'>((resolve) => closing.addEventListener('abort', (onClose = () => resolve('closing')), { once: true }));
-  try {
-    const answer = await Promise.race([backend.getJob(jobId, { waitMs: Math.min(waitMs, MAX_JOB_WAIT_MS) }), closed]);
-    return answer === 'closing' ? backend.getJob(jobId) : answer;
-  } finally {
-    closing.removeEventListener('abort', onClose);
-  }
+  return backend.getJob(jobId, { waitMs: Math.min(waitMs, MAX_JOB_WAIT_MS), signal: closing });
 }
 
 export function jobRoutes(app: FastifyInstance, ctx: RouteContext): void {
