@@ -190,7 +190,7 @@ describe('secrets never reach the store', () => {
     expect(readFileSync(flowFile, 'utf8')).toContain(HARDCODED);
 
     // Everything that may leak was written.
-    const count = async (table: string) => Number(await storeValue(backend.ws, `SELECT count(*) FROM ${table}`));
+    const count = async (table: string) => Number(await storeValue(backend!.ws, `SELECT count(*) FROM ${table}`));
     expect(await count('traces')).toBeGreaterThan(80);
     expect(await count('retry_data')).toBeGreaterThan(80);
     expect(await count('log_data')).toBeGreaterThan(80);
