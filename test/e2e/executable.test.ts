@@ -1,11 +1,11 @@
-import Database from 'better-sqlite3';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowStepError, FlowStepErrorsResponse, FlowStepResolvedResponse } from '../../src/domain/api.js';
 import { REPO_ROOT, runCli, type CliResult } from '../helpers/cli.js';
 import { commandEnv, runInProcess } from '../helpers/in-process.js';
-import { tempHome, type TempHome } from '../helpers/workspace.js';
+import { openBackend, tempHome, type TempHome } from '../helpers/workspace.js';
+import { storeRows } from '../helpers/store-sql.js';
 import { testStore } from '../helpers/store.js';
 
 // bin/flowdeck.js as a process: every command family loads from the bundle and answers, main()
@@ -43,21 +43,22 @@ const openErrors = async (flowStep: string[], ...filters: string[]): Promise<Flo
   (await json<FlowStepErrorsResponse>(['errors', 'list', ...flowStep, '--limit', '1000', ...filters])).errors;
 
 /** The rows a triage command may touch, read straight from the workspace's SQLite file. */
-function snapshot() {
-  const db = new Database(join(home, 'flowdeck.db'), { readonly: true });
+/** The rows a triage command may change, read from the workspace's store (opened read-only). */
+async function snapshot() {
+  const backend = await openBackend(home, { ...process.env, FLOWDECK_HOME: home, FLOWDECK_READONLY: '1' });
   try {
-    const all = (sql: string) => db.prepare(sql).all();
+    const all = (sql: string) => storeRows(backend.ws, sql);
     return {
-      errors: all('SELECT * FROM errors ORDER BY id'),
-      errorTags: all('SELECT * FROM error_tags ORDER BY error, tag'),
-      traces: all('SELECT id FROM traces ORDER BY id'),
-      retryData: all('SELECT id, data FROM retry_data ORDER BY id'),
-      users: all('SELECT * FROM users ORDER BY id'),
-      tags: all('SELECT * FROM tags ORDER BY code'),
-      audit: all('SELECT * FROM audit ORDER BY id'),
+      errors: await all('SELECT * FROM errors ORDER BY id'),
+      errorTags: await all('SELECT * FROM error_tags ORDER BY error, tag'),
+      traces: await all('SELECT id FROM traces ORDER BY id'),
+      retryData: await all('SELECT id, data FROM retry_data ORDER BY id'),
+      users: await all('SELECT * FROM users ORDER BY id'),
+      tags: await all('SELECT * FROM tags ORDER BY code'),
+      audit: await all('SELECT * FROM audit ORDER BY id'),
     };
   } finally {
-    db.close();
+    await backend.close();
   }
 }
 
@@ -83,7 +84,7 @@ describe('every command family through the executable', () => {
       [['retry-data', 'get', ...ERP, error!.retryDataKey!, '--json'], /"retryDataKey"/],
       [['requests', 'list', ...ERP, '--limit', '1', '--json'], /"requests"/],
       [['logs', 'list', ERP[0]!, job!._id, '--limit', '1', '--json'], /"logs"/],
-      [['doctor'], /integrity: PRAGMA integrity_check: ok/],
+      [['doctor'], testStore() === 'postgres' ? /ok {6}store: PostgreSQL at postgres:\/\// : /integrity: PRAGMA integrity_check: ok/],
       [['tokens', 'list', '--json'], /^\[\]\n$/],
       [['profile', 'list'], /local/],
     ];
@@ -138,15 +139,14 @@ function runOnTerminal(args: string[], answer: string): Promise<{ code: number |
 }
 
 describe.skipIf(!hasScript)('confirmation on a terminal', () => {
-  // SQLite-only: compares rows read straight from flowdeck.db.
-  it.skipIf(testStore() === 'postgres')('asks with the count: "n" cancels (exit 1, nothing changed), "y" resolves exactly those errors', async () => {
+  it('asks with the count: "n" cancels (exit 1, nothing changed), "y" resolves exactly those errors', async () => {
     const intermittent = await openErrors(CRM, '--classification', 'intermittent');
-    const before = snapshot();
+    const before = await snapshot();
     const declined = await runOnTerminal(['errors', 'resolve', ...CRM, '--classification', 'intermittent'], 'n');
     expect(declined.screen).toContain(`Resolve ${intermittent.length} errors? y/N`);
     expect(declined.screen).toContain('flowdeck: canceled; nothing changed');
     expect(declined.code).toBe(1);
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
 
     const accepted = await runOnTerminal(['errors', 'resolve', ...CRM, '--classification', 'intermittent'], 'y');
     expect(accepted.screen).toContain(`Resolved ${intermittent.length} errors.`);

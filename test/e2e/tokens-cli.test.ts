@@ -46,7 +46,7 @@ it('creates, lists and revokes tokens; the token shows once, on stdout alone', a
   const verifyNow = async () => {
     const backend = await openBackend(tmp.home, env);
     try {
-      return new TokenService(backend.ws).verify(token);
+      return await new TokenService(backend.ws).verify(token);
     } finally {
       await backend.ws.close();
     }

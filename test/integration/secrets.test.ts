@@ -11,7 +11,8 @@ import { runInProcess } from '../helpers/in-process.js';
 import { renderTui } from '../helpers/render.js';
 import { runFlowToEnd } from '../helpers/jobs.js';
 import { openBackend, tempHome, writeFlowFile } from '../helpers/workspace.js';
-import { sqliteCoreOf } from '../helpers/sqlite.js';
+import { storeRows, storeValue } from '../helpers/store-sql.js';
+import type { Store } from '../../src/store/contract/store.js';
 import { testStore } from '../helpers/store.js';
 
 // Secrets are resolved in memory only. After flows that fail (so traces, messages, retry data and
@@ -129,6 +130,22 @@ function storeFiles(home: string): Map<string, Buffer> {
   return files;
 }
 
+/**
+ * What the store holds: on SQLite its files at rest (flowdeck.db and its -wal), on PostgreSQL every
+ * table of the workspace's database as text (its files are the server's).
+ */
+async function storeContents(home: string, owner: { store: Store }): Promise<Map<string, Buffer>> {
+  if (testStore() !== 'postgres') return storeFiles(home);
+  const tables = await storeRows<{ name: string }>(owner, `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`);
+  expect(tables.map((t) => t.name)).toContain('traces');
+  const contents = new Map<string, Buffer>();
+  for (const { name } of tables) {
+    const text = await storeValue<string>(owner, `SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM "${name}" t`);
+    contents.set(name, Buffer.from(text, 'utf8'));
+  }
+  return contents;
+}
+
 function leaks(files: Map<string, Buffer>, secrets: string[]): string[] {
   const found: string[] = [];
   for (const [name, bytes] of files) {
@@ -142,8 +159,7 @@ function leaks(files: Map<string, Buffer>, secrets: string[]): string[] {
 }
 
 describe('secrets never reach the store', () => {
-  // SQLite-only: reads the SQLite store files at rest.
-  it.skipIf(testStore() === 'postgres')('env secrets, a hard-coded header and echoed values are masked everywhere', async () => {
+  it('env secrets, a hard-coded header and echoed values are masked everywhere', async () => {
     const env = {
       FLOWDECK_TEST_SHOP_KEY: secret('shopkey'),
       FLOWDECK_TEST_KEY: secret('apikey'),
@@ -174,11 +190,10 @@ describe('secrets never reach the store', () => {
     expect(readFileSync(flowFile, 'utf8')).toContain(HARDCODED);
 
     // Everything that may leak was written.
-    const db = sqliteCoreOf(backend.ws).db;
-    const count = (table: string) => db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-    expect(count('traces')).toBeGreaterThan(80);
-    expect(count('retry_data')).toBeGreaterThan(80);
-    expect(count('log_data')).toBeGreaterThan(80);
+    const count = async (table: string) => Number(await storeValue(backend!.ws, `SELECT count(*) FROM ${table}`));
+    expect(await count('traces')).toBeGreaterThan(80);
+    expect(await count('retry_data')).toBeGreaterThan(80);
+    expect(await count('log_data')).toBeGreaterThan(80);
 
     // ERP failures: the trace shows masks where the credentials were.
     const erp = await backend.listErrors('Orders with secrets', 'ERP sales orders', { limit: 1000 });
@@ -202,15 +217,16 @@ describe('secrets never reach the store', () => {
     expect(JSON.parse(JSON.parse(echoTrace.response).body).echo.headers.authorization).toBe(`Basic ${MASK}`);
 
     // The stored definition keeps references, never values.
-    const definition = db.prepare(`SELECT definition FROM connections WHERE name = 'Echo'`).pluck().get() as string;
+    const definition = await storeValue<string>(backend.ws, `SELECT definition FROM connections WHERE name = 'Echo'`);
     expect(JSON.parse(definition).http.headers).toContainEqual({ name: 'X-Auth-Token', value: MASK });
     expect(JSON.parse(definition).http.auth.password).toBe('{{env.FLOWDECK_TEST_PASSWORD}}');
 
     // Not a byte of any secret in the store's files, while open (WAL) and after closing.
-    expect(leaks(storeFiles(t.home), secrets)).toEqual([]);
+    expect(leaks(await storeContents(t.home, backend.ws), secrets)).toEqual([]);
     await backend.close();
     backend = undefined;
-    expect(leaks(storeFiles(t.home), secrets)).toEqual([]);
+    // SQLite: its files again once closed (the WAL checkpointed into flowdeck.db).
+    if (testStore() !== 'postgres') expect(leaks(storeFiles(t.home), secrets)).toEqual([]);
     if (existsSync(join(t.home, 'config.json'))) {
       expect(leaks(new Map([['config.json', readFileSync(join(t.home, 'config.json'))]]), secrets)).toEqual([]);
     }
@@ -247,8 +263,7 @@ async function startFullEcho(seen: Array<{ url: string; headers: IncomingHttpHea
 }
 
 describe('every secret a definition sends is masked wherever a target echoes it', () => {
-  // SQLite-only: reads the SQLite store files at rest and flowdeck.db.
-  it.skipIf(testStore() === 'postgres')('query tokens, templates in relativeURI, step headers, broad and configured header names and URL credentials', async () => {
+  it('query tokens, templates in relativeURI, step headers, broad and configured header names and URL credentials', async () => {
     const token = {
       importQuery: secret('impq'),
       exportQuery: secret('expq'),
@@ -350,11 +365,16 @@ flows:
     expect(trace.request.url).toContain(`api_key=${MASK}`);
     expect(trace.request.headers).toMatchObject({ 'x-step-token': MASK, 'ocp-apim-subscription-key': MASK, 'x-auth-key': MASK, 'x-tenant-ref': MASK, authorization: MASK });
     expect(trace.response.headers['x-echo-url']).toContain(MASK);
-    const db = (await import('better-sqlite3')).default(join(t.home, 'flowdeck.db'), { readonly: true });
-    const connection = JSON.parse(db.prepare(`SELECT definition FROM connections WHERE name = 'Echo'`).pluck().get() as string);
-    const baseUri = db.prepare(`SELECT base_uri FROM connections WHERE name = 'Echo'`).pluck().get() as string;
-    const sink = JSON.parse(db.prepare(`SELECT definition FROM imports WHERE name = 'Sink'`).pluck().get() as string);
-    db.close();
+    const stored = await openBackend(t.home, { ...env, FLOWDECK_WORKER: 'off', FLOWDECK_READONLY: '1' });
+    let connection, baseUri, sink, storeHolds: Map<string, Buffer>;
+    try {
+      connection = JSON.parse(await storeValue<string>(stored.ws, `SELECT definition FROM connections WHERE name = 'Echo'`));
+      baseUri = await storeValue<string>(stored.ws, `SELECT base_uri FROM connections WHERE name = 'Echo'`);
+      sink = JSON.parse(await storeValue<string>(stored.ws, `SELECT definition FROM imports WHERE name = 'Sink'`));
+      storeHolds = await storeContents(t.home, stored.ws);
+    } finally {
+      await stored.close();
+    }
     expect(baseUri).toBe(`http://${MASK}:${MASK}@127.0.0.1:${port}`);
     expect(connection.http.headers.map((h: { value: string }) => h.value)).toEqual([MASK, MASK, MASK]);
     expect(sink.http.relativeURI).toBe(`/sink/{{record.id}}?api_key=${MASK}&t={{env.FLOWDECK_T_QUERY}}`);
@@ -379,7 +399,8 @@ flows:
     }
     expect(frames.join('\n')).toContain('x-step-token');
 
-    const files = storeFiles(t.home);
+    // SQLite: its files as the TUI's backend left them; PostgreSQL: the tables as read above.
+    const files = testStore() === 'postgres' ? storeHolds : storeFiles(t.home);
     files.set('errors.csv', readFileSync(csv));
     files.set('command output', Buffer.from(outputs.join('\n')));
     files.set('TUI frames', Buffer.from(frames.join('\n')));
