@@ -17,7 +17,7 @@ flowdeck_pg_bindir() {
     return 0
   fi
   # Debian keeps the server binaries off PATH, one directory per major version: take the newest.
-  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -n -r); do
+  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5nr); do
     if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then
       echo "$dir"
       return 0

@@ -59,18 +59,25 @@ export interface CountingTarget {
 
 export const recordId = (i: number) => `R-${String(i).padStart(6, '0')}`;
 
-/** The inode of the client socket bound to 127.0.0.1:`port`, from /proc/net/tcp (IPv4). */
-function clientSocketInode(port: number): string | undefined {
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+const hexEndpoint = (port: number) => `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/**
+ * The inode of the live client socket 127.0.0.1:`clientPort` → 127.0.0.1:`serverPort`, from
+ * /proc/net/tcp (IPv4). Both ends are matched: an ephemeral port is reused towards other servers
+ * (the database), and closed connections linger there in TIME_WAIT with inode 0.
+ */
+function clientSocketInode(clientPort: number, serverPort: number): string | undefined {
+  const local = hexEndpoint(clientPort);
+  const remote = hexEndpoint(serverPort);
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
     const cols = line.trim().split(/\s+/);
-    if (cols[1] === local) return cols[9];
+    if (cols[1] === local && cols[2] === remote && cols[9] !== '0') return cols[9];
   }
   return undefined;
 }
 
 function ownerOf(socket: Socket, senders: readonly number[]): number | undefined {
-  const inode = socket.remotePort === undefined ? undefined : clientSocketInode(socket.remotePort);
+  const inode = socket.remotePort === undefined || socket.localPort === undefined ? undefined : clientSocketInode(socket.remotePort, socket.localPort);
   if (!inode) return undefined;
   const link = `socket:[${inode}]`;
   for (const pid of senders) {

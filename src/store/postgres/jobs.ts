@@ -3,30 +3,10 @@ import type { JobFilter, JobPatch, JobsPort, NewJob } from '../contract/ports.js
 import type { JobCounters, JobRow } from '../contract/rows.js';
 import type { PgSession } from './session.js';
 import { toJobRow } from './rows.js';
+import { COUNTER_FIELDS, JOB_FIELDS } from '../shared/job-columns.js';
 
 // Flow runs and retry jobs: their rows, statuses and counters.
 
-const JOB_FIELDS: Record<string, string> = {
-  status: 'status',
-  startedAt: 'started_at',
-  endedAt: 'ended_at',
-  canceledBy: 'canceled_by',
-  doneExporting: 'done_exporting',
-  ownerPid: 'owner_pid',
-  heartbeatAt: 'heartbeat_at',
-  note: 'note',
-  logMode: 'log_mode',
-  options: 'options',
-};
-
-const COUNTER_FIELDS: Record<keyof JobCounters, string> = {
-  numError: 'num_error',
-  numSuccess: 'num_success',
-  numIgnore: 'num_ignore',
-  numExport: 'num_export',
-  numPagesGenerated: 'num_pages_generated',
-  numPagesProcessed: 'num_pages_processed',
-};
 
 export class PgJobs implements JobsPort {
   constructor(private readonly session: PgSession) {}

@@ -1,3 +1,4 @@
+import { isDeadLocalOwner } from '../shared/owners.js';
 import type { RetryItemCounts } from '../../backend/contract/retry.js';
 import type { ItemState, RetryItemsPort } from '../contract/ports.js';
 import type { LatestError, RetryItem } from '../contract/queries.js';
@@ -110,9 +111,30 @@ export class PgRetryItems implements RetryItemsPort {
       CLAIM_DUE_ITEMS,
       [job, owner, now, limit, leaseUntil, after.nextAt, after.seq],
     );
-    return rows
-      .map((r) => ({ seq: r.seq, retryData: r.retry_data, attempts: r.attempts, nextAt: r.next_at }))
-      .sort((a, b) => a.nextAt - b.nextAt || a.seq - b.seq);
+    const items = rows.map((r) => ({ seq: r.seq, retryData: r.retry_data, attempts: r.attempts, nextAt: r.next_at }));
+    if (items.length < limit && (await this.releaseDeadOwners(job, owner, now))) {
+      const more = await this.session.query<{ seq: number; retry_data: number; attempts: number; next_at: number }>(
+        CLAIM_DUE_ITEMS,
+        [job, owner, now, limit - items.length, leaseUntil, after.nextAt, after.seq],
+      );
+      items.push(...more.map((r) => ({ seq: r.seq, retryData: r.retry_data, attempts: r.attempts, nextAt: r.next_at })));
+    }
+    return items.sort((a, b) => a.nextAt - b.nextAt || a.seq - b.seq);
+  }
+
+  /** Gives back the live leases of runners of this host whose process has ended; whether there were any. */
+  private async releaseDeadOwners(job: number, owner: string, now: number): Promise<boolean> {
+    const owners = await this.session.query<{ owner: string }>(
+      `SELECT DISTINCT lease_owner AS owner FROM retry_items WHERE job = $1 AND state = 'pending' AND lease_owner IS NOT NULL AND lease_owner <> $2 AND lease_until > $3`,
+      [job, owner, now],
+    );
+    let released = false;
+    for (const { owner: other } of owners) {
+      if (!isDeadLocalOwner(other)) continue;
+      await this.releaseItemLeases(job, other);
+      released = true;
+    }
+    return released;
   }
 
   async renewItemLeases(job: number, owner: string, leaseUntil: number): Promise<number> {
@@ -123,7 +145,9 @@ export class PgRetryItems implements RetryItemsPort {
     await this.session.execute(`UPDATE retry_items SET lease_owner = NULL, lease_until = NULL WHERE job = $1 AND lease_owner = $2 AND state = 'pending'`, [job, owner]);
   }
 
+  /** Leases of runners of this host whose process has ended do not count: they are given back here. */
   async liveLeases(job: number, now: number): Promise<number> {
+    await this.releaseDeadOwners(job, '', now);
     const rows = await this.session.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM retry_items WHERE job = $1 AND state = 'pending' AND lease_owner IS NOT NULL AND lease_until > $2`,
       [job, now],

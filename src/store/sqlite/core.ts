@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { JobStatus, JobType } from '../../domain/api.js';
 import { NotFoundError } from '../../domain/errors.js';
+import { COUNTER_FIELDS, JOB_FIELDS } from '../shared/job-columns.js';
 import { idSecondsSql } from '../../domain/ids.js';
 import { MASKING_VERSION } from '../../domain/mask.js';
 import { Signer } from '../../domain/signature.js';
@@ -134,27 +135,6 @@ function toFlowRow(r: Raw): FlowRow {
   };
 }
 
-const JOB_FIELDS: Record<string, string> = {
-  status: 'status',
-  startedAt: 'started_at',
-  endedAt: 'ended_at',
-  canceledBy: 'canceled_by',
-  doneExporting: 'done_exporting',
-  ownerPid: 'owner_pid',
-  heartbeatAt: 'heartbeat_at',
-  note: 'note',
-  logMode: 'log_mode',
-  options: 'options',
-};
-
-const COUNTER_FIELDS: Record<keyof JobCounters, string> = {
-  numError: 'num_error',
-  numSuccess: 'num_success',
-  numIgnore: 'num_ignore',
-  numExport: 'num_export',
-  numPagesGenerated: 'num_pages_generated',
-  numPagesProcessed: 'num_pages_processed',
-};
 
 /**
  * Error ids increase with occurred_at, up to the skew of writers that took their time just before

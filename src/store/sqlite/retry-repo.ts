@@ -1,6 +1,5 @@
-import { hostname } from 'node:os';
 import type { SqliteCore } from './core.js';
-import { processAlive } from './workers.js';
+import { isDeadLocalOwner } from '../shared/owners.js';
 import type { RetryItemCounts } from '../../backend/contract/retry.js';
 import type { RetryItem, LatestError } from '../contract/queries.js';
 export type { RetryItem, LatestError } from '../contract/queries.js';
@@ -112,12 +111,9 @@ export class RetryRepo {
       .stmt(`SELECT DISTINCT lease_owner FROM retry_items INDEXED BY ix_retry_items_leased WHERE job = ? AND lease_owner IS NOT NULL AND lease_owner != ? AND lease_until > ?`)
       .pluck()
       .all(job, owner, now) as string[];
-    const host = `${hostname()}:`;
     let released = false;
     for (const other of owners) {
-      if (!other.startsWith(host)) continue;
-      const pid = Number(other.slice(host.length).split(':')[0]);
-      if (!Number.isInteger(pid) || processAlive(pid)) continue;
+      if (!isDeadLocalOwner(other)) continue;
       this.releaseItemLeases(job, other);
       released = true;
     }

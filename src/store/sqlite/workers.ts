@@ -1,5 +1,6 @@
 import type { WorkerIdentity } from '../contract/ports.js';
 import type { SqliteCore } from './core.js';
+import { processAlive } from '../shared/owners.js';
 
 // One worker per SQLite workspace: a lease in meta (pid and heartbeat) that the worker renews
 // with compare-and-set; a live pid with a fresh heartbeat keeps every other worker out.
@@ -12,14 +13,6 @@ interface Lease {
   staleMs?: number;
 }
 
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class SqliteWorkers {
   constructor(private readonly core: SqliteCore) {}
