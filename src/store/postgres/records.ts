@@ -1,3 +1,4 @@
+import { LOG_ENTRY_COLUMNS, logEntryValues } from '../shared/row-values.js';
 import type { RecordsPort } from '../contract/ports.js';
 import type { CsvChunkQuery, ErrorSnapshotRef, LogEntryFilter, QueryContext, RetryDataReplacement, TraceFilter, TraceSummaryRow } from '../contract/queries.js';
 import type { LogEntryRow, NewLogEntry, NewRetryData, NewTrace, RetryDataRow, TraceRow } from '../contract/rows.js';
@@ -125,21 +126,8 @@ export class PgRecords implements RecordsPort {
 
   async insertLogEntry(entry: NewLogEntry): Promise<number> {
     const [row] = await this.session.query<{ id: number }>(
-      `INSERT INTO log_entries (job, step, record_id, group_id, parent_record_id, trace_key, status, stage, started_at, completed_at, time_taken)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-      [
-        entry.job,
-        entry.step,
-        entry.recordId,
-        entry.groupId,
-        entry.parentRecordId,
-        entry.traceKey,
-        entry.status,
-        entry.stage,
-        entry.startedAt,
-        entry.completedAt,
-        entry.timeTaken,
-      ],
+      `INSERT INTO log_entries (${LOG_ENTRY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+      logEntryValues(entry),
     );
     const id = row!.id;
     if (entry.data && entry.data.length > 0) {

@@ -2,6 +2,8 @@ import type { Statement } from 'better-sqlite3';
 import type { JobStatus, JobType } from '../../domain/api.js';
 import { NotFoundError } from '../../domain/errors.js';
 import { COUNTER_FIELDS, JOB_FIELDS } from '../shared/job-columns.js';
+import { AUDIT_COLUMNS, auditValues, LOG_ENTRY_COLUMNS, logEntryValues } from '../shared/row-values.js';
+import type { AuditEntry } from '../contract/ports.js';
 import { idSecondsSql } from '../../domain/ids.js';
 import { MASKING_VERSION } from '../../domain/mask.js';
 import { Signer } from '../../domain/signature.js';
@@ -648,20 +650,7 @@ export class SqliteCore implements ListingStats {
   }
 
   insertLogEntry(entry: NewLogEntry): number {
-    const result = this.stmt(`INSERT INTO log_entries (job, step, record_id, group_id, parent_record_id, trace_key, status, stage, started_at, completed_at, time_taken)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      entry.job,
-      entry.step,
-      entry.recordId,
-      entry.groupId,
-      entry.parentRecordId,
-      entry.traceKey,
-      entry.status,
-      entry.stage,
-      entry.startedAt,
-      entry.completedAt,
-      entry.timeTaken,
-    );
+    const result = this.stmt(`INSERT INTO log_entries (${LOG_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...logEntryValues(entry));
     const id = Number(result.lastInsertRowid);
     if (entry.data) {
       const insert = this.stmt('INSERT INTO log_data (entry, stage, seq, data) VALUES (?, ?, ?, ?)');
@@ -794,16 +783,8 @@ export class SqliteCore implements ListingStats {
 
   // ---- audit --------------------------------------------------------------------------------
 
-  audit(entry: { at: number; actor: string; action: string; flowId?: string; stepId?: string; count: number; detail?: unknown }): void {
-    this.stmt('INSERT INTO audit (at, actor, action, flow_id, step_id, count, detail) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-      entry.at,
-      entry.actor,
-      entry.action,
-      entry.flowId ?? null,
-      entry.stepId ?? null,
-      entry.count,
-      entry.detail === undefined ? null : JSON.stringify(entry.detail),
-    );
+  audit(entry: AuditEntry): void {
+    this.stmt(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(...auditValues(entry));
   }
 
   requireStep(key: number): StepRow {
