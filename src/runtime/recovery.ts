@@ -1,3 +1,4 @@
+import { processAlive } from '../store/shared/owners.js';
 import type { JobRow } from '../store/contract/rows.js';
 import { WORKER_STALE_MS } from './worker-identity.js';
 import type { Store } from '../store/contract/store.js';
@@ -9,15 +10,6 @@ import type { Store } from '../store/contract/store.js';
 // many hosts share jobs (PostgreSQL), see staleShared.
 
 const STALE_HEARTBEAT_MS = 5 * 60_000;
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** One worker per store (SQLite, one host): the job's process is gone when its pid is dead. */
 function staleHere(job: JobRow, now: number): boolean {

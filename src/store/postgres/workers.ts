@@ -1,3 +1,4 @@
+import { processAlive } from '../shared/owners.js';
 import { hostname } from 'node:os';
 import type { WorkerIdentity, WorkersPort } from '../contract/ports.js';
 import type { PgSession } from './session.js';
@@ -7,15 +8,6 @@ import type { PgSession } from './session.js';
 
 /** Rows whose heartbeat is this many stale periods old are dropped when a worker registers. */
 const FORGET_AFTER_STALE_PERIODS = 10;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class PgWorkers implements WorkersPort {
   constructor(private readonly session: PgSession) {}
